@@ -1,0 +1,338 @@
+//! The command line: clap derive types, and their resolution into the plain
+//! config values the library takes. Nothing here does network I/O.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::{Error, Result, EXIT_CODES};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wirecat",
+    version,
+    about = "HTTP/1.1 and plain TCP straight over sockets",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// More output: -v shows requests, interim and redirect heads and info
+    /// logs; -vv debug logs; -vvv trace. RUST_LOG overrides the log level.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Download URLs over raw sockets and save the bodies to files.
+    Fetch(FetchArgs),
+    /// Show a response head exactly as it came off the wire.
+    Headers(HeadersArgs),
+    /// Serve a folder over HTTP/1.1.
+    Serve(ServeArgs),
+    /// Run the greeting server (TCP or UDP).
+    Greet(GreetArgs),
+    /// Talk to a line-based server: send lines, print replies.
+    Talk(TalkArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+/// Options shared by `fetch` and `headers`: what to send and how long to wait.
+#[derive(Debug, Args, Clone)]
+pub struct RequestArgs {
+    /// Request method (default GET for fetch, HEAD for headers).
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// Extra request header "Name: value"; repeatable; replaces a default of
+    /// the same name. "Name:" with no value removes a default header.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Seconds allowed for each connect attempt.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+
+    /// Seconds allowed for the whole transfer (0: no limit). Also bounds the
+    /// wait for each read, so a server that stalls is reported.
+    #[arg(
+        short = 'm',
+        long = "max-time",
+        value_name = "SECS",
+        default_value_t = 0.0
+    )]
+    pub max_time: f64,
+
+    /// Seconds of silence from the server before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub read_timeout: f64,
+
+    /// Most redirects to follow.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirs: u32,
+
+    /// Extra PEM file of trusted certificate authorities.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Skip TLS certificate verification (a warning is printed).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Proxy URL (http://host:port); overrides http_proxy / https_proxy.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Comma-separated hosts that bypass the proxy ("*" for all).
+    #[arg(long, value_name = "HOSTS")]
+    pub noproxy: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  wirecat fetch http://127.0.0.1:8000/            saves index.html, prints the head\n",
+    "  wirecat fetch -o page.html http://example.test/  saves exactly there\n",
+    "  wirecat fetch -o - http://127.0.0.1:8000/x.txt   body to stdout\n",
+    "  wirecat fetch -d 'a=1' -X PUT http://127.0.0.1:8000/form\n",
+))]
+pub struct FetchArgs {
+    /// URLs to download (http or https).
+    #[arg(value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// Read more URLs from FILE, one per line ("-" for stdin).
+    #[arg(short = 'i', long = "input-file", value_name = "FILE")]
+    pub input_file: Option<String>,
+
+    /// Save the body to FILE (overwrites, like curl); "-" writes it to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub request: RequestArgs,
+
+    /// Request body; sets Content-Length (and POST unless -X says otherwise).
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        conflicts_with = "data_binary"
+    )]
+    pub data: Option<String>,
+
+    /// Request body from a file with "@FILE", sent byte for byte.
+    #[arg(long = "data-binary", value_name = "@FILE")]
+    pub data_binary: Option<String>,
+
+    /// Do not follow redirects; stop at the first response.
+    #[arg(long)]
+    pub no_follow: bool,
+
+    /// Treat a final status of 400 or above as an error (exit 7, nothing saved).
+    #[arg(short, long)]
+    pub fail: bool,
+
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Resume a download interrupted earlier (keeps NAME.part between runs).
+    #[arg(short = 'C', long = "continue")]
+    pub resume: bool,
+
+    /// Name the file from the server's Content-Disposition header.
+    #[arg(short = 'J', long = "remote-name-header")]
+    pub remote_name: bool,
+
+    /// Downloads to run at once when several URLs are given.
+    #[arg(short = 'P', long = "parallel", value_name = "N", default_value_t = 8)]
+    pub parallel: usize,
+
+    /// Ask for gzip, deflate or br and decode the body.
+    #[arg(long)]
+    pub compressed: bool,
+
+    /// Save a compressed body as it came, undecoded.
+    #[arg(long)]
+    pub raw_body: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  wirecat headers http://127.0.0.1:8000/          HEAD, head printed as received\n",
+    "  wirecat headers --get --timing http://127.0.0.1:8000/\n",
+    "  wirecat headers --raw http://127.0.0.1:8000/ | od -c\n",
+    "  wirecat headers -v -L http://127.0.0.1:8000/dir\n",
+))]
+pub struct HeadersArgs {
+    /// URL to ask.
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Send GET instead of HEAD, and close once the head is read.
+    #[arg(long)]
+    pub get: bool,
+
+    /// Write the head's exact bytes, CRLFs included, with no escaping.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Follow redirects, showing each hop.
+    #[arg(short = 'L', long)]
+    pub location: bool,
+
+    /// Print a timing breakdown: lookup, connect, TLS, first byte, total.
+    #[arg(long)]
+    pub timing: bool,
+
+    #[command(flatten)]
+    pub request: RequestArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  wirecat serve www                 the demo site on http://127.0.0.1:8000/\n",
+    "  wirecat serve -p 0 .              any free port; the URL is printed\n",
+    "  wirecat serve -b 0.0.0.0 -p 8080 ~/share\n",
+    "  wirecat serve -H 'Access-Control-Allow-Origin: *' dist\n",
+))]
+pub struct ServeArgs {
+    /// Folder to serve.
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Port to listen on (0 picks a free one).
+    #[arg(short, long, default_value_t = 8000)]
+    pub port: u16,
+
+    /// Address to bind: 127.0.0.1, 0.0.0.0, :: or [::] (dual-stack).
+    #[arg(short, long, default_value = "127.0.0.1")]
+    pub bind: String,
+
+    /// Event loops (threads); default: one per core.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Answer 404 for folders without index.html instead of listing them.
+    #[arg(long)]
+    pub no_listing: bool,
+
+    /// Serve and list dotfiles.
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Follow symlinks that point outside DIR.
+    #[arg(long)]
+    pub follow_symlinks: bool,
+
+    /// Header "Name: value" added to every response; repeatable.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// No access log.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  wirecat greet                     tcp://127.0.0.1:9999\n",
+    "  wirecat greet --udp -p 0\n",
+))]
+pub struct GreetArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(short, long, default_value_t = 9999)]
+    pub port: u16,
+
+    /// Address to bind.
+    #[arg(short, long, default_value = "127.0.0.1")]
+    pub bind: String,
+
+    /// Answer datagrams instead of TCP connections.
+    #[arg(long)]
+    pub udp: bool,
+
+    /// Seconds a silent TCP client may stay connected.
+    #[arg(long, value_name = "SECS", default_value_t = 300.0)]
+    pub idle_timeout: f64,
+
+    /// Event loops (threads) for TCP; default: one per core.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  wirecat talk 127.0.0.1:9999 Michael Tracy Sarah\n",
+    "  printf 'a\\nb\\n' | wirecat talk 127.0.0.1:9999\n",
+    "  wirecat talk --udp 127.0.0.1:9999 hello\n",
+))]
+pub struct TalkArgs {
+    /// Server address, HOST:PORT.
+    #[arg(value_name = "ADDR")]
+    pub addr: String,
+
+    /// Lines to send; with none, lines are read from stdin.
+    #[arg(value_name = "MESSAGE")]
+    pub messages: Vec<String>,
+
+    /// Use UDP datagrams.
+    #[arg(long)]
+    pub udp: bool,
+
+    /// Seconds allowed for the connect.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub connect_timeout: f64,
+
+    /// Seconds to wait for each reply.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub reply_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
+}
+
+/// Turns a flag's seconds into a duration; 0 or less means "none".
+pub fn seconds(secs: f64, flag: &str) -> Result<Option<Duration>> {
+    if !secs.is_finite() {
+        return Err(Error::Usage(format!("{flag}: not a number of seconds")));
+    }
+    Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn zero_seconds_means_no_limit() {
+        assert_eq!(seconds(0.0, "x").unwrap(), None);
+        assert_eq!(
+            seconds(1.5, "x").unwrap(),
+            Some(Duration::from_millis(1500))
+        );
+        assert!(seconds(f64::NAN, "x").is_err());
+    }
+}

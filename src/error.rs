@@ -1,0 +1,145 @@
+//! The crate's error type and its exit-code policy: every failure a person
+//! can meet maps to one line of text and one documented exit code, here and
+//! nowhere else.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug)]
+pub enum Error {
+    /// Bad flags, a malformed or unsupported URL.
+    Usage(String),
+    /// The host name did not resolve.
+    Resolve { host: String, source: io::Error },
+    /// No address accepted the connection, or a listener could not be bound.
+    Connect(String),
+    /// A connect, reply or overall deadline passed.
+    Timeout(String),
+    /// The peer broke HTTP (bad head, bad framing, truncated body).
+    Protocol(String),
+    /// `--fail` and the final status was 4xx or 5xx.
+    HttpStatus { status: u16, url: String },
+    /// Reading or writing a local file failed.
+    File { path: PathBuf, source: io::Error },
+    /// Too many redirects, a loop, or a redirect to a scheme we refuse.
+    Redirect(String),
+    /// TLS handshake or certificate verification failed.
+    Tls(String),
+    /// Ctrl-C or SIGTERM stopped the work.
+    Interrupted,
+    /// Several downloads ran and this many failed (each already reported).
+    Some(usize),
+    /// Any other I/O failure, with what we were doing.
+    Io { context: String, source: io::Error },
+}
+
+impl Error {
+    /// The process exit code for this error. Documented in `--help` and README.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Usage(_) => 2,
+            Error::Resolve { .. } => 3,
+            Error::Connect(_) => 4,
+            Error::Timeout(_) => 5,
+            Error::Protocol(_) => 6,
+            Error::HttpStatus { .. } => 7,
+            Error::File { .. } => 8,
+            Error::Redirect(_) => 9,
+            Error::Tls(_) => 10,
+            Error::Some(_) => 11,
+            Error::Io { .. } => 1,
+            Error::Interrupted => 130,
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    pub fn file(path: impl Into<PathBuf>, source: io::Error) -> Error {
+        Error::File {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The table printed at the end of `--help` and quoted in the README.
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    other I/O error (e.g. cannot bind the listening port)
+  2    usage error: bad flag, malformed or unsupported URL
+  3    could not resolve the host
+  4    could not connect
+  5    timed out (connect, reply or overall deadline)
+  6    protocol error: malformed response, bad framing, truncated body
+  7    HTTP status 400 or above with --fail
+  8    local file error (cannot create, write or rename the output)
+  9    too many redirects, a redirect loop, or a refused redirect
+  10   TLS error (handshake, certificate)
+  11   several URLs fetched and some failed
+  130  interrupted (Ctrl-C or SIGTERM)";
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Usage(m)
+            | Error::Connect(m)
+            | Error::Timeout(m)
+            | Error::Protocol(m)
+            | Error::Redirect(m)
+            | Error::Tls(m) => f.write_str(m),
+            Error::Resolve { host, source } => write!(f, "could not resolve host {host}: {source}"),
+            Error::HttpStatus { status, url } => write!(f, "{url} answered with status {status}"),
+            Error::File { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Interrupted => f.write_str("interrupted"),
+            Error::Some(n) => write!(f, "{n} download(s) failed"),
+            Error::Io { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_distinct() {
+        let errs = [
+            Error::Usage(String::new()),
+            Error::Resolve {
+                host: String::new(),
+                source: io::ErrorKind::NotFound.into(),
+            },
+            Error::Connect(String::new()),
+            Error::Timeout(String::new()),
+            Error::Protocol(String::new()),
+            Error::HttpStatus {
+                status: 404,
+                url: String::new(),
+            },
+            Error::file("x", io::ErrorKind::NotFound.into()),
+            Error::Redirect(String::new()),
+            Error::Tls(String::new()),
+            Error::Some(1),
+            Error::io("x", io::ErrorKind::NotFound.into()),
+            Error::Interrupted,
+        ];
+        let mut codes: Vec<i32> = errs.iter().map(Error::exit_code).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), errs.len());
+        for c in codes {
+            assert!(EXIT_CODES.contains(&format!("  {c} ")), "{c} undocumented");
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The byte queues between a socket and a session: `InBuf` holds what was
+//! read and not yet consumed, `Outbox` holds what a session wants sent,
+//! including whole file ranges the loop sends with sendfile(2).
+//!
+//! Nothing here does socket I/O; the loop fills and drains these.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+/// Received bytes waiting for a session to consume them.
+///
+/// A session looks at `data()`, parses what it can and calls `consume(n)`.
+/// Unconsumed bytes stay for the next call, so a message split across reads
+/// is simply seen again with more bytes behind it.
+#[derive(Debug, Default)]
+pub struct InBuf {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl InBuf {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops the first `n` bytes of `data()`.
+    pub fn consume(&mut self, n: usize) {
+        assert!(n <= self.len(), "consumed more than buffered");
+        self.start += n;
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+        }
+    }
+
+    pub fn extend(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            // Compact before growing so a long-lived connection that always
+            // leaves a partial message behind does not creep upwards.
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.start = 0;
+    }
+
+    /// Reads at most `max` bytes from `src` straight into the buffer's tail,
+    /// so a large download is not copied through a scratch buffer first.
+    pub(crate) fn read_from(&mut self, src: &mut impl Read, max: usize) -> io::Result<usize> {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let len = self.buf.len();
+        self.buf.resize(len + max, 0);
+        let res = src.read(&mut self.buf[len..]);
+        let n = *res.as_ref().unwrap_or(&0);
+        self.buf.truncate(len + n);
+        res
+    }
+
+    /// Gives memory back once empty; idle connections should cost next to nothing.
+    pub fn release_if_empty(&mut self, keep: usize) {
+        if self.is_empty() && self.buf.capacity() > keep {
+            self.buf = Vec::new();
+        }
+    }
+}
+
+/// One piece of queued output.
+#[derive(Debug)]
+pub enum Chunk {
+    /// Bytes from memory; `pos` counts what was already written.
+    Bytes { data: Vec<u8>, pos: usize },
+    /// A byte range of a file, sent with sendfile(2) where possible.
+    File {
+        file: Arc<File>,
+        offset: u64,
+        end: u64,
+    },
+}
+
+impl Chunk {
+    pub fn remaining(&self) -> u64 {
+        match self {
+            Chunk::Bytes { data, pos } => (data.len() - pos) as u64,
+            Chunk::File { offset, end, .. } => end - offset,
+        }
+    }
+}
+
+/// Output queued by a session, in order. The loop writes it as the socket allows.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    chunks: VecDeque<Chunk>,
+    queued: u64,
+    written: u64,
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, data: impl Into<Vec<u8>>) {
+        let data = data.into();
+        if data.is_empty() {
+            return;
+        }
+        self.queued += data.len() as u64;
+        // Coalesce small writes so a burst of short replies goes out in one syscall.
+        if let Some(Chunk::Bytes { data: last, .. }) = self.chunks.back_mut() {
+            if last.len() + data.len() <= 16 * 1024 {
+                last.extend_from_slice(&data);
+                return;
+            }
+        }
+        self.chunks.push_back(Chunk::Bytes { data, pos: 0 });
+    }
+
+    /// Queues `len` bytes of `file` starting at `offset`.
+    pub fn push_file(&mut self, file: Arc<File>, offset: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        self.queued += len;
+        self.chunks.push_back(Chunk::File {
+            file,
+            offset,
+            end: offset + len,
+        });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn pending(&self) -> u64 {
+        self.queued
+    }
+
+    /// Bytes written since the outbox was made; sessions use it to see progress.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    pub fn clear(&mut self) {
+        self.chunks.clear();
+        self.queued = 0;
+    }
+
+    pub(crate) fn front_mut(&mut self) -> Option<&mut Chunk> {
+        self.chunks.front_mut()
+    }
+
+    pub(crate) fn chunks(&self) -> impl Iterator<Item = &Chunk> {
+        self.chunks.iter()
+    }
+
+    /// Records that `n` bytes from the front were written.
+    pub(crate) fn advance(&mut self, mut n: u64) {
+        self.queued -= n;
+        self.written += n;
+        while n > 0 {
+            let front = self.chunks.front_mut().expect("advanced past the end");
+            let rem = front.remaining();
+            let step = rem.min(n);
+            match front {
+                Chunk::Bytes { pos, .. } => *pos += step as usize,
+                Chunk::File { offset, .. } => *offset += step,
+            }
+            n -= step;
+            if step == rem {
+                self.chunks.pop_front();
+            }
+        }
+    }
+
+    /// Moves up to `max` bytes out of the queue into `out`, reading file
+    /// chunks as needed. Used by layers (TLS) that must see plaintext bytes.
+    pub fn drain_into(&mut self, out: &mut Vec<u8>, max: usize) -> io::Result<usize> {
+        let start = out.len();
+        while out.len() - start < max {
+            let room = max - (out.len() - start);
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            let n = match front {
+                Chunk::Bytes { data, pos } => {
+                    let n = (data.len() - *pos).min(room);
+                    out.extend_from_slice(&data[*pos..*pos + n]);
+                    n
+                }
+                Chunk::File { file, offset, end } => {
+                    let n = ((*end - *offset) as usize).min(room);
+                    let at = out.len();
+                    out.resize(at + n, 0);
+                    let mut f: &File = file;
+                    f.seek(SeekFrom::Start(*offset))?;
+                    f.read_exact(&mut out[at..])?;
+                    n
+                }
+            };
+            self.advance(n as u64);
+        }
+        Ok(out.len() - start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inbuf_keeps_unconsumed_bytes() {
+        let mut b = InBuf::new();
+        b.extend(b"hello ");
+        b.consume(2);
+        b.extend(b"world");
+        assert_eq!(b.data(), b"llo world");
+        b.consume(9);
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn outbox_advance_crosses_chunks() {
+        let mut o = Outbox::new();
+        o.push(vec![1u8; 20_000]);
+        o.push(vec![2u8; 10]);
+        assert_eq!(o.pending(), 20_010);
+        o.advance(20_005);
+        assert_eq!(o.pending(), 5);
+        let mut out = Vec::new();
+        o.drain_into(&mut out, 100).unwrap();
+        assert_eq!(out, vec![2u8; 5]);
+        assert!(o.is_empty());
+        assert_eq!(o.written(), 20_010);
+    }
+
+    #[test]
+    fn outbox_small_pushes_coalesce() {
+        let mut o = Outbox::new();
+        o.push(&b"a"[..]);
+        o.push(&b"b"[..]);
+        assert_eq!(o.chunks().count(), 1);
+    }
+
+    #[test]
+    fn drain_reads_file_ranges() {
+        use std::io::Write;
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"0123456789").unwrap();
+        let mut o = Outbox::new();
+        o.push_file(Arc::new(f), 2, 5);
+        let mut out = Vec::new();
+        o.drain_into(&mut out, 3).unwrap();
+        assert_eq!(out, b"234");
+        o.drain_into(&mut out, 10).unwrap();
+        assert_eq!(out, b"23456");
+    }
+}

@@ -1,0 +1,131 @@
+//! The only module that imports mio. It owns sockets, readiness, partial
+//! reads and writes, timers, wake-ups and shutdown, and drives protocol
+//! sessions that never see a socket.
+//!
+//! A TCP connection is driven through the [`Session`] trait: the loop reads
+//! into an [`InBuf`], calls [`Session::drive`], writes whatever the session
+//! queued in its [`Outbox`], and repeats until neither side can make
+//! progress. A [`Service`] creates sessions for accepted connections, starts
+//! outgoing ones and is told when each ends. Datagrams go through
+//! [`DatagramService`] in the same style.
+
+mod buffer;
+mod shutdown;
+mod tcp;
+mod udp;
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+pub use buffer::{Chunk, InBuf, Outbox};
+pub use shutdown::{Notifier, Shutdown};
+pub use tcp::{bind_listener, serve_threads, Control, EventLoop, LoopConfig};
+pub use udp::{DatagramLoop, DatagramQueue, DatagramService, Flow};
+
+/// Everything a session may look at or change on one call to `drive`.
+pub struct Io<'a> {
+    /// Bytes received and not yet consumed.
+    pub input: &'a mut InBuf,
+    /// Bytes (and file ranges) to send, in order.
+    pub output: &'a mut Outbox,
+    /// The peer has closed its sending side; no more input will come.
+    pub peer_closed: bool,
+    /// The loop is shutting down: finish what is in flight, start nothing new.
+    pub shutting_down: bool,
+    /// When this turn of the loop began.
+    pub now: Instant,
+    /// The address at the other end.
+    pub peer: SocketAddr,
+}
+
+/// What a session wants after a call to `drive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Keep the connection. Read more input only if `read`; call `drive`
+    /// again by `deadline` at the latest.
+    Wait {
+        read: bool,
+        deadline: Option<Instant>,
+    },
+    /// Send everything queued, then close (bounded by the loop's linger time).
+    Close,
+    /// Close now, discarding queued output (a reset, an error, a timeout).
+    Abort,
+}
+
+impl Step {
+    pub fn read(deadline: Option<Instant>) -> Step {
+        Step::Wait {
+            read: true,
+            deadline,
+        }
+    }
+}
+
+/// One connection's protocol logic, sans I/O.
+///
+/// `drive` is called whenever anything may have changed: new input, EOF,
+/// output drained, a deadline reached, a wake-up or shutdown. It must be
+/// idempotent: doing nothing when nothing changed is correct.
+pub trait Session {
+    /// The connection is established (accepted, or an outgoing connect
+    /// confirmed). `local` is our address.
+    fn on_connect(&mut self, _local: SocketAddr, _peer: SocketAddr, _now: Instant) {}
+
+    fn drive(&mut self, io: &mut Io<'_>) -> Step;
+
+    /// The most input the loop should buffer before the session consumes
+    /// some; reading stops there (backpressure) rather than growing memory.
+    fn input_cap(&self) -> usize {
+        64 * 1024
+    }
+}
+
+/// How a connection ended, as the service is told.
+#[derive(Debug)]
+pub enum Ended {
+    /// The session returned `Close` or `Abort`, or the loop shut down.
+    Closed,
+    /// A socket error (reset, broken pipe) ended it.
+    Failed(io::Error),
+    /// An outgoing connect never succeeded; the last error for each address tried.
+    ConnectFailed(io::Error),
+}
+
+/// Owns the sessions of one loop: makes them for accepted connections,
+/// starts outgoing ones, and hears how each ended.
+pub trait Service {
+    type Session: Session;
+
+    /// A listener accepted `peer`; `None` closes the connection at once.
+    fn accept(&mut self, _peer: SocketAddr, _local: SocketAddr) -> Option<Self::Session> {
+        None
+    }
+
+    /// Bytes written (best effort) to a connection refused because the
+    /// loop is at its connection limit, e.g. an HTTP 503.
+    fn refusal(&self) -> &[u8] {
+        b""
+    }
+
+    /// A connection ended; the session is handed back with its final state.
+    fn ended(&mut self, session: Self::Session, how: Ended);
+
+    /// Called on every loop turn and wake-up: start outgoing connections
+    /// through `ctl`. Return `false` once the service has nothing left to
+    /// do; the loop then stops when its connections are gone.
+    fn tick(&mut self, _ctl: &mut Control<'_, Self::Session>) -> bool {
+        true
+    }
+}
+
+/// Is this the error a nonblocking socket gives when it would have to wait?
+pub fn is_would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// Errors that are worth retrying at once rather than treating as fatal.
+fn is_interrupted(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::Interrupted
+}

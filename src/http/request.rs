@@ -1,0 +1,158 @@
+//! Request heads (RFC 9112 section 3): an incremental parse over a buffer
+//! that may hold a partial head, several pipelined requests, or garbage.
+
+use super::{Header, ParseError, Version, MAX_HEADERS};
+
+/// A parsed request head, owning its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub method: String,
+    /// The request-target as sent: origin form (`/a?b`), absolute form
+    /// (`http://host/a`), authority form or `*`.
+    pub target: String,
+    pub version: Version,
+    pub headers: Vec<Header>,
+}
+
+/// Parses one request head from the front of `buf`.
+///
+/// `Ok(Some((head, n)))`: the head used the first `n` bytes (a body or the
+/// next request may follow). `Ok(None)`: need more bytes. A head that would
+/// exceed `max_head` is an error as soon as that is certain, so a client
+/// cannot make us buffer without bound.
+pub fn try_parse_request(
+    buf: &[u8],
+    max_head: usize,
+) -> Result<Option<(RequestHead, usize)>, ParseError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let status = req.parse(buf).map_err(map_error)?;
+    match status {
+        httparse::Status::Partial => {
+            if buf.len() >= max_head {
+                Err(too_large(buf, max_head))
+            } else {
+                Ok(None)
+            }
+        }
+        httparse::Status::Complete(n) if n > max_head => Err(too_large(buf, max_head)),
+        httparse::Status::Complete(n) => {
+            let head = RequestHead {
+                method: req.method.unwrap_or_default().to_string(),
+                target: req.path.unwrap_or_default().to_string(),
+                version: Version::from_minor(req.version.unwrap_or(1)),
+                headers: req
+                    .headers
+                    .iter()
+                    .map(|h| Header::new(h.name, h.value))
+                    .collect(),
+            };
+            Ok(Some((head, n)))
+        }
+    }
+}
+
+/// 414 when even the request line does not fit, 431 otherwise (RFC 9112
+/// section 3, RFC 6585 section 5).
+fn too_large(buf: &[u8], max_head: usize) -> ParseError {
+    let line_fits = buf[..buf.len().min(max_head)].contains(&b'\n');
+    if line_fits {
+        ParseError::HeadTooLarge
+    } else {
+        ParseError::UriTooLong
+    }
+}
+
+fn map_error(e: httparse::Error) -> ParseError {
+    match e {
+        httparse::Error::TooManyHeaders => ParseError::TooManyHeaders,
+        httparse::Error::Version => ParseError::BadVersion,
+        _ => ParseError::BadSyntax,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GET: &[u8] = b"GET /a%20b?x=1 HTTP/1.1\r\nHost: example.test\r\nAccept: */*\r\n\r\n";
+
+    #[test]
+    fn every_prefix_needs_more() {
+        for end in 0..GET.len() {
+            assert_eq!(
+                try_parse_request(&GET[..end], 8192),
+                Ok(None),
+                "prefix {end}"
+            );
+        }
+        let (head, n) = try_parse_request(GET, 8192).unwrap().unwrap();
+        assert_eq!(n, GET.len());
+        assert_eq!(head.method, "GET");
+        assert_eq!(head.target, "/a%20b?x=1");
+        assert_eq!(head.version, Version::Http11);
+        assert_eq!(head.headers[0], Header::new("Host", "example.test"));
+    }
+
+    #[test]
+    fn pipelined_requests_parse_one_at_a_time() {
+        let mut buf = GET.to_vec();
+        buf.extend_from_slice(b"HEAD / HTTP/1.0\r\n\r\nGET /partial");
+        let (_, n1) = try_parse_request(&buf, 8192).unwrap().unwrap();
+        let (h2, n2) = try_parse_request(&buf[n1..], 8192).unwrap().unwrap();
+        assert_eq!(h2.method, "HEAD");
+        assert_eq!(h2.version, Version::Http10);
+        assert_eq!(try_parse_request(&buf[n1 + n2..], 8192), Ok(None));
+    }
+
+    #[test]
+    fn bad_requests() {
+        let cases: &[(&[u8], ParseError)] = &[
+            (b"GET / HTTP/2.0\r\n\r\n", ParseError::BadVersion),
+            (
+                b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+                ParseError::BadSyntax,
+            ),
+            (b"G\0T / HTTP/1.1\r\n\r\n", ParseError::BadSyntax),
+            (b"GET /\0 HTTP/1.1\r\n\r\n", ParseError::BadSyntax),
+            (
+                b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+                ParseError::BadSyntax,
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                try_parse_request(input, 8192),
+                Err(*want),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn size_caps_pick_414_or_431() {
+        let long_line = format!("GET /{} HTTP/1.1\r\n", "a".repeat(9000));
+        assert_eq!(
+            try_parse_request(long_line.as_bytes(), 8192),
+            Err(ParseError::UriTooLong)
+        );
+        let mut big_head = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..50 {
+            big_head.extend_from_slice(format!("X-{i}: {}\r\n", "v".repeat(200)).as_bytes());
+        }
+        assert_eq!(
+            try_parse_request(&big_head, 8192),
+            Err(ParseError::HeadTooLarge)
+        );
+        let mut many = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..=MAX_HEADERS {
+            many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        many.extend_from_slice(b"\r\n");
+        assert_eq!(
+            try_parse_request(&many, 65536),
+            Err(ParseError::TooManyHeaders)
+        );
+    }
+}

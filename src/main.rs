@@ -1,0 +1,55 @@
+//! The `wirecat` binary: parse the command line, set up logging, dispatch,
+//! and turn the outcome into an exit code. Everything else lives in the library.
+
+use std::io::{self, Write};
+
+use clap::{CommandFactory, Parser};
+use wirecat::cli::{Cli, Command};
+use wirecat::{client, file_server, greeter, Error};
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let verbose = cli.verbose;
+    let result = match cli.command {
+        Command::Fetch(args) => client::fetch_command(args, verbose),
+        Command::Headers(args) => client::headers_command(args, verbose),
+        Command::Serve(args) => file_server::serve_command(args),
+        Command::Greet(args) => greeter::greet_command(args),
+        Command::Talk(args) => greeter::talk_command(args),
+        Command::Completions(args) => {
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "wirecat",
+                &mut io::stdout(),
+            );
+            Ok(())
+        }
+    };
+    let code = match result {
+        Ok(()) => 0,
+        // Like ripgrep: a reader that went away (`| head`) is not an error.
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            let _ = io::stdout().flush();
+            eprintln!("wirecat: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Warnings by default; each -v one level more. RUST_LOG, when set, wins.
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+        .format_timestamp(None)
+        .format_target(false)
+        .init();
+}
