@@ -129,3 +129,6 @@ pub fn is_would_block(e: &io::Error) -> bool {
 fn is_interrupted(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::Interrupted
 }
+
+#[cfg(test)]
+mod tests;
