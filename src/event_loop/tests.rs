@@ -81,14 +81,14 @@ impl Service for EchoService {
     }
 }
 
-fn start(
-    idle: Option<Duration>,
-) -> (
+type Running = (
     SocketAddr,
     Shutdown,
     mpsc::Receiver<(usize, String)>,
     thread::JoinHandle<io::Result<()>>,
-) {
+);
+
+fn start(idle: Option<Duration>) -> Running {
     let listener = bind_listener("127.0.0.1:0".parse().unwrap(), false).unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = Shutdown::new();
