@@ -266,6 +266,12 @@ impl Service for FileService {
 /// with the port asked for, the rest with the port it got.
 fn bind_all(addr: SocketAddr, n: usize) -> Result<Vec<std::net::TcpListener>> {
     let fail = |e| Error::io(format!("cannot listen on {addr}"), e);
+    if addr.port() != 0 {
+        // SO_REUSEPORT would let us share a port another server (even
+        // another wirecat) already listens on; a plain bind first makes
+        // "address in use" an error, as it should be.
+        drop(std::net::TcpListener::bind(addr).map_err(fail)?);
+    }
     let first = bind_listener(addr, true).map_err(fail)?;
     let real = first.local_addr().map_err(fail)?;
     let mut all = vec![first];
