@@ -268,7 +268,7 @@ fn round_trip(s: &UdpSocket, to: SocketAddr, msg: &[u8]) -> Vec<u8> {
 
 #[test]
 fn greet_udp_round_trips() {
-    let (_server, addr) = greet(&["--udp"]);
+    let (mut server, addr) = greet(&["--udp"]);
     let c = udp_client();
     assert_eq!(round_trip(&c, addr, b"Michael"), b"Hello, Michael!");
     assert_eq!(round_trip(&c, addr, b"Tracy\n"), b"Hello, Tracy!");
@@ -283,6 +283,8 @@ fn greet_udp_round_trips() {
         gone.send_to(b"gone", addr).unwrap();
     }
     assert_eq!(round_trip(&c, addr, b"Sarah"), b"Hello, Sarah!");
+    server.signal("TERM");
+    assert_eq!(server.wait(TIMEOUT).code(), Some(0));
 }
 
 #[test]
@@ -394,4 +396,27 @@ fn talk_reports_a_silent_server() {
     assert_eq!(out.status.code(), Some(5), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no reply") && err.contains("\"hi\""), "{err}");
+}
+
+#[test]
+fn talk_udp_reports_a_silent_server() {
+    // Bound and never answering; held so no one else can take the port.
+    let silent = udp_client();
+    let addr = silent.local_addr().unwrap();
+    let out = run(
+        wirecat().args([
+            "talk",
+            "--reply-timeout",
+            "0.3",
+            &format!("udp://{addr}"),
+            "hi",
+        ]),
+        TIMEOUT,
+    );
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no reply from udp://"), "{err}");
+    let mut buf = [0u8; 16];
+    let (n, _) = silent.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"hi", "the datagram did go out");
 }
