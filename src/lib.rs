@@ -25,6 +25,10 @@
 //! - [`client`], [`file_server`] and [`greeter`] are sessions and the
 //!   services that make them. None of them touches a socket, so each can be
 //!   driven in a unit test with plain buffers.
+//! - [`tls`] is one more sans-IO layer for outgoing HTTPS: a
+//!   [`tls::TlsSession`] wraps an inner session, feeding socket ciphertext
+//!   to rustls and the plaintext to the inner session, and back. Like the
+//!   other sessions it never touches a socket.
 //! - [`cli`] holds the clap types and resolves them into plain configs;
 //!   [`error`] holds the error type and the one exit-code policy.
 //!
@@ -37,5 +41,6 @@ pub mod event_loop;
 pub mod file_server;
 pub mod greeter;
 pub mod http;
+pub mod tls;
 
 pub use error::{Error, Result};
