@@ -4,6 +4,7 @@
 //! "complete, used N bytes", "need more" or a small `ParseError`.
 
 pub mod body;
+pub mod content_coding;
 pub mod request;
 pub mod response;
 
