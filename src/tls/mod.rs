@@ -9,16 +9,20 @@
 //!   inner session, and reports handshake failures as a [`TlsError`] with a
 //!   one-line classification, and a peer that closed without close_notify
 //!   as a truncation (RFC 9112 section 9.8).
+//! - [`MaybeTls`] is one session type for plain and TLS connections, so
+//!   http and https (and redirects between them) share one event loop.
 //! - [`TlsInfo`] is what `headers -v` shows: version, cipher suite, ALPN,
 //!   the peer certificate's subject, issuer and expiry.
 
 mod config;
 mod info;
 mod session;
+mod transport;
 
 pub use config::{client_config, server_name, ALPN_HTTP11};
 pub use info::TlsInfo;
 pub use session::{TlsSession, Truncation};
+pub use transport::MaybeTls;
 
 use std::fmt;
 

@@ -57,6 +57,9 @@ pub struct TlsSession<S> {
     plain_eof: Option<bool>,
     /// The inner session returned `Close`; we flush it, then close_notify.
     inner_closing: bool,
+    /// The inner session's last deadline; it also bounds the flush after
+    /// the inner session closed.
+    deadline: Option<Instant>,
     /// Once set, every later `drive` answers this.
     done: Option<Step>,
     error: Option<TlsError>,
@@ -81,6 +84,7 @@ impl<S: Session> TlsSession<S> {
             eof_fed: false,
             plain_eof: None,
             inner_closing: false,
+            deadline: None,
             done: None,
             error: None,
             started: None,
@@ -250,12 +254,18 @@ impl<S: Session> TlsSession<S> {
         if let Err(e) = self.pump_out(io) {
             return self.fail(e, io);
         }
-        if self.plaintext_out_pending() {
+        // Before the handshake ends rustls only holds the plaintext, so
+        // closing then would lose it.
+        if self.plaintext_out_pending() || self.conn.is_handshaking() {
+            if self.deadline.is_some_and(|d| io.now >= d) {
+                self.done = Some(Step::Abort);
+                return Step::Abort;
+            }
             // The loop drives us again once the output drains; rustls
             // takes no plaintext until the handshake is done.
             return Step::Wait {
                 read: self.conn.is_handshaking(),
-                deadline: None,
+                deadline: self.deadline,
             };
         }
         self.conn.send_close_notify();
@@ -314,6 +324,7 @@ impl<S: Session> Session for TlsSession<S> {
                     return self.close(io);
                 }
                 Step::Wait { read, deadline } => {
+                    self.deadline = deadline;
                     let starved = read || self.plain_in.is_empty();
                     if self.truncated() && self.truncation == Truncation::Abort && starved {
                         return self.fail(TlsError::Truncated, io);
@@ -832,6 +843,22 @@ pub(crate) mod tests {
         assert_eq!(p.server_got.len(), request.len());
         assert!(p.server_saw_close_notify);
         assert_eq!(p.tls.error(), None);
+    }
+
+    #[test]
+    fn inner_close_before_the_handshake_ends_still_delivers() {
+        for request in [b"GET / HTTP/1.1\r\n\r\n".to_vec(), Vec::new()] {
+            let mut p = good_pair("localhost");
+            p.tls.inner_mut().send = request.clone();
+            p.tls.inner_mut().close_after = Some(0);
+            p.reply_after = usize::MAX;
+            p.end = End::Open;
+            p.run();
+            assert_eq!(p.step, Step::Close);
+            assert_eq!(p.server_got, request);
+            assert!(p.server_saw_close_notify);
+            assert!(!p.server.is_handshaking());
+        }
     }
 
     #[test]
