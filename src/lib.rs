@@ -8,6 +8,9 @@
 //!              --> greeter::greet / greeter::talk ---+     readiness, timers, shutdown)
 //!                                                          | drives (Session, Service,
 //!                                                          v  DatagramService traits)
+//!                     tls::TlsSession (https: ciphertext <-> plaintext)
+//!                                                          | wraps
+//!                                                          v
 //!                     FetchSession / HttpSession / GreetSession   (no sockets)
 //!                                                          | use
 //!                                                          v
@@ -15,8 +18,9 @@
 //! ```
 //!
 //! - [`http`] is a pure HTTP/1.1 codec over byte slices: request and
-//!   response heads, body framing (RFC 9112 section 6.3), chunked decoding.
-//!   It depends on nothing else in the crate.
+//!   response heads, body framing (RFC 9112 section 6.3), chunked decoding,
+//!   content codings, Content-Disposition file names. It depends on nothing
+//!   else in the crate.
 //! - [`event_loop`] is the only module that imports mio. It owns sockets,
 //!   readiness, partial reads and writes (sendfile for file ranges),
 //!   deadlines and graceful shutdown, and drives sessions through the
