@@ -20,7 +20,7 @@ mod session;
 mod transport;
 
 pub use config::{client_config, server_name, ALPN_HTTP11};
-pub use info::TlsInfo;
+pub use info::{CertSummary, TlsInfo};
 pub use session::{TlsSession, Truncation};
 pub use transport::MaybeTls;
 
