@@ -1,9 +1,12 @@
 //! A pure HTTP/1.1 codec over byte slices (RFC 9110, RFC 9112): request and
-//! response heads, body framing, chunked decoding. No I/O and no knowledge of
-//! the rest of the crate; every parser is a push parser that answers
-//! "complete, used N bytes", "need more" or a small `ParseError`.
+//! response heads, body framing, chunked decoding, content codings
+//! (`content_coding`) and Content-Disposition file names (`disposition`).
+//! No I/O and no knowledge of the rest of the crate; every parser is a push
+//! parser that answers "complete, used N bytes", "need more" or an error.
 
 pub mod body;
+pub mod content_coding;
+pub mod disposition;
 pub mod request;
 pub mod response;
 

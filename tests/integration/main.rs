@@ -4,3 +4,4 @@
 mod greet;
 mod serve;
 mod support;
+mod tls;
