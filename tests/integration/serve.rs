@@ -929,3 +929,26 @@ fn wget_mirrors_the_demo_site_byte_for_byte() {
     }
     assert!(checked >= 5, "only {checked} files");
 }
+
+#[test]
+fn changed_and_replaced_files_are_served_fresh() {
+    let top = tempfile::tempdir().unwrap();
+    let root = top.path().join("root");
+    fs::create_dir(&root).unwrap();
+    fs::write(top.path().join("outside.txt"), "outside").unwrap();
+    fs::write(root.join("f.txt"), "first").unwrap();
+    let s = serve(&root, &["-q", "--threads", "1"]);
+    let mut c = Client::new(s.addr);
+    let mut ask = |c: &mut Client| {
+        c.send(b"GET /f.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+        c.response(false)
+    };
+    assert_eq!(ask(&mut c).text(), "first");
+    assert_eq!(ask(&mut c).text(), "first");
+    fs::write(root.join("f.txt"), "other").unwrap();
+    assert_eq!(ask(&mut c).text(), "other");
+    // Swapped for a symlink out of the root after being served: refused.
+    fs::remove_file(root.join("f.txt")).unwrap();
+    std::os::unix::fs::symlink(top.path().join("outside.txt"), root.join("f.txt")).unwrap();
+    assert_eq!(ask(&mut c).status, 404);
+}
