@@ -939,7 +939,7 @@ fn changed_and_replaced_files_are_served_fresh() {
     fs::write(root.join("f.txt"), "first").unwrap();
     let s = serve(&root, &["-q", "--threads", "1"]);
     let mut c = Client::new(s.addr);
-    let mut ask = |c: &mut Client| {
+    let ask = |c: &mut Client| {
         c.send(b"GET /f.txt HTTP/1.1\r\nHost: t\r\n\r\n");
         c.response(false)
     };
