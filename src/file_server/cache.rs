@@ -14,8 +14,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::rc::Rc;
 
+use super::handle::FileMeta;
 use super::path::Root;
-use super::reply::Validators;
 
 /// Files larger than this are streamed with sendfile instead.
 pub const MAX_FILE: u64 = 64 * 1024;
@@ -50,9 +50,7 @@ impl FileId {
 pub struct Entry {
     pub id: FileId,
     pub data: Rc<[u8]>,
-    pub validators: Validators,
-    pub last_modified: String,
-    pub content_type: String,
+    pub meta: FileMeta,
 }
 
 #[derive(Debug, Default)]
@@ -95,6 +93,7 @@ impl FileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::file_server::reply::Validators;
     use std::time::UNIX_EPOCH;
 
     fn entry(root: &Root, name: &str) -> Rc<Entry> {
@@ -102,9 +101,11 @@ mod tests {
         Rc::new(Entry {
             id: FileId::of(&m),
             data: std::fs::read(root.dir.join(name)).unwrap().into(),
-            validators: Validators::new(m.len(), UNIX_EPOCH),
-            last_modified: String::new(),
-            content_type: String::new(),
+            meta: FileMeta {
+                validators: Validators::new(m.len(), UNIX_EPOCH),
+                last_modified: String::new(),
+                content_type: String::new(),
+            },
         })
     }
 

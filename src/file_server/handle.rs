@@ -105,7 +105,7 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
         return file_reply(
             site,
             req,
-            &entry.clone().into(),
+            &entry.meta,
             Content::Memory(entry.data.clone()),
             date,
         );
@@ -143,20 +143,11 @@ fn cache_key(url: &UrlPath) -> String {
 }
 
 /// What the reply to a file needs besides its bytes.
-struct FileMeta {
-    validators: Validators,
-    last_modified: String,
-    content_type: String,
-}
-
-impl From<Rc<cache::Entry>> for FileMeta {
-    fn from(e: Rc<cache::Entry>) -> Self {
-        FileMeta {
-            validators: e.validators.clone(),
-            last_modified: e.last_modified.clone(),
-            content_type: e.content_type.clone(),
-        }
-    }
+#[derive(Debug, Clone)]
+pub struct FileMeta {
+    pub validators: Validators,
+    pub last_modified: String,
+    pub content_type: String,
 }
 
 /// Where a file's bytes come from.
@@ -188,18 +179,19 @@ fn disk_reply(
     if meta.len() <= cache::MAX_FILE {
         let mut data = vec![0u8; meta.len() as usize];
         if file.read_exact_at(&mut data, 0).is_ok() {
-            let data: Rc<[u8]> = data.into();
-            cache.insert(
-                key,
-                Rc::new(cache::Entry {
-                    id: FileId::of(meta),
-                    data: data.clone(),
-                    validators: fm.validators.clone(),
-                    last_modified: fm.last_modified.clone(),
-                    content_type: fm.content_type.clone(),
-                }),
+            let entry = Rc::new(cache::Entry {
+                id: FileId::of(meta),
+                data: data.into(),
+                meta: fm,
+            });
+            cache.insert(key, entry.clone());
+            return file_reply(
+                site,
+                req,
+                &entry.meta,
+                Content::Memory(entry.data.clone()),
+                date,
             );
-            return file_reply(site, req, &fm, Content::Memory(data), date);
         }
     }
     file_reply(site, req, &fm, Content::Disk(Arc::new(file)), date)
@@ -353,8 +345,8 @@ fn file_reply(
     }
     let mut head = Head::new(status, date, &site.extra_headers);
     // RFC 9110 section 15.4.5: a 304 carries the validators a 200 would.
-    head.header("Last-Modified", &fm.last_modified)
-        .header("ETag", &v.etag);
+    head.text("Last-Modified", &fm.last_modified)
+        .text("ETag", &v.etag);
     if status == 304 {
         return Response {
             head,
@@ -362,7 +354,7 @@ fn file_reply(
             close: false,
         };
     }
-    head.header("Accept-Ranges", "bytes");
+    head.text("Accept-Ranges", "bytes");
     let ctype = fm.content_type.as_str();
     let whole = |range: Range<u64>| match &content {
         Content::Disk(file) => Body::File {
@@ -409,7 +401,7 @@ fn file_reply(
             }
         }
         _ => {
-            head.header("Content-Type", ctype);
+            head.text("Content-Type", ctype);
             whole(0..v.len)
         }
     };
