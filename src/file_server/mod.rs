@@ -9,6 +9,7 @@
 //! - [`handle`]: one request to one response (methods, Host, directories);
 //! - [`reply`]: conditionals, ranges and response heads, pure;
 //! - [`listing`]: HTML and JSON directory listings;
+//! - [`cache`]: the per-loop small-file cache, revalidated by stat;
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
 //!   keep-alive, deadlines);
 //! - [`log`]: the combined-format access log.
