@@ -6,8 +6,11 @@
 use std::fs::{File, Metadata};
 use std::io;
 use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::rc::Rc;
 use std::sync::Arc;
 
+use super::cache::{self, FileCache, FileId};
 use super::listing;
 use super::path::{self, UrlPath};
 use super::reply::{self, Head, Piece, Plan, Validators};
@@ -29,8 +32,19 @@ pub struct Response {
 pub enum Body {
     Empty,
     Bytes(Vec<u8>),
-    File { file: Arc<File>, range: Range<u64> },
-    Multipart { file: Arc<File>, pieces: Vec<Piece> },
+    /// Part of a cached small file.
+    Shared {
+        data: Rc<[u8]>,
+        range: Range<u64>,
+    },
+    File {
+        file: Arc<File>,
+        range: Range<u64>,
+    },
+    Multipart {
+        file: Arc<File>,
+        pieces: Vec<Piece>,
+    },
 }
 
 impl Body {
@@ -38,7 +52,7 @@ impl Body {
         match self {
             Body::Empty => 0,
             Body::Bytes(b) => b.len() as u64,
-            Body::File { range, .. } => range.end - range.start,
+            Body::File { range, .. } | Body::Shared { range, .. } => range.end - range.start,
             Body::Multipart { pieces, .. } => pieces
                 .iter()
                 .map(|p| match p {
@@ -59,8 +73,8 @@ const KNOWN_METHODS: &[&str] = &[
     "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 ];
 
-/// Answers one request.
-pub fn respond(site: &Site, req: &RequestHead, date: &[u8]) -> Response {
+/// Answers one request. `cache` holds this loop's small files.
+pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8]) -> Response {
     if !host_is_valid(req) {
         // Who the request is for is unclear; so is what follows it.
         let mut r = error(site, 400, date);
@@ -86,6 +100,16 @@ pub fn respond(site: &Site, req: &RequestHead, date: &[u8]) -> Response {
     if url.is_hidden() && !site.hidden {
         return error(site, 404, date);
     }
+    let key = cache_key(&url);
+    if let Some(entry) = cache.lookup(&site.root, &key) {
+        return file_reply(
+            site,
+            req,
+            &entry.meta,
+            Content::Memory(entry.data.clone()),
+            date,
+        );
+    }
     let rel = url.relative();
     let opened = site
         .root
@@ -96,13 +120,81 @@ pub fn respond(site: &Site, req: &RequestHead, date: &[u8]) -> Response {
         Err(e) => return open_error(site, &e, date),
     };
     if meta.is_dir() {
-        return directory(site, req, &url, query, date);
+        return directory(site, cache, req, &url, query, date);
     }
     if !meta.is_file() || url.trailing_slash {
         return error(site, 404, date);
     }
     let name = url.segments.last().map_or("", String::as_str);
-    file_reply(site, req, file, &meta, &content_type(name), date)
+    disk_reply(site, cache, req, file, &meta, content_type(name), key, date)
+}
+
+/// The cache key for a request: its relative path, or the index file of
+/// the folder it names.
+fn cache_key(url: &UrlPath) -> String {
+    let mut key = url.segments.join("/");
+    if url.trailing_slash {
+        if !key.is_empty() {
+            key.push('/');
+        }
+        key.push_str("index.html");
+    }
+    key
+}
+
+/// What the reply to a file needs besides its bytes.
+#[derive(Debug, Clone)]
+pub struct FileMeta {
+    pub validators: Validators,
+    pub last_modified: String,
+    pub content_type: String,
+}
+
+/// Where a file's bytes come from.
+enum Content {
+    Disk(Arc<File>),
+    Memory(Rc<[u8]>),
+}
+
+/// A file just opened: small ones are read whole and cached for the next
+/// request, large ones are sent from disk.
+#[allow(clippy::too_many_arguments)]
+fn disk_reply(
+    site: &Site,
+    cache: &mut FileCache,
+    req: &RequestHead,
+    file: File,
+    meta: &Metadata,
+    content_type: String,
+    key: String,
+    date: &[u8],
+) -> Response {
+    let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+    let validators = Validators::new(meta.len(), modified);
+    let fm = FileMeta {
+        last_modified: httpdate::fmt_http_date(validators.modified),
+        validators,
+        content_type,
+    };
+    if meta.len() <= cache::MAX_FILE {
+        let mut data = vec![0u8; meta.len() as usize];
+        if file.read_exact_at(&mut data, 0).is_ok() {
+            let entry = Rc::new(cache::Entry {
+                id: FileId::of(meta),
+                data: data.into(),
+                meta: fm,
+            });
+            cache.insert(key, entry.clone());
+            return file_reply(
+                site,
+                req,
+                &entry.meta,
+                Content::Memory(entry.data.clone()),
+                date,
+            );
+        }
+    }
+    file_reply(site, req, &fm, Content::Disk(Arc::new(file)), date)
 }
 
 /// RFC 9112 section 3.2: an HTTP/1.1 request needs exactly one Host; no
@@ -151,6 +243,7 @@ pub fn error(site: &Site, status: u16, date: &[u8]) -> Response {
 
 fn directory(
     site: &Site,
+    cache: &mut FileCache,
     req: &RequestHead,
     url: &UrlPath,
     query: Option<&str>,
@@ -175,7 +268,8 @@ fn directory(
         .and_then(|f| f.metadata().map(|m| (f, m)))
     {
         if meta.is_file() {
-            return file_reply(site, req, file, &meta, "text/html; charset=utf-8", date);
+            let ctype = "text/html; charset=utf-8".to_string();
+            return disk_reply(site, cache, req, file, &meta, ctype, cache_key(url), date);
         }
     }
     if !site.listing {
@@ -228,15 +322,12 @@ pub fn content_type(name: &str) -> String {
 fn file_reply(
     site: &Site,
     req: &RequestHead,
-    file: File,
-    meta: &Metadata,
-    ctype: &str,
+    fm: &FileMeta,
+    content: Content,
     date: &[u8],
 ) -> Response {
-    let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-    let v = Validators::new(meta.len(), modified);
-    let last_modified = httpdate::fmt_http_date(v.modified);
-    let plan = reply::plan(&req.headers, &v);
+    let v = &fm.validators;
+    let plan = reply::plan(&req.headers, v);
     let status = match &plan {
         Plan::Full => 200,
         Plan::NotModified => 304,
@@ -254,8 +345,8 @@ fn file_reply(
     }
     let mut head = Head::new(status, date, &site.extra_headers);
     // RFC 9110 section 15.4.5: a 304 carries the validators a 200 would.
-    head.header("Last-Modified", &last_modified)
-        .header("ETag", &v.etag);
+    head.text("Last-Modified", &fm.last_modified)
+        .text("ETag", &v.etag);
     if status == 304 {
         return Response {
             head,
@@ -263,8 +354,18 @@ fn file_reply(
             close: false,
         };
     }
-    head.header("Accept-Ranges", "bytes");
-    let file = Arc::new(file);
+    head.text("Accept-Ranges", "bytes");
+    let ctype = fm.content_type.as_str();
+    let whole = |range: Range<u64>| match &content {
+        Content::Disk(file) => Body::File {
+            file: file.clone(),
+            range,
+        },
+        Content::Memory(data) => Body::Shared {
+            data: data.clone(),
+            range,
+        },
+    };
     let body = match plan {
         Plan::Partial(ranges) if ranges.len() == 1 => {
             let r = ranges[0].clone();
@@ -272,7 +373,7 @@ fn file_reply(
                 "Content-Range",
                 format!("bytes {}-{}/{}", r.start, r.end - 1, v.len),
             );
-            Body::File { file, range: r }
+            whole(r)
         }
         Plan::Partial(ranges) => {
             let (pieces, _) = reply::multipart(&ranges, v.len, ctype, &site.boundary);
@@ -280,14 +381,28 @@ fn file_reply(
                 "Content-Type",
                 format!("multipart/byteranges; boundary={}", site.boundary),
             );
-            Body::Multipart { file, pieces }
+            match &content {
+                Content::Disk(file) => Body::Multipart {
+                    file: file.clone(),
+                    pieces,
+                },
+                Content::Memory(data) => {
+                    let mut out = Vec::new();
+                    for p in pieces {
+                        match p {
+                            Piece::Bytes(b) => out.extend_from_slice(&b),
+                            Piece::File(r) => {
+                                out.extend_from_slice(&data[r.start as usize..r.end as usize])
+                            }
+                        }
+                    }
+                    Body::Bytes(out)
+                }
+            }
         }
         _ => {
-            head.header("Content-Type", ctype);
-            Body::File {
-                file,
-                range: 0..v.len,
-            }
+            head.text("Content-Type", ctype);
+            whole(0..v.len)
         }
     };
     head.header("Content-Length", body.len());

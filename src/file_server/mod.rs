@@ -9,10 +9,12 @@
 //! - [`handle`]: one request to one response (methods, Host, directories);
 //! - [`reply`]: conditionals, ranges and response heads, pure;
 //! - [`listing`]: HTML and JSON directory listings;
+//! - [`cache`]: the per-loop small-file cache, revalidated by stat;
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
 //!   keep-alive, deadlines);
 //! - [`log`]: the combined-format access log.
 
+pub mod cache;
 pub mod handle;
 pub mod listing;
 pub mod log;
@@ -20,16 +22,18 @@ pub mod path;
 pub mod reply;
 pub mod session;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::cli::{seconds, ServeArgs};
 use crate::error::{Error, Result};
 use crate::event_loop::{bind_listener, serve_threads, Ended, LoopConfig, Service, Shutdown};
+use cache::FileCache;
 use path::Root;
 use session::HttpSession;
 
@@ -225,6 +229,7 @@ pub fn http_date() -> [u8; 29] {
 /// One loop's service: a session per accepted connection.
 pub struct FileService {
     site: Arc<Site>,
+    cache: Rc<RefCell<FileCache>>,
     refusal: Vec<u8>,
 }
 
@@ -239,6 +244,7 @@ impl FileService {
         );
         FileService {
             site,
+            cache: Rc::new(RefCell::new(FileCache::new())),
             refusal: refusal.into_bytes(),
         }
     }
@@ -248,7 +254,12 @@ impl Service for FileService {
     type Session = HttpSession;
 
     fn accept(&mut self, peer: SocketAddr, _local: SocketAddr) -> Option<HttpSession> {
-        Some(HttpSession::new(self.site.clone(), peer, Instant::now()))
+        Some(HttpSession::new(
+            self.site.clone(),
+            self.cache.clone(),
+            peer,
+            Instant::now(),
+        ))
     }
 
     fn refusal(&self) -> &[u8] {

@@ -253,6 +253,15 @@ impl Head {
         Head { status, buf }
     }
 
+    /// A header whose value is already text: no formatting machinery.
+    pub fn text(&mut self, name: &str, value: &str) -> &mut Self {
+        self.buf.extend_from_slice(name.as_bytes());
+        self.buf.extend_from_slice(b": ");
+        self.buf.extend_from_slice(value.as_bytes());
+        self.buf.extend_from_slice(b"\r\n");
+        self
+    }
+
     pub fn header(&mut self, name: &str, value: impl Display) -> &mut Self {
         let _ = write!(self.buf, "{name}: {value}\r\n");
         self

@@ -5,11 +5,14 @@
 //! deadlines: head read (from a request's first byte, so slowloris fails),
 //! keep-alive idle, and send progress. It never touches a socket.
 
+use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use super::cache::FileCache;
 use super::handle::{self, Body, Response};
 use super::reply::Piece;
 use super::{log as access, Site};
@@ -29,6 +32,8 @@ const MAX_DISCARD: u64 = 1 << 20;
 /// One HTTP/1.1 server connection.
 pub struct HttpSession {
     site: Arc<Site>,
+    /// The loop's small-file cache, shared by its sessions.
+    cache: Rc<RefCell<FileCache>>,
     peer: SocketAddr,
     /// A request body being read and thrown away before the next request.
     discard: Option<BodyDecoder>,
@@ -42,9 +47,15 @@ pub struct HttpSession {
 }
 
 impl HttpSession {
-    pub fn new(site: Arc<Site>, peer: SocketAddr, now: Instant) -> Self {
+    pub fn new(
+        site: Arc<Site>,
+        cache: Rc<RefCell<FileCache>>,
+        peer: SocketAddr,
+        now: Instant,
+    ) -> Self {
         HttpSession {
             site,
+            cache,
             peer,
             discard: None,
             head_started: None,
@@ -101,7 +112,7 @@ impl HttpSession {
                 r.close = true;
                 r
             }
-            Ok(_) => handle::respond(&self.site, &req, &date),
+            Ok(_) => handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date),
         };
         let mut close =
             resp.close || io.shutting_down || !http::keeps_alive(req.version, &req.headers);
@@ -143,6 +154,10 @@ impl HttpSession {
                 Body::Empty => io.output.push(out),
                 Body::Bytes(b) => {
                     out.extend_from_slice(&b);
+                    io.output.push(out);
+                }
+                Body::Shared { data, range } => {
+                    out.extend_from_slice(&data[range.start as usize..range.end as usize]);
                     io.output.push(out);
                 }
                 Body::File { file, range } if range.end - range.start <= INLINE_FILE => {
@@ -340,7 +355,12 @@ mod tests {
         fn new(dir: &std::path::Path) -> Conn {
             let now = Instant::now();
             Conn {
-                s: HttpSession::new(site(dir), "127.0.0.1:1".parse().unwrap(), now),
+                s: HttpSession::new(
+                    site(dir),
+                    Rc::new(RefCell::new(FileCache::new())),
+                    "127.0.0.1:1".parse().unwrap(),
+                    now,
+                ),
                 input: InBuf::new(),
                 output: Outbox::new(),
                 sent: Vec::new(),

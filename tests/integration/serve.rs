@@ -929,3 +929,124 @@ fn wget_mirrors_the_demo_site_byte_for_byte() {
     }
     assert!(checked >= 5, "only {checked} files");
 }
+
+#[test]
+fn changed_and_replaced_files_are_served_fresh() {
+    let top = tempfile::tempdir().unwrap();
+    let root = top.path().join("root");
+    fs::create_dir(&root).unwrap();
+    fs::write(top.path().join("outside.txt"), "outside").unwrap();
+    fs::write(root.join("f.txt"), "first").unwrap();
+    let s = serve(&root, &["-q", "--threads", "1"]);
+    let mut c = Client::new(s.addr);
+    let ask = |c: &mut Client| {
+        c.send(b"GET /f.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+        c.response(false)
+    };
+    assert_eq!(ask(&mut c).text(), "first");
+    assert_eq!(ask(&mut c).text(), "first");
+    fs::write(root.join("f.txt"), "other").unwrap();
+    assert_eq!(ask(&mut c).text(), "other");
+    // Swapped for a symlink out of the root after being served: refused.
+    fs::remove_file(root.join("f.txt")).unwrap();
+    std::os::unix::fs::symlink(top.path().join("outside.txt"), root.join("f.txt")).unwrap();
+    assert_eq!(ask(&mut c).status, 404);
+}
+
+/// CPU time (user + system, in clock ticks) the process has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after_name.split(' ').collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn out_of_descriptors_pauses_accepting_without_spinning_or_exiting() {
+    let d = site();
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        "ulimit -n 32 && exec \"$0\" serve -q -p 0 --threads 1 \"$1\"",
+    ])
+    .arg(env!("CARGO_BIN_EXE_wirecat"))
+    .arg(d.path());
+    let (bg, first) = Background::start(&mut cmd);
+    let addr = support::addr_in(&first);
+    // More connections than descriptors: the kernel completes the
+    // handshakes; the server accepts what it can and leaves the rest queued.
+    let mut conns: Vec<Client> = (0..40).map(|_| Client::new(addr)).collect();
+    for c in &mut conns {
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+    }
+    // The first connection fits: once it is answered, the others that fit
+    // have been answered too, or are about to be.
+    let mut b = [0u8; 1];
+    assert!(conns[0].stream.peek(&mut b).is_ok_and(|n| n > 0));
+    let answered: Vec<usize> = (0..conns.len())
+        .filter(|&i| {
+            conns[i]
+                .stream
+                .set_read_timeout(Some(Duration::from_millis(50)))
+                .unwrap();
+            let mut b = [0u8; 1];
+            let ok = conns[i].stream.peek(&mut b).is_ok_and(|n| n > 0);
+            conns[i].stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+            ok
+        })
+        .collect();
+    assert!(
+        !answered.is_empty() && answered.len() < 40,
+        "answered {}",
+        answered.len()
+    );
+    // Stuck without descriptors, the server must not spin.
+    let before = cpu_ticks(bg.child.id());
+    let waited = Instant::now();
+    let last = conns.len() - 1;
+    conns[last]
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .unwrap();
+    assert!(
+        conns[last].stream.peek(&mut b).is_err(),
+        "answered without a free descriptor"
+    );
+    let used = cpu_ticks(bg.child.id()) - before;
+    assert!(
+        used * 10 < waited.elapsed().as_millis() as u64,
+        "{used} ticks in {:?}",
+        waited.elapsed()
+    );
+    // Closing the answered connections frees descriptors: the rest get served.
+    let mut rest = Vec::new();
+    for (i, c) in conns.into_iter().enumerate() {
+        if !answered.contains(&i) {
+            rest.push(c);
+        }
+    }
+    for c in &mut rest {
+        c.stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    }
+    // Each served connection must go away for the next to fit.
+    for mut c in rest {
+        let r = c.response(false);
+        assert_eq!(r.status, 200);
+    }
+    drop(bg);
+}
+
+#[test]
+fn dual_stack_bind_answers_on_ipv4_and_ipv6_loopback() {
+    let d = site();
+    let s = serve(d.path(), &["-q", "-b", "[::]"]);
+    assert!(
+        s.addr.ip().is_unspecified() && s.addr.is_ipv6(),
+        "{}",
+        s.addr
+    );
+    for ip in ["127.0.0.1", "::1"] {
+        let addr = SocketAddr::new(ip.parse().unwrap(), s.addr.port());
+        assert_eq!(get(addr, "/a.txt").text(), "hello\n", "{ip}");
+    }
+}

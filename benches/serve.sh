@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Benchmark: `wirecat serve` against nginx (Debian package) on the same
+# folder, same worker count, both on 127.0.0.1 free ports, driven by wrk in
+# the same run. Prints wirecat/nginx ratios, then holds 10,000 idle
+# keep-alive connections to wirecat and checks its resident memory and its
+# small-file rate under that load.
+#
+# Usage: benches/serve.sh   (env: WORKERS=1 DURATION=5 ROUNDS=3 IDLE=10000)
+# On a shared machine single runs swing widely, so nginx and wirecat are
+# run alternately ROUNDS times and both the best and the median are shown;
+# the ratios use the medians.
+# Needs: nginx, wrk, python3 (apt-get install -y nginx wrk python3).
+# Run by hand; it is not a test. Targets (issue 3): small file >= 1.2x nginx,
+# 1 MiB >= 1.0x nginx, 10k idle connections < 40 MiB RSS, small-file rate
+# with them held within 10% of the rate without.
+set -euo pipefail
+
+WORKERS=${WORKERS:-1}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
+IDLE=${IDLE:-10000}
+SMALL_CONNS=${SMALL_CONNS:-64}
+BIG_CONNS=${BIG_CONNS:-16}
+WRK_THREADS=${WRK_THREADS:-2}
+
+for tool in nginx wrk python3 cargo; do
+    command -v "$tool" >/dev/null || { echo "serve.sh: $tool is required" >&2; exit 1; }
+done
+
+# 10,000 connections need 10,000 descriptors on each side, plus slack.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+echo "open files limit: $(ulimit -n)"
+
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+WIRECAT=$PWD/target/release/wirecat
+
+TMP=$(mktemp -d)
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+SITE=$TMP/site
+mkdir -p "$SITE"
+python3 - "$SITE" <<'EOF'
+import os, sys
+site = sys.argv[1]
+small = ("<!DOCTYPE html><title>small</title>\n" + "<p>wirecat benchmark page</p>\n" * 34)[:1024]
+open(os.path.join(site, "small.html"), "w").write(small)
+open(os.path.join(site, "big.bin"), "wb").write(os.urandom(1 << 20))
+EOF
+chmod -R a+rX "$SITE"
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# --- nginx ---------------------------------------------------------------
+NGINX_PORT=$(free_port)
+mkdir -p "$TMP/nginx"
+cat >"$TMP/nginx/nginx.conf" <<EOF
+worker_processes $WORKERS;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+user root;
+worker_rlimit_nofile 65536;
+events { worker_connections 20000; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 120s;
+    keepalive_requests 100000000;
+    client_body_temp_path $TMP/nginx/body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    types { text/html html; application/octet-stream bin; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT reuseport;
+        root $SITE;
+    }
+}
+EOF
+nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" &
+PIDS+=($!)
+
+# --- wirecat -------------------------------------------------------------
+"$WIRECAT" serve -q -p 0 --threads "$WORKERS" --idle-timeout 300 "$SITE" >"$TMP/wirecat.out" &
+WIRECAT_PID=$!
+PIDS+=($WIRECAT_PID)
+for _ in $(seq 100); do
+    grep -q '^Serving ' "$TMP/wirecat.out" 2>/dev/null && break
+    sleep 0.1
+done
+WIRECAT_PORT=$(sed -n 's|^Serving .* at http://127.0.0.1:\([0-9]*\)/$|\1|p' "$TMP/wirecat.out")
+for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $NGINX_PORT), 1)" 2>/dev/null && break
+    sleep 0.1
+done
+echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') on :$NGINX_PORT, wirecat on :$WIRECAT_PORT, $WORKERS worker(s) each, $(nproc) core(s)"
+
+# Prints "requests/s bytes/s" for one wrk run.
+run_wrk() { # port path conns
+    wrk -t"$WRK_THREADS" -c"$3" -d"${DURATION}s" --latency "http://127.0.0.1:$1$2" >"$TMP/wrk.out"
+    python3 - "$TMP/wrk.out" <<'EOF'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+m = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", t)
+mult = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}[m.group(2)]
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+if errs or "Socket errors" in t:
+    print("warning: " + " ".join(l.strip() for l in t.splitlines() if "errors" in l or "Non-2xx" in l), file=sys.stderr)
+print(f"{rps:.0f} {float(m.group(1)) * mult:.0f}")
+EOF
+}
+
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
+# "best median" of the numbers on stdin.
+stats() { python3 -c 'import sys, statistics as s; v = [float(x) for x in sys.stdin.read().split()]; print(f"{max(v):.0f} {s.median(v):.0f}")'; }
+
+# Alternates nginx and wirecat ROUNDS times on one path; sets N_* and W_*
+# (requests/s and bytes/s, best and median).
+compare() { # path conns
+    local n_rps=() n_bps=() w_rps=() w_bps=() r b
+    for _ in $(seq "$ROUNDS"); do
+        read -r r b < <(run_wrk "$NGINX_PORT" "$1" "$2"); n_rps+=("$r"); n_bps+=("$b")
+        read -r r b < <(run_wrk "$WIRECAT_PORT" "$1" "$2"); w_rps+=("$r"); w_bps+=("$b")
+    done
+    echo "  nginx   req/s per round: ${n_rps[*]}"
+    echo "  wirecat req/s per round: ${w_rps[*]}"
+    read -r N_RPS_BEST N_RPS < <(printf '%s\n' "${n_rps[@]}" | stats)
+    read -r W_RPS_BEST W_RPS < <(printf '%s\n' "${w_rps[@]}" | stats)
+    read -r N_BPS_BEST N_BPS < <(printf '%s\n' "${n_bps[@]}" | stats)
+    read -r W_BPS_BEST W_BPS < <(printf '%s\n' "${w_bps[@]}" | stats)
+}
+
+echo
+echo "== small file (1 KiB), $SMALL_CONNS keep-alive connections, ${DURATION}s x $ROUNDS rounds each"
+compare /small.html "$SMALL_CONNS"
+printf "nginx   %8s req/s median, %8s best\nwirecat %8s req/s median, %8s best\n" \
+    "$N_RPS" "$N_RPS_BEST" "$W_RPS" "$W_RPS_BEST"
+echo "ratio wirecat/nginx: $(ratio "$W_RPS" "$N_RPS") median, $(ratio "$W_RPS_BEST" "$N_RPS_BEST") best (target >= 1.2)"
+W_SMALL=$W_RPS
+
+echo
+echo "== 1 MiB file, $BIG_CONNS keep-alive connections"
+compare /big.bin "$BIG_CONNS"
+printf "nginx   %6s MiB/s median, %6s best\nwirecat %6s MiB/s median, %6s best\n" \
+    "$((N_BPS >> 20))" "$((N_BPS_BEST >> 20))" "$((W_BPS >> 20))" "$((W_BPS_BEST >> 20))"
+echo "ratio wirecat/nginx: $(ratio "$W_BPS" "$N_BPS") median, $(ratio "$W_BPS_BEST" "$N_BPS_BEST") best (target >= 1.0)"
+
+echo
+echo "== $IDLE idle keep-alive connections to wirecat"
+rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+RSS_BEFORE=$(rss_kib "$WIRECAT_PID")
+mkfifo "$TMP/hold"
+python3 - "$WIRECAT_PORT" "$IDLE" <"$TMP/hold" >"$TMP/holder.out" <<'EOF' &
+# Opens N connections, makes one request on each (so each is a real
+# keep-alive connection), reports, then holds them until stdin closes.
+import selectors, socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+req = b"GET /small.html HTTP/1.1\r\nHost: bench\r\n\r\n"
+conns = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(req)
+    conns.append(s)
+sel = selectors.DefaultSelector()
+for s in conns:
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+pending, ok = set(conns), 0
+while pending:
+    events = sel.select(timeout=10)
+    if not events:
+        break
+    for key, _ in events:
+        data = key.fileobj.recv(65536)
+        if b"200 OK" in data:
+            ok += 1
+        pending.discard(key.fileobj)
+        sel.unregister(key.fileobj)
+print(f"held {n} connections, {ok} answered 200", flush=True)
+sys.stdin.read()
+EOF
+HOLDER=$!
+PIDS+=($HOLDER)
+exec 9>"$TMP/hold"
+for _ in $(seq 600); do
+    [ -s "$TMP/holder.out" ] && break
+    sleep 0.1
+done
+cat "$TMP/holder.out"
+RSS_IDLE=$(rss_kib "$WIRECAT_PID")
+printf "wirecat RSS: %d KiB before, %d KiB with %d idle connections (%.1f MiB; target < 40 MiB)\n" \
+    "$RSS_BEFORE" "$RSS_IDLE" "$IDLE" "$(python3 -c "print($RSS_IDLE / 1024)")"
+idle_rates=()
+for _ in $(seq "$ROUNDS"); do
+    read -r r _ < <(run_wrk "$WIRECAT_PORT" /small.html "$SMALL_CONNS"); idle_rates+=("$r")
+done
+read -r _ W_RPS_IDLE < <(printf '%s\n' "${idle_rates[@]}" | stats)
+echo "  wirecat req/s per round with them held: ${idle_rates[*]}"
+printf "small-file rate with them held: %s req/s median (%s of %s without; target >= 0.90)\n" \
+    "$W_RPS_IDLE" "$(ratio "$W_RPS_IDLE" "$W_SMALL")" "$W_SMALL"
+RSS_AFTER=$(rss_kib "$WIRECAT_PID")
+echo "wirecat RSS after the run: $RSS_AFTER KiB"
+exec 9>&-
