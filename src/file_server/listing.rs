@@ -109,7 +109,9 @@ pub fn html(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
         s.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
     }
     for e in entries {
-        let href: String = utf8_percent_encode(&e.name, SEGMENT).collect();
+        // Percent-encoding leaves `&` and `;` alone, so the href must also be
+        // HTML-escaped or `a&amp;b` would reach the server as `a&b`.
+        let href = escape_html(&utf8_percent_encode(&e.name, SEGMENT).to_string());
         let name = escape_html(&e.name);
         let (slash, size) = if e.is_dir {
             ("/", "-".to_string())
@@ -133,7 +135,11 @@ fn breadcrumbs(url: &UrlPath, s: &mut String) {
     for seg in &url.segments {
         href.extend(utf8_percent_encode(seg, SEGMENT));
         href.push('/');
-        s.push_str(&format!(" <a href=\"{href}\">{}/</a>", escape_html(seg)));
+        s.push_str(&format!(
+            " <a href=\"{}\">{}/</a>",
+            escape_html(&href),
+            escape_html(seg)
+        ));
     }
 }
 
@@ -234,6 +240,24 @@ mod tests {
         assert_eq!(j["entries"][1]["name"], "a #%?\"<é>.txt");
         assert_eq!(j["entries"][0]["type"], "dir");
         assert_eq!(j["entries"][1]["size"], 5);
+    }
+
+    #[test]
+    fn entity_like_names_survive_the_href() {
+        // A browser decodes `&amp;` inside an attribute; the href must be
+        // escaped so that the decoded link names the file again.
+        let entries = vec![Entry {
+            name: "a&b <i>c&amp;.txt".into(),
+            is_dir: false,
+            len: 1,
+            modified: None,
+        }];
+        let page = String::from_utf8(html(&url(&["d&amp;"]), &entries)).unwrap();
+        assert!(
+            page.contains("href=\"./a&amp;b%20%3Ci%3Ec&amp;amp;.txt\""),
+            "{page}"
+        );
+        assert!(page.contains("<a href=\"/d&amp;amp;/\">"), "{page}");
     }
 
     #[test]

@@ -521,7 +521,8 @@ fn directories_redirect_index_and_listings() {
     for n in names {
         let href: String =
             percent_encoding::utf8_percent_encode(n, wirecat::file_server::path::SEGMENT).collect();
-        assert!(html.contains(&format!("href=\"./{href}\"")), "{n}: {html}");
+        let attr = wirecat::file_server::listing::escape_html(&href);
+        assert!(html.contains(&format!("href=\"./{attr}\"")), "{n}: {html}");
         let r = get(s.addr, &format!("/odd%20dir/{href}"));
         assert_eq!((r.status, r.text()), (200, n.to_string()), "{n}");
     }
