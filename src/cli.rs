@@ -243,6 +243,26 @@ pub struct ServeArgs {
     /// No access log.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Seconds from a request's first byte to the end of its head.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub head_timeout: f64,
+
+    /// Seconds a keep-alive connection may sit idle between requests.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub idle_timeout: f64,
+
+    /// Seconds a client may go without taking any of a response.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub send_timeout: f64,
+
+    /// Seconds allowed after SIGINT/SIGTERM for responses in flight.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub grace: f64,
+
+    /// Connections each event loop holds; more get a quick 503.
+    #[arg(long, value_name = "N", default_value_t = 16_384)]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Args)]

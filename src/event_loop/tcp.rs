@@ -95,6 +95,8 @@ pub struct EventLoop<S: Session> {
     next_sweep: Option<Instant>,
     /// Connections that used up their fair share and have more to do.
     backlog: Vec<usize>,
+    /// Reused between turns: (connection key, or usize::MAX and a listener index).
+    ready: Vec<(usize, usize)>,
     shutting_down: bool,
 }
 
@@ -207,6 +209,7 @@ impl<S: Session> EventLoop<S> {
             config,
             next_sweep: None,
             backlog: Vec::new(),
+            ready: Vec::new(),
             shutting_down: false,
         })
     }
@@ -264,7 +267,8 @@ impl<S: Session> EventLoop<S> {
             }
             let now = Instant::now();
             let mut woken = false;
-            let mut ready = Vec::new();
+            let mut ready = std::mem::take(&mut self.ready);
+            ready.clear();
             for event in self.events.iter() {
                 match event.token() {
                     WAKER => woken = true,
@@ -283,13 +287,14 @@ impl<S: Session> EventLoop<S> {
                     }
                 }
             }
-            for (key, listener) in ready {
+            for &(key, listener) in &ready {
                 if key == usize::MAX {
                     self.accept_all(listener, svc, now);
                 } else {
                     self.process(key, svc, now);
                 }
             }
+            self.ready = ready;
             if woken {
                 self.mark_all_dirty();
             }
@@ -713,17 +718,16 @@ fn write_out<S>(conn: &mut Conn<S>) -> io::Result<()> {
         let res = match front {
             Chunk::File { .. } => send_file_chunk(&conn.stream, front),
             Chunk::Bytes { .. } => {
-                // Gather consecutive byte chunks into one writev(2).
-                let slices: Vec<IoSlice<'_>> = conn
-                    .output
-                    .chunks()
-                    .take(64)
-                    .map_while(|c| match c {
-                        Chunk::Bytes { data, pos } => Some(IoSlice::new(&data[*pos..])),
-                        Chunk::File { .. } => None,
-                    })
-                    .collect();
-                (&conn.stream).write_vectored(&slices)
+                // Gather consecutive byte chunks into one writev(2), without
+                // allocating on this hot path.
+                let mut slices = [IoSlice::new(&[]); 16];
+                let mut n = 0;
+                for c in conn.output.chunks().take(slices.len()) {
+                    let Chunk::Bytes { data, pos } = c else { break };
+                    slices[n] = IoSlice::new(&data[*pos..]);
+                    n += 1;
+                }
+                (&conn.stream).write_vectored(&slices[..n])
             }
         };
         match res {

@@ -2,4 +2,5 @@
 //! so the support code compiles once. Each area has its own module.
 
 mod browser;
+mod serve;
 mod support;

@@ -1,0 +1,299 @@
+//! From one parsed request to one response: method and Host checks, path
+//! cleaning and lookup, directories (redirect, index.html, listings) and
+//! files (validators, conditionals, ranges). Opens files but never touches
+//! a socket; the session queues what this returns.
+
+use std::fs::{File, Metadata};
+use std::io;
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::listing;
+use super::path::{self, UrlPath};
+use super::reply::{self, Head, Piece, Plan, Validators};
+use super::Site;
+use crate::http::request::RequestHead;
+use crate::http::{self, Version};
+
+/// What to send: a head still open for the Connection header, and a body.
+#[derive(Debug)]
+pub struct Response {
+    pub head: Head,
+    pub body: Body,
+    /// The connection must close after this response.
+    pub close: bool,
+}
+
+/// A response body; HEAD responses drop it but keep its Content-Length.
+#[derive(Debug)]
+pub enum Body {
+    Empty,
+    Bytes(Vec<u8>),
+    File { file: Arc<File>, range: Range<u64> },
+    Multipart { file: Arc<File>, pieces: Vec<Piece> },
+}
+
+impl Body {
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::File { range, .. } => range.end - range.start,
+            Body::Multipart { pieces, .. } => pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Bytes(b) => b.len() as u64,
+                    Piece::File(r) => r.end - r.start,
+                })
+                .sum(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Methods RFC 9110 defines (plus PATCH): known, but not allowed on files.
+const KNOWN_METHODS: &[&str] = &[
+    "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// Answers one request.
+pub fn respond(site: &Site, req: &RequestHead, date: &[u8]) -> Response {
+    if !host_is_valid(req) {
+        // Who the request is for is unclear; so is what follows it.
+        let mut r = error(site, 400, date);
+        r.close = true;
+        return r;
+    }
+    match req.method.as_str() {
+        "GET" | "HEAD" => {}
+        m if KNOWN_METHODS.contains(&m) => {
+            let mut r = error(site, 405, date);
+            r.head.header("Allow", "GET, HEAD");
+            return r;
+        }
+        _ => return error(site, 501, date),
+    }
+    let (url, query) = match path::clean(&req.target) {
+        Ok(p) => p,
+        Err(e) => {
+            log::debug!("bad path {:?}: {e:?}", req.target);
+            return error(site, 400, date);
+        }
+    };
+    if url.is_hidden() && !site.hidden {
+        return error(site, 404, date);
+    }
+    let rel = url.relative();
+    let opened = site
+        .root
+        .open_file(&rel)
+        .and_then(|f| f.metadata().map(|m| (f, m)));
+    let (file, meta) = match opened {
+        Ok(fm) => fm,
+        Err(e) => return open_error(site, &e, date),
+    };
+    if meta.is_dir() {
+        return directory(site, req, &url, query, date);
+    }
+    if !meta.is_file() || url.trailing_slash {
+        return error(site, 404, date);
+    }
+    let name = url.segments.last().map_or("", String::as_str);
+    file_reply(site, req, file, &meta, &content_type(name), date)
+}
+
+/// RFC 9112 section 3.2: an HTTP/1.1 request needs exactly one Host; no
+/// request may carry two. The value must look like `host[:port]`.
+fn host_is_valid(req: &RequestHead) -> bool {
+    let mut hosts = req.headers.iter().filter(|h| h.is("host"));
+    match (hosts.next(), hosts.next()) {
+        (_, Some(_)) => false,
+        (None, _) => req.version == Version::Http10,
+        (Some(h), None) => h
+            .value
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._~:[]%!$&'()*+,;=".contains(&b)),
+    }
+}
+
+fn open_error(site: &Site, e: &io::Error, date: &[u8]) -> Response {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => error(site, 403, date),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => error(site, 404, date),
+        _ => match rustix::io::Errno::from_io_error(e) {
+            // ELOOP: a symlink loop or too deep; ENAMETOOLONG: nothing there.
+            Some(rustix::io::Errno::LOOP | rustix::io::Errno::NAMETOOLONG) => {
+                error(site, 404, date)
+            }
+            _ => {
+                log::debug!("open: {e}");
+                error(site, 500, date)
+            }
+        },
+    }
+}
+
+/// A short text body explaining the status.
+pub fn error(site: &Site, status: u16, date: &[u8]) -> Response {
+    let text = format!("{}\n", reply::status_line(status));
+    let mut head = Head::new(status, date, &site.extra_headers);
+    head.header("Content-Type", "text/plain; charset=utf-8")
+        .header("Content-Length", text.len());
+    Response {
+        head,
+        body: Body::Bytes(text.into_bytes()),
+        close: false,
+    }
+}
+
+fn directory(
+    site: &Site,
+    req: &RequestHead,
+    url: &UrlPath,
+    query: Option<&str>,
+    date: &[u8],
+) -> Response {
+    if !url.trailing_slash {
+        // The Location is built from cleaned segments, so it is always a
+        // path starting with a single '/' (never `//evil.test`).
+        let mut location = url.encoded(true);
+        if let Some(q) = query {
+            location.push('?');
+            location.push_str(q);
+        }
+        let mut r = error(site, 301, date);
+        r.head.header("Location", location);
+        return r;
+    }
+    let index = url.relative().join("index.html");
+    if let Ok((file, meta)) = site
+        .root
+        .open_file(&index)
+        .and_then(|f| f.metadata().map(|m| (f, m)))
+    {
+        if meta.is_file() {
+            return file_reply(site, req, file, &meta, "text/html; charset=utf-8", date);
+        }
+    }
+    if !site.listing {
+        return error(site, 404, date);
+    }
+    let dir = site.root.dir.join(url.relative());
+    let entries = match listing::read_entries(&site.root, &dir, site.hidden) {
+        Ok(e) => e,
+        Err(e) => return open_error(site, &e, date),
+    };
+    let wants_json = http::list(&req.headers, "accept").any(|v| {
+        let mime = v.split(|&b| b == b';').next().unwrap_or(b"");
+        http::trim(mime).eq_ignore_ascii_case(b"application/json")
+    });
+    let (body, ctype) = if wants_json {
+        (listing::json(url, &entries), "application/json")
+    } else {
+        (listing::html(url, &entries), "text/html; charset=utf-8")
+    };
+    let mut head = Head::new(200, date, &site.extra_headers);
+    head.header("Content-Type", ctype)
+        .header("Content-Length", body.len())
+        .header("Vary", "Accept")
+        .header("Cache-Control", "no-cache");
+    Response {
+        head,
+        body: Body::Bytes(body),
+        close: false,
+    }
+}
+
+/// The type for a file name, from the maintained MIME table; text types
+/// are declared UTF-8.
+pub fn content_type(name: &str) -> String {
+    let mime = mime_guess::from_path(name)
+        .first_raw()
+        .unwrap_or("application/octet-stream");
+    let texty = mime.starts_with("text/")
+        || matches!(
+            mime,
+            "application/javascript" | "application/json" | "image/svg+xml" | "application/xml"
+        );
+    if texty {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_string()
+    }
+}
+
+fn file_reply(
+    site: &Site,
+    req: &RequestHead,
+    file: File,
+    meta: &Metadata,
+    ctype: &str,
+    date: &[u8],
+) -> Response {
+    let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
+    let v = Validators::new(meta.len(), modified);
+    let last_modified = httpdate::fmt_http_date(v.modified);
+    let plan = reply::plan(&req.headers, &v);
+    let status = match &plan {
+        Plan::Full => 200,
+        Plan::NotModified => 304,
+        Plan::PreconditionFailed => 412,
+        Plan::Partial(_) => 206,
+        Plan::Unsatisfiable => 416,
+    };
+    if status == 412 {
+        return error(site, 412, date);
+    }
+    if status == 416 {
+        let mut r = error(site, 416, date);
+        r.head.header("Content-Range", format!("bytes */{}", v.len));
+        return r;
+    }
+    let mut head = Head::new(status, date, &site.extra_headers);
+    // RFC 9110 section 15.4.5: a 304 carries the validators a 200 would.
+    head.header("Last-Modified", &last_modified)
+        .header("ETag", &v.etag);
+    if status == 304 {
+        return Response {
+            head,
+            body: Body::Empty,
+            close: false,
+        };
+    }
+    head.header("Accept-Ranges", "bytes");
+    let file = Arc::new(file);
+    let body = match plan {
+        Plan::Partial(ranges) if ranges.len() == 1 => {
+            let r = ranges[0].clone();
+            head.header("Content-Type", ctype).header(
+                "Content-Range",
+                format!("bytes {}-{}/{}", r.start, r.end - 1, v.len),
+            );
+            Body::File { file, range: r }
+        }
+        Plan::Partial(ranges) => {
+            let (pieces, _) = reply::multipart(&ranges, v.len, ctype, &site.boundary);
+            head.header(
+                "Content-Type",
+                format!("multipart/byteranges; boundary={}", site.boundary),
+            );
+            Body::Multipart { file, pieces }
+        }
+        _ => {
+            head.header("Content-Type", ctype);
+            Body::File {
+                file,
+                range: 0..v.len,
+            }
+        }
+    };
+    head.header("Content-Length", body.len());
+    Response {
+        head,
+        body,
+        close: false,
+    }
+}

@@ -1,0 +1,527 @@
+//! `HttpSession`: one server connection as a sans-IO state machine. It
+//! parses request heads from the input buffer, discards request bodies,
+//! answers pipelined requests strictly in order, keeps the connection alive
+//! or closes it (RFC 9112 section 9), and enforces the per-connection
+//! deadlines: head read (from a request's first byte, so slowloris fails),
+//! keep-alive idle, and send progress. It never touches a socket.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use super::handle::{self, Body, Response};
+use super::reply::Piece;
+use super::{log as access, Site};
+use crate::event_loop::{Io, Session, Step};
+use crate::http::body::{request_framing, BodyDecoder, Framing};
+use crate::http::request::{try_parse_request, RequestHead};
+use crate::http::{self, ParseError, Version};
+
+/// Stop answering pipelined requests while this much output is queued;
+/// resume when it has drained (backpressure instead of memory growth).
+const OUTPUT_CAP: u64 = 256 * 1024;
+/// Files up to this size are read and sent with the head in one write.
+const INLINE_FILE: u64 = 64 * 1024;
+/// A request body larger than this is not worth discarding: answer, close.
+const MAX_DISCARD: u64 = 1 << 20;
+
+/// One HTTP/1.1 server connection.
+pub struct HttpSession {
+    site: Arc<Site>,
+    peer: SocketAddr,
+    /// A request body being read and thrown away before the next request.
+    discard: Option<BodyDecoder>,
+    /// When the first byte of the request now being received arrived.
+    head_started: Option<Instant>,
+    /// When the connection last did anything (for the keep-alive timeout).
+    active_at: Instant,
+    /// `io.output.written()` when last seen, and when it last moved.
+    written: u64,
+    progress_at: Instant,
+}
+
+impl HttpSession {
+    pub fn new(site: Arc<Site>, peer: SocketAddr, now: Instant) -> Self {
+        HttpSession {
+            site,
+            peer,
+            discard: None,
+            head_started: None,
+            active_at: now,
+            written: 0,
+            progress_at: now,
+        }
+    }
+
+    /// Reads and drops request body bytes. `Some(step)` when the body is
+    /// not done yet (or cannot be), `None` when the next request may parse.
+    fn discard_body(&mut self, io: &mut Io<'_>) -> Option<Step> {
+        let dec = self.discard.as_mut()?;
+        loop {
+            match dec.decode(io.input.data()) {
+                Ok(d) => {
+                    io.input.consume(d.consumed);
+                    if dec.is_done() {
+                        self.discard = None;
+                        return None;
+                    }
+                    if dec.received() > MAX_DISCARD {
+                        return Some(Step::Close);
+                    }
+                    if d.consumed == 0 {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    log::debug!("{}: request body: {e}", self.peer);
+                    return Some(Step::Close);
+                }
+            }
+        }
+        if io.peer_closed {
+            return Some(Step::Close);
+        }
+        let deadline = self.active_at + self.site.limits.head_timeout;
+        if io.now >= deadline {
+            return Some(Step::Close);
+        }
+        Some(Step::read(Some(deadline)))
+    }
+
+    /// Answers one parsed request; returns whether the connection must close.
+    fn answer(&mut self, req: RequestHead, io: &mut Io<'_>) -> bool {
+        let date = super::http_date();
+        let framing = request_framing(&req.headers);
+        let mut resp = match framing {
+            Err(e) => {
+                // RFC 9112 section 6.3: a request whose body length cannot be
+                // known is answered and the connection closed.
+                let mut r = handle::error(&self.site, status_for(e), &date);
+                r.close = true;
+                r
+            }
+            Ok(_) => handle::respond(&self.site, &req, &date),
+        };
+        let mut close =
+            resp.close || io.shutting_down || !http::keeps_alive(req.version, &req.headers);
+        if matches!(framing, Ok(Framing::Length(n)) if n > MAX_DISCARD) {
+            close = true;
+        }
+        if let Ok(f) = framing {
+            if f != Framing::Empty {
+                // We never send 100 Continue: a client waiting for it would
+                // stall the connection, so answer and close (RFC 9110
+                // section 10.1.1).
+                if http::find(&req.headers, "expect").is_some() {
+                    close = true;
+                } else if !close {
+                    self.discard = Some(BodyDecoder::new(f));
+                }
+            }
+        }
+        resp.close = close;
+        let http10_ka = req.version == Version::Http10 && !close;
+        self.send(resp, req.method == "HEAD", http10_ka, io, Some(&req));
+        close
+    }
+
+    /// Queues a response; the body is left out for HEAD.
+    fn send(
+        &mut self,
+        resp: Response,
+        head_only: bool,
+        http10_ka: bool,
+        io: &mut Io<'_>,
+        req: Option<&RequestHead>,
+    ) {
+        let status = resp.head.status;
+        let body_len = if head_only { 0 } else { resp.body.len() };
+        let mut out = resp.head.finish(resp.close, http10_ka);
+        if !head_only {
+            match resp.body {
+                Body::Empty => io.output.push(out),
+                Body::Bytes(b) => {
+                    out.extend_from_slice(&b);
+                    io.output.push(out);
+                }
+                Body::File { file, range } if range.end - range.start <= INLINE_FILE => {
+                    let at = out.len();
+                    out.resize(at + (range.end - range.start) as usize, 0);
+                    match file.read_exact_at(&mut out[at..], range.start) {
+                        Ok(()) => io.output.push(out),
+                        Err(e) => {
+                            // The file shrank since we looked: the promised
+                            // length cannot be met, so the peer must see the
+                            // connection end early rather than a short body.
+                            log::debug!("read for {}: {e}", self.peer);
+                            out.truncate(at);
+                            io.output.push(out);
+                            io.output
+                                .push_file(file, range.start, range.end - range.start);
+                        }
+                    }
+                }
+                Body::File { file, range } => {
+                    io.output.push(out);
+                    io.output
+                        .push_file(file, range.start, range.end - range.start);
+                }
+                Body::Multipart { file, pieces } => {
+                    io.output.push(out);
+                    for p in pieces {
+                        match p {
+                            Piece::Bytes(b) => io.output.push(b),
+                            Piece::File(r) => {
+                                io.output.push_file(file.clone(), r.start, r.end - r.start)
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            io.output.push(out);
+        }
+        if self.site.access_log {
+            let header = |name| req.and_then(|r| http::find(&r.headers, name));
+            access::emit(&access::Entry {
+                peer: self.peer.ip(),
+                time: SystemTime::now(),
+                request: req.map(|r| (r.method.as_str(), r.target.as_str(), r.version.as_str())),
+                status,
+                bytes: body_len,
+                referer: header("referer"),
+                user_agent: header("user-agent"),
+            });
+        }
+    }
+
+    /// A request that could not be parsed: answer with `status`, then close.
+    fn refuse(&mut self, status: u16, io: &mut Io<'_>) -> Step {
+        let mut resp = handle::error(&self.site, status, &super::http_date());
+        resp.close = true;
+        self.send(resp, false, false, io, None);
+        Step::Close
+    }
+
+    /// Tracks send progress; `Err(())` when the peer stopped reading for
+    /// longer than the send timeout.
+    fn check_progress(&mut self, io: &Io<'_>) -> Result<Option<Instant>, ()> {
+        let written = io.output.written();
+        if written != self.written || io.output.pending() == 0 {
+            self.written = written;
+            self.progress_at = io.now;
+        }
+        if io.output.pending() == 0 {
+            return Ok(None);
+        }
+        self.active_at = io.now;
+        let deadline = self.progress_at + self.site.limits.send_timeout;
+        if io.now >= deadline {
+            return Err(());
+        }
+        Ok(Some(deadline))
+    }
+}
+
+/// The status for a head or framing error.
+fn status_for(e: ParseError) -> u16 {
+    match e {
+        ParseError::HeadTooLarge | ParseError::TooManyHeaders => 431,
+        ParseError::UriTooLong => 414,
+        ParseError::BadVersion => 505,
+        ParseError::UnsupportedTransferCoding => 501,
+        _ => 400,
+    }
+}
+
+impl Session for HttpSession {
+    fn drive(&mut self, io: &mut Io<'_>) -> Step {
+        if self.check_progress(io).is_err() {
+            log::debug!("{}: no send progress, dropping", self.peer);
+            return Step::Abort;
+        }
+        loop {
+            if let Some(step) = self.discard_body(io) {
+                return step;
+            }
+            if io.shutting_down {
+                // Whatever is queued is the response in flight: Close sends
+                // it first. Requests not yet answered are not started.
+                return Step::Close;
+            }
+            if io.output.pending() >= OUTPUT_CAP {
+                // Called again once the output has drained.
+                return Step::Wait {
+                    read: false,
+                    deadline: self.check_progress(io).unwrap_or(None),
+                };
+            }
+            let parsed = try_parse_request(io.input.data(), self.site.limits.max_head);
+            match parsed {
+                Ok(Some((req, n))) => {
+                    io.input.consume(n);
+                    self.head_started = None;
+                    self.active_at = io.now;
+                    if self.answer(req, io) {
+                        return Step::Close;
+                    }
+                }
+                Ok(None) if io.peer_closed => return Step::Close,
+                Ok(None) => {
+                    let progress = self.check_progress(io).unwrap_or(None);
+                    return self.wait_for_input(io, progress);
+                }
+                Err(e) => {
+                    log::debug!("{}: bad request: {e}", self.peer);
+                    return self.refuse(status_for(e), io);
+                }
+            }
+        }
+    }
+}
+
+impl HttpSession {
+    /// Nothing complete to answer: wait for more, under the head deadline
+    /// if a request has begun, else the idle timeout.
+    fn wait_for_input(&mut self, io: &mut Io<'_>, progress: Option<Instant>) -> Step {
+        let limits = &self.site.limits;
+        let deadline = if io.input.is_empty() {
+            self.head_started = None;
+            if progress.is_some() {
+                progress
+            } else {
+                let idle = self.active_at + limits.idle_timeout;
+                if io.now >= idle {
+                    return Step::Close;
+                }
+                Some(idle)
+            }
+        } else {
+            let started = *self.head_started.get_or_insert(io.now);
+            let d = started + limits.head_timeout;
+            if io.now >= d {
+                log::debug!("{}: request head too slow", self.peer);
+                return self.refuse(408, io);
+            }
+            Some(progress.map_or(d, |p| p.min(d)))
+        };
+        Step::read(deadline)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event_loop::{InBuf, Outbox};
+    use crate::file_server::{Limits, Site};
+    use std::time::Duration;
+
+    fn site(dir: &std::path::Path) -> Arc<Site> {
+        let mut s = Site::for_tests(dir);
+        s.limits = Limits {
+            max_head: 8192,
+            head_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            send_timeout: Duration::from_secs(30),
+        };
+        Arc::new(s)
+    }
+
+    struct Conn {
+        s: HttpSession,
+        input: InBuf,
+        output: Outbox,
+        sent: Vec<u8>,
+        now: Instant,
+    }
+
+    impl Conn {
+        fn new(dir: &std::path::Path) -> Conn {
+            let now = Instant::now();
+            Conn {
+                s: HttpSession::new(site(dir), "127.0.0.1:1".parse().unwrap(), now),
+                input: InBuf::new(),
+                output: Outbox::new(),
+                sent: Vec::new(),
+                now,
+            }
+        }
+
+        /// Feeds bytes, drives, and collects all output (as the loop would).
+        fn feed(&mut self, bytes: &[u8], peer_closed: bool) -> Step {
+            self.input.extend(bytes);
+            loop {
+                let mut io = Io {
+                    input: &mut self.input,
+                    output: &mut self.output,
+                    peer_closed,
+                    shutting_down: false,
+                    now: self.now,
+                    peer: "127.0.0.1:1".parse().unwrap(),
+                };
+                let step = self.s.drive(&mut io);
+                let drained = !self.output.is_empty();
+                self.output.drain_into(&mut self.sent, usize::MAX).unwrap();
+                // The loop drives again once output drains, as here.
+                if !drained || !matches!(step, Step::Wait { .. }) {
+                    return step;
+                }
+            }
+        }
+    }
+
+    fn statuses(out: &[u8]) -> Vec<u16> {
+        let text = String::from_utf8_lossy(out);
+        text.match_indices("HTTP/1.1 ")
+            .map(|(i, _)| text[i + 9..i + 12].parse().unwrap())
+            .collect()
+    }
+
+    fn tree() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("a.txt"), "hello").unwrap();
+        std::fs::write(d.path().join("big.bin"), vec![7u8; 300_000]).unwrap();
+        d
+    }
+
+    const PIPELINE: &[u8] = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+        POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabcde\
+        HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\n\
+        POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+        GET /missing HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    #[test]
+    fn pipelined_requests_answered_in_order_at_any_split() {
+        let d = tree();
+        let want = vec![200, 405, 200, 405, 404];
+        let mut whole = Conn::new(d.path());
+        whole.feed(PIPELINE, false);
+        assert_eq!(statuses(&whole.sent), want);
+        for step in [1, 2, 3, 7, 13] {
+            let mut c = Conn::new(d.path());
+            for piece in PIPELINE.chunks(step) {
+                assert!(matches!(c.feed(piece, false), Step::Wait { .. }));
+            }
+            assert_eq!(statuses(&c.sent), want, "step {step}");
+            assert_eq!(c.sent.len(), whole.sent.len(), "step {step}");
+        }
+    }
+
+    #[test]
+    fn every_split_point_of_two_requests() {
+        let d = tree();
+        let two = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        for cut in 0..two.len() {
+            let mut c = Conn::new(d.path());
+            c.feed(&two[..cut], false);
+            let step = c.feed(&two[cut..], false);
+            assert_eq!(step, Step::Close, "cut {cut}");
+            assert_eq!(statuses(&c.sent), vec![200, 200], "cut {cut}");
+        }
+    }
+
+    #[test]
+    fn head_errors_close() {
+        let d = tree();
+        let cases: &[(&[u8], u16)] = &[
+            (b"GET / HTTP/1.1\r\n\r\n", 400),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+            (b"garbage\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+            (b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        ];
+        for (req, status) in cases {
+            let mut c = Conn::new(d.path());
+            let step = c.feed(req, false);
+            assert_eq!(step, Step::Close, "{}", String::from_utf8_lossy(req));
+            assert_eq!(
+                statuses(&c.sent),
+                vec![*status],
+                "{}",
+                String::from_utf8_lossy(req)
+            );
+        }
+    }
+
+    #[test]
+    fn slow_head_times_out_from_its_first_byte() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        let step = c.feed(b"GET /a.txt HTTP/1.1\r\n", false);
+        let Step::Wait {
+            deadline: Some(dl), ..
+        } = step
+        else {
+            panic!("{step:?}")
+        };
+        // More bytes do not push the deadline back.
+        c.now += Duration::from_secs(5);
+        let Step::Wait {
+            deadline: Some(dl2),
+            ..
+        } = c.feed(b"X: y\r\n", false)
+        else {
+            panic!()
+        };
+        assert_eq!(dl, dl2);
+        c.now = dl;
+        assert_eq!(c.feed(b"", false), Step::Close);
+        assert_eq!(statuses(&c.sent), vec![408]);
+    }
+
+    #[test]
+    fn idle_keep_alive_times_out() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        let Step::Wait {
+            deadline: Some(dl), ..
+        } = c.feed(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false)
+        else {
+            panic!()
+        };
+        c.now = dl;
+        assert_eq!(c.feed(b"", false), Step::Close);
+    }
+
+    #[test]
+    fn large_files_wait_for_output_to_drain() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        c.input.extend(
+            b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        let mut io = Io {
+            input: &mut c.input,
+            output: &mut c.output,
+            peer_closed: false,
+            shutting_down: false,
+            now: c.now,
+            peer: "127.0.0.1:1".parse().unwrap(),
+        };
+        let step = c.s.drive(&mut io);
+        assert!(
+            matches!(
+                step,
+                Step::Wait {
+                    read: false,
+                    deadline: Some(_)
+                }
+            ),
+            "{step:?}"
+        );
+        assert!(!c.input.is_empty(), "second request waits");
+        // Nothing written for the whole send timeout: the peer is dropped.
+        let mut io = Io {
+            input: &mut c.input,
+            output: &mut c.output,
+            peer_closed: false,
+            shutting_down: false,
+            now: c.now + Duration::from_secs(31),
+            peer: "127.0.0.1:1".parse().unwrap(),
+        };
+        assert_eq!(c.s.drive(&mut io), Step::Abort);
+    }
+}
