@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::{json, Value};
-use tempfile::TempDir;
 
 use chromium::Chromium;
 use server::{serve, Served};
@@ -42,13 +41,48 @@ impl Rig {
     }
 }
 
-/// The demo site to serve: a temp dir shaped like `www/` (kept alive by
-/// the returned guard).
-fn demo_site() -> (Option<TempDir>, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    fixtures::demo_like_site(tmp.path());
-    let path = tmp.path().to_path_buf();
-    (Some(tmp), path)
+/// The demo site the README serves: the repository's `www/`.
+fn demo_site() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("www")
+}
+
+/// Lets the tab save downloads into `dir`, reporting progress as events.
+fn allow_downloads(b: &mut Chromium, dir: &Path) {
+    b.call_browser(
+        "Browser.setDownloadBehavior",
+        json!({"behavior": "allow", "downloadPath": dir, "eventsEnabled": true}),
+    );
+}
+
+/// Clicks `element_expr`, waits for the download it starts to complete,
+/// and returns the URL, the name the browser chose and the saved bytes.
+fn download(b: &mut Chromium, element_expr: &str, dir: &Path) -> (String, String, Vec<u8>) {
+    b.clear_events();
+    b.click(element_expr);
+    let begin = b.wait_event("Browser.downloadWillBegin", |_| true);
+    let guid = begin["guid"].as_str().unwrap().to_string();
+    let done = b.wait_event("Browser.downloadProgress", |p| {
+        p["guid"] == guid.as_str() && p["state"] != "inProgress"
+    });
+    assert_eq!(
+        done["state"], "completed",
+        "download by {element_expr}: {done}"
+    );
+    let name = begin["suggestedFilename"].as_str().unwrap().to_string();
+    let bytes = std::fs::read(dir.join(&name)).expect("the downloaded file");
+    (begin["url"].as_str().unwrap().to_string(), name, bytes)
+}
+
+/// Fails with the first differing offset when `got` is not `want`.
+fn assert_same_bytes(got: &[u8], want: &[u8], what: &str) {
+    if got != want {
+        let at = got.iter().zip(want).position(|(a, b)| a != b);
+        panic!(
+            "{what} differs: {} bytes, source {} bytes, first difference at {at:?}",
+            got.len(),
+            want.len()
+        );
+    }
 }
 
 /// A JS string literal for `s`.
@@ -109,7 +143,7 @@ fn server_targets(b: &Chromium, s: &Served) -> Vec<String> {
 //    loaded, nothing 4xx in the access log, no request to another host.
 #[test]
 fn browser_demo_site_renders_with_its_stylesheet_and_image() {
-    let (_tmp, site) = demo_site();
+    let site = demo_site();
     let Rig {
         browser: mut b,
         server: mut s,
@@ -172,6 +206,23 @@ fn browser_demo_site_renders_with_its_stylesheet_and_image() {
     }
     let shot = b.screenshot("demo");
     eprintln!("screenshot: {}", shot.display());
+
+    // Its download links hand over the files as they are in www/.
+    let downloads = tempfile::tempdir().unwrap();
+    allow_downloads(&mut b, downloads.path());
+    let hrefs =
+        b.eval("[...document.querySelectorAll('a[download]')].map(a => a.getAttribute('href'))");
+    let hrefs = hrefs.as_array().unwrap();
+    assert!(!hrefs.is_empty(), "the demo page has no download link");
+    for (i, href) in hrefs.iter().enumerate() {
+        let by = format!("document.querySelectorAll('a[download]')[{i}]");
+        let (url, _, got) = download(&mut b, &by, downloads.path());
+        let rel = s.target_of(&url);
+        let source = site.join(rel.trim_start_matches('/'));
+        let want = std::fs::read(&source)
+            .unwrap_or_else(|e| panic!("{href} -> {url}: no source {}: {e}", source.display()));
+        assert_same_bytes(&got, &want, &format!("the download of {url}"));
+    }
 }
 
 // 2. A listing renders; each awkwardly named entry opens the right file
@@ -189,28 +240,31 @@ fn browser_listing_clicks_through_awkward_names_and_breadcrumbs() {
     let shot = b.screenshot("listing");
     eprintln!("screenshot: {}", shot.display());
 
+    // First what the listing shows, for every name at once, so that one
+    // badly linked name does not hide the others.
+    let mut problems = Vec::new();
+    let mut linked = Vec::new();
     for name in fixtures::awkward_names() {
-        b.navigate(&s.base);
         let path = format!("/{name}");
         let link = link_to(&path);
         let text = b.eval(&format!(
             "(() => {{ const a = {link}; return a ? a.textContent : null; }})()"
         ));
-        let Some(text) = text.as_str() else {
-            panic!(
-                "the listing has no link that leads to {path:?}; its links: {}",
-                b.eval(
-                    "[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))"
-                )
-            )
-        };
         let shown: String = name.chars().take(40).collect();
-        assert!(
-            text.contains(&shown),
-            "the link to {name:?} reads {text:?} (name not shown, or not HTML-escaped)"
-        );
+        match text.as_str() {
+            None => problems.push(format!("no link leads to {path:?}")),
+            Some(t) if !t.contains(&shown) => problems.push(format!(
+                "the link to {name:?} reads {t:?} (name not shown, or not HTML-escaped)"
+            )),
+            Some(_) => linked.push(name),
+        }
+    }
+    // Then click each one that is linked and check what opens.
+    for name in linked {
+        b.navigate(&s.base);
+        let path = format!("/{name}");
         b.clear_events();
-        b.click(&link);
+        b.click(&link_to(&path));
         let url = b.wait_loaded();
         let at = location(&mut b);
         assert_eq!(at["path"], path.as_str(), "clicking {name:?} opened {url}");
@@ -274,13 +328,20 @@ fn browser_listing_clicks_through_awkward_names_and_breadcrumbs() {
         "back at the top, the listing lost its entries"
     );
     assert_only_local(&b, &s);
+    assert!(
+        problems.is_empty(),
+        "the listing of {} links some names wrongly:\n  {}\nits hrefs: {}",
+        s.base,
+        problems.join("\n  "),
+        b.eval("[...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))")
+    );
 }
 
 // 3. Audio or video plays and seeks: the browser uses Range requests and
 //    gets 206s; the element reports a duration and the sought currentTime.
 #[test]
 fn browser_media_plays_and_seeks_with_range_requests() {
-    let (_tmp, site) = demo_site();
+    let site = demo_site();
     let Rig {
         browser: mut b,
         server: mut s,
@@ -364,33 +425,15 @@ fn browser_downloads_are_byte_identical() {
         server: mut s,
         ..
     } = Rig::new(tmp.path());
-    b.call_browser(
-        "Browser.setDownloadBehavior",
-        json!({"behavior": "allow", "downloadPath": downloads.path(), "eventsEnabled": true}),
-    );
+    allow_downloads(&mut b, downloads.path());
     b.navigate(&s.base);
     for (id, name) in [("linked", linked), ("plain", plain)] {
-        b.clear_events();
-        b.click(&format!("document.getElementById({})", js(id)));
-        let begin = b.wait_event("Browser.downloadWillBegin", |_| true);
-        let guid = begin["guid"].as_str().unwrap().to_string();
-        let done = b.wait_event("Browser.downloadProgress", |p| {
-            p["guid"] == guid.as_str() && p["state"] != "inProgress"
-        });
-        assert_eq!(done["state"], "completed", "download of {name}: {done}");
-        let suggested = begin["suggestedFilename"].as_str().unwrap();
-        assert_eq!(suggested, name, "the browser named the download of {name}");
-        let got = std::fs::read(downloads.path().join(suggested)).expect("downloaded file");
+        let by = format!("document.getElementById({})", js(id));
+        let (url, saved_as, got) = download(&mut b, &by, downloads.path());
+        assert_eq!(saved_as, name, "the browser named the download of {name}");
         let want = std::fs::read(tmp.path().join(name)).unwrap();
-        if got != want {
-            let at = got.iter().zip(&want).position(|(a, b)| a != b);
-            panic!(
-                "download of {name} differs: {} bytes, source {} bytes, first difference at {at:?}",
-                got.len(),
-                want.len()
-            );
-        }
-        let target = s.target_of(begin["url"].as_str().unwrap());
+        assert_same_bytes(&got, &want, &format!("the download of {name}"));
+        let target = s.target_of(&url);
         let line = s.wait_logged(&format!("a line for {target}"), |l| l.target == target);
         assert!(line.status < 300, "download answered {}", line.line);
     }

@@ -11,7 +11,6 @@ use std::time::Instant;
 
 use crate::support::{addr_in, wirecat, Background, TIMEOUT};
 
-#[allow(dead_code)]
 /// `wirecat serve` on an ephemeral loopback port. Its first stdout line is
 /// `Serving DIR at http://127.0.0.1:PORT/`, then one access-log line per response.
 pub fn wirecat_serve(dir: &Path) -> Command {
@@ -127,7 +126,7 @@ pub struct Served {
 /// Serves `dir` on 127.0.0.1 with a kernel-chosen port and waits for the
 /// announcement line.
 pub fn serve(dir: &Path) -> Served {
-    let mut cmd = stand_in(dir);
+    let mut cmd = wirecat_serve(dir);
     let (bg, first) = Background::start(&mut cmd);
     assert!(
         first.starts_with("Serving "),
