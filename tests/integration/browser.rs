@@ -207,6 +207,31 @@ fn browser_demo_site_renders_with_its_stylesheet_and_image() {
     let shot = b.screenshot("demo");
     eprintln!("screenshot: {}", shot.display());
 
+    // Its subfolder has no index.html: the link opens a listing of it.
+    let folder = b.eval(
+        "(() => { const a = [...document.querySelectorAll('a[href]')].find(a => !a.hasAttribute('download')
+              && new URL(a.href).pathname.endsWith('/') && new URL(a.href).pathname !== '/');
+              return a ? new URL(a.href).pathname : null; })()",
+    );
+    let folder = folder
+        .as_str()
+        .expect("the demo page links no subfolder")
+        .to_string();
+    let on_disk = site.join(folder.trim_matches('/'));
+    b.clear_events();
+    b.click(&link_to(&folder));
+    b.wait_loaded();
+    assert_eq!(location(&mut b)["path"], folder.as_str());
+    for entry in std::fs::read_dir(&on_disk).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            !b.eval(&link_to(&format!("{folder}{name}"))).is_null(),
+            "the listing of {folder} does not link {name}"
+        );
+    }
+    b.screenshot("demo-listing");
+    b.go(-1);
+
     // Its download links hand over the files as they are in www/.
     let downloads = tempfile::tempdir().unwrap();
     allow_downloads(&mut b, downloads.path());
@@ -280,6 +305,18 @@ fn browser_listing_clicks_through_awkward_names_and_breadcrumbs() {
             l.target == target && l.status == 200
         });
     }
+
+    // A folder asked for without its slash is redirected to it.
+    b.navigate(&s.url("sub%20dir%20%231"));
+    assert_eq!(
+        location(&mut b)["path"],
+        "/sub dir #1/",
+        "no redirect to the slash"
+    );
+    assert!(!b.eval(&link_to("/sub dir #1/beside.txt")).is_null());
+    s.wait_logged("a 301 for /sub%20dir%20%231", |l| {
+        l.target == "/sub%20dir%20%231" && l.status == 301
+    });
 
     // Down two folders by clicking, then back up by the breadcrumbs.
     b.navigate(&s.base);

@@ -34,6 +34,8 @@ fn args(profile: &Path) -> Vec<String> {
         "--headless",
         "--no-sandbox",
         "--disable-gpu",
+        // Containers often have a tiny /dev/shm; Chromium then crashes tabs.
+        "--disable-dev-shm-usage",
         "--no-first-run",
         "--no-default-browser-check",
         "--disable-background-networking",

@@ -142,6 +142,11 @@ pub fn serve(dir: &Path) -> Served {
 }
 
 impl Served {
+    /// Absolute URL of `path` (percent-encoded, relative to the root).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path.trim_start_matches('/'))
+    }
+
     /// The request target (`/path?query`) of an absolute URL on this server.
     pub fn target_of(&self, url: &str) -> String {
         let rest = url
