@@ -270,6 +270,7 @@ pub struct ServeArgs {
     "Examples:\n",
     "  wirecat greet                     tcp://127.0.0.1:9999\n",
     "  wirecat greet --udp -p 0\n",
+    "  wirecat -v greet -p 0 --threads 1   logs each connection\n",
 ))]
 pub struct GreetArgs {
     /// Port to listen on (0 picks a free one).
@@ -284,9 +285,19 @@ pub struct GreetArgs {
     #[arg(long)]
     pub udp: bool,
 
-    /// Seconds a silent TCP client may stay connected.
+    /// Seconds a silent TCP client may stay connected (0: forever).
     #[arg(long, value_name = "SECS", default_value_t = 300.0)]
     pub idle_timeout: f64,
+
+    /// Seconds a TCP client may leave its replies unread before it is
+    /// dropped (0: forever). Replies queued per client are capped either way.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub stall_timeout: f64,
+
+    /// Longest line accepted, in bytes; a longer one is answered with an
+    /// error and the connection closed.
+    #[arg(long, value_name = "BYTES", default_value_t = 8192)]
+    pub max_line: usize,
 
     /// Event loops (threads) for TCP; default: one per core.
     #[arg(long, value_name = "N")]
@@ -299,6 +310,7 @@ pub struct GreetArgs {
     "  wirecat talk 127.0.0.1:9999 Michael Tracy Sarah\n",
     "  printf 'a\\nb\\n' | wirecat talk 127.0.0.1:9999\n",
     "  wirecat talk --udp 127.0.0.1:9999 hello\n",
+    "  wirecat talk udp://127.0.0.1:9999 hello   (the server's own announcement)\n",
 ))]
 pub struct TalkArgs {
     /// Server address, HOST:PORT.
@@ -317,9 +329,13 @@ pub struct TalkArgs {
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub connect_timeout: f64,
 
-    /// Seconds to wait for each reply.
+    /// Seconds to wait for each reply (0: forever).
     #[arg(long, value_name = "SECS", default_value_t = 5.0)]
     pub reply_timeout: f64,
+
+    /// Seconds to let a TCP server speak first (a welcome) before sending.
+    #[arg(long, value_name = "SECS", default_value_t = 0.3)]
+    pub greeting_wait: f64,
 }
 
 #[derive(Debug, Args)]

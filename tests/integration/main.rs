@@ -2,5 +2,6 @@
 //! so the support code compiles once. Each area has its own module.
 
 mod browser;
+mod greet;
 mod serve;
 mod support;
