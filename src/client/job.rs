@@ -3,6 +3,7 @@
 //! method, body, header edits, redirect trail, output, timing). A job moves
 //! into each connection's session and back to the service when it ends.
 
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -101,7 +102,7 @@ impl Job {
             .destination
             .clone()
             .unwrap_or_else(|| Destination::Derived {
-                dir: ".".into(),
+                dir: PathBuf::new(),
                 name: derive_name(&target.url),
             });
         Ok(Job {

@@ -108,7 +108,8 @@ impl Output {
     pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
         self.written += bytes.len() as u64;
         match &mut self.sink {
-            Sink::Temp { w, temp, .. } => w.write_all(bytes).map_err(|e| Error::file(&**temp, e)),
+            // Name the file the user knows, not the temporary one.
+            Sink::Temp { w, dest, .. } => w.write_all(bytes).map_err(|e| Error::file(&*dest, e)),
             Sink::Direct { w, path } => w.write_all(bytes).map_err(|e| Error::file(&*path, e)),
             Sink::Stdout(w) => w
                 .write_all(bytes)

@@ -21,6 +21,8 @@ use crate::http::ParseError;
 
 /// The largest response head we read (interim heads each count alone).
 pub const MAX_HEAD: usize = 64 * 1024;
+/// Interim (1xx) heads accepted before one response is called endless.
+const MAX_INTERIM: u32 = 32;
 /// Bytes buffered before the session must consume some: large, so a fast
 /// download moves in few, big reads and writes.
 const INPUT_CAP: usize = 256 * 1024;
@@ -48,6 +50,7 @@ pub struct FetchSession {
     phase: Phase,
     /// Input left unconsumed at the end of the last drive, to tell new bytes from old.
     leftover: usize,
+    interim: u32,
     written: u64,
     last_activity: Option<Instant>,
     outcome: Option<Result<Ending>>,
@@ -62,6 +65,7 @@ impl FetchSession {
             queued: false,
             phase: Phase::Head,
             leftover: 0,
+            interim: 0,
             written: 0,
             last_activity: None,
             outcome: None,
@@ -167,6 +171,12 @@ impl FetchSession {
         let url = &self.job.target.url;
         if head.is_interim() {
             config.printer.passing_head(raw);
+            self.interim += 1;
+            if self.interim > MAX_INTERIM {
+                return Err(Error::Protocol(format!(
+                    "{url}: more than {MAX_INTERIM} interim (1xx) responses"
+                )));
+            }
             return Ok(None);
         }
         if head.status == 101 {
@@ -198,7 +208,11 @@ impl FetchSession {
         // Open the output before showing the head, so whoever sees the
         // head knows the download is under way.
         self.job.output = Some(Output::open(&self.job.destination)?);
-        config.printer.final_head(raw)?;
+        // The head on stdout is a courtesy here; a reader that went away
+        // (`| head -3`) must not cost the download.
+        if let Err(e) = config.printer.final_head(raw) {
+            log::debug!("could not show the head: {e}");
+        }
         let decoder = BodyDecoder::new(framing);
         self.job.progress = Progress::new(config.progress, decoder.expected());
         self.phase = Phase::Body(decoder);
@@ -447,6 +461,7 @@ mod tests {
         ]
         .concat();
         let endless = [b"HTTP/1.1 200 OK\r\n".as_slice(), &b"X: y\r\n".repeat(5000)].concat();
+        let endless_interim = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(40);
         // (response, part of the message)
         let cases: Vec<(&[u8], &str)> = vec![
             (b"", "without a response"),

@@ -196,7 +196,7 @@ fn fetch_saves_the_body_under_the_url_name_and_prints_the_head() {
         "HTTP/1.1 200 OK\nContent-Length: 5\nX-Odd-CASE: kept\n\n"
     );
     assert!(
-        stderr(&out).contains("saved 5 bytes to ./page.html"),
+        stderr(&out).contains("saved 5 bytes to page.html"),
         "{}",
         stderr(&out)
     );
@@ -315,7 +315,7 @@ fn fetch_never_clobbers_a_derived_name() {
     let out = wirecat_in(dir.path(), &["fetch", &server.url("/f.txt")]);
     assert_code(&out, 0);
     assert!(
-        stderr(&out).contains("to ./f.txt.1 (./f.txt exists)"),
+        stderr(&out).contains("to f.txt.1 (f.txt exists)"),
         "{}",
         stderr(&out)
     );
@@ -948,4 +948,31 @@ fn headers_get_verbose_timing_and_hops() {
         stdout(&out).starts_with("HTTP/1.1 301 Moved\n"),
         "headers follows only with -L"
     );
+}
+
+#[test]
+fn a_closed_stdout_does_not_cost_the_download() {
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let wait = Mutex::new(wait);
+    let server = Scripted::start(move |_| {
+        // Answer only once the test has closed the reading end of stdout.
+        let _ = wait.lock().unwrap().recv_timeout(TIMEOUT);
+        vec![ok_response("kept")]
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = wirecat()
+        .current_dir(dir.path())
+        .args(["fetch", &server.url("/k")])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    go.send(()).unwrap();
+    let status = wait_timeout::ChildExt::wait_timeout(&mut child, TIMEOUT)
+        .unwrap()
+        .expect("fetch did not finish");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(std::fs::read(dir.path().join("k")).unwrap(), b"kept");
 }
