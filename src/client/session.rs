@@ -497,6 +497,7 @@ mod tests {
                 b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
                 "switched protocols",
             ),
+            (&endless_interim, "more than 32 interim (1xx) responses"),
         ];
         for (response, want) in cases {
             // Byte at a time for the small ones; the big heads in large
