@@ -4,8 +4,9 @@
 //! file name a URL implies, and the `.1`, `.2` suffixes that keep an
 //! existing file from being clobbered.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use tempfile::TempPath;
@@ -74,7 +75,7 @@ pub enum Saved {
 impl Output {
     pub fn open(dest: &Destination) -> Result<Output> {
         let sink = match dest {
-            Destination::Derived { dir, name } => temp_beside(&dir.join(name), false)?,
+            Destination::Derived { dir, name } => temp_beside(&dir.join(name), false, None)?,
             Destination::Exact(path) => match std::fs::metadata(path) {
                 // Never create or rename files beside a device or a pipe.
                 Ok(meta) if !meta.is_file() => {
@@ -87,7 +88,14 @@ impl Output {
                         path: path.clone(),
                     }
                 }
-                _ => temp_beside(path, true)?,
+                // Replacing an existing file keeps its permissions, and a
+                // symlink keeps pointing where it did: the new body lands
+                // on the file it names.
+                Ok(meta) => {
+                    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                    temp_beside(&real, true, Some(meta.permissions()))?
+                }
+                Err(_) => temp_beside(path, true, None)?,
             },
             Destination::Stdout => {
                 // A duplicate of fd 1 as a plain file: no line buffering
@@ -166,7 +174,9 @@ impl Output {
 
 /// A temporary file in the directory of `dest`, so the final rename stays
 /// on one file system and is atomic.
-fn temp_beside(dest: &Path, clobber: bool) -> Result<Sink> {
+/// New files get 0666 less the umask, like any other file the user
+/// creates, not the 0600 of a private temporary file.
+fn temp_beside(dest: &Path, clobber: bool, mode: Option<Permissions>) -> Result<Sink> {
     let dir = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -178,6 +188,7 @@ fn temp_beside(dest: &Path, clobber: bool) -> Result<Sink> {
     let temp = tempfile::Builder::new()
         .prefix(&format!(".{stem}."))
         .suffix(".part")
+        .permissions(mode.unwrap_or_else(|| Permissions::from_mode(0o666)))
         .tempfile_in(dir)
         .map_err(|e| Error::file(dir, e))?;
     let (file, temp) = temp.into_parts();
@@ -307,6 +318,40 @@ mod tests {
         out.commit().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn modes_and_symlinks_are_kept() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let save = |dest: Destination| {
+            let mut out = Output::open(&dest).unwrap();
+            out.write(b"x").unwrap();
+            out.commit().unwrap();
+        };
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        save(Destination::Derived {
+            dir: dir.path().into(),
+            name: "new".into(),
+        });
+        assert_eq!(mode(&dir.path().join("new")), 0o666 & !umask());
+
+        let script = dir.path().join("script");
+        std::fs::write(&script, "old").unwrap();
+        std::fs::set_permissions(&script, Permissions::from_mode(0o751)).unwrap();
+        let link = dir.path().join("link");
+        symlink(&script, &link).unwrap();
+        save(Destination::Exact(link.clone()));
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&script).unwrap(), b"x");
+        assert_eq!(mode(&script), 0o751);
+    }
+
+    /// The process umask, read without changing it (Linux only).
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
     }
 
     #[test]
