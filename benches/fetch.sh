@@ -109,10 +109,13 @@ def compare(label, cmds, n):
     return med
 
 def to_file(path):
+    """Removes the last copy and flushes dirty pages (untimed) first, so no
+    run pays for the previous run's writeback."""
     def cmd_for(argv):
         def make():
             if os.path.exists(path):
                 os.remove(path)
+            subprocess.run(["sync"], check=True)
             return argv
         return make
     return cmd_for

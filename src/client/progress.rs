@@ -71,3 +71,27 @@ fn make_bar(total: Option<u64>) -> ProgressBar {
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_only_for_big_bodies_and_only_when_enabled() {
+        // (enabled, declared total, bytes received, bar shown)
+        let cases = [
+            (false, Some(1 << 30), 1 << 20, false),
+            (true, Some(1000), 1000, false),
+            (true, Some(1 << 30), 10, true),
+            (true, None, SHOW_FROM - 1, false),
+            (true, None, SHOW_FROM, true),
+        ];
+        for (enabled, total, received, shown) in cases {
+            let mut p = Progress::new(enabled, total);
+            p.update(received);
+            assert_eq!(p.bar.is_some(), shown, "{enabled} {total:?} {received}");
+            p.finish();
+            assert!(p.bar.is_none());
+        }
+    }
+}
