@@ -80,7 +80,15 @@ impl FetchSession {
             (Some(r), _) => r,
             (None, _) if interrupted => Err(Error::Interrupted),
             (None, Ended::ConnectFailed(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
-                Err(Error::Timeout(format!("{url}: {e}")))
+                log::debug!("{e}");
+                let config = &self.job.config;
+                let limit = config
+                    .max_time
+                    .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
+                Err(Error::Timeout(format!(
+                    "{url}: connect timed out after {}s",
+                    limit.as_secs_f64()
+                )))
             }
             (None, Ended::ConnectFailed(e)) => {
                 Err(Error::Connect(format!("{url}: could not connect: {e}")))

@@ -976,3 +976,34 @@ fn a_closed_stdout_does_not_cost_the_download() {
     assert_eq!(status.code(), Some(0));
     assert_eq!(std::fs::read(dir.path().join("k")).unwrap(), b"kept");
 }
+
+/// A listener whose accept queue (backlog 0) is already full: Linux drops
+/// further SYNs, so a connect to it neither succeeds nor fails.
+const FULL_BACKLOG: &str = r#"
+import socket, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(0)
+filler = socket.create_connection(listener.getsockname(), timeout=5)
+print(f"http://127.0.0.1:{listener.getsockname()[1]}/", flush=True)
+time.sleep(60)
+"#;
+
+#[test]
+fn connect_timeout() {
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", FULL_BACKLOG]);
+    let (_server, url) = Background::start(&mut cmd);
+    let dir = tempfile::tempdir().unwrap();
+    let out = wirecat_in(
+        dir.path(),
+        &["fetch", "--connect-timeout", "0.3", url.trim()],
+    );
+    assert_code(&out, 5);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{}: connect timed out after 0.3s", url.trim())),
+        "{err}"
+    );
+    assert!(files(dir.path()).is_empty());
+}
