@@ -169,7 +169,12 @@ impl Printer {
         }
     }
 
+    /// The final head: in the `-v` transcript (like curl -v), and where
+    /// the head goes, unless that is the transcript already.
     pub fn final_head(&self, head: &[u8]) -> Result<()> {
+        if !matches!(self.final_head, HeadOut::Stderr(_)) {
+            self.transcript(head, "< ");
+        }
         match self.final_head {
             HeadOut::Nowhere => Ok(()),
             HeadOut::Stdout(style) => {

@@ -930,6 +930,11 @@ fn headers_get_verbose_timing_and_hops() {
         "{err}"
     );
     assert!(err.contains("> GET /r/0 HTTP/1.1\n"), "{err}");
+    assert!(err.contains("> GET /r/0 HTTP/1.1\n"), "{err}");
+    assert!(
+        err.contains("\n< HTTP/1.1 200 OK\n"),
+        "the final head is in the transcript: {err}"
+    );
     let text = stdout(&out);
     assert!(text.starts_with("HTTP/1.1 200 OK\n"), "{text}");
     for field in [
