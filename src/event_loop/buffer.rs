@@ -9,6 +9,9 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
+/// The first read into an empty buffer asks for at most this much.
+const FIRST_READ: usize = 16 * 1024;
+
 /// Received bytes waiting for a session to consume them.
 ///
 /// A session looks at `data()`, parses what it can and calls `consume(n)`.
@@ -79,7 +82,13 @@ impl InBuf {
 
     /// Reads at most `max` bytes from `src` straight into the buffer's tail,
     /// so a large download is not copied through a scratch buffer first.
+    ///
+    /// A fresh buffer grows its initialised area by doubling from
+    /// `FIRST_READ`, so a short reply does not pay for zeroing (and
+    /// faulting in) a large read buffer; a download reaches `max` within a
+    /// few reads.
     pub(crate) fn read_from(&mut self, src: &mut impl Read, max: usize) -> io::Result<usize> {
+        let max = max.min((self.buf.len() * 2).max(FIRST_READ));
         self.reserve_tail(max);
         let n = src.read(&mut self.buf[self.end..self.end + max])?;
         self.end += n;
@@ -270,6 +279,15 @@ mod tests {
         b.consume(3);
         b.release_if_empty(0);
         assert_eq!(b.buf.capacity(), 0);
+
+        let big = vec![7u8; 1 << 20];
+        let mut src: &[u8] = &big;
+        let sizes: Vec<usize> = (0..6)
+            .map(|_| b.read_from(&mut src, 128 * 1024).unwrap())
+            .collect();
+        // Doubling the initialised area (48 KiB after two reads), capped at `max`.
+        assert_eq!(sizes, [16384, 32768, 98304, 131072, 131072, 131072]);
+        assert_eq!(b.len(), sizes.iter().sum::<usize>());
     }
 
     #[test]
