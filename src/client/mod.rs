@@ -94,7 +94,7 @@ fn fetch_config(args: &FetchArgs, verbose: u8) -> Result<ClientConfig> {
         (Some(Destination::Stdout), _) => HeadOut::Nowhere,
         _ => HeadOut::Stdout(Style::plain(stdout_tty)),
     };
-    let mut config = common_config(&args.request, default_method, verbose)?;
+    let mut config = common_config(&args.request, default_method)?;
     config.mode = Mode::Fetch;
     config.body = body;
     config.follow = !args.no_follow;
@@ -112,7 +112,7 @@ fn fetch_config(args: &FetchArgs, verbose: u8) -> Result<ClientConfig> {
 
 fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
     let default_method = if args.get { "GET" } else { "HEAD" };
-    let mut config = common_config(&args.request, default_method, verbose)?;
+    let mut config = common_config(&args.request, default_method)?;
     config.follow = args.location;
     config.timing = args.timing;
     config.printer = Printer {
@@ -127,7 +127,7 @@ fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
 }
 
 /// The request and timing flags both commands share.
-fn common_config(req: &RequestArgs, default_method: &str, _verbose: u8) -> Result<ClientConfig> {
+fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig> {
     if req.proxy.is_some() || req.noproxy.is_some() {
         return Err(Error::Usage("--proxy is not supported yet".into()));
     }
