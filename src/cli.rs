@@ -93,13 +93,13 @@ pub struct RequestArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = concat!(
+#[command(after_help = format!("{}\n{EXIT_CODES}", concat!(
     "Examples:\n",
     "  wirecat fetch http://127.0.0.1:8000/            saves index.html, prints the head\n",
     "  wirecat fetch -o page.html http://example.test/  saves exactly there\n",
     "  wirecat fetch -o - http://127.0.0.1:8000/x.txt   body to stdout\n",
     "  wirecat fetch -d 'a=1' -X PUT http://127.0.0.1:8000/form\n",
-))]
+)))]
 pub struct FetchArgs {
     /// URLs to download (http or https).
     #[arg(value_name = "URL")]
@@ -167,13 +167,13 @@ pub struct FetchArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = concat!(
+#[command(after_help = format!("{}\n{EXIT_CODES}", concat!(
     "Examples:\n",
     "  wirecat headers http://127.0.0.1:8000/          HEAD, head printed as received\n",
     "  wirecat headers --get --timing http://127.0.0.1:8000/\n",
     "  wirecat headers --raw http://127.0.0.1:8000/ | od -c\n",
     "  wirecat headers -v -L http://127.0.0.1:8000/dir\n",
-))]
+)))]
 pub struct HeadersArgs {
     /// URL to ask.
     #[arg(value_name = "URL")]
@@ -187,7 +187,8 @@ pub struct HeadersArgs {
     #[arg(long)]
     pub raw: bool,
 
-    /// Follow redirects, showing each hop.
+    /// Follow redirects (each hop's head is shown with -v; without it only
+    /// the final head is printed).
     #[arg(short = 'L', long)]
     pub location: bool,
 

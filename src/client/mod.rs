@@ -1,12 +1,223 @@
-//! `fetch` and `headers`: the HTTP client sessions, redirects and output files.
+//! `fetch` and `headers`: an HTTP/1.1 client over the event loop. This file
+//! turns the flags into a [`job::ClientConfig`] and runs the jobs; the rest
+//! is split by concern:
+//!
+//! - [`target`]: URL -> host, port, `Host` and request-target; resolution.
+//! - [`request`]: the request bytes.
+//! - [`session`]: the sans-IO response state machine (heads, framing, body).
+//! - [`service`]: connects jobs, follows redirects, commits outputs.
+//! - [`redirect`], [`output`], [`progress`], [`headers`]: the policies and
+//!   the printing, each pure or behind `impl Write`.
 
-use crate::cli::{FetchArgs, HeadersArgs};
+pub mod headers;
+pub mod job;
+pub mod output;
+pub mod progress;
+pub mod redirect;
+pub mod request;
+pub mod service;
+pub mod session;
+pub mod target;
+
+use std::io::{IsTerminal, Read};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::cli::{seconds, FetchArgs, HeadersArgs, RequestArgs};
 use crate::error::{Error, Result};
+use crate::event_loop::{EventLoop, LoopConfig, Shutdown};
+use headers::{HeadOut, Printer, Style};
+use job::{ClientConfig, Job, Mode};
+use output::Destination;
+use request::{Body, HeaderEdit};
+use service::FetchService;
 
-pub fn fetch_command(_args: FetchArgs, _verbose: u8) -> Result<()> {
-    Err(Error::Usage("fetch: not implemented yet".into()))
+/// "No limit" as a duration that still fits in an `Instant` sum.
+const NO_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+pub fn fetch_command(args: FetchArgs, verbose: u8) -> Result<()> {
+    let url = single_url(&args)?;
+    let config = fetch_config(&args, verbose)?;
+    run(config, vec![url])
 }
 
-pub fn headers_command(_args: HeadersArgs, _verbose: u8) -> Result<()> {
-    Err(Error::Usage("headers: not implemented yet".into()))
+pub fn headers_command(args: HeadersArgs, verbose: u8) -> Result<()> {
+    let url = target::parse_url(&args.url)?;
+    let config = headers_config(&args, verbose)?;
+    run(config, vec![url])
+}
+
+/// One URL for now; several at once (`-P`, `-i`) come with parallel jobs.
+fn single_url(args: &FetchArgs) -> Result<url::Url> {
+    if args.input_file.is_some() {
+        return Err(Error::Usage("--input-file is not supported yet".into()));
+    }
+    match args.urls.as_slice() {
+        [one] => target::parse_url(one),
+        [] => Err(Error::Usage("fetch: no URL given".into())),
+        _ => Err(Error::Usage(
+            "fetch: several URLs at once are not supported yet".into(),
+        )),
+    }
+}
+
+fn fetch_config(args: &FetchArgs, verbose: u8) -> Result<ClientConfig> {
+    let unsupported = [
+        (args.resume, "--continue"),
+        (args.remote_name, "--remote-name-header"),
+        (args.compressed, "--compressed"),
+        (args.raw_body, "--raw-body"),
+    ];
+    if let Some((_, flag)) = unsupported.iter().find(|(set, _)| *set) {
+        return Err(Error::Usage(format!("{flag} is not supported yet")));
+    }
+    let body = match (&args.data, &args.data_binary) {
+        (Some(d), _) => Some(Body::Bytes(Rc::from(d.as_bytes()))),
+        (None, Some(spec)) => Some(data_binary(spec)?),
+        (None, None) => None,
+    };
+    let default_method = if body.is_some() { "POST" } else { "GET" };
+    let destination = match &args.output {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Destination::Stdout),
+        Some(p) => Some(Destination::Exact(p.clone())),
+    };
+    let stdout_tty = std::io::stdout().is_terminal();
+    let stderr_tty = std::io::stderr().is_terminal();
+    let final_head = match (&destination, args.quiet) {
+        (_, true) => HeadOut::Nowhere,
+        // The body owns stdout; the head is only shown with -v, on stderr.
+        (Some(Destination::Stdout), _) if verbose > 0 => {
+            HeadOut::Stderr(Style::prefixed("< ", stderr_tty))
+        }
+        (Some(Destination::Stdout), _) => HeadOut::Nowhere,
+        _ => HeadOut::Stdout(Style::plain(stdout_tty)),
+    };
+    let mut config = common_config(&args.request, default_method)?;
+    config.mode = Mode::Fetch;
+    config.body = body;
+    config.follow = !args.no_follow;
+    config.fail = args.fail;
+    config.destination = destination;
+    config.printer = Printer {
+        verbose: verbose > 0 && !args.quiet,
+        escape_stderr: stderr_tty,
+        final_head,
+    };
+    config.progress = !args.quiet && !args.no_progress && stderr_tty;
+    config.summary = !args.quiet;
+    Ok(config)
+}
+
+fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
+    let default_method = if args.get { "GET" } else { "HEAD" };
+    let mut config = common_config(&args.request, default_method)?;
+    config.follow = args.location;
+    config.timing = args.timing;
+    config.printer = Printer {
+        verbose: verbose > 0,
+        escape_stderr: std::io::stderr().is_terminal(),
+        final_head: HeadOut::Stdout(Style {
+            raw: args.raw,
+            ..Style::plain(std::io::stdout().is_terminal())
+        }),
+    };
+    Ok(config)
+}
+
+/// The request and timing flags both commands share.
+fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig> {
+    if req.proxy.is_some() || req.noproxy.is_some() {
+        return Err(Error::Usage("--proxy is not supported yet".into()));
+    }
+    let method = match &req.method {
+        Some(m) => request::check_method(m)?,
+        None => default_method.to_string(),
+    };
+    let edits = req
+        .headers
+        .iter()
+        .map(|h| HeaderEdit::parse(h))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ClientConfig {
+        mode: Mode::Headers,
+        method,
+        edits,
+        body: None,
+        follow: false,
+        max_redirs: req.max_redirs,
+        fail: false,
+        connect_timeout: seconds(req.connect_timeout, "--connect-timeout")?.unwrap_or(NO_LIMIT),
+        read_timeout: seconds(req.read_timeout, "--read-timeout")?,
+        max_time: seconds(req.max_time, "--max-time")?,
+        destination: None,
+        printer: Printer::silent(),
+        progress: false,
+        summary: false,
+        timing: false,
+    })
+}
+
+/// `--data-binary`: "@FILE" sends the file (with sendfile), "@-" stdin,
+/// anything else the text itself.
+fn data_binary(spec: &str) -> Result<Body> {
+    match spec.strip_prefix('@') {
+        Some("-") => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::io("reading the body from stdin", e))?;
+            Ok(Body::Bytes(Rc::from(buf)))
+        }
+        Some(path) => {
+            let file = std::fs::File::open(path).map_err(|e| Error::file(path, e))?;
+            let meta = file.metadata().map_err(|e| Error::file(path, e))?;
+            if !meta.is_file() {
+                return Err(Error::Usage(format!(
+                    "--data-binary @{path}: not a regular file"
+                )));
+            }
+            Ok(Body::File {
+                file: Arc::new(file),
+                len: meta.len(),
+            })
+        }
+        None => Ok(Body::Bytes(Rc::from(spec.as_bytes()))),
+    }
+}
+
+/// Runs the jobs on one event loop until each is saved or failed, or
+/// Ctrl-C stops them (temporary files are then removed as jobs drop).
+fn run(config: ClientConfig, urls: Vec<url::Url>) -> Result<()> {
+    let now = Instant::now();
+    let connect_timeout = config
+        .max_time
+        .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
+    let config = Rc::new(config);
+    let jobs = urls
+        .into_iter()
+        .map(|u| Job::new(config.clone(), u, now))
+        .collect::<Result<Vec<_>>>()?;
+    let shutdown = Shutdown::new();
+    shutdown
+        .on_signals()
+        .map_err(|e| Error::io("installing signal handlers", e))?;
+    let loop_config = LoopConfig {
+        max_connections: 64,
+        // Big reads: a fast download should cost few system calls.
+        read_chunk: 128 * 1024,
+        linger: Duration::from_secs(1),
+        // Connected sessions stop at once on shutdown; this only bounds
+        // connects still under way.
+        grace: Duration::from_millis(50),
+        connect_timeout,
+    };
+    let mut event_loop =
+        EventLoop::new(loop_config, shutdown.clone()).map_err(|e| Error::io("event loop", e))?;
+    let mut service = FetchService::new(jobs, shutdown);
+    event_loop
+        .run(&mut service)
+        .map_err(|e| Error::io("event loop", e))?;
+    service.into_result()
 }

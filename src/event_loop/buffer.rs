@@ -9,15 +9,23 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
 
+/// The first read into an empty buffer asks for at most this much.
+const FIRST_READ: usize = 16 * 1024;
+
 /// Received bytes waiting for a session to consume them.
 ///
 /// A session looks at `data()`, parses what it can and calls `consume(n)`.
 /// Unconsumed bytes stay for the next call, so a message split across reads
 /// is simply seen again with more bytes behind it.
+///
+/// `buf[..]` is all initialised memory; the data is `buf[start..end]`. The
+/// space after `end` is reused by the next read without being zeroed again,
+/// so a long download does not pay a memset per read.
 #[derive(Debug, Default)]
 pub struct InBuf {
     buf: Vec<u8>,
     start: usize,
+    end: usize,
 }
 
 impl InBuf {
@@ -26,11 +34,11 @@ impl InBuf {
     }
 
     pub fn data(&self) -> &[u8] {
-        &self.buf[self.start..]
+        &self.buf[self.start..self.end]
     }
 
     pub fn len(&self) -> usize {
-        self.buf.len() - self.start
+        self.end - self.start
     }
 
     pub fn is_empty(&self) -> bool {
@@ -41,40 +49,50 @@ impl InBuf {
     pub fn consume(&mut self, n: usize) {
         assert!(n <= self.len(), "consumed more than buffered");
         self.start += n;
-        if self.start == self.buf.len() {
-            self.buf.clear();
+        if self.start == self.end {
             self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Makes room for `n` more bytes after `end`, compacting first so a
+    /// long-lived connection that always leaves a partial message behind
+    /// does not creep upwards.
+    fn reserve_tail(&mut self, n: usize) {
+        if self.start > 0 && self.start >= self.end / 2 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() < self.end + n {
+            self.buf.resize(self.end + n, 0);
         }
     }
 
     pub fn extend(&mut self, bytes: &[u8]) {
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
-            // Compact before growing so a long-lived connection that always
-            // leaves a partial message behind does not creep upwards.
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
-        self.buf.extend_from_slice(bytes);
+        self.reserve_tail(bytes.len());
+        self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
     }
 
     pub fn clear(&mut self) {
-        self.buf.clear();
         self.start = 0;
+        self.end = 0;
     }
 
     /// Reads at most `max` bytes from `src` straight into the buffer's tail,
     /// so a large download is not copied through a scratch buffer first.
+    ///
+    /// A fresh buffer grows its initialised area by doubling from
+    /// `FIRST_READ`, so a short reply does not pay for zeroing (and
+    /// faulting in) a large read buffer; a download reaches `max` within a
+    /// few reads.
     pub(crate) fn read_from(&mut self, src: &mut impl Read, max: usize) -> io::Result<usize> {
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
-        let len = self.buf.len();
-        self.buf.resize(len + max, 0);
-        let res = src.read(&mut self.buf[len..]);
-        let n = *res.as_ref().unwrap_or(&0);
-        self.buf.truncate(len + n);
-        res
+        let max = max.min((self.buf.len() * 2).max(FIRST_READ));
+        self.reserve_tail(max);
+        let n = src.read(&mut self.buf[self.end..self.end + max])?;
+        self.end += n;
+        Ok(n)
     }
 
     /// Gives memory back once empty; idle connections should cost next to nothing.
@@ -239,6 +257,37 @@ mod tests {
         assert_eq!(b.data(), b"llo world");
         b.consume(9);
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn inbuf_reads_reuse_the_tail_and_compact() {
+        let mut b = InBuf::new();
+        let mut src: &[u8] = b"abcdefgh";
+        assert_eq!(b.read_from(&mut src, 3).unwrap(), 3);
+        assert_eq!(b.data(), b"abc");
+        b.consume(2);
+        assert_eq!(b.read_from(&mut src, 4).unwrap(), 4);
+        assert_eq!(b.data(), b"cdefg");
+        b.consume(5);
+        assert!(b.is_empty());
+        assert_eq!(b.read_from(&mut src, 10).unwrap(), 1);
+        assert_eq!(b.data(), b"h");
+        assert_eq!(b.read_from(&mut src, 10).unwrap(), 0);
+        assert_eq!(b.data(), b"h");
+        b.extend(b"ij");
+        assert_eq!(b.data(), b"hij");
+        b.consume(3);
+        b.release_if_empty(0);
+        assert_eq!(b.buf.capacity(), 0);
+
+        let big = vec![7u8; 1 << 20];
+        let mut src: &[u8] = &big;
+        let sizes: Vec<usize> = (0..6)
+            .map(|_| b.read_from(&mut src, 128 * 1024).unwrap())
+            .collect();
+        // Doubling the initialised area (48 KiB after two reads), capped at `max`.
+        assert_eq!(sizes, [16384, 32768, 98304, 131072, 131072, 131072]);
+        assert_eq!(b.len(), sizes.iter().sum::<usize>());
     }
 
     #[test]

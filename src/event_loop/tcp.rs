@@ -602,7 +602,6 @@ impl<S: Session> EventLoop<S> {
                 peer: conn.peer,
             };
             let step = conn.session.drive(&mut io);
-            conn.input.release_if_empty(0);
             match step {
                 Step::Wait { read, deadline } => {
                     conn.want_read = read;
@@ -622,6 +621,10 @@ impl<S: Session> EventLoop<S> {
             let can_read =
                 conn.want_read && conn.readable && !conn.peer_closed && conn.input.len() < cap;
             if !can_write && !can_read {
+                // Idle until the next event: give the input buffer back if
+                // it is empty. Not between rounds, where a busy download
+                // reuses it for the next read.
+                conn.input.release_if_empty(0);
                 return;
             }
         }

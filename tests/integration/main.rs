@@ -2,6 +2,7 @@
 //! so the support code compiles once. Each area has its own module.
 
 mod browser;
+mod fetch;
 mod greet;
 mod serve;
 mod support;

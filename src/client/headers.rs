@@ -1,0 +1,266 @@
+//! Showing heads: the response head exactly as received (names in their
+//! case and order, no reformatting), escaped when a terminal would
+//! interpret control bytes, byte for byte with `--raw`; the `> `/`< `
+//! transcript of `-v`; the `--timing` breakdown. Everything writes into any
+//! `impl Write`, so it is tested into a `Vec`.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::http::Header;
+
+/// How a head is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// Put before every line (`"> "`, `"< "` or nothing).
+    pub prefix: &'static str,
+    /// Show control characters and invalid UTF-8 as `\xNN` (for terminals).
+    pub escape: bool,
+    /// The exact bytes, CRLFs included; `prefix` and `escape` are ignored.
+    pub raw: bool,
+}
+
+impl Style {
+    pub const fn plain(escape: bool) -> Style {
+        Style {
+            prefix: "",
+            escape,
+            raw: false,
+        }
+    }
+
+    pub const fn prefixed(prefix: &'static str, escape: bool) -> Style {
+        Style {
+            prefix,
+            escape,
+            raw: false,
+        }
+    }
+}
+
+/// Writes a head (request or response, ending in its blank line) as `style` says.
+pub fn write_head(w: &mut impl Write, head: &[u8], style: Style) -> io::Result<()> {
+    if style.raw {
+        return w.write_all(head);
+    }
+    let body = head.strip_suffix(b"\n").unwrap_or(head);
+    for line in body.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        w.write_all(style.prefix.as_bytes())?;
+        if style.escape {
+            write_escaped(w, line)?;
+        } else {
+            w.write_all(line)?;
+        }
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Trailer fields of a chunked body, as `Name: value` lines.
+pub fn write_trailers(w: &mut impl Write, trailers: &[Header], style: Style) -> io::Result<()> {
+    let mut block = Vec::new();
+    for t in trailers {
+        block.extend_from_slice(t.name.as_bytes());
+        block.extend_from_slice(b": ");
+        block.extend_from_slice(&t.value);
+        block.extend_from_slice(b"\r\n");
+    }
+    write_head(w, &block, style)
+}
+
+/// Copies `line`, turning C0 and C1 controls (but tab), DEL and bytes that
+/// are not UTF-8 into visible escapes, so a hostile header cannot move the
+/// cursor, retitle the window or hide text.
+fn write_escaped(w: &mut impl Write, line: &[u8]) -> io::Result<()> {
+    for chunk in line.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\t' => w.write_all(b"\t")?,
+                c if (c as u32) < 0x80 && c.is_control() => write!(w, "\\x{:02x}", c as u32)?,
+                c if c.is_control() => write!(w, "\\u{{{:x}}}", c as u32)?,
+                c => write!(w, "{c}")?,
+            }
+        }
+        for b in chunk.invalid() {
+            write!(w, "\\x{b:02x}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Times of one exchange, each from the start of the last hop (like
+/// curl's `-w` fields, which are cumulative).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timing {
+    pub lookup: Option<Duration>,
+    pub connect: Option<Duration>,
+    pub first_byte: Option<Duration>,
+    /// From the first request of the run to the end, redirects included.
+    pub total: Option<Duration>,
+    pub redirects: u32,
+}
+
+pub fn write_timing(w: &mut impl Write, t: &Timing) -> io::Result<()> {
+    let show = |d: Option<Duration>| match d {
+        Some(d) => format!("{:.6}s", d.as_secs_f64()),
+        None => "-".to_string(),
+    };
+    writeln!(w, "lookup:     {}", show(t.lookup))?;
+    writeln!(w, "connect:    {}", show(t.connect))?;
+    writeln!(w, "tls:        -")?;
+    writeln!(w, "first byte: {}", show(t.first_byte))?;
+    writeln!(w, "total:      {}", show(t.total))?;
+    if t.redirects > 0 {
+        writeln!(w, "redirects:  {}", t.redirects)?;
+    }
+    Ok(())
+}
+
+/// Where the final head goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadOut {
+    Nowhere,
+    Stdout(Style),
+    Stderr(Style),
+}
+
+/// What to show while a request runs: the `-v` transcript on stderr and
+/// the final head on stdout or stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Printer {
+    pub verbose: bool,
+    /// Escape the transcript (stderr is a terminal).
+    pub escape_stderr: bool,
+    pub final_head: HeadOut,
+}
+
+impl Printer {
+    pub fn silent() -> Printer {
+        Printer {
+            verbose: false,
+            escape_stderr: false,
+            final_head: HeadOut::Nowhere,
+        }
+    }
+
+    fn transcript(&self, bytes: &[u8], prefix: &'static str) {
+        if self.verbose {
+            let style = Style::prefixed(prefix, self.escape_stderr);
+            // The transcript is diagnostics: a closed stderr must not stop the download.
+            let _ = write_head(&mut io::stderr().lock(), bytes, style);
+        }
+    }
+
+    pub fn request(&self, head: &[u8]) {
+        self.transcript(head, "> ");
+    }
+
+    /// A 1xx head, or the head of a redirect being followed.
+    pub fn passing_head(&self, head: &[u8]) {
+        self.transcript(head, "< ");
+    }
+
+    pub fn trailers(&self, trailers: &[Header]) {
+        if self.verbose && !trailers.is_empty() {
+            let style = Style::prefixed("< ", self.escape_stderr);
+            let _ = write_trailers(&mut io::stderr().lock(), trailers, style);
+        }
+    }
+
+    /// The final head: in the `-v` transcript (like curl -v), and where
+    /// the head goes, unless that is the transcript already.
+    pub fn final_head(&self, head: &[u8]) -> Result<()> {
+        if !matches!(self.final_head, HeadOut::Stderr(_)) {
+            self.transcript(head, "< ");
+        }
+        match self.final_head {
+            HeadOut::Nowhere => Ok(()),
+            HeadOut::Stdout(style) => {
+                let mut out = io::stdout().lock();
+                write_head(&mut out, head, style)
+                    .and_then(|_| out.flush())
+                    .map_err(|e| Error::io("writing to stdout", e))
+            }
+            HeadOut::Stderr(style) => {
+                let _ = write_head(&mut io::stderr().lock(), head, style);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nX-Odd-CASE: a\x1b[31mred\x07\r\nx-latin: caf\xe9\tok\r\nX-C1: \xc2\x9b2J\r\n\r\n";
+
+    fn render(head: &[u8], style: Style) -> String {
+        let mut v = Vec::new();
+        write_head(&mut v, head, style).unwrap();
+        String::from_utf8(v).unwrap()
+    }
+
+    #[test]
+    fn styles() {
+        let cases = [
+            (
+                Style::plain(true),
+                "HTTP/1.1 200 OK\nX-Odd-CASE: a\\x1b[31mred\\x07\nx-latin: caf\\xe9\tok\nX-C1: \\u{9b}2J\n\n",
+            ),
+            (
+                Style::prefixed("< ", true),
+                "< HTTP/1.1 200 OK\n< X-Odd-CASE: a\\x1b[31mred\\x07\n< x-latin: caf\\xe9\tok\n< X-C1: \\u{9b}2J\n< \n",
+            ),
+        ];
+        for (style, want) in cases {
+            assert_eq!(render(HEAD, style), want);
+        }
+        let mut v = Vec::new();
+        write_head(&mut v, HEAD, Style::plain(false)).unwrap();
+        assert_eq!(
+            v,
+            b"HTTP/1.1 200 OK\nX-Odd-CASE: a\x1b[31mred\x07\nx-latin: caf\xe9\tok\nX-C1: \xc2\x9b2J\n\n"
+        );
+        let mut v = Vec::new();
+        let raw = Style {
+            raw: true,
+            ..Style::prefixed("> ", true)
+        };
+        write_head(&mut v, HEAD, raw).unwrap();
+        assert_eq!(v, HEAD);
+    }
+
+    #[test]
+    fn bare_lf_and_lone_cr_are_handled() {
+        assert_eq!(
+            render(b"HTTP/1.0 200 OK\nA: b\rc\n\n", Style::plain(true)),
+            "HTTP/1.0 200 OK\nA: b\\x0dc\n\n"
+        );
+    }
+
+    #[test]
+    fn trailers_and_timing() {
+        let mut v = Vec::new();
+        write_trailers(
+            &mut v,
+            &[Header::new("X-Sum", "42")],
+            Style::prefixed("< ", false),
+        )
+        .unwrap();
+        assert_eq!(v, b"< X-Sum: 42\n");
+        let mut v = Vec::new();
+        let t = Timing {
+            lookup: Some(Duration::from_micros(5)),
+            total: Some(Duration::from_millis(2)),
+            ..Timing::default()
+        };
+        write_timing(&mut v, &t).unwrap();
+        let s = String::from_utf8(v).unwrap();
+        assert!(s.contains("lookup:     0.000005s\n"), "{s}");
+        assert!(s.contains("connect:    -\n"), "{s}");
+        assert!(s.contains("total:      0.002000s\n"), "{s}");
+    }
+}

@@ -1,0 +1,375 @@
+//! Where a body goes: a temporary file beside the target that is renamed
+//! into place only once the body is complete (and removed on any failure),
+//! a device or pipe written directly, stdout, or memory in tests. Also the
+//! file name a URL implies, and the `.1`, `.2` suffixes that keep an
+//! existing file from being clobbered.
+
+use std::fs::{File, OpenOptions, Permissions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempPath;
+use url::Url;
+
+use crate::error::{Error, Result};
+
+/// Bodies reach the disk in writes of this size (or larger, when a read
+/// brought more), so a big download costs few system calls.
+const WRITE_BUFFER: usize = 256 * 1024;
+/// How many `.N` suffixes to try before giving up on a derived name.
+const MAX_SUFFIX: u32 = 9999;
+
+/// Where the user asked the body to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A name derived from the URL, in `dir`; never overwrites.
+    Derived { dir: PathBuf, name: String },
+    /// `-o FILE`: exactly there, overwriting like curl.
+    Exact(PathBuf),
+    /// `-o -`.
+    Stdout,
+    /// Unit tests: keep the body in memory.
+    #[cfg(test)]
+    Memory,
+}
+
+/// An open body sink. Dropping it without `commit` leaves the final name
+/// untouched and removes the temporary file.
+#[derive(Debug)]
+pub struct Output {
+    sink: Sink,
+    written: u64,
+}
+
+#[derive(Debug)]
+enum Sink {
+    Temp {
+        w: BufWriter<File>,
+        temp: TempPath,
+        dest: PathBuf,
+        clobber: bool,
+    },
+    Direct {
+        w: BufWriter<File>,
+        path: PathBuf,
+    },
+    Stdout(BufWriter<File>),
+    #[cfg(test)]
+    Memory(Vec<u8>),
+}
+
+/// What `commit` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    /// The body is at `path`; `wanted` is the taken name it stepped around.
+    File {
+        path: PathBuf,
+        wanted: Option<PathBuf>,
+    },
+    Stdout,
+    #[cfg(test)]
+    Memory(Vec<u8>),
+}
+
+impl Output {
+    pub fn open(dest: &Destination) -> Result<Output> {
+        let sink = match dest {
+            Destination::Derived { dir, name } => temp_beside(&dir.join(name), false, None)?,
+            Destination::Exact(path) => match std::fs::metadata(path) {
+                // Never create or rename files beside a device or a pipe.
+                Ok(meta) if !meta.is_file() => {
+                    let file = OpenOptions::new()
+                        .write(true)
+                        .open(path)
+                        .map_err(|e| Error::file(path, e))?;
+                    Sink::Direct {
+                        w: BufWriter::with_capacity(WRITE_BUFFER, file),
+                        path: path.clone(),
+                    }
+                }
+                // Replacing an existing file keeps its permissions, and a
+                // symlink keeps pointing where it did: the new body lands
+                // on the file it names.
+                Ok(meta) => {
+                    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+                    temp_beside(&real, true, Some(meta.permissions()))?
+                }
+                Err(_) => temp_beside(path, true, None)?,
+            },
+            Destination::Stdout => {
+                // A duplicate of fd 1 as a plain file: no line buffering
+                // between the body and the pipe.
+                use std::os::fd::AsFd;
+                let fd = io::stdout()
+                    .as_fd()
+                    .try_clone_to_owned()
+                    .map_err(|e| Error::io("stdout", e))?;
+                Sink::Stdout(BufWriter::with_capacity(WRITE_BUFFER, File::from(fd)))
+            }
+            #[cfg(test)]
+            Destination::Memory => Sink::Memory(Vec::new()),
+        };
+        Ok(Output { sink, written: 0 })
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.written += bytes.len() as u64;
+        match &mut self.sink {
+            // Name the file the user knows, not the temporary one.
+            Sink::Temp { w, dest, .. } => w.write_all(bytes).map_err(|e| Error::file(&*dest, e)),
+            Sink::Direct { w, path } => w.write_all(bytes).map_err(|e| Error::file(&*path, e)),
+            Sink::Stdout(w) => w
+                .write_all(bytes)
+                .map_err(|e| Error::io("writing to stdout", e)),
+            #[cfg(test)]
+            Sink::Memory(v) => {
+                v.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// Flushes, and for a temporary file renames it into place: over the
+    /// target for `-o`, or under the first free `.N` name for a derived one.
+    pub fn commit(self) -> Result<Saved> {
+        match self.sink {
+            Sink::Temp {
+                w,
+                temp,
+                dest,
+                clobber,
+            } => {
+                let file = w
+                    .into_inner()
+                    .map_err(|e| Error::file(&*temp, e.into_error()))?;
+                drop(file);
+                if clobber {
+                    temp.persist(&dest)
+                        .map_err(|e| Error::file(&dest, e.error))?;
+                    return Ok(Saved::File {
+                        path: dest,
+                        wanted: None,
+                    });
+                }
+                persist_without_clobbering(temp, dest)
+            }
+            Sink::Direct { mut w, path } => {
+                w.flush().map_err(|e| Error::file(&path, e))?;
+                Ok(Saved::File { path, wanted: None })
+            }
+            Sink::Stdout(mut w) => {
+                w.flush().map_err(|e| Error::io("writing to stdout", e))?;
+                Ok(Saved::Stdout)
+            }
+            #[cfg(test)]
+            Sink::Memory(v) => Ok(Saved::Memory(v)),
+        }
+    }
+}
+
+/// A temporary file in the directory of `dest`, so the final rename stays
+/// on one file system and is atomic.
+/// New files get 0666 less the umask, like any other file the user
+/// creates, not the 0600 of a private temporary file.
+fn temp_beside(dest: &Path, clobber: bool, mode: Option<Permissions>) -> Result<Sink> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let stem = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{stem}."))
+        .suffix(".part")
+        .permissions(mode.unwrap_or_else(|| Permissions::from_mode(0o666)))
+        .tempfile_in(dir)
+        .map_err(|e| Error::file(dir, e))?;
+    let (file, temp) = temp.into_parts();
+    Ok(Sink::Temp {
+        w: BufWriter::with_capacity(WRITE_BUFFER, file),
+        temp,
+        dest: dest.to_path_buf(),
+        clobber,
+    })
+}
+
+/// Renames `temp` to `dest`, or `dest.1`, `dest.2`, ... whichever is free
+/// first. The no-clobber rename decides, not an earlier `exists()` check,
+/// so a file that appears meanwhile is still never overwritten.
+fn persist_without_clobbering(mut temp: TempPath, dest: PathBuf) -> Result<Saved> {
+    for n in 0..=MAX_SUFFIX {
+        let path = if n == 0 {
+            dest.clone()
+        } else {
+            let mut s = dest.clone().into_os_string();
+            s.push(format!(".{n}"));
+            PathBuf::from(s)
+        };
+        match temp.persist_noclobber(&path) {
+            Ok(()) => {
+                let wanted = (n > 0).then_some(dest);
+                return Ok(Saved::File { path, wanted });
+            }
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => temp = e.path,
+            Err(e) => return Err(Error::file(&path, e.error)),
+        }
+    }
+    Err(Error::file(
+        &dest,
+        io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "every .N name up to 9999 is taken",
+        ),
+    ))
+}
+
+/// The file name a URL implies: its last path segment, percent-decoded,
+/// or `index.html` when that is empty. Never a path: separators and NUL
+/// become `_`, and `.`/`..` are not names.
+pub fn derive_name(url: &Url) -> String {
+    let last = url
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .unwrap_or("");
+    let decoded = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
+    let name: String = decoded
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | '\0') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    match name.as_str() {
+        "" | "." | ".." => "index.html".to_string(),
+        _ => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_urls() {
+        let cases = [
+            ("http://h", "index.html"),
+            ("http://h/", "index.html"),
+            ("http://h/dir/", "index.html"),
+            ("http://h/a/file.tar.gz?x=1#y", "file.tar.gz"),
+            ("http://h/with%20space%C3%A9", "with space\u{e9}"),
+            ("http://h/a%2Fb", "a_b"),
+            ("http://h/%2e%2e", "index.html"),
+            ("http://h/x/..", "index.html"),
+            ("http://h/bad%FF", "bad\u{fffd}"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(derive_name(&Url::parse(url).unwrap()), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn derived_names_step_around_existing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "old").unwrap();
+        std::fs::write(dir.path().join("a.txt.1"), "old1").unwrap();
+        let dest = Destination::Derived {
+            dir: dir.path().to_path_buf(),
+            name: "a.txt".into(),
+        };
+        let mut out = Output::open(&dest).unwrap();
+        out.write(b"new").unwrap();
+        let saved = out.commit().unwrap();
+        assert_eq!(
+            saved,
+            Saved::File {
+                path: dir.path().join("a.txt.2"),
+                wanted: Some(dir.path().join("a.txt")),
+            }
+        );
+        assert_eq!(std::fs::read(dir.path().join("a.txt")).unwrap(), b"old");
+        assert_eq!(std::fs::read(dir.path().join("a.txt.2")).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    #[test]
+    fn exact_overwrites_and_dropping_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
+        std::fs::write(&path, "old").unwrap();
+        let dest = Destination::Exact(path.clone());
+        let mut out = Output::open(&dest).unwrap();
+        out.write(&[7u8; 300_000]).unwrap();
+        drop(out);
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let mut out = Output::open(&dest).unwrap();
+        out.write(b"new").unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn modes_and_symlinks_are_kept() {
+        use std::os::unix::fs::{symlink, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let save = |dest: Destination| {
+            let mut out = Output::open(&dest).unwrap();
+            out.write(b"x").unwrap();
+            out.commit().unwrap();
+        };
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        save(Destination::Derived {
+            dir: dir.path().into(),
+            name: "new".into(),
+        });
+        assert_eq!(mode(&dir.path().join("new")), 0o666 & !umask());
+
+        let script = dir.path().join("script");
+        std::fs::write(&script, "old").unwrap();
+        std::fs::set_permissions(&script, Permissions::from_mode(0o751)).unwrap();
+        let link = dir.path().join("link");
+        symlink(&script, &link).unwrap();
+        save(Destination::Exact(link.clone()));
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&script).unwrap(), b"x");
+        assert_eq!(mode(&script), 0o751);
+    }
+
+    /// The process umask, read without changing it (Linux only).
+    fn umask() -> u32 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+        u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
+    }
+
+    #[test]
+    fn devices_are_written_directly() {
+        let mut out = Output::open(&Destination::Exact("/dev/null".into())).unwrap();
+        out.write(b"x").unwrap();
+        assert!(matches!(out.sink, Sink::Direct { .. }));
+        out.commit().unwrap();
+        let mut full = Output::open(&Destination::Exact("/dev/full".into())).unwrap();
+        let res = full
+            .write(&[0u8; 1 << 20])
+            .and_then(|_| full.commit().map(|_| ()));
+        assert!(matches!(res, Err(Error::File { .. })), "{res:?}");
+    }
+
+    #[test]
+    fn missing_directory_is_a_file_error() {
+        let dest = Destination::Exact("/nonexistent-wirecat-dir/x".into());
+        assert!(matches!(Output::open(&dest), Err(Error::File { .. })));
+    }
+}

@@ -1,0 +1,647 @@
+//! `FetchSession`: one request and its response on one connection, sans
+//! I/O. It queues the request, parses heads as bytes arrive (skipping 1xx),
+//! decides from the final head whether a body is wanted (not for a redirect
+//! being followed, `--fail` errors or `headers`), and streams the body
+//! through the framing decoder into the job's output as it comes. It never
+//! sees a socket, so tests drive it with plain buffers.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::job::{Job, Mode};
+use super::output::Output;
+use super::progress::Progress;
+use super::redirect;
+use super::request::{self, Body};
+use crate::error::{Error, Result};
+use crate::event_loop::{Ended, Io, Session, Step};
+use crate::http::body::{response_framing, BodyDecoder};
+use crate::http::response::{try_parse_response, ResponseHead};
+use crate::http::ParseError;
+
+/// The largest response head we read (interim heads each count alone).
+pub const MAX_HEAD: usize = 64 * 1024;
+/// Interim (1xx) heads accepted before one response is called endless.
+const MAX_INTERIM: u32 = 32;
+/// Bytes buffered before the session must consume some: large, so a fast
+/// download moves in few, big reads and writes.
+const INPUT_CAP: usize = 256 * 1024;
+
+/// How an exchange ended well.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The body (if any) is complete and verified against its framing.
+    Complete,
+    /// A redirect to follow; the job's `head` holds it.
+    Redirect,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Head,
+    Body(BodyDecoder),
+}
+
+#[derive(Debug)]
+pub struct FetchSession {
+    job: Job,
+    request: Vec<u8>,
+    queued: bool,
+    phase: Phase,
+    /// Input left unconsumed at the end of the last drive, to tell new bytes from old.
+    leftover: usize,
+    interim: u32,
+    written: u64,
+    last_activity: Option<Instant>,
+    outcome: Option<Result<Ending>>,
+}
+
+impl FetchSession {
+    pub fn new(job: Job) -> FetchSession {
+        let request = request::head(&job.method, &job.target, &job.edits, job.body.as_ref());
+        FetchSession {
+            job,
+            request,
+            queued: false,
+            phase: Phase::Head,
+            leftover: 0,
+            interim: 0,
+            written: 0,
+            last_activity: None,
+            outcome: None,
+        }
+    }
+
+    /// Hands the job back with how the exchange went, given how the
+    /// connection ended. `interrupted`: a shutdown was requested.
+    pub fn finish(self, how: Ended, interrupted: bool) -> (Job, Result<Ending>) {
+        let url = self.job.url().to_string();
+        let result = match (self.outcome, how) {
+            (Some(r), _) => r,
+            (None, _) if interrupted => Err(Error::Interrupted),
+            (None, Ended::ConnectFailed(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                log::debug!("{e}");
+                let config = &self.job.config;
+                let limit = config
+                    .max_time
+                    .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
+                Err(Error::Timeout(format!(
+                    "{url}: connect timed out after {}s",
+                    limit.as_secs_f64()
+                )))
+            }
+            (None, Ended::ConnectFailed(e)) => {
+                Err(Error::Connect(format!("{url}: could not connect: {e}")))
+            }
+            (None, Ended::Failed(e)) => Err(Error::Protocol(format!(
+                "{url}: connection failed: {e} ({})",
+                describe_progress(&self.phase)
+            ))),
+            (None, Ended::Closed) => Err(Error::Protocol(format!(
+                "{url}: connection closed ({})",
+                describe_progress(&self.phase)
+            ))),
+        };
+        (self.job, result)
+    }
+
+    fn stop(&mut self, result: Result<Ending>) -> Step {
+        self.outcome = Some(result);
+        Step::Abort
+    }
+
+    fn queue_request(&mut self, io: &mut Io<'_>) {
+        io.output.push(self.request.as_slice());
+        match &self.job.body {
+            Some(Body::Bytes(b)) => io.output.push(b.to_vec()),
+            Some(Body::File { file, len }) => io.output.push_file(file.clone(), 0, *len),
+            None => {}
+        }
+        self.job.config.printer.request(&self.request);
+        self.queued = true;
+        self.last_activity = Some(io.now);
+    }
+
+    /// Parses and stores what the input allows. `Some` once the exchange is over.
+    fn advance(&mut self, io: &mut Io<'_>) -> Result<Option<Ending>> {
+        loop {
+            match &mut self.phase {
+                Phase::Head => {
+                    let parsed = try_parse_response(io.input.data(), MAX_HEAD)
+                        .map_err(|e| self.head_error(e))?;
+                    let Some((head, n)) = parsed else {
+                        if io.peer_closed {
+                            return Err(self.closed_in_head(io.input.len()));
+                        }
+                        return Ok(None);
+                    };
+                    let raw = io.input.data()[..n].to_vec();
+                    io.input.consume(n);
+                    if let Some(end) = self.on_head(head, &raw)? {
+                        return Ok(Some(end));
+                    }
+                }
+                Phase::Body(dec) => {
+                    let output = self.job.output.as_mut().expect("opened before the body");
+                    loop {
+                        let d = dec.decode(io.input.data()).map_err(|e| {
+                            Error::Protocol(format!("{}: {e} in the body", self.job.target.url))
+                        })?;
+                        if !d.body.is_empty() {
+                            output.write(&io.input.data()[d.body])?;
+                        }
+                        io.input.consume(d.consumed);
+                        if dec.is_done() || d.consumed == 0 {
+                            break;
+                        }
+                    }
+                    self.job.progress.update(dec.received());
+                    if !dec.is_done() && io.peer_closed {
+                        dec.finish_at_eof().map_err(|t| {
+                            Error::Protocol(format!("{}: {t}", self.job.target.url))
+                        })?;
+                    }
+                    if dec.is_done() {
+                        self.job.progress.finish();
+                        self.job.config.printer.trailers(dec.trailers());
+                        return Ok(Some(Ending::Complete));
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// A complete head arrived. Interim heads are shown and skipped
+    /// (RFC 9110 section 15.2); the final one decides what comes next.
+    fn on_head(&mut self, head: ResponseHead, raw: &[u8]) -> Result<Option<Ending>> {
+        let config = self.job.config.clone();
+        let url = &self.job.target.url;
+        if head.is_interim() {
+            config.printer.passing_head(raw);
+            self.interim += 1;
+            if self.interim > MAX_INTERIM {
+                return Err(Error::Protocol(format!(
+                    "{url}: more than {MAX_INTERIM} interim (1xx) responses"
+                )));
+            }
+            return Ok(None);
+        }
+        if head.status == 101 {
+            return Err(Error::Protocol(format!(
+                "{url}: the server switched protocols (101) without being asked"
+            )));
+        }
+        let framing = response_framing(&self.job.method, head.status, &head.headers)
+            .map_err(|e| Error::Protocol(format!("{url}: {e} in the response head")))?;
+        if config.follow && redirect::is_followed(head.status) && head.header("location").is_some()
+        {
+            config.printer.passing_head(raw);
+            self.job.head = Some(head);
+            return Ok(Some(Ending::Redirect));
+        }
+        let status = head.status;
+        if config.fail && status >= 400 {
+            config.printer.final_head(raw)?;
+            return Err(Error::HttpStatus {
+                status,
+                url: url.to_string(),
+            });
+        }
+        self.job.head = Some(head);
+        if config.mode == Mode::Headers {
+            config.printer.final_head(raw)?;
+            return Ok(Some(Ending::Complete));
+        }
+        // Open the output before showing the head, so whoever sees the
+        // head knows the download is under way.
+        self.job.output = Some(Output::open(&self.job.destination)?);
+        // The head on stdout is a courtesy here; a reader that went away
+        // (`| head -3`) must not cost the download.
+        if let Err(e) = config.printer.final_head(raw) {
+            log::debug!("could not show the head: {e}");
+        }
+        let decoder = BodyDecoder::new(framing);
+        self.job.progress = Progress::new(config.progress, decoder.expected());
+        self.phase = Phase::Body(decoder);
+        Ok(None)
+    }
+
+    fn head_error(&self, e: ParseError) -> Error {
+        let url = &self.job.target.url;
+        Error::Protocol(match e {
+            ParseError::HeadTooLarge => {
+                format!("{url}: response head larger than {} KiB", MAX_HEAD / 1024)
+            }
+            ParseError::TooManyHeaders => format!(
+                "{url}: response head with more than {} header fields",
+                crate::http::MAX_HEADERS
+            ),
+            e => format!("{url}: {e} in the response"),
+        })
+    }
+
+    fn closed_in_head(&self, buffered: usize) -> Error {
+        let url = &self.job.target.url;
+        Error::Protocol(if buffered == 0 && !self.seen_any() {
+            format!("{url}: the server closed the connection without a response")
+        } else {
+            format!("{url}: the server closed the connection in the middle of a response head")
+        })
+    }
+
+    fn seen_any(&self) -> bool {
+        self.job.timing.first_byte.is_some()
+    }
+
+    /// The earliest of the silence and overall deadlines.
+    fn deadline(&self) -> Option<Instant> {
+        let config = &self.job.config;
+        let silence = self
+            .last_activity
+            .zip(config.read_timeout)
+            .map(|(t, d)| t + d);
+        let overall = config.max_time.map(|d| self.job.started + d);
+        silence.into_iter().chain(overall).min()
+    }
+
+    fn timeout_error(&self, now: Instant) -> Error {
+        let config = &self.job.config;
+        let url = &self.job.target.url;
+        let progress = describe_progress(&self.phase);
+        match config.max_time {
+            Some(max) if now >= self.job.started + max => Error::Timeout(format!(
+                "{url}: not finished within --max-time {}s ({progress})",
+                max.as_secs_f64()
+            )),
+            _ => Error::Timeout(format!(
+                "{url}: no data from the server for {}s ({progress})",
+                config.read_timeout.unwrap_or_default().as_secs_f64()
+            )),
+        }
+    }
+}
+
+/// "no response yet", "after 512 of 1024 body bytes", for messages.
+fn describe_progress(phase: &Phase) -> String {
+    match phase {
+        Phase::Head => "no complete response head yet".into(),
+        Phase::Body(dec) => match dec.expected() {
+            Some(n) => format!("after {} of {n} body bytes", dec.received()),
+            None => format!("after {} body bytes", dec.received()),
+        },
+    }
+}
+
+impl Session for FetchSession {
+    fn on_connect(&mut self, _local: SocketAddr, _peer: SocketAddr, now: Instant) {
+        self.job.timing.connect = Some(now - self.job.hop_started);
+    }
+
+    fn drive(&mut self, io: &mut Io<'_>) -> Step {
+        if self.outcome.is_some() {
+            return Step::Abort;
+        }
+        if io.shutting_down {
+            return self.stop(Err(Error::Interrupted));
+        }
+        if !self.queued {
+            self.queue_request(io);
+        }
+        if io.input.len() > self.leftover || io.output.written() != self.written || io.peer_closed {
+            self.last_activity = Some(io.now);
+            self.written = io.output.written();
+        }
+        if !io.input.is_empty() && self.job.timing.first_byte.is_none() {
+            self.job.timing.first_byte = Some(io.now - self.job.hop_started);
+        }
+        match self.advance(io) {
+            Ok(Some(end)) => return self.stop(Ok(end)),
+            Ok(None) => {}
+            Err(e) => return self.stop(Err(e)),
+        }
+        self.leftover = io.input.len();
+        let deadline = self.deadline();
+        if deadline.is_some_and(|d| io.now >= d) {
+            let e = self.timeout_error(io.now);
+            return self.stop(Err(e));
+        }
+        Step::read(deadline)
+    }
+
+    fn input_cap(&self) -> usize {
+        INPUT_CAP
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::client::job::ClientConfig;
+    use crate::client::output::Saved;
+    use crate::client::target::parse_url;
+    use crate::event_loop::{InBuf, Outbox};
+
+    fn job(config: ClientConfig) -> Job {
+        let url = parse_url("http://127.0.0.1:8080/dir/file?q=1").unwrap();
+        Job::new(Rc::new(config), url, Instant::now()).unwrap()
+    }
+
+    struct Wire {
+        input: InBuf,
+        output: Outbox,
+        peer_closed: bool,
+        shutting_down: bool,
+        now: Instant,
+    }
+
+    impl Wire {
+        fn new() -> Wire {
+            Wire {
+                input: InBuf::new(),
+                output: Outbox::new(),
+                peer_closed: false,
+                shutting_down: false,
+                now: Instant::now(),
+            }
+        }
+
+        fn drive(&mut self, s: &mut FetchSession) -> Step {
+            let mut io = Io {
+                input: &mut self.input,
+                output: &mut self.output,
+                peer_closed: self.peer_closed,
+                shutting_down: self.shutting_down,
+                now: self.now,
+                peer: "127.0.0.1:8080".parse().unwrap(),
+            };
+            s.drive(&mut io)
+        }
+
+        fn sent(&mut self) -> Vec<u8> {
+            let mut v = Vec::new();
+            self.output.drain_into(&mut v, usize::MAX).unwrap();
+            v
+        }
+    }
+
+    /// Feeds `response` `step` bytes at a time, then EOF; returns the outcome
+    /// and the body the output got.
+    fn run(config: ClientConfig, response: &[u8], step: usize) -> (Result<Ending>, Vec<u8>, Job) {
+        let mut s = FetchSession::new(job(config));
+        let mut w = Wire::new();
+        assert!(matches!(w.drive(&mut s), Step::Wait { read: true, .. }));
+        let mut last = Step::read(None);
+        for piece in response.chunks(step.max(1)) {
+            w.input.extend(piece);
+            last = w.drive(&mut s);
+            if last == Step::Abort {
+                break;
+            }
+        }
+        if last != Step::Abort {
+            w.peer_closed = true;
+            assert_eq!(w.drive(&mut s), Step::Abort, "EOF must end the exchange");
+        }
+        let (mut job, res) = s.finish(Ended::Closed, false);
+        let body = match job.output.take().map(|o| o.commit().unwrap()) {
+            Some(Saved::Memory(v)) => v,
+            None => Vec::new(),
+            other => panic!("{other:?}"),
+        };
+        (res, body, job)
+    }
+
+    #[test]
+    fn sends_the_request_once() {
+        let mut s = FetchSession::new(job(ClientConfig::for_tests()));
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        w.drive(&mut s);
+        let sent = String::from_utf8(w.sent()).unwrap();
+        assert!(sent.starts_with("GET /dir/file?q=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
+        assert_eq!(sent.matches("GET").count(), 1);
+    }
+
+    #[test]
+    fn bodies_arrive_whole_at_every_split() {
+        let chunked: &[u8] =
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n\
+            HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+            5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 1\r\n\r\n";
+        let length: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world";
+        let close: &[u8] = b"HTTP/1.0 200 OK\r\n\r\nhello world";
+        let folded: &[u8] = b"HTTP/1.1 200 \xffOK\r\nX-Bin: \xfe\r\nX-Fold: a\r\n b\r\nContent-Length: 11\r\n\r\nhello world";
+        for response in [chunked, length, close, folded] {
+            for step in [1, 2, 3, 7, 64, response.len()] {
+                let (res, body, job) = run(ClientConfig::for_tests(), response, step);
+                assert_eq!(res.unwrap(), Ending::Complete, "step {step}");
+                assert_eq!(body, b"hello world", "step {step}");
+                assert_eq!(job.head.unwrap().status, 200);
+            }
+        }
+    }
+
+    #[test]
+    fn no_body_for_head_204_304() {
+        let mut config = ClientConfig::for_tests();
+        config.method = "HEAD".into();
+        let (res, body, _) = run(config, b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", 5);
+        assert_eq!(res.unwrap(), Ending::Complete);
+        assert!(body.is_empty());
+        for status in ["204 No Content", "304 Not Modified"] {
+            let resp = format!("HTTP/1.1 {status}\r\nContent-Length: 5\r\n\r\n");
+            let (res, body, _) = run(ClientConfig::for_tests(), resp.as_bytes(), 1);
+            assert_eq!(res.unwrap(), Ending::Complete);
+            assert!(body.is_empty());
+        }
+    }
+
+    #[test]
+    fn hostile_responses_are_protocol_errors() {
+        let big = [
+            b"HTTP/1.1 200 OK\r\nX: ".as_slice(),
+            &vec![b'a'; MAX_HEAD],
+            b"\r\n\r\n",
+        ]
+        .concat();
+        let endless = [b"HTTP/1.1 200 OK\r\n".as_slice(), &b"X: y\r\n".repeat(5000)].concat();
+        let endless_interim = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(40);
+        // (response, part of the message)
+        let cases: Vec<(&[u8], &str)> = vec![
+            (b"", "without a response"),
+            (b"HTTP/1.1 200 OK\r\nContent-", "middle of a response head"),
+            (b"SSH-2.0-OpenSSH\r\n\r\n", "malformed head"),
+            (&big, "larger than 64 KiB"),
+            (&endless, "more than 100 header fields"),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\n\r\nabc",
+                "connection closed after 3 of 1024 bytes",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello",
+                "conflicting Content-Length",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "both Transfer-Encoding and Content-Length",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                "invalid chunk size",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+                "before the last chunk",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n",
+                "invalid chunk size",
+            ),
+            (
+                b"HTTP/1.1 101 Switching Protocols\r\n\r\n",
+                "switched protocols",
+            ),
+            (&endless_interim, "more than 32 interim (1xx) responses"),
+        ];
+        for (response, want) in cases {
+            // Byte at a time for the small ones; the big heads in large
+            // pieces (re-parsing 64 KiB a byte at a time is quadratic).
+            let steps = if response.len() < 1024 {
+                [1, 4096]
+            } else {
+                [1000, 4096]
+            };
+            for step in steps {
+                let (res, _, _) = run(ClientConfig::for_tests(), response, step);
+                let err = res.unwrap_err();
+                assert!(matches!(err, Error::Protocol(_)), "{err:?}");
+                let msg = err.to_string();
+                assert!(msg.contains(want), "{msg:?} lacks {want:?}");
+                assert!(msg.contains("http://127.0.0.1:8080/dir/file?q=1"), "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn redirects_stop_at_the_head_unless_told_not_to_follow() {
+        let resp: &[u8] = b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 4\r\n\r\nbody";
+        let (res, body, job) = run(ClientConfig::for_tests(), resp, 3);
+        assert_eq!(res.unwrap(), Ending::Redirect);
+        assert!(body.is_empty());
+        assert_eq!(job.head.unwrap().header("location"), Some(&b"/next"[..]));
+
+        let mut config = ClientConfig::for_tests();
+        config.follow = false;
+        let (res, body, _) = run(config, resp, 3);
+        assert_eq!(res.unwrap(), Ending::Complete);
+        assert_eq!(body, b"body");
+
+        let no_location: &[u8] = b"HTTP/1.1 301 Moved\r\nContent-Length: 0\r\n\r\n";
+        let (res, _, _) = run(ClientConfig::for_tests(), no_location, 3);
+        assert_eq!(res.unwrap(), Ending::Complete);
+    }
+
+    #[test]
+    fn fail_flag_and_headers_mode_skip_the_body() {
+        let resp: &[u8] = b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\nnope";
+        let mut config = ClientConfig::for_tests();
+        config.fail = true;
+        let (res, body, _) = run(config, resp, 2);
+        assert!(matches!(res, Err(Error::HttpStatus { status: 404, .. })));
+        assert!(body.is_empty());
+
+        let mut config = ClientConfig::for_tests();
+        config.mode = Mode::Headers;
+        let (res, body, job) = run(config, resp, 2);
+        assert_eq!(res.unwrap(), Ending::Complete);
+        assert!(body.is_empty());
+        assert!(job.output.is_none());
+    }
+
+    #[test]
+    fn silence_and_overall_deadlines() {
+        let mut config = ClientConfig::for_tests();
+        config.read_timeout = Some(Duration::from_secs(2));
+        let mut s = FetchSession::new(job(config));
+        let mut w = Wire::new();
+        let Step::Wait {
+            deadline: Some(d), ..
+        } = w.drive(&mut s)
+        else {
+            panic!("no deadline")
+        };
+        assert_eq!(d, w.now + Duration::from_secs(2));
+        w.now += Duration::from_secs(1);
+        w.input.extend(b"HTTP/1.1 200 OK\r\n");
+        let Step::Wait {
+            deadline: Some(d2), ..
+        } = w.drive(&mut s)
+        else {
+            panic!("no deadline")
+        };
+        assert_eq!(
+            d2,
+            w.now + Duration::from_secs(2),
+            "new bytes push the deadline"
+        );
+        w.now = d2;
+        assert_eq!(w.drive(&mut s), Step::Abort);
+        let (_, res) = s.finish(Ended::Closed, false);
+        let msg = res.unwrap_err().to_string();
+        assert!(msg.contains("no data from the server for 2s"), "{msg}");
+
+        let mut config = ClientConfig::for_tests();
+        config.max_time = Some(Duration::from_secs(5));
+        let j = job(config);
+        let started = j.started;
+        let mut s = FetchSession::new(j);
+        let mut w = Wire::new();
+        w.now = started + Duration::from_secs(5);
+        assert_eq!(w.drive(&mut s), Step::Abort);
+        let (_, res) = s.finish(Ended::Closed, false);
+        assert!(matches!(res, Err(Error::Timeout(m)) if m.contains("--max-time 5s")));
+    }
+
+    #[test]
+    fn shutdown_interrupts_and_output_is_dropped() {
+        let mut s = FetchSession::new(job(ClientConfig::for_tests()));
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        w.input
+            .extend(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc");
+        w.drive(&mut s);
+        w.shutting_down = true;
+        assert_eq!(w.drive(&mut s), Step::Abort);
+        assert_eq!(w.drive(&mut s), Step::Abort, "idempotent once over");
+        let (_, res) = s.finish(Ended::Closed, true);
+        assert!(matches!(res, Err(Error::Interrupted)));
+    }
+
+    #[test]
+    fn connection_failures_map_to_their_errors() {
+        use std::io::{Error as IoError, ErrorKind};
+        let cases = [
+            (Ended::ConnectFailed(IoError::from(ErrorKind::TimedOut)), 5),
+            (
+                Ended::ConnectFailed(IoError::from(ErrorKind::ConnectionRefused)),
+                4,
+            ),
+            (Ended::Failed(IoError::from(ErrorKind::ConnectionReset)), 6),
+            (Ended::Closed, 6),
+        ];
+        for (how, code) in cases {
+            let s = FetchSession::new(job(ClientConfig::for_tests()));
+            let (_, res) = s.finish(how, false);
+            assert_eq!(res.unwrap_err().exit_code(), code);
+        }
+        let s = FetchSession::new(job(ClientConfig::for_tests()));
+        assert!(matches!(
+            s.finish(Ended::Closed, true).1,
+            Err(Error::Interrupted)
+        ));
+    }
+}

@@ -1,0 +1,180 @@
+//! Where a request goes: URL checking (scheme, host), the `Host` header and
+//! the origin-form request-target (RFC 9112 section 3.2.1), and resolution of
+//! the host to socket addresses. Resolution is blocking (getaddrinfo); the
+//! event loop only ever sees addresses.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+use url::{Host, Url};
+
+use crate::error::{Error, Result};
+
+/// A checked http URL, split into what the request and the connect need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub url: Url,
+    /// The host as written in the URL, without brackets (for resolution and messages).
+    pub host: String,
+    pub port: u16,
+    /// The `Host` header value: brackets for IPv6, the port only when not
+    /// the scheme's default (RFC 9110 section 7.2).
+    pub host_header: String,
+    /// Origin form: absolute path plus query, never the fragment.
+    pub request_target: String,
+}
+
+/// Parses a URL as typed on the command line. A URL without a scheme
+/// ("example.test/x") is taken as http, like curl and wget do.
+pub fn parse_url(input: &str) -> Result<Url> {
+    let input = input.trim();
+    let parsed = match Url::parse(input) {
+        Err(url::ParseError::RelativeUrlWithoutBase) if !input.is_empty() => {
+            Url::parse(&format!("http://{input}"))
+        }
+        other => other,
+    };
+    parsed.map_err(|e| Error::Usage(format!("malformed URL {input:?}: {e}")))
+}
+
+impl Target {
+    /// Checks that `url` is something we can fetch now.
+    pub fn new(url: Url) -> Result<Target> {
+        match url.scheme() {
+            "http" => {}
+            "https" => return Err(Error::Usage(format!("{url}: https is not supported yet"))),
+            other => {
+                return Err(Error::Usage(format!(
+                    "{url}: unsupported scheme {other}: (only http and https)"
+                )))
+            }
+        }
+        let host = match url.host() {
+            Some(Host::Domain(d)) if !d.is_empty() => d.to_string(),
+            Some(Host::Ipv4(a)) => a.to_string(),
+            Some(Host::Ipv6(a)) => a.to_string(),
+            _ => return Err(Error::Usage(format!("{url}: the URL has no host"))),
+        };
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| Error::Usage(format!("{url}: no port")))?;
+        let host_str = url.host_str().unwrap_or_default();
+        let host_header = match url.port() {
+            Some(p) => format!("{host_str}:{p}"),
+            None => host_str.to_string(),
+        };
+        let mut request_target = url.path().to_string();
+        if request_target.is_empty() {
+            request_target.push('/');
+        }
+        if let Some(q) = url.query() {
+            request_target.push('?');
+            request_target.push_str(q);
+        }
+        Ok(Target {
+            url,
+            host,
+            port,
+            host_header,
+            request_target,
+        })
+    }
+
+    /// The addresses to try, in the resolver's order. IP literals are used
+    /// as they are, without asking the resolver.
+    pub fn resolve(&self) -> Result<Vec<SocketAddr>> {
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, self.port)]);
+        }
+        let resolve_error = |source| Error::Resolve {
+            host: self.host.clone(),
+            source,
+        };
+        let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(resolve_error)?
+            .collect();
+        if addrs.is_empty() {
+            return Err(resolve_error(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no addresses",
+            )));
+        }
+        Ok(addrs)
+    }
+
+    /// Scheme, host and port: what a redirect must keep for credentials to follow.
+    pub fn origin(&self) -> (&str, &str, u16) {
+        (self.url.scheme(), &self.host, self.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_from_urls() {
+        // (input, host, port, Host header, request-target)
+        let cases = [
+            (
+                "http://example.test",
+                "example.test",
+                80,
+                "example.test",
+                "/",
+            ),
+            (
+                "http://Example.TEST:8080/a/b?x=1&y=%20#frag",
+                "example.test",
+                8080,
+                "example.test:8080",
+                "/a/b?x=1&y=%20",
+            ),
+            ("http://127.0.0.1:80/", "127.0.0.1", 80, "127.0.0.1", "/"),
+            ("http://[::1]:8000/x", "::1", 8000, "[::1]:8000", "/x"),
+            ("http://[::1]/", "::1", 80, "[::1]", "/"),
+            (
+                "example.test/p q",
+                "example.test",
+                80,
+                "example.test",
+                "/p%20q",
+            ),
+            ("http://h/?", "h", 80, "h", "/?"),
+            ("http://h/caf\u{e9}", "h", 80, "h", "/caf%C3%A9"),
+        ];
+        for (input, host, port, header, target) in cases {
+            let t = Target::new(parse_url(input).unwrap()).unwrap();
+            assert_eq!(t.host, host, "{input}");
+            assert_eq!(t.port, port, "{input}");
+            assert_eq!(t.host_header, header, "{input}");
+            assert_eq!(t.request_target, target, "{input}");
+        }
+    }
+
+    #[test]
+    fn bad_urls_are_usage_errors() {
+        for input in [
+            "http://",
+            "http://:80/",
+            "http://[::1/",
+            "",
+            "http://h:99999/",
+        ] {
+            let res = parse_url(input).and_then(Target::new);
+            assert!(matches!(res, Err(Error::Usage(_))), "{input}: {res:?}");
+        }
+        for input in ["ftp://h/x", "file:///etc/passwd", "gopher://h/"] {
+            let err = Target::new(parse_url(input).unwrap()).unwrap_err();
+            assert!(err.to_string().contains("unsupported scheme"), "{err}");
+        }
+        let err = Target::new(parse_url("https://h/").unwrap()).unwrap_err();
+        assert!(err.to_string().contains("https is not supported yet"));
+    }
+
+    #[test]
+    fn literals_resolve_without_the_resolver() {
+        let t = Target::new(parse_url("http://[::1]:9/").unwrap()).unwrap();
+        assert_eq!(t.resolve().unwrap(), vec!["[::1]:9".parse().unwrap()]);
+    }
+}
