@@ -91,6 +91,8 @@ pub struct Job {
     pub hop_started: Instant,
     /// The final head, once it arrived.
     pub head: Option<ResponseHead>,
+    /// Already sent again after a kept-alive connection went stale.
+    pub retried: bool,
 }
 
 impl Job {
@@ -118,6 +120,7 @@ impl Job {
             started: now,
             hop_started: now,
             head: None,
+            retried: false,
             config,
         })
     }

@@ -12,6 +12,7 @@
 pub mod headers;
 pub mod job;
 pub mod output;
+pub mod pool;
 pub mod progress;
 pub mod redirect;
 pub mod request;
@@ -37,32 +38,55 @@ use service::FetchService;
 const NO_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 pub fn fetch_command(args: FetchArgs, verbose: u8) -> Result<()> {
-    let url = single_url(&args)?;
-    let config = fetch_config(&args, verbose)?;
-    run(config, vec![url])
+    let urls = fetch_urls(&args)?;
+    let config = fetch_config(&args, verbose, urls.len() > 1)?;
+    run(config, urls, args.parallel)
 }
 
 pub fn headers_command(args: HeadersArgs, verbose: u8) -> Result<()> {
     let url = target::parse_url(&args.url)?;
     let config = headers_config(&args, verbose)?;
-    run(config, vec![url])
+    run(config, vec![url], 1)
 }
 
-/// One URL for now; several at once (`-P`, `-i`) come with parallel jobs.
-fn single_url(args: &FetchArgs) -> Result<url::Url> {
-    if args.input_file.is_some() {
-        return Err(Error::Usage("--input-file is not supported yet".into()));
+/// The URLs on the command line, then those of `-i FILE`. All are checked
+/// before anything is fetched, so a typo on line 900 costs no downloads.
+fn fetch_urls(args: &FetchArgs) -> Result<Vec<url::Url>> {
+    let mut typed: Vec<String> = args.urls.clone();
+    if let Some(file) = &args.input_file {
+        let text = if file == "-" {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| Error::io("reading URLs from stdin", e))?;
+            s
+        } else {
+            std::fs::read_to_string(file).map_err(|e| Error::file(file, e))?
+        };
+        typed.extend(url_lines(&text).map(str::to_string));
     }
-    match args.urls.as_slice() {
-        [one] => target::parse_url(one),
-        [] => Err(Error::Usage("fetch: no URL given".into())),
-        _ => Err(Error::Usage(
-            "fetch: several URLs at once are not supported yet".into(),
-        )),
+    if typed.is_empty() {
+        return Err(Error::Usage("fetch: no URL given".into()));
     }
+    if typed.len() > 1 && args.output.is_some() {
+        return Err(Error::Usage(
+            "fetch: -o names one file; with several URLs each gets a name of its own".into(),
+        ));
+    }
+    if args.parallel == 0 {
+        return Err(Error::Usage("fetch: -P must be at least 1".into()));
+    }
+    typed.iter().map(|u| target::parse_url(u)).collect()
 }
 
-fn fetch_config(args: &FetchArgs, verbose: u8) -> Result<ClientConfig> {
+/// The URLs of an input file: one a line, blank lines and `#` comments skipped.
+fn url_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+fn fetch_config(args: &FetchArgs, verbose: u8, many: bool) -> Result<ClientConfig> {
     let unsupported = [
         (args.resume, "--continue"),
         (args.remote_name, "--remote-name-header"),
@@ -92,6 +116,9 @@ fn fetch_config(args: &FetchArgs, verbose: u8) -> Result<ClientConfig> {
             HeadOut::Stderr(Style::prefixed("< ", stderr_tty))
         }
         (Some(Destination::Stdout), _) => HeadOut::Nowhere,
+        // Many heads interleaved on stdout would help nobody; the summary
+        // lines say what happened (-v still shows each exchange on stderr).
+        _ if many => HeadOut::Nowhere,
         _ => HeadOut::Stdout(Style::plain(stdout_tty)),
     };
     let mut config = common_config(&args.request, default_method)?;
@@ -189,7 +216,7 @@ fn data_binary(spec: &str) -> Result<Body> {
 
 /// Runs the jobs on one event loop until each is saved or failed, or
 /// Ctrl-C stops them (temporary files are then removed as jobs drop).
-fn run(config: ClientConfig, urls: Vec<url::Url>) -> Result<()> {
+fn run(config: ClientConfig, urls: Vec<url::Url>, parallel: usize) -> Result<()> {
     let now = Instant::now();
     let connect_timeout = config
         .max_time
@@ -203,8 +230,9 @@ fn run(config: ClientConfig, urls: Vec<url::Url>) -> Result<()> {
     shutdown
         .on_signals()
         .map_err(|e| Error::io("installing signal handlers", e))?;
+    let quiet = !config.summary;
     let loop_config = LoopConfig {
-        max_connections: 64,
+        max_connections: parallel.max(64),
         // Big reads: a fast download should cost few system calls.
         read_chunk: 128 * 1024,
         linger: Duration::from_secs(1),
@@ -215,9 +243,21 @@ fn run(config: ClientConfig, urls: Vec<url::Url>) -> Result<()> {
     };
     let mut event_loop =
         EventLoop::new(loop_config, shutdown.clone()).map_err(|e| Error::io("event loop", e))?;
-    let mut service = FetchService::new(jobs, shutdown);
+    let mut service = FetchService::new(jobs, parallel, shutdown);
     event_loop
         .run(&mut service)
         .map_err(|e| Error::io("event loop", e))?;
-    service.into_result()
+    service.into_result(quiet)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_files_skip_blanks_and_comments() {
+        let text = "# mirror list\nhttp://a/1\n\n   \n  http://a/2  \r\n#http://a/3\n";
+        let got: Vec<&str> = url_lines(text).collect();
+        assert_eq!(got, ["http://a/1", "http://a/2"]);
+    }
 }

@@ -1,18 +1,21 @@
 //! `FetchService`: owns the downloads of one run and drives them through
-//! the event loop. `tick` resolves and connects queued jobs; `ended` takes
-//! each session back and decides: follow a redirect (the job goes back in
-//! the queue), commit a finished body, or record the error.
+//! the event loop. `tick` starts queued jobs on new connections, at most
+//! `-P` at a time (sessions hand a kept-alive connection on to the next job
+//! of the same origin themselves, through the [`Pool`]); `ended` and the
+//! pool's finished list give each job back, and the service decides:
+//! follow a redirect (the job goes back in the queue), retry on a fresh
+//! connection, commit a finished body, or record the error.
 //!
 //! Every session is made by [`open_session`], the one place a TLS layer
 //! will wrap the plain session for https.
 
-use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::time::Instant;
 
 use super::headers::write_timing;
 use super::job::Job;
 use super::output::Saved;
+use super::pool::{Pool, SharedPool};
 use super::redirect;
 use super::session::{Ending, FetchSession};
 use crate::error::{Error, Result};
@@ -24,30 +27,51 @@ pub fn open_session(job: Job) -> FetchSession {
 }
 
 pub struct FetchService {
-    queue: VecDeque<Job>,
+    pool: SharedPool,
+    /// Connections open or connecting; at most `parallel`.
     active: usize,
+    parallel: usize,
+    /// Several downloads: report each failure as it happens and count at the end.
+    many: bool,
     shutdown: Shutdown,
     results: Vec<Result<()>>,
 }
 
 impl FetchService {
-    pub fn new(jobs: Vec<Job>, shutdown: Shutdown) -> FetchService {
+    pub fn new(jobs: Vec<Job>, parallel: usize, shutdown: Shutdown) -> FetchService {
+        let many = jobs.len() > 1;
         FetchService {
-            queue: jobs.into(),
+            pool: Pool::shared(jobs),
             active: 0,
+            parallel: parallel.max(1),
+            many,
             shutdown,
             results: Vec::new(),
         }
     }
 
-    /// How the run went: the one error when there was one download, a
-    /// count when several failed (each already reported).
-    pub fn into_result(self) -> Result<()> {
+    /// How the run went: the one error when there was one download; with
+    /// several, a final count on stderr and the number that failed (each
+    /// already reported).
+    pub fn into_result(self, quiet: bool) -> Result<()> {
+        let failed = self.results.iter().filter(|r| r.is_err()).count();
+        if self.many {
+            if !quiet || failed > 0 {
+                eprintln!(
+                    "{} downloaded, {failed} failed",
+                    self.results.len() - failed
+                );
+            }
+            return if failed == 0 {
+                Ok(())
+            } else {
+                Err(Error::Some(failed))
+            };
+        }
         let mut errors: Vec<Error> = self.results.into_iter().filter_map(Result::err).collect();
         match errors.len() {
             0 => Ok(()),
-            1 => Err(errors.remove(0)),
-            n => Err(Error::Some(n)),
+            _ => Err(errors.remove(0)),
         }
     }
 
@@ -59,10 +83,36 @@ impl FetchService {
                 job.timing.lookup = Some(begun.elapsed());
                 log::debug!("{} resolves to {addrs:?}", job.target.host);
                 self.active += 1;
-                ctl.connect(addrs, open_session(job));
+                ctl.connect(addrs, open_session(job).with_pool(self.pool.clone()));
             }
-            Err(e) => self.results.push(Err(e)),
+            Err(e) => self.record(Err(e)),
         }
+    }
+
+    /// One exchange is over: decide what becomes of its job.
+    fn settle(&mut self, mut job: Job, result: Result<Ending>) {
+        let result = match result {
+            Ok(Ending::Complete) => complete(job),
+            Ok(Ending::Redirect) => match follow(&mut job) {
+                Ok(()) => return self.pool.borrow_mut().push_front(job),
+                Err(e) => Err(e),
+            },
+            Ok(Ending::Retry) => {
+                job.retried = true;
+                return self.pool.borrow_mut().push_front(job);
+            }
+            Err(e) => Err(e),
+        };
+        self.record(result);
+    }
+
+    fn record(&mut self, result: Result<()>) {
+        if self.many {
+            if let Err(e) = &result {
+                eprintln!("wirecat: {e}");
+            }
+        }
+        self.results.push(result);
     }
 }
 
@@ -70,32 +120,29 @@ impl Service for FetchService {
     type Session = FetchSession;
 
     fn tick(&mut self, ctl: &mut Control<'_, FetchSession>) -> bool {
+        let done = self.pool.borrow_mut().take_done();
+        for (job, result) in done {
+            self.settle(job, result);
+        }
         if self.shutdown.is_requested() {
-            for _ in self.queue.drain(..) {
+            let waiting = self.pool.borrow_mut().drain_waiting();
+            for _ in waiting {
                 self.results.push(Err(Error::Interrupted));
             }
         }
-        while let Some(job) = self.queue.pop_front() {
+        while self.active < self.parallel {
+            let Some(job) = self.pool.borrow_mut().take_any() else {
+                break;
+            };
             self.start(job, ctl);
         }
-        self.active > 0 || !self.queue.is_empty()
+        self.active > 0 || !self.pool.borrow().is_idle()
     }
 
     fn ended(&mut self, session: FetchSession, how: Ended) {
         self.active -= 1;
-        let (mut job, result) = session.finish(how, self.shutdown.is_requested());
-        let result = match result {
-            Ok(Ending::Complete) => complete(job),
-            Ok(Ending::Redirect) => match follow(&mut job) {
-                Ok(()) => {
-                    self.queue.push_back(job);
-                    return;
-                }
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        };
-        self.results.push(result);
+        let (job, result) = session.finish(how, self.shutdown.is_requested());
+        self.settle(job, result);
     }
 }
 

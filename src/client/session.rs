@@ -10,14 +10,15 @@ use std::time::Instant;
 
 use super::job::{Job, Mode};
 use super::output::Output;
+use super::pool::{Origin, SharedPool};
 use super::progress::Progress;
 use super::redirect;
-use super::request::{self, Body};
+use super::request::{self, Body, HeaderEdit};
 use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Session, Step};
-use crate::http::body::{response_framing, BodyDecoder};
+use crate::http::body::{response_framing, BodyDecoder, Framing};
 use crate::http::response::{try_parse_response, ResponseHead};
-use crate::http::ParseError;
+use crate::http::{keeps_alive, ParseError};
 
 /// The largest response head we read (interim heads each count alone).
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -34,6 +35,10 @@ pub enum Ending {
     Complete,
     /// A redirect to follow; the job's `head` holds it.
     Redirect,
+    /// A kept-alive connection turned out closed before any response
+    /// byte came (the server timed it out while idle): send the request
+    /// again on a new connection.
+    Retry,
 }
 
 #[derive(Debug)]
@@ -54,14 +59,20 @@ pub struct FetchSession {
     written: u64,
     last_activity: Option<Instant>,
     outcome: Option<Result<Ending>>,
+    /// Where to take the next job for this connection and leave finished ones.
+    pool: Option<SharedPool>,
+    /// This connection carried an earlier exchange.
+    reused: bool,
+    /// The request left out `Connection: close` and the response agreed:
+    /// once the body is complete the connection may carry another request.
+    reusable: bool,
 }
 
 impl FetchSession {
     pub fn new(job: Job) -> FetchSession {
-        let request = request::head(&job.method, &job.target, &job.edits, job.body.as_ref());
         FetchSession {
             job,
-            request,
+            request: Vec::new(),
             queued: false,
             phase: Phase::Head,
             leftover: 0,
@@ -69,13 +80,26 @@ impl FetchSession {
             written: 0,
             last_activity: None,
             outcome: None,
+            pool: None,
+            reused: false,
+            reusable: false,
         }
+    }
+
+    /// Lets the connection carry the pool's later jobs for the same origin.
+    pub fn with_pool(mut self, pool: SharedPool) -> FetchSession {
+        self.pool = Some(pool);
+        self
     }
 
     /// Hands the job back with how the exchange went, given how the
     /// connection ended. `interrupted`: a shutdown was requested.
     pub fn finish(self, how: Ended, interrupted: bool) -> (Job, Result<Ending>) {
         let url = self.job.url().to_string();
+        if self.went_stale(&how, interrupted) {
+            log::debug!("{url}: kept-alive connection closed while idle; retrying");
+            return (self.job, Ok(Ending::Retry));
+        }
         let result = match (self.outcome, how) {
             (Some(r), _) => r,
             (None, _) if interrupted => Err(Error::Interrupted),
@@ -105,12 +129,74 @@ impl FetchSession {
         (self.job, result)
     }
 
+    /// A reused connection that ended before any byte of this response:
+    /// the server closed it while idle (RFC 9112 section 9.3.1 allows the
+    /// retry for an idempotent request, and only once).
+    fn went_stale(&self, how: &Ended, interrupted: bool) -> bool {
+        let closed = matches!(
+            (&self.outcome, how),
+            (Some(Err(Error::Protocol(_))), _) | (None, Ended::Closed | Ended::Failed(_))
+        );
+        self.reused
+            && closed
+            && !interrupted
+            && !self.job.retried
+            && matches!(self.phase, Phase::Head)
+            && self.job.timing.first_byte.is_none()
+            && matches!(self.job.method.as_str(), "GET" | "HEAD")
+    }
+
+    /// After a complete exchange on a connection that stays open: the next
+    /// job for this origin, with the finished one handed to the pool.
+    fn carry_on(&mut self, io: &Io<'_>) -> bool {
+        let Some(pool) = self.pool.clone() else {
+            return false;
+        };
+        if !self.reusable || !io.input.is_empty() || io.peer_closed {
+            return false;
+        }
+        let Some(next) = pool.borrow_mut().take_for(&Origin::of(&self.job)) else {
+            return false;
+        };
+        let done = std::mem::replace(&mut self.job, next);
+        pool.borrow_mut().finished(done, Ok(Ending::Complete));
+        self.queued = false;
+        self.phase = Phase::Head;
+        self.leftover = 0;
+        self.interim = 0;
+        self.reused = true;
+        self.reusable = false;
+        self.job.hop_started = io.now;
+        true
+    }
+
     fn stop(&mut self, result: Result<Ending>) -> Step {
         self.outcome = Some(result);
         Step::Abort
     }
 
     fn queue_request(&mut self, io: &mut Io<'_>) {
+        let more = self
+            .pool
+            .as_ref()
+            .is_some_and(|p| p.borrow().has_more_for(&Origin::of(&self.job)));
+        // Without `Connection: close` HTTP/1.1 keeps the connection open
+        // (RFC 9112 section 9.3); ask for that only when it will be used.
+        let keep = more && !self.job.edits.iter().any(|e| e.is("connection"));
+        let mut edits = self.job.edits.clone();
+        if keep {
+            edits.push(HeaderEdit {
+                name: "Connection".into(),
+                value: None,
+            });
+        }
+        self.reusable = keep;
+        self.request = request::head(
+            &self.job.method,
+            &self.job.target,
+            &edits,
+            self.job.body.as_ref(),
+        );
         io.output.push(self.request.as_slice());
         match &self.job.body {
             Some(Body::Bytes(b)) => io.output.push(b.to_vec()),
@@ -194,6 +280,9 @@ impl FetchSession {
         }
         let framing = response_framing(&self.job.method, head.status, &head.headers)
             .map_err(|e| Error::Protocol(format!("{url}: {e} in the response head")))?;
+        self.reusable &= config.mode == Mode::Fetch
+            && framing != Framing::Close
+            && keeps_alive(head.version, &head.headers);
         if config.follow && redirect::is_followed(head.status) && head.header("location").is_some()
         {
             config.printer.passing_head(raw);
@@ -305,20 +394,26 @@ impl Session for FetchSession {
         if io.shutting_down {
             return self.stop(Err(Error::Interrupted));
         }
-        if !self.queued {
-            self.queue_request(io);
-        }
-        if io.input.len() > self.leftover || io.output.written() != self.written || io.peer_closed {
-            self.last_activity = Some(io.now);
-            self.written = io.output.written();
-        }
-        if !io.input.is_empty() && self.job.timing.first_byte.is_none() {
-            self.job.timing.first_byte = Some(io.now - self.job.hop_started);
-        }
-        match self.advance(io) {
-            Ok(Some(end)) => return self.stop(Ok(end)),
-            Ok(None) => {}
-            Err(e) => return self.stop(Err(e)),
+        loop {
+            if !self.queued {
+                self.queue_request(io);
+            }
+            if io.input.len() > self.leftover
+                || io.output.written() != self.written
+                || io.peer_closed
+            {
+                self.last_activity = Some(io.now);
+                self.written = io.output.written();
+            }
+            if !io.input.is_empty() && self.job.timing.first_byte.is_none() {
+                self.job.timing.first_byte = Some(io.now - self.job.hop_started);
+            }
+            match self.advance(io) {
+                Ok(Some(Ending::Complete)) if self.carry_on(io) => continue,
+                Ok(Some(end)) => return self.stop(Ok(end)),
+                Ok(None) => break,
+                Err(e) => return self.stop(Err(e)),
+            }
         }
         self.leftover = io.input.len();
         let deadline = self.deadline();

@@ -1,0 +1,93 @@
+//! The queue of downloads waiting for a connection, shared (single-threaded,
+//! `Rc<RefCell<_>>`) between the service and its sessions, so a session whose
+//! response ended cleanly on a keep-alive connection can take the next job
+//! for the same origin and send it on that connection, and hand the finished
+//! job back for the service to commit. It owns no sockets and no files.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use super::job::Job;
+use super::session::Ending;
+use crate::error::Result;
+
+/// Scheme, host and port: jobs with the same origin may share a connection
+/// (RFC 9110 section 4.3.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    pub fn of(job: &Job) -> Origin {
+        Origin {
+            scheme: job.url().scheme().to_string(),
+            host: job.target.host.to_ascii_lowercase(),
+            port: job.target.port,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Pool {
+    waiting: VecDeque<Job>,
+    /// Jobs whose exchange ended on a connection that lives on.
+    done: Vec<(Job, Result<Ending>)>,
+    /// Hand connections on to the next job (off for a single download).
+    reuse: bool,
+}
+
+pub type SharedPool = Rc<RefCell<Pool>>;
+
+impl Pool {
+    pub fn shared(jobs: Vec<Job>) -> SharedPool {
+        let reuse = jobs.len() > 1;
+        Rc::new(RefCell::new(Pool {
+            waiting: jobs.into(),
+            done: Vec::new(),
+            reuse,
+        }))
+    }
+
+    pub fn is_idle(&self) -> bool {
+        self.waiting.is_empty() && self.done.is_empty()
+    }
+
+    pub fn push_front(&mut self, job: Job) {
+        self.waiting.push_front(job);
+    }
+
+    pub fn take_any(&mut self) -> Option<Job> {
+        self.waiting.pop_front()
+    }
+
+    pub fn drain_waiting(&mut self) -> Vec<Job> {
+        self.waiting.drain(..).collect()
+    }
+
+    /// Is another job for `origin` waiting? Decides whether a request asks
+    /// to keep its connection open.
+    pub fn has_more_for(&self, origin: &Origin) -> bool {
+        self.reuse && self.waiting.iter().any(|j| Origin::of(j) == *origin)
+    }
+
+    /// The oldest waiting job for `origin`, for a connection that is free.
+    pub fn take_for(&mut self, origin: &Origin) -> Option<Job> {
+        if !self.reuse {
+            return None;
+        }
+        let at = self.waiting.iter().position(|j| Origin::of(j) == *origin)?;
+        self.waiting.remove(at)
+    }
+
+    pub fn finished(&mut self, job: Job, result: Result<Ending>) {
+        self.done.push((job, result));
+    }
+
+    pub fn take_done(&mut self) -> Vec<(Job, Result<Ending>)> {
+        std::mem::take(&mut self.done)
+    }
+}
