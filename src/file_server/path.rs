@@ -218,6 +218,16 @@ impl Root {
         Ok(rustix::fs::open(&real, flags, Mode::empty())?.into())
     }
 
+    /// stat(2) of `rel`, following symlinks, resolved from the root's
+    /// descriptor so only `rel`'s own components are walked.
+    pub fn stat(&self, rel: &Path) -> io::Result<rustix::fs::Stat> {
+        Ok(rustix::fs::statat(
+            &self.fd,
+            rel,
+            rustix::fs::AtFlags::empty(),
+        )?)
+    }
+
     /// Is `real` (a canonical path) the root or beneath it?
     pub fn contains(&self, real: &Path) -> bool {
         real.starts_with(&self.dir)
