@@ -130,7 +130,7 @@ fn readme_mentions_only_real_subcommands_and_flags() {
             .split('`')
             .skip(1)
             .step_by(2)
-            .chain(line.strip_prefix("$ wirecat ").into_iter())
+            .chain(line.strip_prefix("$ wirecat "))
         {
             if span.starts_with("cargo") {
                 continue;
