@@ -3,6 +3,7 @@
 //! method, body, header edits, redirect trail, output, timing). A job moves
 //! into each connection's session and back to the service when it ends.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use url::Url;
 
 use super::headers::{Printer, Timing};
 use super::output::{derive_name, Destination, Output};
+use super::partial::Partial;
 use super::progress::Progress;
 use super::redirect::{Hop, Trail};
 use super::request::{Body, HeaderEdit};
@@ -46,6 +48,8 @@ pub struct ClientConfig {
     /// Print the one-line summary after a save.
     pub summary: bool,
     pub timing: bool,
+    /// `-C`: keep and continue `NAME.part` files.
+    pub resume: bool,
 }
 
 impl ClientConfig {
@@ -68,6 +72,7 @@ impl ClientConfig {
             progress: false,
             summary: false,
             timing: false,
+            resume: false,
         }
     }
 }
@@ -93,6 +98,8 @@ pub struct Job {
     pub head: Option<ResponseHead>,
     /// Already sent again after a kept-alive connection went stale.
     pub retried: bool,
+    /// `-C`: the part file this job continues or starts.
+    pub partial: Option<Partial>,
 }
 
 impl Job {
@@ -121,6 +128,7 @@ impl Job {
             hop_started: now,
             head: None,
             retried: false,
+            partial: None,
             config,
         })
     }
@@ -142,6 +150,31 @@ impl Job {
         self.head = None;
         self.timing.redirects = self.trail.redirects();
         Ok(())
+    }
+
+    /// `-C`: picks this job's part file, stepping a derived name to
+    /// `NAME.1`, `NAME.2`, ... when an earlier job of the run took it (two
+    /// downloads must never share a part), and asks for the rest of what an
+    /// earlier run left there.
+    pub fn claim_part(&mut self, claimed: &mut HashSet<PathBuf>) {
+        let path = match &mut self.destination {
+            Destination::Derived { dir, name } => {
+                let base = name.clone();
+                let mut n = 0;
+                while claimed.contains(&dir.join(&*name)) {
+                    n += 1;
+                    *name = format!("{base}.{n}");
+                }
+                dir.join(&*name)
+            }
+            Destination::Exact(path) if !path.exists() || path.is_file() => path.clone(),
+            // stdout and devices have nothing to continue.
+            _ => return,
+        };
+        claimed.insert(path.clone());
+        let partial = Partial::for_dest(&path);
+        self.edits.extend(partial.request_edits());
+        self.partial = Some(partial);
     }
 
     pub fn url(&self) -> &Url {

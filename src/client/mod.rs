@@ -12,6 +12,7 @@
 pub mod headers;
 pub mod job;
 pub mod output;
+pub mod partial;
 pub mod pool;
 pub mod progress;
 pub mod redirect;
@@ -88,7 +89,6 @@ fn url_lines(text: &str) -> impl Iterator<Item = &str> {
 
 fn fetch_config(args: &FetchArgs, verbose: u8, many: bool) -> Result<ClientConfig> {
     let unsupported = [
-        (args.resume, "--continue"),
         (args.remote_name, "--remote-name-header"),
         (args.compressed, "--compressed"),
         (args.raw_body, "--raw-body"),
@@ -134,6 +134,7 @@ fn fetch_config(args: &FetchArgs, verbose: u8, many: bool) -> Result<ClientConfi
     };
     config.progress = !args.quiet && !args.no_progress && stderr_tty;
     config.summary = !args.quiet;
+    config.resume = args.resume;
     Ok(config)
 }
 
@@ -183,6 +184,7 @@ fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig
         progress: false,
         summary: false,
         timing: false,
+        resume: false,
     })
 }
 
@@ -222,10 +224,16 @@ fn run(config: ClientConfig, urls: Vec<url::Url>, parallel: usize) -> Result<()>
         .max_time
         .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
     let config = Rc::new(config);
-    let jobs = urls
+    let mut jobs = urls
         .into_iter()
         .map(|u| Job::new(config.clone(), u, now))
         .collect::<Result<Vec<_>>>()?;
+    if config.resume {
+        let mut claimed = std::collections::HashSet::new();
+        for job in &mut jobs {
+            job.claim_part(&mut claimed);
+        }
+    }
     let shutdown = Shutdown::new();
     shutdown
         .on_signals()

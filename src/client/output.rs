@@ -2,7 +2,9 @@
 //! into place only once the body is complete (and removed on any failure),
 //! a device or pipe written directly, stdout, or memory in tests. Also the
 //! file name a URL implies, and the `.1`, `.2` suffixes that keep an
-//! existing file from being clobbered.
+//! existing file from being clobbered. With `-C` the body goes to the
+//! kept `NAME.part` instead (see [`super::partial`]): appended to or started
+//! over, left in place on failure, renamed into place when complete.
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
@@ -12,6 +14,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempPath;
 use url::Url;
 
+use super::partial::Partial;
 use crate::error::{Error, Result};
 
 /// Bodies reach the disk in writes of this size (or larger, when a read
@@ -55,8 +58,27 @@ enum Sink {
         path: PathBuf,
     },
     Stdout(BufWriter<File>),
+    /// `-C`: the kept part file. Dropped without `commit`, it stays (the
+    /// buffer is flushed by `BufWriter`'s drop) for the next `-C` run.
+    Part {
+        w: BufWriter<File>,
+        partial: Partial,
+        dest: PathBuf,
+        clobber: bool,
+    },
     #[cfg(test)]
     Memory(Vec<u8>),
+}
+
+/// How `-C` continues a partial download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continue {
+    /// 200: start over from zero with this response's validator.
+    Fresh,
+    /// 206 at the end of the part: append.
+    Append,
+    /// 416 for exactly the part's size: nothing left to fetch.
+    Complete,
 }
 
 /// What `commit` did.
@@ -113,12 +135,58 @@ impl Output {
         Ok(Output { sink, written: 0 })
     }
 
+    /// Opens the `-C` part file for `dest` (see [`Continue`]). `validator`
+    /// is the fresh response's, recorded before any of its body is written.
+    pub fn open_part(
+        dest: &Destination,
+        partial: &Partial,
+        how: Continue,
+        validator: Option<&str>,
+    ) -> Result<Output> {
+        let (target, clobber) = match dest {
+            Destination::Derived { dir, name } => (dir.join(name), false),
+            Destination::Exact(path) => (path.clone(), true),
+            _ => return Output::open(dest),
+        };
+        let part = &partial.part;
+        let file = match how {
+            Continue::Fresh => {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(part)
+                    .map_err(|e| Error::file(part, e))?;
+                partial
+                    .write_meta(validator)
+                    .map_err(|e| Error::file(&partial.meta, e))?;
+                file
+            }
+            Continue::Append | Continue::Complete => OpenOptions::new()
+                .append(true)
+                .open(part)
+                .map_err(|e| Error::file(part, e))?,
+        };
+        Ok(Output {
+            sink: Sink::Part {
+                w: BufWriter::with_capacity(WRITE_BUFFER, file),
+                partial: partial.clone(),
+                dest: target,
+                clobber,
+            },
+            written: 0,
+        })
+    }
+
     pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
         self.written += bytes.len() as u64;
         match &mut self.sink {
             // Name the file the user knows, not the temporary one.
             Sink::Temp { w, dest, .. } => w.write_all(bytes).map_err(|e| Error::file(&*dest, e)),
             Sink::Direct { w, path } => w.write_all(bytes).map_err(|e| Error::file(&*path, e)),
+            Sink::Part { w, partial, .. } => w
+                .write_all(bytes)
+                .map_err(|e| Error::file(&partial.part, e)),
             Sink::Stdout(w) => w
                 .write_all(bytes)
                 .map_err(|e| Error::io("writing to stdout", e)),
@@ -165,6 +233,30 @@ impl Output {
             Sink::Stdout(mut w) => {
                 w.flush().map_err(|e| Error::io("writing to stdout", e))?;
                 Ok(Saved::Stdout)
+            }
+            Sink::Part {
+                w,
+                partial,
+                dest,
+                clobber,
+            } => {
+                let part = &partial.part;
+                let file = w
+                    .into_inner()
+                    .map_err(|e| Error::file(part, e.into_error()))?;
+                drop(file);
+                let saved = if clobber {
+                    std::fs::rename(part, &dest).map_err(|e| Error::file(&dest, e))?;
+                    Saved::File {
+                        path: dest,
+                        wanted: None,
+                    }
+                } else {
+                    rename_without_clobbering(part, dest)?
+                };
+                // The part is gone; a meta left behind would only be noise.
+                let _ = partial.write_meta(None);
+                Ok(saved)
             }
             #[cfg(test)]
             Sink::Memory(v) => Ok(Saved::Memory(v)),
@@ -219,6 +311,37 @@ fn persist_without_clobbering(mut temp: TempPath, dest: PathBuf) -> Result<Saved
             }
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => temp = e.path,
             Err(e) => return Err(Error::file(&path, e.error)),
+        }
+    }
+    Err(Error::file(
+        &dest,
+        io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "every .N name up to 9999 is taken",
+        ),
+    ))
+}
+
+/// Like [`persist_without_clobbering`] for a part file we do not own as a
+/// `TempPath`: link(2) fails rather than replace an existing name, then
+/// the part name goes.
+fn rename_without_clobbering(part: &Path, dest: PathBuf) -> Result<Saved> {
+    for n in 0..=MAX_SUFFIX {
+        let path = if n == 0 {
+            dest.clone()
+        } else {
+            let mut s = dest.clone().into_os_string();
+            s.push(format!(".{n}"));
+            PathBuf::from(s)
+        };
+        match std::fs::hard_link(part, &path) {
+            Ok(()) => {
+                std::fs::remove_file(part).map_err(|e| Error::file(part, e))?;
+                let wanted = (n > 0).then_some(dest);
+                return Ok(Saved::File { path, wanted });
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::file(&path, e)),
         }
     }
     Err(Error::file(

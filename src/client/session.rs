@@ -9,7 +9,8 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::job::{Job, Mode};
-use super::output::Output;
+use super::output::{Continue, Output};
+use super::partial::{parse_content_range, validator_of, ContentRange, Partial};
 use super::pool::{Origin, SharedPool};
 use super::progress::Progress;
 use super::redirect;
@@ -290,7 +291,13 @@ impl FetchSession {
             return Ok(Some(Ending::Redirect));
         }
         let status = head.status;
-        if config.fail && status >= 400 {
+        let whole_already = status == 416
+            && self
+                .job
+                .partial
+                .as_ref()
+                .is_some_and(|p| matches!(continue_how(&head, p, url), Ok(Continue::Complete)));
+        if config.fail && status >= 400 && !whole_already {
             config.printer.final_head(raw)?;
             return Err(Error::HttpStatus {
                 status,
@@ -304,7 +311,30 @@ impl FetchSession {
         }
         // Open the output before showing the head, so whoever sees the
         // head knows the download is under way.
-        self.job.output = Some(Output::open(&self.job.destination)?);
+        let how = match &self.job.partial {
+            None => None,
+            Some(partial) => {
+                let head = self.job.head.as_ref().expect("stored above");
+                let how = continue_how(head, partial, url)?;
+                let validator = validator_of(head);
+                self.job.output = Some(Output::open_part(
+                    &self.job.destination,
+                    partial,
+                    how,
+                    validator.as_deref(),
+                )?);
+                Some(how)
+            }
+        };
+        if how.is_none() {
+            self.job.output = Some(Output::open(&self.job.destination)?);
+        }
+        if how == Some(Continue::Complete) {
+            // The 416's own body (if any) is not ours to read.
+            self.reusable = false;
+            config.printer.final_head(raw).ok();
+            return Ok(Some(Ending::Complete));
+        }
         // The head on stdout is a courtesy here; a reader that went away
         // (`| head -3`) must not cost the download.
         if let Err(e) = config.printer.final_head(raw) {
@@ -368,6 +398,40 @@ impl FetchSession {
                 config.read_timeout.unwrap_or_default().as_secs_f64()
             )),
         }
+    }
+}
+
+/// `-C`: what the final head says about the part we asked the rest of.
+fn continue_how(head: &ResponseHead, partial: &Partial, url: &url::Url) -> Result<Continue> {
+    let name = partial.part.display();
+    let have = partial.have;
+    let range = head.header("content-range").and_then(parse_content_range);
+    match head.status {
+        // RFC 9110 section 15.3.7: the range we asked for, of the same
+        // representation (If-Range matched).
+        206 => match range {
+            Some(ContentRange::Bytes { first, .. }) if first == have && have > 0 => {
+                Ok(Continue::Append)
+            }
+            _ => Err(Error::Protocol(format!(
+                "{url}: 206 with Content-Range {:?} does not continue {name} ({have} bytes)",
+                head.header("content-range")
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default()
+            ))),
+        },
+        // RFC 9110 section 15.5.17: nothing at or past our offset, and the
+        // whole is exactly what we have.
+        416 => match range {
+            Some(ContentRange::Unsatisfied { total }) if total == have && have > 0 => {
+                Ok(Continue::Complete)
+            }
+            _ => Err(Error::Protocol(format!(
+                "{url}: 416: the server's copy does not extend {name} ({have} bytes)"
+            ))),
+        },
+        // 200 and the rest: a whole new representation; start over.
+        _ => Ok(Continue::Fresh),
     }
 }
 

@@ -6,6 +6,7 @@ mod fetch;
 mod greet;
 mod many;
 mod readme;
+mod resume;
 mod serve;
 mod support;
 mod tls;

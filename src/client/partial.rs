@@ -1,0 +1,237 @@
+//! `-C/--continue`: the partial download kept between runs. Its bytes live
+//! in `NAME.part` beside the final name; the validator the server sent with
+//! them (a strong ETag, else Last-Modified) lives in a one-line sidecar,
+//! `NAME.part.meta` (a plain file rather than an xattr: it survives copies,
+//! tmpfs and file systems without xattrs, and a person can read it).
+//! Without a validator a partial is never resumed: `If-Range` is what
+//! guarantees that the bytes we append belong to the bytes we have (RFC 9110
+//! section 13.1.5), so the result is the old file or the new one, never a mix.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::request::HeaderEdit;
+use crate::http::response::ResponseHead;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Partial {
+    pub part: PathBuf,
+    pub meta: PathBuf,
+    /// Bytes already in the part file.
+    pub have: u64,
+    /// The validator they were fetched with, as the header value sent.
+    pub validator: Option<String>,
+}
+
+impl Partial {
+    /// The partial download for `dest`, as left by an earlier run (or an
+    /// empty one).
+    pub fn for_dest(dest: &Path) -> Partial {
+        let part = suffixed(dest, ".part");
+        let meta = suffixed(dest, ".part.meta");
+        let have = std::fs::metadata(&part)
+            .ok()
+            .filter(|m| m.is_file())
+            .map_or(0, |m| m.len());
+        let validator = std::fs::read_to_string(&meta)
+            .ok()
+            .and_then(|s| parse_meta(&s));
+        Partial {
+            part,
+            meta,
+            have,
+            validator,
+        }
+    }
+
+    /// `Range` and `If-Range` when there is something to resume; nothing
+    /// (a full download) otherwise.
+    pub fn request_edits(&self) -> Vec<HeaderEdit> {
+        match &self.validator {
+            Some(v) if self.have > 0 => vec![
+                HeaderEdit {
+                    name: "Range".into(),
+                    value: Some(format!("bytes={}-", self.have).into_bytes()),
+                },
+                HeaderEdit {
+                    name: "If-Range".into(),
+                    value: Some(v.clone().into_bytes()),
+                },
+            ],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Records the validator of a fresh download (or removes a stale one
+    /// when the response has none). Written atomically, before any body byte.
+    pub fn write_meta(&self, validator: Option<&str>) -> io::Result<()> {
+        match validator {
+            Some(v) => {
+                let tmp = suffixed(&self.meta, ".tmp");
+                std::fs::write(&tmp, format!("if-range {v}\n"))?;
+                std::fs::rename(&tmp, &self.meta)
+            }
+            None => match std::fs::remove_file(&self.meta) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+fn parse_meta(text: &str) -> Option<String> {
+    let v = text.lines().next()?.strip_prefix("if-range ")?;
+    (!v.is_empty() && !v.bytes().any(|b| b.is_ascii_control())).then(|| v.to_string())
+}
+
+/// The validator to resume this response with later: a strong ETag, else
+/// Last-Modified. A weak ETag cannot be used in `If-Range` (RFC 9110
+/// section 13.1.5).
+pub fn validator_of(head: &ResponseHead) -> Option<String> {
+    let text = |name| {
+        head.header(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && !v.bytes().any(|b| b.is_ascii_control()))
+    };
+    match text("etag") {
+        Some(e) if !e.starts_with("W/") => Some(e.to_string()),
+        _ => text("last-modified").map(str::to_string),
+    }
+}
+
+/// A `Content-Range` value (RFC 9110 section 14.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentRange {
+    /// `bytes FIRST-LAST/TOTAL` (`*` for an unknown total).
+    Bytes {
+        first: u64,
+        last: u64,
+        total: Option<u64>,
+    },
+    /// `bytes */TOTAL`, sent with 416.
+    Unsatisfied { total: u64 },
+}
+
+pub fn parse_content_range(value: &[u8]) -> Option<ContentRange> {
+    let text = std::str::from_utf8(value).ok()?.trim();
+    let rest = text.strip_prefix("bytes ")?.trim_start();
+    let (range, total) = rest.split_once('/')?;
+    let number = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    if range == "*" {
+        return Some(ContentRange::Unsatisfied {
+            total: number(total)?,
+        });
+    }
+    let (first, last) = range.split_once('-')?;
+    let (first, last) = (number(first)?, number(last)?);
+    let total = if total == "*" {
+        None
+    } else {
+        Some(number(total)?)
+    };
+    if last < first || total.is_some_and(|t| last >= t) {
+        return None;
+    }
+    Some(ContentRange::Bytes { first, last, total })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Header;
+    use crate::http::Version;
+
+    #[test]
+    fn content_ranges() {
+        let cases: [(&str, Option<ContentRange>); 10] = [
+            (
+                "bytes 100-199/200",
+                Some(ContentRange::Bytes {
+                    first: 100,
+                    last: 199,
+                    total: Some(200),
+                }),
+            ),
+            (
+                "bytes 0-0/*",
+                Some(ContentRange::Bytes {
+                    first: 0,
+                    last: 0,
+                    total: None,
+                }),
+            ),
+            (
+                "bytes */4096",
+                Some(ContentRange::Unsatisfied { total: 4096 }),
+            ),
+            ("bytes 5-4/10", None),
+            ("bytes 5-10/10", None),
+            ("bytes -5/10", None),
+            ("items 0-1/2", None),
+            ("bytes 1-2", None),
+            ("bytes +1-2/3", None),
+            ("bytes 99999999999999999999-1/2", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_content_range(text.as_bytes()), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn validators_prefer_strong_etags() {
+        let head = |hs: &[(&str, &str)]| ResponseHead {
+            version: Version::Http11,
+            status: 200,
+            reason: b"OK".to_vec(),
+            headers: hs.iter().map(|(n, v)| Header::new(*n, *v)).collect(),
+        };
+        let lm = "Sun, 22 Nov 2026 03:00:00 GMT";
+        let cases = [
+            (
+                vec![("ETag", "\"abc\""), ("Last-Modified", lm)],
+                Some("\"abc\""),
+            ),
+            (vec![("ETag", "W/\"abc\""), ("Last-Modified", lm)], Some(lm)),
+            (vec![("ETag", "W/\"abc\"")], None),
+            (vec![], None),
+        ];
+        for (hs, want) in cases {
+            assert_eq!(validator_of(&head(&hs)).as_deref(), want, "{hs:?}");
+        }
+    }
+
+    #[test]
+    fn a_partial_round_trips_through_its_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("big.iso");
+        let empty = Partial::for_dest(&dest);
+        assert_eq!((empty.have, empty.validator.clone()), (0, None));
+        assert!(empty.request_edits().is_empty());
+
+        std::fs::write(&empty.part, [1u8; 1234]).unwrap();
+        empty.write_meta(Some("\"v1\"")).unwrap();
+        let p = Partial::for_dest(&dest);
+        assert_eq!(p.have, 1234);
+        assert_eq!(p.validator.as_deref(), Some("\"v1\""));
+        let edits = p.request_edits();
+        assert_eq!(edits[0].value.as_deref(), Some(&b"bytes=1234-"[..]));
+        assert_eq!(edits[1].value.as_deref(), Some(&b"\"v1\""[..]));
+
+        // No validator: the part is never resumed.
+        p.write_meta(None).unwrap();
+        let p = Partial::for_dest(&dest);
+        assert_eq!(p.validator, None);
+        assert!(p.request_edits().is_empty());
+    }
+}
