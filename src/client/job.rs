@@ -13,7 +13,7 @@ use url::Url;
 use super::headers::{Printer, Timing};
 use super::output::{derive_name, Destination, Output};
 use super::partial::Partial;
-use super::progress::Progress;
+use super::progress::{Board, Progress};
 use super::redirect::{Hop, Trail};
 use super::request::{Body, HeaderEdit};
 use super::target::Target;
@@ -50,6 +50,8 @@ pub struct ClientConfig {
     pub timing: bool,
     /// `-C`: keep and continue `NAME.part` files.
     pub resume: bool,
+    /// Several downloads on a terminal: their shared progress lines.
+    pub board: Option<Board>,
 }
 
 impl ClientConfig {
@@ -73,6 +75,7 @@ impl ClientConfig {
             summary: false,
             timing: false,
             resume: false,
+            board: None,
         }
     }
 }

@@ -40,7 +40,7 @@ const NO_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 pub fn fetch_command(args: FetchArgs, verbose: u8) -> Result<()> {
     let urls = fetch_urls(&args)?;
-    let config = fetch_config(&args, verbose, urls.len() > 1)?;
+    let config = fetch_config(&args, verbose, urls.len())?;
     run(config, urls, args.parallel)
 }
 
@@ -87,7 +87,8 @@ fn url_lines(text: &str) -> impl Iterator<Item = &str> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
 }
 
-fn fetch_config(args: &FetchArgs, verbose: u8, many: bool) -> Result<ClientConfig> {
+fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientConfig> {
+    let many = files > 1;
     let unsupported = [
         (args.remote_name, "--remote-name-header"),
         (args.compressed, "--compressed"),
@@ -135,6 +136,9 @@ fn fetch_config(args: &FetchArgs, verbose: u8, many: bool) -> Result<ClientConfi
     config.progress = !args.quiet && !args.no_progress && stderr_tty;
     config.summary = !args.quiet;
     config.resume = args.resume;
+    if many && config.progress {
+        config.board = Some(progress::Board::new(files));
+    }
     Ok(config)
 }
 
@@ -185,6 +189,7 @@ fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig
         summary: false,
         timing: false,
         resume: false,
+        board: None,
     })
 }
 

@@ -37,6 +37,19 @@ pub enum Destination {
     Memory,
 }
 
+impl Destination {
+    /// A short name for progress lines.
+    pub fn label(&self) -> String {
+        match self {
+            Destination::Derived { name, .. } => name.clone(),
+            Destination::Exact(path) => path.display().to_string(),
+            Destination::Stdout => "-".into(),
+            #[cfg(test)]
+            Destination::Memory => "memory".into(),
+        }
+    }
+}
+
 /// An open body sink. Dropping it without `commit` leaves the final name
 /// untouched and removes the temporary file.
 #[derive(Debug)]

@@ -1,10 +1,15 @@
 //! The download progress bar: indicatif on stderr, only when stderr is a
 //! terminal (decided by the caller) and only once a body is big enough to
-//! be worth watching. Never on stdout, which may carry the body.
+//! be worth watching. Never on stdout, which may carry the body. With
+//! several downloads a [`Board`] (indicatif's `MultiProgress`) holds one
+//! line per active download and a total line under them.
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Bodies smaller than this finish before a bar would be readable.
 const SHOW_FROM: u64 = 256 * 1024;
@@ -14,6 +19,73 @@ pub struct Progress {
     enabled: bool,
     total: Option<u64>,
     bar: Option<ProgressBar>,
+    /// With several downloads: the shared board, this line's name, and the
+    /// bytes already counted in the board's total.
+    board: Option<(Board, String, u64)>,
+}
+
+/// The lines of a run with several downloads: one per active download,
+/// and the total (files done, bytes, rate) below them.
+#[derive(Debug, Clone)]
+pub struct Board {
+    multi: MultiProgress,
+    total: ProgressBar,
+    files: usize,
+    done: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
+}
+
+impl Board {
+    pub fn new(files: usize) -> Board {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let total = multi.add(ProgressBar::no_length());
+        total.set_style(
+            ProgressStyle::with_template("total: {msg} {bytes} {binary_bytes_per_sec} {elapsed}")
+                .expect("valid template"),
+        );
+        total.enable_steady_tick(Duration::from_millis(200));
+        let board = Board {
+            multi,
+            total,
+            files,
+            done: Arc::default(),
+            failed: Arc::default(),
+        };
+        board.show_counts();
+        board
+    }
+
+    /// A download ended (well or not).
+    pub fn file_done(&self, ok: bool) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        self.show_counts();
+    }
+
+    /// Prints a line above the bars without tearing them.
+    pub fn println(&self, line: &str) {
+        self.multi.suspend(|| eprintln!("{line}"));
+    }
+
+    pub fn finish(&self) {
+        self.total.finish_and_clear();
+    }
+
+    fn show_counts(&self) {
+        let failed = self.failed.load(Ordering::Relaxed);
+        let failed = if failed > 0 {
+            format!(", {failed} failed")
+        } else {
+            String::new()
+        };
+        self.total.set_message(format!(
+            "{}/{} files{failed}",
+            self.done.load(Ordering::Relaxed),
+            self.files
+        ));
+    }
 }
 
 impl Progress {
@@ -23,6 +95,22 @@ impl Progress {
             enabled,
             total,
             bar: None,
+            board: None,
+        }
+    }
+
+    /// A line on the board for the download saved as `name`, shown from
+    /// the first byte: with many downloads, seeing which are active matters
+    /// more than hiding short ones.
+    pub fn on_board(board: &Board, name: &str, total: Option<u64>) -> Progress {
+        let bar = board
+            .multi
+            .insert_before(&board.total, make_bar(total, name));
+        Progress {
+            enabled: true,
+            total,
+            bar: Some(bar),
+            board: Some((board.clone(), name.to_string(), 0)),
         }
     }
 
@@ -34,8 +122,12 @@ impl Progress {
         if !self.enabled {
             return;
         }
+        if let Some((board, _, counted)) = &mut self.board {
+            board.total.inc(received.saturating_sub(*counted));
+            *counted = received;
+        }
         if self.bar.is_none() && self.total.unwrap_or(received).max(received) >= SHOW_FROM {
-            self.bar = Some(make_bar(self.total));
+            self.bar = Some(make_bar(self.total, ""));
         }
         if let Some(bar) = &self.bar {
             bar.set_position(received);
@@ -46,6 +138,9 @@ impl Progress {
     pub fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
+            if let Some((board, _, _)) = &self.board {
+                board.multi.remove(&bar);
+            }
         }
     }
 }
@@ -56,18 +151,21 @@ impl Drop for Progress {
     }
 }
 
-fn make_bar(total: Option<u64>) -> ProgressBar {
+fn make_bar(total: Option<u64>, name: &str) -> ProgressBar {
     let (bar, template) = match total {
         Some(n) => (
             ProgressBar::with_draw_target(Some(n), ProgressDrawTarget::stderr()),
-            "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            "{prefix}{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
         ),
         None => (
             ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
-            "{spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
+            "{prefix}{spinner} {bytes} {binary_bytes_per_sec} {elapsed}",
         ),
     };
     bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    if !name.is_empty() {
+        bar.set_prefix(format!("{name:.24} "));
+    }
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
 }

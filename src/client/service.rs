@@ -16,6 +16,7 @@ use super::headers::write_timing;
 use super::job::Job;
 use super::output::Saved;
 use super::pool::{Pool, SharedPool};
+use super::progress::Board;
 use super::redirect;
 use super::session::{Ending, FetchSession};
 use crate::error::{Error, Result};
@@ -35,11 +36,13 @@ pub struct FetchService {
     many: bool,
     shutdown: Shutdown,
     results: Vec<Result<()>>,
+    board: Option<Board>,
 }
 
 impl FetchService {
     pub fn new(jobs: Vec<Job>, parallel: usize, shutdown: Shutdown) -> FetchService {
         let many = jobs.len() > 1;
+        let board = jobs.first().and_then(|j| j.config.board.clone());
         FetchService {
             pool: Pool::shared(jobs),
             active: 0,
@@ -47,6 +50,7 @@ impl FetchService {
             many,
             shutdown,
             results: Vec::new(),
+            board,
         }
     }
 
@@ -54,6 +58,9 @@ impl FetchService {
     /// several, a final count on stderr and the number that failed (each
     /// already reported).
     pub fn into_result(self, quiet: bool) -> Result<()> {
+        if let Some(board) = &self.board {
+            board.finish();
+        }
         let failed = self.results.iter().filter(|r| r.is_err()).count();
         if self.many {
             if !quiet || failed > 0 {
@@ -85,12 +92,16 @@ impl FetchService {
                 self.active += 1;
                 ctl.connect(addrs, open_session(job).with_pool(self.pool.clone()));
             }
-            Err(e) => self.record(Err(e)),
+            Err(e) => {
+                let board = job.config.board.clone();
+                self.record(Err(e), board.as_ref());
+            }
         }
     }
 
     /// One exchange is over: decide what becomes of its job.
     fn settle(&mut self, mut job: Job, result: Result<Ending>) {
+        let board = job.config.board.clone();
         let result = match result {
             Ok(Ending::Complete) => complete(job),
             Ok(Ending::Redirect) => match follow(&mut job) {
@@ -103,13 +114,20 @@ impl FetchService {
             }
             Err(e) => Err(e),
         };
-        self.record(result);
+        self.record(result, board.as_ref());
     }
 
-    fn record(&mut self, result: Result<()>) {
+    fn record(&mut self, result: Result<()>, board: Option<&Board>) {
+        if let Some(board) = board {
+            board.file_done(result.is_ok());
+        }
         if self.many {
             if let Err(e) = &result {
-                eprintln!("wirecat: {e}");
+                let line = format!("wirecat: {e}");
+                match board {
+                    Some(b) => b.println(&line),
+                    None => eprintln!("{line}"),
+                }
             }
         }
         self.results.push(result);
@@ -163,7 +181,8 @@ fn complete(mut job: Job) -> Result<()> {
     if let Some(output) = job.output.take() {
         let bytes = output.written();
         if let Saved::File { path, wanted } = output.commit()? {
-            if config.summary {
+            // On a terminal with several downloads the board says it all.
+            if config.summary && config.board.is_none() {
                 let secs = total.as_secs_f64();
                 let rate = if secs > 0.0 { bytes as f64 / secs } else { 0.0 };
                 let stepped = match wanted {

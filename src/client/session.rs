@@ -341,7 +341,12 @@ impl FetchSession {
             log::debug!("could not show the head: {e}");
         }
         let decoder = BodyDecoder::new(framing);
-        self.job.progress = Progress::new(config.progress, decoder.expected());
+        self.job.progress = match &config.board {
+            Some(board) => {
+                Progress::on_board(board, &self.job.destination.label(), decoder.expected())
+            }
+            None => Progress::new(config.progress, decoder.expected()),
+        };
         self.phase = Phase::Body(decoder);
         Ok(None)
     }
