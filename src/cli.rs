@@ -146,7 +146,9 @@ pub struct FetchArgs {
     #[arg(long)]
     pub no_progress: bool,
 
-    /// Resume a download interrupted earlier (keeps NAME.part between runs).
+    /// Resume a download interrupted earlier: the body goes to NAME.part
+    /// (its ETag or Last-Modified to NAME.part.meta), kept on failure and
+    /// continued with Range + If-Range by the next -C run.
     #[arg(short = 'C', long = "continue")]
     pub resume: bool,
 
@@ -154,7 +156,8 @@ pub struct FetchArgs {
     #[arg(short = 'J', long = "remote-name-header")]
     pub remote_name: bool,
 
-    /// Downloads to run at once when several URLs are given.
+    /// Connections to run at once when several URLs are given (each carries
+    /// further downloads from its origin while kept alive).
     #[arg(short = 'P', long = "parallel", value_name = "N", default_value_t = 8)]
     pub parallel: usize,
 

@@ -504,6 +504,48 @@ mod tests {
     }
 
     #[test]
+    fn part_files_are_kept_on_drop_appended_to_and_renamed_when_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = Destination::Derived {
+            dir: dir.path().into(),
+            name: "f".into(),
+        };
+        let partial = Partial::for_dest(&dir.path().join("f"));
+        let mut out = Output::open_part(&dest, &partial, Continue::Fresh, Some("\"v\"")).unwrap();
+        out.write(b"hello ").unwrap();
+        drop(out);
+        let partial = Partial::for_dest(&dir.path().join("f"));
+        assert_eq!(partial.have, 6);
+        assert_eq!(partial.validator.as_deref(), Some("\"v\""));
+
+        let mut out = Output::open_part(&dest, &partial, Continue::Append, None).unwrap();
+        out.write(b"world").unwrap();
+        // The name is taken meanwhile: the part steps around it.
+        std::fs::write(dir.path().join("f"), "other").unwrap();
+        let saved = out.commit().unwrap();
+        assert_eq!(
+            saved,
+            Saved::File {
+                path: dir.path().join("f.1"),
+                wanted: Some(dir.path().join("f")),
+            }
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("f.1")).unwrap(),
+            b"hello world"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+
+        // A 200 after all: the part starts over from zero.
+        std::fs::write(&partial.part, "stale bytes").unwrap();
+        let mut out = Output::open_part(&dest, &partial, Continue::Fresh, None).unwrap();
+        out.write(b"new").unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read(dir.path().join("f.2")).unwrap(), b"new");
+        assert!(!partial.meta.exists() && !partial.part.exists());
+    }
+
+    #[test]
     fn missing_directory_is_a_file_error() {
         let dest = Destination::Exact("/nonexistent-wirecat-dir/x".into());
         assert!(matches!(Output::open(&dest), Err(Error::File { .. })));

@@ -85,6 +85,10 @@ impl FetchService {
     fn start(&mut self, mut job: Job, ctl: &mut Control<'_, FetchSession>) {
         let begun = Instant::now();
         job.hop_started = begun;
+        if job.trail.redirects() == 0 && !job.retried {
+            // A queued job's clock (--max-time, the summary) starts now.
+            job.started = begun;
+        }
         match job.target.resolve() {
             Ok(addrs) => {
                 job.timing.lookup = Some(begun.elapsed());

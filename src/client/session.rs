@@ -168,6 +168,8 @@ impl FetchSession {
         self.reused = true;
         self.reusable = false;
         self.job.hop_started = io.now;
+        // Its clock starts now, not when the run began.
+        self.job.started = io.now;
         true
     }
 
@@ -807,5 +809,95 @@ mod tests {
             s.finish(Ended::Closed, true).1,
             Err(Error::Interrupted)
         ));
+    }
+
+    fn job_for(config: &Rc<ClientConfig>, path: &str) -> Job {
+        let url = parse_url(&format!("http://127.0.0.1:8080{path}")).unwrap();
+        Job::new(config.clone(), url, Instant::now()).unwrap()
+    }
+
+    #[test]
+    fn a_kept_alive_connection_carries_the_next_job_of_its_origin() {
+        use crate::client::pool::Pool;
+        let config = Rc::new(ClientConfig::for_tests());
+        let other = Job::new(
+            config.clone(),
+            parse_url("http://127.0.0.2:8080/c").unwrap(),
+            Instant::now(),
+        )
+        .unwrap();
+        let pool = Pool::shared(vec![job_for(&config, "/b"), other]);
+        let mut s = FetchSession::new(job_for(&config, "/a")).with_pool(pool.clone());
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        let first = String::from_utf8(w.sent()).unwrap();
+        assert!(first.starts_with("GET /a "), "{first}");
+        assert!(!first.contains("Connection: close"), "{first}");
+
+        // Byte at a time: the next request goes out only once the body is whole.
+        for b in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nA!".iter() {
+            assert!(w.sent().is_empty());
+            w.input.extend(&[*b]);
+            assert!(matches!(w.drive(&mut s), Step::Wait { read: true, .. }));
+        }
+        let second = String::from_utf8(w.sent()).unwrap();
+        assert!(second.starts_with("GET /b "), "{second}");
+        // No more jobs for this origin: this one asks to close.
+        assert!(second.contains("Connection: close"), "{second}");
+        let done = pool.borrow_mut().take_done();
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0].0.url().path(), "/a");
+        assert!(matches!(done[0].1, Ok(Ending::Complete)));
+
+        w.input
+            .extend(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
+        assert_eq!(w.drive(&mut s), Step::Abort);
+        let (mut job, res) = s.finish(Ended::Closed, false);
+        assert!(matches!(res, Ok(Ending::Complete)));
+        assert_eq!(job.url().path(), "/b");
+        let saved = job.output.take().unwrap().commit().unwrap();
+        assert_eq!(saved, Saved::Memory(b"B".to_vec()));
+        // The other origin's job is still waiting for a connection of its own.
+        assert_eq!(pool.borrow_mut().take_any().unwrap().url().path(), "/c");
+    }
+
+    #[test]
+    fn keep_alive_is_not_used_when_the_server_or_framing_ends_it() {
+        use crate::client::pool::Pool;
+        let cases: [&[u8]; 3] = [
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
+            b"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx",
+            b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 1\r\n\r\nx",
+        ];
+        for response in cases {
+            let config = Rc::new(ClientConfig::for_tests());
+            let pool = Pool::shared(vec![job_for(&config, "/b"), job_for(&config, "/c")]);
+            let mut s = FetchSession::new(job_for(&config, "/a")).with_pool(pool.clone());
+            let mut w = Wire::new();
+            w.drive(&mut s);
+            w.sent();
+            w.input.extend(response);
+            assert_eq!(w.drive(&mut s), Step::Abort, "{response:?}");
+            assert!(w.sent().is_empty());
+            assert!(pool.borrow_mut().take_done().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_reused_connection_closed_before_any_reply_means_retry() {
+        use crate::client::pool::Pool;
+        let config = Rc::new(ClientConfig::for_tests());
+        let pool = Pool::shared(vec![job_for(&config, "/b"), job_for(&config, "/c")]);
+        let mut s = FetchSession::new(job_for(&config, "/a")).with_pool(pool.clone());
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        w.input
+            .extend(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
+        w.drive(&mut s);
+        w.peer_closed = true;
+        assert_eq!(w.drive(&mut s), Step::Abort);
+        let (job, res) = s.finish(Ended::Closed, false);
+        assert!(matches!(res, Ok(Ending::Retry)), "{res:?}");
+        assert_eq!(job.url().path(), "/b");
     }
 }
