@@ -13,6 +13,7 @@ use url::Url;
 use super::headers::{Printer, Timing};
 use super::output::{derive_name, Destination, Output};
 use super::partial::Partial;
+use super::pool::SharedPool;
 use super::progress::{Board, Progress};
 use super::redirect::{Hop, Trail};
 use super::request::{Body, HeaderEdit};
@@ -103,6 +104,9 @@ pub struct Job {
     pub retried: bool,
     /// `-C`: the part file this job continues or starts.
     pub partial: Option<Partial>,
+    /// Set just before the job's session is made, which takes it: where a
+    /// kept-alive connection finds its next job.
+    pub pool: Option<SharedPool>,
 }
 
 impl Job {
@@ -132,6 +136,7 @@ impl Job {
             head: None,
             retried: false,
             partial: None,
+            pool: None,
             config,
         })
     }

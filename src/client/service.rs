@@ -62,6 +62,9 @@ impl FetchService {
             board.finish();
         }
         let failed = self.results.iter().filter(|r| r.is_err()).count();
+        if self.many && self.shutdown.is_requested() {
+            return Err(Error::Interrupted);
+        }
         if self.many {
             if !quiet || failed > 0 {
                 eprintln!(
@@ -94,7 +97,10 @@ impl FetchService {
                 job.timing.lookup = Some(begun.elapsed());
                 log::debug!("{} resolves to {addrs:?}", job.target.host);
                 self.active += 1;
-                ctl.connect(addrs, open_session(job).with_pool(self.pool.clone()));
+                // The session takes the pool from the job, so a TLS layer
+                // wrapping it in `open_session` needs to know nothing of it.
+                job.pool = Some(self.pool.clone());
+                ctl.connect(addrs, open_session(job));
             }
             Err(e) => {
                 let board = job.config.board.clone();

@@ -70,7 +70,8 @@ pub struct FetchSession {
 }
 
 impl FetchSession {
-    pub fn new(job: Job) -> FetchSession {
+    pub fn new(mut job: Job) -> FetchSession {
+        let pool = job.pool.take();
         FetchSession {
             job,
             request: Vec::new(),
@@ -81,16 +82,10 @@ impl FetchSession {
             written: 0,
             last_activity: None,
             outcome: None,
-            pool: None,
+            pool,
             reused: false,
             reusable: false,
         }
-    }
-
-    /// Lets the connection carry the pool's later jobs for the same origin.
-    pub fn with_pool(mut self, pool: SharedPool) -> FetchSession {
-        self.pool = Some(pool);
-        self
     }
 
     /// Hands the job back with how the exchange went, given how the
@@ -811,6 +806,11 @@ mod tests {
         ));
     }
 
+    fn pooled(mut job: Job, pool: &SharedPool) -> Job {
+        job.pool = Some(pool.clone());
+        job
+    }
+
     fn job_for(config: &Rc<ClientConfig>, path: &str) -> Job {
         let url = parse_url(&format!("http://127.0.0.1:8080{path}")).unwrap();
         Job::new(config.clone(), url, Instant::now()).unwrap()
@@ -827,7 +827,7 @@ mod tests {
         )
         .unwrap();
         let pool = Pool::shared(vec![job_for(&config, "/b"), other]);
-        let mut s = FetchSession::new(job_for(&config, "/a")).with_pool(pool.clone());
+        let mut s = FetchSession::new(pooled(job_for(&config, "/a"), &pool));
         let mut w = Wire::new();
         w.drive(&mut s);
         let first = String::from_utf8(w.sent()).unwrap();
@@ -872,7 +872,7 @@ mod tests {
         for response in cases {
             let config = Rc::new(ClientConfig::for_tests());
             let pool = Pool::shared(vec![job_for(&config, "/b"), job_for(&config, "/c")]);
-            let mut s = FetchSession::new(job_for(&config, "/a")).with_pool(pool.clone());
+            let mut s = FetchSession::new(pooled(job_for(&config, "/a"), &pool));
             let mut w = Wire::new();
             w.drive(&mut s);
             w.sent();
@@ -888,7 +888,7 @@ mod tests {
         use crate::client::pool::Pool;
         let config = Rc::new(ClientConfig::for_tests());
         let pool = Pool::shared(vec![job_for(&config, "/b"), job_for(&config, "/c")]);
-        let mut s = FetchSession::new(job_for(&config, "/a")).with_pool(pool.clone());
+        let mut s = FetchSession::new(pooled(job_for(&config, "/a"), &pool));
         let mut w = Wire::new();
         w.drive(&mut s);
         w.input
