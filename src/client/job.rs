@@ -189,3 +189,52 @@ impl Job {
         &self.target.url
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_named_jobs_claim_distinct_parts_and_ask_for_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("page.part"), "12345").unwrap();
+        std::fs::write(dir.path().join("page.part.meta"), "if-range \"e1\"\n").unwrap();
+        let config = Rc::new(ClientConfig {
+            destination: None,
+            resume: true,
+            ..ClientConfig::for_tests()
+        });
+        let mut claimed = HashSet::new();
+        let names: Vec<(String, Vec<String>)> = ["http://h/a/page", "http://h/b/page"]
+            .iter()
+            .map(|u| {
+                let mut job =
+                    Job::new(config.clone(), Url::parse(u).unwrap(), Instant::now()).unwrap();
+                if let Destination::Derived { dir: d, .. } = &mut job.destination {
+                    *d = dir.path().to_path_buf();
+                }
+                job.claim_part(&mut claimed);
+                let part = job.partial.as_ref().unwrap().part.clone();
+                let edits = job
+                    .edits
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{}: {}",
+                            e.name,
+                            String::from_utf8_lossy(e.value.as_deref().unwrap())
+                        )
+                    })
+                    .collect();
+                (
+                    part.file_name().unwrap().to_string_lossy().into_owned(),
+                    edits,
+                )
+            })
+            .collect();
+        assert_eq!(names[0].0, "page.part");
+        assert_eq!(names[0].1, ["Range: bytes=5-", "If-Range: \"e1\""]);
+        assert_eq!(names[1].0, "page.1.part");
+        assert!(names[1].1.is_empty());
+    }
+}
