@@ -132,7 +132,12 @@ impl FetchService {
             board.file_done(result.is_ok());
         }
         if self.many {
-            if let Err(e) = &result {
+            // Ctrl-C is said once, by main, not once per download.
+            if let Some(e) = result
+                .as_ref()
+                .err()
+                .filter(|e| !matches!(e, Error::Interrupted))
+            {
                 let line = format!("wirecat: {e}");
                 match board {
                     Some(b) => b.println(&line),
