@@ -192,4 +192,21 @@ mod tests {
             assert!(p.bar.is_none());
         }
     }
+
+    #[test]
+    fn the_board_totals_bytes_and_files_across_downloads() {
+        let board = Board::new(3);
+        let mut a = Progress::on_board(&board, "a", Some(100));
+        let mut b = Progress::on_board(&board, "b", None);
+        a.update(40);
+        b.update(10);
+        a.update(100);
+        assert_eq!(board.total.position(), 110);
+        a.finish();
+        board.file_done(true);
+        board.file_done(false);
+        assert!(a.bar.is_none() && b.bar.is_some());
+        assert_eq!(board.total.message(), "2/3 files, 1 failed");
+        board.finish();
+    }
 }
