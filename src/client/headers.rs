@@ -96,6 +96,8 @@ fn write_escaped(w: &mut impl Write, line: &[u8]) -> io::Result<()> {
 pub struct Timing {
     pub lookup: Option<Duration>,
     pub connect: Option<Duration>,
+    /// The end of the TLS handshake (curl's appconnect).
+    pub tls: Option<Duration>,
     pub first_byte: Option<Duration>,
     /// From the first request of the run to the end, redirects included.
     pub total: Option<Duration>,
@@ -109,7 +111,7 @@ pub fn write_timing(w: &mut impl Write, t: &Timing) -> io::Result<()> {
     };
     writeln!(w, "lookup:     {}", show(t.lookup))?;
     writeln!(w, "connect:    {}", show(t.connect))?;
-    writeln!(w, "tls:        -")?;
+    writeln!(w, "tls:        {}", show(t.tls))?;
     writeln!(w, "first byte: {}", show(t.first_byte))?;
     writeln!(w, "total:      {}", show(t.total))?;
     if t.redirects > 0 {

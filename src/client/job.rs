@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use super::conn::WebConfig;
 use super::headers::{Printer, Timing};
 use super::output::{derive_name, Destination, Output};
 use super::progress::Progress;
@@ -46,6 +47,8 @@ pub struct ClientConfig {
     /// Print the one-line summary after a save.
     pub summary: bool,
     pub timing: bool,
+    /// TLS, proxies, content codings, `-J`.
+    pub web: WebConfig,
 }
 
 impl ClientConfig {
@@ -68,6 +71,7 @@ impl ClientConfig {
             progress: false,
             summary: false,
             timing: false,
+            web: WebConfig::default(),
         }
     }
 }

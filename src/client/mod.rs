@@ -3,16 +3,20 @@
 //! is split by concern:
 //!
 //! - [`target`]: URL -> host, port, `Host` and request-target; resolution.
+//! - [`proxy`]: which proxy a URL goes through; the CONNECT exchange.
+//! - [`conn`]: one connection's layers: CONNECT tunnel, TLS, HTTP session.
 //! - [`request`]: the request bytes.
 //! - [`session`]: the sans-IO response state machine (heads, framing, body).
 //! - [`service`]: connects jobs, follows redirects, commits outputs.
 //! - [`redirect`], [`output`], [`progress`], [`headers`]: the policies and
 //!   the printing, each pure or behind `impl Write`.
 
+pub mod conn;
 pub mod headers;
 pub mod job;
 pub mod output;
 pub mod progress;
+pub mod proxy;
 pub mod redirect;
 pub mod request;
 pub mod service;
@@ -27,9 +31,11 @@ use std::time::{Duration, Instant};
 use crate::cli::{seconds, FetchArgs, HeadersArgs, RequestArgs};
 use crate::error::{Error, Result};
 use crate::event_loop::{EventLoop, LoopConfig, Shutdown};
+use conn::WebConfig;
 use headers::{HeadOut, Printer, Style};
 use job::{ClientConfig, Job, Mode};
 use output::Destination;
+use proxy::ProxyConfig;
 use request::{Body, HeaderEdit};
 use service::FetchService;
 
@@ -63,12 +69,7 @@ fn single_url(args: &FetchArgs) -> Result<url::Url> {
 }
 
 fn fetch_config(args: &FetchArgs, verbose: u8) -> Result<ClientConfig> {
-    let unsupported = [
-        (args.resume, "--continue"),
-        (args.remote_name, "--remote-name-header"),
-        (args.compressed, "--compressed"),
-        (args.raw_body, "--raw-body"),
-    ];
+    let unsupported = [(args.resume, "--continue")];
     if let Some((_, flag)) = unsupported.iter().find(|(set, _)| *set) {
         return Err(Error::Usage(format!("{flag} is not supported yet")));
     }
@@ -107,6 +108,9 @@ fn fetch_config(args: &FetchArgs, verbose: u8) -> Result<ClientConfig> {
     };
     config.progress = !args.quiet && !args.no_progress && stderr_tty;
     config.summary = !args.quiet;
+    config.web.compressed = args.compressed;
+    config.web.raw_body = args.raw_body;
+    config.web.remote_name = args.remote_name;
     Ok(config)
 }
 
@@ -128,9 +132,19 @@ fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
 
 /// The request and timing flags both commands share.
 fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig> {
-    if req.proxy.is_some() || req.noproxy.is_some() {
-        return Err(Error::Usage("--proxy is not supported yet".into()));
+    if req.insecure {
+        eprintln!("wirecat: warning: --insecure: TLS certificates are not verified");
     }
+    let web = WebConfig {
+        tls: Some(crate::tls::client_config(
+            req.cacert.as_deref(),
+            req.insecure,
+        )?),
+        proxy: ProxyConfig::resolve(req.proxy.as_deref(), req.noproxy.as_deref(), |name| {
+            std::env::var(name).ok()
+        })?,
+        ..WebConfig::default()
+    };
     let method = match &req.method {
         Some(m) => request::check_method(m)?,
         None => default_method.to_string(),
@@ -156,6 +170,7 @@ fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig
         progress: false,
         summary: false,
         timing: false,
+        web,
     })
 }
 

@@ -3,24 +3,26 @@
 //! each session back and decides: follow a redirect (the job goes back in
 //! the queue), commit a finished body, or record the error.
 //!
-//! Every session is made by [`open_session`], the one place a TLS layer
-//! will wrap the plain session for https.
+//! Every session is made by [`open_session`] ([`super::conn::open`]): the
+//! hop's proxy route is chosen there, and the plain session wrapped in a
+//! CONNECT tunnel and TLS as the URL needs.
 
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::time::Instant;
 
+use super::conn::{self, Conn};
 use super::headers::write_timing;
 use super::job::Job;
 use super::output::Saved;
 use super::redirect;
-use super::session::{Ending, FetchSession};
+use super::session::Ending;
 use crate::error::{Error, Result};
 use crate::event_loop::{Control, Ended, Service, Shutdown};
 
-/// The session for the job's next request.
-pub fn open_session(job: Job) -> FetchSession {
-    FetchSession::new(job)
+/// The connection for the job's next request.
+pub fn open_session(job: Job) -> Result<Conn> {
+    conn::open(job)
 }
 
 pub struct FetchService {
@@ -51,15 +53,21 @@ impl FetchService {
         }
     }
 
-    fn start(&mut self, mut job: Job, ctl: &mut Control<'_, FetchSession>) {
+    fn start(&mut self, mut job: Job, ctl: &mut Control<'_, Conn>) {
         let begun = Instant::now();
         job.hop_started = begun;
+        job.target.route(&job.config.web.proxy);
         match job.target.resolve() {
             Ok(addrs) => {
                 job.timing.lookup = Some(begun.elapsed());
                 log::debug!("{} resolves to {addrs:?}", job.target.host);
-                self.active += 1;
-                ctl.connect(addrs, open_session(job));
+                match open_session(job) {
+                    Ok(session) => {
+                        self.active += 1;
+                        ctl.connect(addrs, session);
+                    }
+                    Err(e) => self.results.push(Err(e)),
+                }
             }
             Err(e) => self.results.push(Err(e)),
         }
@@ -67,9 +75,9 @@ impl FetchService {
 }
 
 impl Service for FetchService {
-    type Session = FetchSession;
+    type Session = Conn;
 
-    fn tick(&mut self, ctl: &mut Control<'_, FetchSession>) -> bool {
+    fn tick(&mut self, ctl: &mut Control<'_, Conn>) -> bool {
         if self.shutdown.is_requested() {
             for _ in self.queue.drain(..) {
                 self.results.push(Err(Error::Interrupted));
@@ -81,7 +89,7 @@ impl Service for FetchService {
         self.active > 0 || !self.queue.is_empty()
     }
 
-    fn ended(&mut self, session: FetchSession, how: Ended) {
+    fn ended(&mut self, session: Conn, how: Ended) {
         self.active -= 1;
         let (mut job, result) = session.finish(how, self.shutdown.is_requested());
         let result = match result {
