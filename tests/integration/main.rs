@@ -4,6 +4,7 @@
 mod browser;
 mod fetch;
 mod greet;
+mod https;
 mod serve;
 mod support;
 mod tls;
