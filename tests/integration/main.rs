@@ -8,3 +8,4 @@ mod https;
 mod serve;
 mod support;
 mod tls;
+mod web;
