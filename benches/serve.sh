@@ -106,49 +106,75 @@ for _ in $(seq 100); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $NGINX_PORT), 1)" 2>/dev/null && break
     sleep 0.1
 done
+NGINX_PIDS=($(pgrep -P "${PIDS[0]}") "${PIDS[0]}")
 echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') on :$NGINX_PORT, wirecat on :$WIRECAT_PORT, $WORKERS worker(s) each, $(nproc) core(s)"
 
 # Prints "requests/s bytes/s" for one wrk run.
-run_wrk() { # port path conns
-    wrk -t"$WRK_THREADS" -c"$3" -d"${DURATION}s" --latency "http://127.0.0.1:$1$2" >"$TMP/wrk.out"
-    python3 - "$TMP/wrk.out" <<'EOF'
+# CPU clock ticks (user + system) used so far by the given processes.
+cpu_ticks() { # pid...
+    local t=0 p
+    for p in "$@"; do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+
+# Prints "requests/s bytes/s server-CPU-microseconds-per-request" for one
+# wrk run. CPU per request is the steadier figure on a shared machine: it
+# does not depend on how much of the CPU the server was given.
+run_wrk() { # port path conns pid...
+    local port=$1 path=$2 conns=$3
+    shift 3
+    local t0 t1
+    t0=$(cpu_ticks "$@")
+    wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port$path" >"$TMP/wrk.out"
+    t1=$(cpu_ticks "$@")
+    python3 - "$TMP/wrk.out" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'EOF'
 import re, sys
 t = open(sys.argv[1]).read()
+ticks, hz = int(sys.argv[2]), int(sys.argv[3])
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+total = int(re.search(r"(\d+) requests in", t).group(1))
 m = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", t)
 mult = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}[m.group(2)]
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 if errs or "Socket errors" in t:
     print("warning: " + " ".join(l.strip() for l in t.splitlines() if "errors" in l or "Non-2xx" in l), file=sys.stderr)
-print(f"{rps:.0f} {float(m.group(1)) * mult:.0f}")
+print(f"{rps:.0f} {float(m.group(1)) * mult:.0f} {ticks / hz * 1e6 / max(total, 1):.2f}")
 EOF
 }
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+mib() { python3 -c "print(int($1) >> 20)"; }
 
 # "best median" of the numbers on stdin.
-stats() { python3 -c 'import sys, statistics as s; v = [float(x) for x in sys.stdin.read().split()]; print(f"{max(v):.0f} {s.median(v):.0f}")'; }
+stats() { python3 -c 'import sys, statistics as s; v = [float(x) for x in sys.stdin.read().split()]; print(f"{max(v):.2f} {s.median(v):.2f}")'; }
 
 # Alternates nginx and wirecat ROUNDS times on one path; sets N_* and W_*
 # (requests/s and bytes/s, best and median).
 compare() { # path conns
-    local n_rps=() n_bps=() w_rps=() w_bps=() r b
+    local n_rps=() n_bps=() n_cpu=() w_rps=() w_bps=() w_cpu=() r b c
     for _ in $(seq "$ROUNDS"); do
-        read -r r b < <(run_wrk "$NGINX_PORT" "$1" "$2"); n_rps+=("$r"); n_bps+=("$b")
-        read -r r b < <(run_wrk "$WIRECAT_PORT" "$1" "$2"); w_rps+=("$r"); w_bps+=("$b")
+        read -r r b c < <(run_wrk "$NGINX_PORT" "$1" "$2" "${NGINX_PIDS[@]}")
+        n_rps+=("$r"); n_bps+=("$b"); n_cpu+=("$c")
+        read -r r b c < <(run_wrk "$WIRECAT_PORT" "$1" "$2" "$WIRECAT_PID")
+        w_rps+=("$r"); w_bps+=("$b"); w_cpu+=("$c")
     done
-    echo "  nginx   req/s per round: ${n_rps[*]}"
-    echo "  wirecat req/s per round: ${w_rps[*]}"
+    echo "  nginx   req/s per round: ${n_rps[*]}   (server CPU us/request: ${n_cpu[*]})"
+    echo "  wirecat req/s per round: ${w_rps[*]}   (server CPU us/request: ${w_cpu[*]})"
     read -r N_RPS_BEST N_RPS < <(printf '%s\n' "${n_rps[@]}" | stats)
     read -r W_RPS_BEST W_RPS < <(printf '%s\n' "${w_rps[@]}" | stats)
     read -r N_BPS_BEST N_BPS < <(printf '%s\n' "${n_bps[@]}" | stats)
     read -r W_BPS_BEST W_BPS < <(printf '%s\n' "${w_bps[@]}" | stats)
+    read -r _ N_CPU < <(printf '%s\n' "${n_cpu[@]}" | stats)
+    read -r _ W_CPU < <(printf '%s\n' "${w_cpu[@]}" | stats)
+    echo "  requests per CPU-second, wirecat/nginx: $(ratio "$N_CPU" "$W_CPU") (medians: $W_CPU vs $N_CPU us/request)"
 }
 
 echo
 echo "== small file (1 KiB), $SMALL_CONNS keep-alive connections, ${DURATION}s x $ROUNDS rounds each"
 compare /small.html "$SMALL_CONNS"
-printf "nginx   %8s req/s median, %8s best\nwirecat %8s req/s median, %8s best\n" \
+printf "nginx   %8.0f req/s median, %8.0f best\nwirecat %8.0f req/s median, %8.0f best\n" \
     "$N_RPS" "$N_RPS_BEST" "$W_RPS" "$W_RPS_BEST"
 echo "ratio wirecat/nginx: $(ratio "$W_RPS" "$N_RPS") median, $(ratio "$W_RPS_BEST" "$N_RPS_BEST") best (target >= 1.2)"
 W_SMALL=$W_RPS
@@ -157,7 +183,7 @@ echo
 echo "== 1 MiB file, $BIG_CONNS keep-alive connections"
 compare /big.bin "$BIG_CONNS"
 printf "nginx   %6s MiB/s median, %6s best\nwirecat %6s MiB/s median, %6s best\n" \
-    "$((N_BPS >> 20))" "$((N_BPS_BEST >> 20))" "$((W_BPS >> 20))" "$((W_BPS_BEST >> 20))"
+    "$(mib "$N_BPS")" "$(mib "$N_BPS_BEST")" "$(mib "$W_BPS")" "$(mib "$W_BPS_BEST")"
 echo "ratio wirecat/nginx: $(ratio "$W_BPS" "$N_BPS") median, $(ratio "$W_BPS_BEST" "$N_BPS_BEST") best (target >= 1.0)"
 
 echo
@@ -207,11 +233,11 @@ printf "wirecat RSS: %d KiB before, %d KiB with %d idle connections (%.1f MiB; t
     "$RSS_BEFORE" "$RSS_IDLE" "$IDLE" "$(python3 -c "print($RSS_IDLE / 1024)")"
 idle_rates=()
 for _ in $(seq "$ROUNDS"); do
-    read -r r _ < <(run_wrk "$WIRECAT_PORT" /small.html "$SMALL_CONNS"); idle_rates+=("$r")
+    read -r r _ < <(run_wrk "$WIRECAT_PORT" /small.html "$SMALL_CONNS" "$WIRECAT_PID"); idle_rates+=("$r")
 done
 read -r _ W_RPS_IDLE < <(printf '%s\n' "${idle_rates[@]}" | stats)
 echo "  wirecat req/s per round with them held: ${idle_rates[*]}"
-printf "small-file rate with them held: %s req/s median (%s of %s without; target >= 0.90)\n" \
+printf "small-file rate with them held: %.0f req/s median (%s of %.0f without; target >= 0.90)\n" \
     "$W_RPS_IDLE" "$(ratio "$W_RPS_IDLE" "$W_SMALL")" "$W_SMALL"
 RSS_AFTER=$(rss_kib "$WIRECAT_PID")
 echo "wirecat RSS after the run: $RSS_AFTER KiB"

@@ -1,6 +1,7 @@
 //! The command line: clap derive types, and their resolution into the plain
 //! config values the library takes. Nothing here does network I/O.
 
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -353,6 +354,26 @@ pub fn seconds(secs: f64, flag: &str) -> Result<Option<Duration>> {
     Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
 }
 
+/// The address to listen on for `-b BIND -p PORT`: an IP literal
+/// (`127.0.0.1`, `0.0.0.0`, `::`, with or without brackets) or a host name.
+pub fn bind_addr(bind: &str, port: u16) -> Result<SocketAddr> {
+    let host = bind
+        .strip_prefix('[')
+        .and_then(|b| b.strip_suffix(']'))
+        .unwrap_or(bind);
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    (host, port)
+        .to_socket_addrs()
+        .map_err(|source| Error::Resolve {
+            host: host.to_string(),
+            source,
+        })?
+        .next()
+        .ok_or_else(|| Error::Usage(format!("--bind {bind}: no address")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +382,21 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bind_addresses() {
+        let cases = [
+            ("127.0.0.1", "127.0.0.1:80"),
+            ("0.0.0.0", "0.0.0.0:80"),
+            ("::", "[::]:80"),
+            ("[::]", "[::]:80"),
+            ("[::1]", "[::1]:80"),
+            ("localhost", "127.0.0.1:80"),
+        ];
+        for (bind, want) in cases {
+            assert_eq!(bind_addr(bind, 80).unwrap().to_string(), want, "{bind}");
+        }
     }
 
     #[test]

@@ -87,12 +87,19 @@ impl InBuf {
     /// `FIRST_READ`, so a short reply does not pay for zeroing (and
     /// faulting in) a large read buffer; a download reaches `max` within a
     /// few reads.
-    pub(crate) fn read_from(&mut self, src: &mut impl Read, max: usize) -> io::Result<usize> {
+    ///
+    /// Returns the bytes read and the room that was offered: a read that
+    /// did not fill its room found the socket drained.
+    pub(crate) fn read_from(
+        &mut self,
+        src: &mut impl Read,
+        max: usize,
+    ) -> io::Result<(usize, usize)> {
         let max = max.min((self.buf.len() * 2).max(FIRST_READ));
         self.reserve_tail(max);
         let n = src.read(&mut self.buf[self.end..self.end + max])?;
         self.end += n;
-        Ok(n)
+        Ok((n, max))
     }
 
     /// Gives memory back once empty; idle connections should cost next to nothing.
@@ -263,16 +270,16 @@ mod tests {
     fn inbuf_reads_reuse_the_tail_and_compact() {
         let mut b = InBuf::new();
         let mut src: &[u8] = b"abcdefgh";
-        assert_eq!(b.read_from(&mut src, 3).unwrap(), 3);
+        assert_eq!(b.read_from(&mut src, 3).unwrap().0, 3);
         assert_eq!(b.data(), b"abc");
         b.consume(2);
-        assert_eq!(b.read_from(&mut src, 4).unwrap(), 4);
+        assert_eq!(b.read_from(&mut src, 4).unwrap().0, 4);
         assert_eq!(b.data(), b"cdefg");
         b.consume(5);
         assert!(b.is_empty());
-        assert_eq!(b.read_from(&mut src, 10).unwrap(), 1);
+        assert_eq!(b.read_from(&mut src, 10).unwrap().0, 1);
         assert_eq!(b.data(), b"h");
-        assert_eq!(b.read_from(&mut src, 10).unwrap(), 0);
+        assert_eq!(b.read_from(&mut src, 10).unwrap().0, 0);
         assert_eq!(b.data(), b"h");
         b.extend(b"ij");
         assert_eq!(b.data(), b"hij");
@@ -283,7 +290,11 @@ mod tests {
         let big = vec![7u8; 1 << 20];
         let mut src: &[u8] = &big;
         let sizes: Vec<usize> = (0..6)
-            .map(|_| b.read_from(&mut src, 128 * 1024).unwrap())
+            .map(|_| {
+                let (n, offered) = b.read_from(&mut src, 128 * 1024).unwrap();
+                assert_eq!(n, offered, "a full source fills every read");
+                n
+            })
             .collect();
         // Doubling the initialised area (48 KiB after two reads), capped at `max`.
         assert_eq!(sizes, [16384, 32768, 98304, 131072, 131072, 131072]);

@@ -74,6 +74,8 @@ struct Conn<S> {
     output: Outbox,
     peer: SocketAddr,
     readable: bool,
+    /// The peer's FIN (or an error) was reported: read on until EOF.
+    read_closed: bool,
     writable: bool,
     peer_closed: bool,
     want_read: bool,
@@ -278,6 +280,9 @@ impl<S: Session> EventLoop<S> {
                             // Errors and hang-ups surface through the next read or write.
                             if event.is_readable() || event.is_read_closed() || event.is_error() {
                                 conn.readable = true;
+                            }
+                            if event.is_read_closed() || event.is_error() {
+                                conn.read_closed = true;
                             }
                             if event.is_writable() || event.is_write_closed() || event.is_error() {
                                 conn.writable = true;
@@ -683,6 +688,7 @@ impl<S> Conn<S> {
             output: Outbox::new(),
             peer,
             readable: true,
+            read_closed: false,
             writable: true,
             peer_closed: false,
             want_read: true,
@@ -699,11 +705,22 @@ fn read_in<S>(conn: &mut Conn<S>, cap: usize, chunk: usize) -> io::Result<bool> 
     while conn.input.len() < cap {
         let want = chunk.min(cap - conn.input.len());
         match conn.input.read_from(&mut conn.stream, want) {
-            Ok(0) => {
+            Ok((0, _)) => {
                 conn.peer_closed = true;
                 return Ok(true);
             }
-            Ok(_) => changed = true,
+            Ok((n, offered)) => {
+                changed = true;
+                // A read that did not fill its room drained the socket, so
+                // the read that would answer EAGAIN is skipped: epoll in
+                // edge mode reports any byte that arrives after this one.
+                // Not when the peer's FIN or an error was reported, as no
+                // further edge would come for the EOF behind the data.
+                if n < offered && !conn.read_closed {
+                    conn.readable = false;
+                    break;
+                }
+            }
             Err(e) if is_would_block(&e) => {
                 conn.readable = false;
                 break;

@@ -269,3 +269,21 @@ fn shutdown_lets_sessions_finish_and_stops_accepting() {
         "still accepting after shutdown"
     );
 }
+
+#[test]
+fn data_and_fin_arriving_together_are_both_seen() {
+    // The loop skips the read that would answer EAGAIN after a short read;
+    // a FIN queued behind the data must still be read, or these would hang.
+    let (addr, shutdown, _ended, h) = start(None);
+    for i in 0..200 {
+        let mut c = client(addr);
+        let msg = format!("last words {i}");
+        c.write_all(msg.as_bytes()).unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut got = String::new();
+        c.read_to_string(&mut got).unwrap();
+        assert_eq!(got, msg);
+    }
+    shutdown.request();
+    h.join().unwrap().unwrap();
+}

@@ -34,6 +34,18 @@ pub struct FileId {
 }
 
 impl FileId {
+    /// From stat(2) fields, whose integer types vary by architecture.
+    #[allow(clippy::unnecessary_cast)]
+    pub fn of_stat(st: &rustix::fs::Stat) -> FileId {
+        FileId {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            size: st.st_size as u64,
+            mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
+        }
+    }
+
     pub fn of(m: &Metadata) -> FileId {
         FileId {
             dev: m.dev(),
@@ -68,8 +80,8 @@ impl FileCache {
     /// still the one cached.
     pub fn lookup(&mut self, root: &Root, key: &str) -> Option<Rc<Entry>> {
         let entry = self.map.get(key)?;
-        match std::fs::metadata(root.dir.join(Path::new(key))) {
-            Ok(m) if FileId::of(&m) == entry.id => Some(entry.clone()),
+        match root.stat(Path::new(key)) {
+            Ok(st) if FileId::of_stat(&st) == entry.id => Some(entry.clone()),
             _ => {
                 let gone = self.map.remove(key).expect("looked up above");
                 self.bytes -= gone.data.len();

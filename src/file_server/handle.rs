@@ -412,3 +412,85 @@ fn file_reply(
         close: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Header;
+
+    fn req(method: &str, target: &str, version: Version, headers: &[(&str, &str)]) -> RequestHead {
+        RequestHead {
+            method: method.into(),
+            target: target.into(),
+            version,
+            headers: headers.iter().map(|(n, v)| Header::new(*n, *v)).collect(),
+        }
+    }
+
+    #[test]
+    fn content_types_from_the_mime_table() {
+        let cases = [
+            ("index.html", "text/html; charset=utf-8"),
+            ("style.css", "text/css; charset=utf-8"),
+            ("app.js", "text/javascript; charset=utf-8"),
+            ("logo.svg", "image/svg+xml; charset=utf-8"),
+            ("photo.PNG", "image/png"),
+            ("tone.wav", "audio/wav"),
+            ("noext", "application/octet-stream"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(content_type(name), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn cache_keys_name_files_and_folder_indexes() {
+        let key = |t: &str| cache_key(&path::clean(t).unwrap().0);
+        assert_eq!(key("/"), "index.html");
+        assert_eq!(key("/a/b.txt"), "a/b.txt");
+        assert_eq!(key("/a/"), "a/index.html");
+        assert_eq!(key("/a b/%23"), "a b/#");
+    }
+
+    #[test]
+    fn host_rules_of_rfc9112_section_3_2() {
+        let v11 = Version::Http11;
+        let cases: &[(RequestHead, bool)] = &[
+            (req("GET", "/", v11, &[("Host", "example.test:80")]), true),
+            (req("GET", "/", v11, &[("Host", "[::1]:8000")]), true),
+            (req("GET", "/", v11, &[("Host", "")]), true),
+            (req("GET", "/", v11, &[]), false),
+            (req("GET", "/", v11, &[("Host", "a"), ("host", "a")]), false),
+            (req("GET", "/", v11, &[("Host", "a/b")]), false),
+            (req("GET", "/", v11, &[("Host", "a b")]), false),
+            (req("GET", "/", Version::Http10, &[]), true),
+        ];
+        for (r, ok) in cases {
+            assert_eq!(host_is_valid(r), *ok, "{:?}", r.headers);
+        }
+    }
+
+    #[test]
+    fn methods_and_statuses() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("f.txt"), "x").unwrap();
+        let site = Site::for_tests(d.path());
+        let mut cache = FileCache::new();
+        let h = [("Host", "t")];
+        let cases = [
+            ("GET", "/f.txt", 200),
+            ("HEAD", "/f.txt", 200),
+            ("POST", "/f.txt", 405),
+            ("DELETE", "/missing", 405),
+            ("BREW", "/f.txt", 501),
+            ("GET", "/missing", 404),
+            ("GET", "/f.txt/", 404),
+            ("GET", "/", 200),
+            ("GET", "/%00", 400),
+        ];
+        for (m, t, status) in cases {
+            let r = respond(&site, &mut cache, &req(m, t, Version::Http11, &h), b"DATE");
+            assert_eq!(r.head.status, status, "{m} {t}");
+        }
+    }
+}

@@ -100,6 +100,7 @@ pub fn html(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
         "padding:0 1rem;color:#222}a{color:#0b5cad;text-decoration:none}a:hover{text-decoration:underline}",
         "table{border-collapse:collapse;width:100%}td,th{padding:.3rem .6rem;text-align:left}",
         "tr:nth-child(even){background:#f4f6f8}td.n{text-align:right;white-space:nowrap}",
+        "td:first-child{overflow-wrap:anywhere}td:last-child{white-space:nowrap}",
         "nav{font-size:1.3rem;margin-bottom:1rem}</style>\n</head>\n<body>\n"
     ));
     s.push_str("<nav>Index of ");

@@ -24,7 +24,7 @@ pub mod session;
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -83,7 +83,7 @@ impl Config {
         };
         Ok(Config {
             dir: args.dir.clone(),
-            addr: bind_addr(&args.bind, args.port)?,
+            addr: crate::cli::bind_addr(&args.bind, args.port)?,
             threads,
             listing: !args.no_listing,
             hidden: args.hidden,
@@ -100,25 +100,6 @@ impl Config {
             grace: secs(args.grace, "--grace", 5)?,
         })
     }
-}
-
-/// `127.0.0.1`, `0.0.0.0`, `::`, `[::]` or a host name, with the port.
-fn bind_addr(bind: &str, port: u16) -> Result<SocketAddr> {
-    let host = bind
-        .strip_prefix('[')
-        .and_then(|b| b.strip_suffix(']'))
-        .unwrap_or(bind);
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
-    }
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|source| Error::Resolve {
-            host: host.to_string(),
-            source,
-        })?
-        .next()
-        .ok_or_else(|| Error::Usage(format!("--bind {bind}: no address")))
 }
 
 /// Checks a `-H "Name: value"` and renders it as a head line. Names must
@@ -393,20 +374,6 @@ pub fn serve(config: Config, shutdown: Shutdown, signals: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bind_addresses() {
-        let cases = [
-            ("127.0.0.1", "127.0.0.1:80"),
-            ("0.0.0.0", "0.0.0.0:80"),
-            ("::", "[::]:80"),
-            ("[::]", "[::]:80"),
-            ("::1", "[::1]:80"),
-        ];
-        for (bind, want) in cases {
-            assert_eq!(bind_addr(bind, 80).unwrap().to_string(), want);
-        }
-    }
 
     #[test]
     fn header_flags_cannot_split_responses() {

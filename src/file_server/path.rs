@@ -111,12 +111,13 @@ pub fn clean(target: &str) -> Result<(UrlPath, Option<&str>), BadPath> {
 }
 
 fn strip_scheme(target: &str) -> Option<&str> {
-    for scheme in ["http://", "https://"] {
-        if target.len() >= scheme.len() && target[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            return Some(&target[scheme.len()..]);
-        }
-    }
-    None
+    ["http://", "https://"].into_iter().find_map(|scheme| {
+        // `get`, not slicing: the target may hold multi-byte characters.
+        target
+            .get(..scheme.len())
+            .filter(|p| p.eq_ignore_ascii_case(scheme))
+            .map(|_| &target[scheme.len()..])
+    })
 }
 
 fn clean_origin(path: &str) -> Result<(UrlPath, Option<&str>), BadPath> {
@@ -218,6 +219,16 @@ impl Root {
         Ok(rustix::fs::open(&real, flags, Mode::empty())?.into())
     }
 
+    /// stat(2) of `rel`, following symlinks, resolved from the root's
+    /// descriptor so only `rel`'s own components are walked.
+    pub fn stat(&self, rel: &Path) -> io::Result<rustix::fs::Stat> {
+        Ok(rustix::fs::statat(
+            &self.fd,
+            rel,
+            rustix::fs::AtFlags::empty(),
+        )?)
+    }
+
     /// Is `real` (a canonical path) the root or beneath it?
     pub fn contains(&self, real: &Path) -> bool {
         real.starts_with(&self.dir)
@@ -262,6 +273,14 @@ mod tests {
             assert_eq!(p.segments, *want, "{target}");
             assert_eq!(p.trailing_slash, *slash, "{target}");
         }
+    }
+
+    #[test]
+    fn multibyte_targets_do_not_panic() {
+        for t in ["héllo", "http:/é", "httpé://x", "é", "http://é/ü", "/é?ü#ö"] {
+            let _ = clean(t);
+        }
+        assert_eq!(segs("http://é/ü"), Ok(vec!["ü".to_string()]));
     }
 
     #[test]

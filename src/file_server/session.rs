@@ -466,6 +466,62 @@ mod tests {
         }
     }
 
+    /// Garbage and mangled requests in random pieces: the session must
+    /// never panic (a panic would take down the whole loop).
+    #[test]
+    fn random_input_never_panics() {
+        let d = tree();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let pieces: &[&[u8]] = &[
+            b"GET ",
+            b"HEAD ",
+            b"POST ",
+            b"/a.txt",
+            b"/big.bin",
+            b"/%2e%2e/",
+            b"/\xc3",
+            b" HTTP/1.1\r\n",
+            b" HTTP/1.0\r\n",
+            b"Host: x\r\n",
+            b"Range: bytes=0-1,5-\r\n",
+            b"Range: bytes=-0\r\n",
+            b"Content-Length: 3\r\n",
+            b"Transfer-Encoding: chunked\r\n",
+            b"\r\n",
+            b"abc",
+            b"0\r\n\r\n",
+            b"If-None-Match: *\r\n",
+            b"If-Range: \"x\"\r\n",
+            b"\xff\xfe",
+            b"\n",
+            b":",
+            "http://h\u{e9}/\u{fc}".as_bytes(),
+        ];
+        for _ in 0..300 {
+            let mut input = Vec::new();
+            for _ in 0..(next() % 24) {
+                input.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            let mut c = Conn::new(d.path());
+            let mut at = 0;
+            while at < input.len() {
+                let n = 1 + (next() % 40) as usize;
+                let end = (at + n).min(input.len());
+                if !matches!(c.feed(&input[at..end], false), Step::Wait { .. }) {
+                    break;
+                }
+                at = end;
+            }
+            c.feed(b"", true);
+        }
+    }
+
     #[test]
     fn slow_head_times_out_from_its_first_byte() {
         let d = tree();

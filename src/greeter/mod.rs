@@ -15,7 +15,7 @@ pub mod talk;
 pub mod udp;
 
 use std::io::{self, BufReader, Write};
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
 pub use session::{GreetLimits, GreetService, GreetSession};
@@ -65,7 +65,7 @@ impl GreetConfig {
             return Err(Error::Usage("--max-line must be at least 1".into()));
         }
         Ok(GreetConfig {
-            addr: bind_addr(&args.bind, args.port)?,
+            addr: crate::cli::bind_addr(&args.bind, args.port)?,
             udp: args.udp,
             threads,
             limits: GreetLimits {
@@ -76,22 +76,6 @@ impl GreetConfig {
             },
         })
     }
-}
-
-/// `127.0.0.1`, `::`, `[::1]` or a host name, with the port.
-fn bind_addr(bind: &str, port: u16) -> Result<SocketAddr> {
-    let host = bind.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, port));
-    }
-    (host, port)
-        .to_socket_addrs()
-        .map_err(|source| Error::Resolve {
-            host: host.to_string(),
-            source,
-        })?
-        .next()
-        .ok_or_else(|| Error::Usage(format!("{bind}: no address to bind")))
 }
 
 pub fn greet_command(args: GreetArgs) -> Result<()> {
@@ -285,18 +269,6 @@ mod tests {
             let mut out = Vec::new();
             push_hello(&mut out, input);
             assert_eq!(out, want.as_bytes(), "{input:?}");
-        }
-    }
-
-    #[test]
-    fn bind_addresses() {
-        for (bind, want) in [
-            ("127.0.0.1", "127.0.0.1:9"),
-            ("0.0.0.0", "0.0.0.0:9"),
-            ("::", "[::]:9"),
-            ("[::1]", "[::1]:9"),
-        ] {
-            assert_eq!(bind_addr(bind, 9).unwrap().to_string(), want, "{bind}");
         }
     }
 

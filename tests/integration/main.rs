@@ -5,6 +5,7 @@ mod browser;
 mod fetch;
 mod greet;
 mod https;
+mod readme;
 mod serve;
 mod support;
 mod tls;

@@ -305,7 +305,8 @@ fn plain_http_through_a_proxy_uses_the_absolute_form() {
     let want_target = direct.url("/a?b=1");
     let p = proxy.url();
     // (environment, extra flags, went through the proxy)
-    let cases: &[(&[(&str, &str)], &[&str], bool)] = &[
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Vars, &[&str], bool)] = &[
         (&[("http_proxy", &p)], &[], true),
         // httpoxy: the upper-case variable is not trusted.
         (&[("HTTP_PROXY", &p)], &[], false),
