@@ -93,7 +93,9 @@ fn fetch_config(args: &FetchArgs, verbose: u8) -> Result<ClientConfig> {
             HeadOut::Stderr(Style::prefixed("< ", stderr_tty))
         }
         (Some(Destination::Stdout), _) => HeadOut::Nowhere,
-        _ => HeadOut::Stdout(Style::plain(stdout_tty)),
+        _ => {
+            HeadOut::Stdout(Style::plain(stdout_tty).colored_if(stdout_tty, no_color().as_deref()))
+        }
     };
     let mut config = common_config(&args.request, default_method)?;
     config.mode = Mode::Fetch;
@@ -115,6 +117,7 @@ fn fetch_config(args: &FetchArgs, verbose: u8) -> Result<ClientConfig> {
 }
 
 fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
+    let stdout_tty = std::io::stdout().is_terminal();
     let default_method = if args.get { "GET" } else { "HEAD" };
     let mut config = common_config(&args.request, default_method)?;
     config.follow = args.location;
@@ -124,10 +127,15 @@ fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
         escape_stderr: std::io::stderr().is_terminal(),
         final_head: HeadOut::Stdout(Style {
             raw: args.raw,
-            ..Style::plain(std::io::stdout().is_terminal())
+            ..Style::plain(stdout_tty).colored_if(stdout_tty, no_color().as_deref())
         }),
     };
     Ok(config)
+}
+
+/// `NO_COLOR` as set in the environment.
+fn no_color() -> Option<std::ffi::OsString> {
+    std::env::var_os("NO_COLOR")
 }
 
 /// The request and timing flags both commands share.

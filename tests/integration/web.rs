@@ -397,3 +397,23 @@ fn https_through_a_proxy_uses_a_connect_tunnel() {
     assert_code(&out, 4);
     assert!(stderr(&out).contains("refused CONNECT"), "{}", stderr(&out));
 }
+
+#[test]
+fn heads_are_never_coloured_into_a_pipe() {
+    let server = TestServer::start(None, |_| {
+        reply("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nX-A: b\r\n\r\n")
+    });
+    for cmd in ["headers", "fetch"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = wirecat();
+        c.current_dir(dir.path())
+            .env_remove("NO_COLOR")
+            .args([cmd, &server.url("/x")]);
+        let out = run(&mut c, TIMEOUT);
+        assert_code(&out, 0);
+        assert_eq!(
+            out.stdout,
+            b"HTTP/1.1 404 Not Found\nContent-Length: 0\nX-A: b\n\n"
+        );
+    }
+}
