@@ -243,6 +243,17 @@ mod tests {
     }
 
     #[test]
+    fn https_to_an_ipv6_literal_opens_without_brackets_in_the_name() {
+        let mut config = ClientConfig::for_tests();
+        config.web.tls = Some(crate::tls::client_config(None, true).unwrap());
+        let url = parse_url("https://[::1]:8443/").unwrap();
+        let job = Job::new(Rc::new(config), url, Instant::now()).unwrap();
+        let conn = open(job).unwrap();
+        assert!(conn.session.as_tls().is_some());
+        assert!(conn.connecting.is_none());
+    }
+
+    #[test]
     fn a_refused_tunnel_is_the_jobs_error() {
         let mut conn = open(job("https://h.test/", "127.0.0.1:3128")).unwrap();
         let (mut input, mut output) = (InBuf::new(), Outbox::new());

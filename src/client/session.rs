@@ -150,6 +150,10 @@ pub struct FetchSession {
     job: Job,
     request: Vec<u8>,
     queued: bool,
+    /// The `-v` transcript has shown the request. Over TLS that waits
+    /// for the first plaintext from the server (or the end), so the
+    /// handshake's facts, printed as it completes, come first as in curl.
+    shown: bool,
     phase: Phase,
     /// Input left unconsumed at the end of the last drive, to tell new bytes from old.
     leftover: usize,
@@ -177,6 +181,7 @@ impl FetchSession {
             job,
             request,
             queued: false,
+            shown: false,
             phase: Phase::Head,
             leftover: 0,
             interim: 0,
@@ -204,9 +209,10 @@ impl FetchSession {
                     limit.as_secs_f64()
                 )))
             }
-            (None, Ended::ConnectFailed(e)) => {
-                Err(Error::Connect(format!("{url}: could not connect: {e}")))
-            }
+            (None, Ended::ConnectFailed(e)) => Err(Error::Connect(match &self.job.target.via {
+                Some(proxy) => format!("{url}: could not connect to proxy {}: {e}", proxy.url),
+                None => format!("{url}: could not connect: {e}"),
+            })),
             (None, Ended::Failed(e)) => Err(Error::Protocol(format!(
                 "{url}: connection failed: {e} ({})",
                 describe_progress(&self.phase)
@@ -220,6 +226,7 @@ impl FetchSession {
     }
 
     fn stop(&mut self, result: Result<Ending>) -> Step {
+        self.show_request();
         self.outcome = Some(result);
         Step::Abort
     }
@@ -231,8 +238,10 @@ impl FetchSession {
             Some(Body::File { file, len }) => io.output.push_file(file.clone(), 0, *len),
             None => {}
         }
-        self.job.config.printer.request(&self.request);
         self.queued = true;
+        if !self.job.target.is_https() {
+            self.show_request();
+        }
         self.last_activity = Some(io.now);
     }
 
@@ -290,7 +299,15 @@ impl FetchSession {
 
     /// A complete head arrived. Interim heads are shown and skipped
     /// (RFC 9110 section 15.2); the final one decides what comes next.
+    fn show_request(&mut self) {
+        if !self.shown {
+            self.shown = true;
+            self.job.config.printer.request(&self.request);
+        }
+    }
+
     fn on_head(&mut self, head: ResponseHead, raw: &[u8]) -> Result<Option<Ending>> {
+        self.show_request();
         let config = self.job.config.clone();
         let url = &self.job.target.url;
         if head.is_interim() {
@@ -444,6 +461,9 @@ impl Session for FetchSession {
         }
         if !self.queued {
             self.queue_request(io);
+        }
+        if !io.input.is_empty() || io.peer_closed {
+            self.show_request();
         }
         if io.input.len() > self.leftover || io.output.written() != self.written || io.peer_closed {
             self.last_activity = Some(io.now);

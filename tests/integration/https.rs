@@ -463,6 +463,8 @@ fn headers_verbose_shows_tls_and_timing_has_the_handshake() {
     let err = stderr(&out);
     assert!(err.contains("* TLS: TLSv1.3, "), "{err}");
     assert!(err.contains("ALPN http/1.1"), "{err}");
+    // As in curl: the handshake's facts, then the request sent inside it.
+    assert!(err.find("* TLS:") < err.find("> HEAD / HTTP/1.1"), "{err}");
     assert!(err.contains("* certificate subject: CN=127.0.0.1"), "{err}");
     assert!(err.contains(" 01 Jan 3000 00:00:00 GMT"), "{err}");
     let out_text = stdout(&out);
