@@ -14,7 +14,7 @@ use super::proxy::{ProxyConfig, Tunnel, TunnelState};
 use super::session::{Ending, FetchSession};
 use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Session, Step};
-use crate::tls::MaybeTls;
+use crate::tls::{MaybeTls, TlsError};
 
 /// The settings of the layers around HTTP: TLS, proxies, content codings
 /// and server-chosen names.
@@ -102,6 +102,10 @@ impl Conn {
         let result = match (result, self.error, tls_error) {
             (Err(_), Some(e), _) => Err(e),
             (Err(Error::Interrupted), _, _) => Err(Error::Interrupted),
+            // Where the data stopped is the inner session's to say.
+            (Err(Error::Protocol(m)), None, Some(TlsError::Truncated)) => Err(Error::Protocol(
+                format!("{m}, without TLS close_notify: the data may be truncated"),
+            )),
             (Err(_), None, Some(t)) => Err(match Error::from(t) {
                 Error::Tls(m) => Error::Tls(format!("{url}: {m}")),
                 Error::Protocol(m) => Error::Protocol(format!("{url}: {m}")),

@@ -370,7 +370,7 @@ fn https_close_delimited_body_without_close_notify_is_truncated() {
     );
     assert_code(&out, 6);
     assert!(
-        stderr(&out).contains("without close_notify"),
+        stderr(&out).contains("(after 12 body bytes), without TLS close_notify"),
         "{}",
         stderr(&out)
     );
