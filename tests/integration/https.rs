@@ -98,6 +98,14 @@ impl TestServer {
         handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
     ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        TestServer::on(listener, tls, handler)
+    }
+
+    pub fn on(
+        listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
@@ -474,4 +482,36 @@ fn headers_verbose_shows_tls_and_timing_has_the_handshake() {
         tls_line.ends_with('s') && !tls_line.ends_with("-"),
         "{tls_line}"
     );
+}
+
+#[test]
+fn https_to_an_ipv6_literal_checks_the_ip_name() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    };
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.ca_file(dir.path());
+    let server = TestServer::on(listener, Some(pki.server(&["::1"], 4000)), |_| {
+        reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nv6")
+    });
+    let url = server.url("/");
+    assert!(url.starts_with("https://[::1]:"), "{url}");
+    let out = wirecat_in(
+        dir.path(),
+        &["fetch", "--cacert", ca.to_str().unwrap(), "-o", "-", &url],
+    );
+    assert_code(&out, 0);
+    assert_eq!(out.stdout, b"v6");
+    assert!(server.requests()[0].contains(&format!("\r\nHost: {}\r\n", server.addr)));
+    // The same server under a name its certificate does not carry.
+    let other = pki.server(&["127.0.0.1"], 4000);
+    let listener = TcpListener::bind("[::1]:0").unwrap();
+    let wrong = TestServer::on(listener, Some(other), |_| reply("HTTP/1.1 200 OK\r\n\r\n"));
+    let out = wirecat_in(
+        dir.path(),
+        &["fetch", "--cacert", ca.to_str().unwrap(), &wrong.url("/")],
+    );
+    assert_code(&out, 10);
 }
