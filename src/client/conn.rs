@@ -12,6 +12,7 @@ use std::time::Instant;
 use super::job::Job;
 use super::proxy::{ProxyConfig, Tunnel, TunnelState};
 use super::session::{Ending, FetchSession};
+use crate::cli::RequestArgs;
 use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Session, Step};
 use crate::tls::{MaybeTls, TlsError};
@@ -30,6 +31,26 @@ pub struct WebConfig {
     pub raw_body: bool,
     /// `-J`: name the file from Content-Disposition.
     pub remote_name: bool,
+}
+
+impl WebConfig {
+    /// The TLS and proxy flags both commands share, with the proxy
+    /// environment; `fetch` sets its own flags on top.
+    pub fn from_flags(req: &RequestArgs) -> Result<WebConfig> {
+        if req.insecure {
+            eprintln!("wirecat: warning: --insecure: TLS certificates are not verified");
+        }
+        Ok(WebConfig {
+            tls: Some(crate::tls::client_config(
+                req.cacert.as_deref(),
+                req.insecure,
+            )?),
+            proxy: ProxyConfig::resolve(req.proxy.as_deref(), req.noproxy.as_deref(), |name| {
+                std::env::var(name).ok()
+            })?,
+            ..WebConfig::default()
+        })
+    }
 }
 
 /// The CONNECT exchange still to run before the inner session starts.

@@ -35,7 +35,6 @@ use conn::WebConfig;
 use headers::{HeadOut, Printer, Style};
 use job::{ClientConfig, Job, Mode};
 use output::Destination;
-use proxy::ProxyConfig;
 use request::{Body, HeaderEdit};
 use service::FetchService;
 
@@ -140,19 +139,7 @@ fn no_color() -> Option<std::ffi::OsString> {
 
 /// The request and timing flags both commands share.
 fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig> {
-    if req.insecure {
-        eprintln!("wirecat: warning: --insecure: TLS certificates are not verified");
-    }
-    let web = WebConfig {
-        tls: Some(crate::tls::client_config(
-            req.cacert.as_deref(),
-            req.insecure,
-        )?),
-        proxy: ProxyConfig::resolve(req.proxy.as_deref(), req.noproxy.as_deref(), |name| {
-            std::env::var(name).ok()
-        })?,
-        ..WebConfig::default()
-    };
+    let web = WebConfig::from_flags(req)?;
     let method = match &req.method {
         Some(m) => request::check_method(m)?,
         None => default_method.to_string(),
