@@ -1,5 +1,6 @@
 //! Proxies the way curl finds and uses them: `--proxy` or the environment
-//! (`http_proxy` in lower case only, `https_proxy`/`HTTPS_PROXY`),
+//! (`http_proxy` in lower case only, `https_proxy`/`HTTPS_PROXY`, then
+//! `all_proxy`/`ALL_PROXY` for both),
 //! exceptions from `--noproxy` or `no_proxy`/`NO_PROXY`; plain http goes
 //! to the proxy with an absolute-form request-target (RFC 9112 section
 //! 3.2.2), https through a CONNECT tunnel (RFC 9110 section 9.3.6).
@@ -55,15 +56,22 @@ impl ProxyConfig {
                 let addr = parse_proxy(p)?;
                 (Some(addr.clone()), Some(addr))
             }
-            None => (
-                nonempty("http_proxy")
-                    .map(|p| parse_proxy(&p))
-                    .transpose()?,
-                nonempty("https_proxy")
-                    .or_else(|| nonempty("HTTPS_PROXY"))
-                    .map(|p| parse_proxy(&p))
-                    .transpose()?,
-            ),
+            None => {
+                // curl's fallback for every scheme; either case is safe,
+                // since no request header becomes `ALL_PROXY` under CGI.
+                let all = || nonempty("all_proxy").or_else(|| nonempty("ALL_PROXY"));
+                (
+                    nonempty("http_proxy")
+                        .or_else(all)
+                        .map(|p| parse_proxy(&p))
+                        .transpose()?,
+                    nonempty("https_proxy")
+                        .or_else(|| nonempty("HTTPS_PROXY"))
+                        .or_else(all)
+                        .map(|p| parse_proxy(&p))
+                        .transpose()?,
+                )
+            }
         };
         let no_proxy = match flag_noproxy {
             Some(list) => list.to_string(),
@@ -298,6 +306,18 @@ mod tests {
                 &[("http_proxy", "http://[::1]:8")],
                 "http://h/",
                 Some("::1:8"),
+            ),
+            (&[("ALL_PROXY", "a:3")], "https://h/", Some("a:3")),
+            (&[("all_proxy", "a:3")], "http://h/", Some("a:3")),
+            (
+                &[("all_proxy", "a:3"), ("http_proxy", "p:1")],
+                "http://h/",
+                Some("p:1"),
+            ),
+            (
+                &[("all_proxy", "a:3"), ("no_proxy", "h")],
+                "http://h/",
+                None,
             ),
         ];
         for (vars, url, want) in cases {

@@ -288,7 +288,9 @@ fn fetch_with_env(vars: &[(&str, &str)], args: &[&str]) -> std::process::Output 
     cmd.args(args)
         .env_remove("no_proxy")
         .env_remove("NO_PROXY")
-        .env_remove("HTTP_PROXY");
+        .env_remove("HTTP_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY");
     for (k, v) in vars {
         cmd.env(k, v);
     }
@@ -311,6 +313,7 @@ fn plain_http_through_a_proxy_uses_the_absolute_form() {
         // httpoxy: the upper-case variable is not trusted.
         (&[("HTTP_PROXY", &p)], &[], false),
         (&[("https_proxy", &p)], &[], false),
+        (&[("ALL_PROXY", &p)], &[], true),
         (
             &[("http_proxy", &p), ("no_proxy", "localhost,127.0.0.1")],
             &[],
