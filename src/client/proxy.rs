@@ -24,8 +24,10 @@ pub struct ProxyAddr {
     /// As in a URL host, without IPv6 brackets.
     pub host: String,
     pub port: u16,
-    /// The proxy as the user gave it, for messages.
+    /// The proxy for messages, credentials left out.
     pub url: String,
+    /// `Proxy-Authorization` value from credentials in the proxy URL.
+    pub authorization: Option<String>,
 }
 
 /// Which proxy each scheme uses, and which hosts go direct.
@@ -134,20 +136,41 @@ fn parse_proxy(spec: &str) -> Result<ProxyAddr> {
     if url.scheme() != "http" {
         return Err(bad("only http:// proxies are supported"));
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("proxy credentials are not supported"));
-    }
+    let authorization = basic_credentials(&url);
     let host = match url.host() {
         Some(Host::Domain(d)) if !d.is_empty() => d.to_string(),
         Some(Host::Ipv4(a)) => a.to_string(),
         Some(Host::Ipv6(a)) => a.to_string(),
         _ => return Err(bad("no host")),
     };
+    let port = url.port().unwrap_or(DEFAULT_PROXY_PORT);
+    let shown = match url.host() {
+        Some(Host::Ipv6(a)) => format!("http://[{a}]:{port}"),
+        _ => format!("http://{host}:{port}"),
+    };
     Ok(ProxyAddr {
         host,
-        port: url.port().unwrap_or(DEFAULT_PROXY_PORT),
-        url: spec.to_string(),
+        port,
+        url: shown,
+        authorization,
     })
+}
+
+/// `Basic` credentials (RFC 7617) from `http://user:password@proxy`, the
+/// user and password percent-decoded as curl does.
+fn basic_credentials(url: &Url) -> Option<String> {
+    use base64::Engine;
+    if url.username().is_empty() && url.password().is_none() {
+        return None;
+    }
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).collect::<Vec<u8>>();
+    let mut pair = decode(url.username());
+    pair.push(b':');
+    pair.extend(decode(url.password().unwrap_or("")));
+    Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    ))
 }
 
 /// The absolute-form request-target for a request sent to a proxy:
@@ -172,6 +195,7 @@ pub enum TunnelState {
 pub struct Tunnel {
     pub authority: String,
     pub proxy: String,
+    authorization: Option<String>,
 }
 
 impl Tunnel {
@@ -185,13 +209,18 @@ impl Tunnel {
         Tunnel {
             authority,
             proxy: proxy.url.clone(),
+            authorization: proxy.authorization.clone(),
         }
     }
 
     /// RFC 9110 section 9.3.6: the request-target is the authority form.
     pub fn request(&self) -> Vec<u8> {
+        let auth = match &self.authorization {
+            Some(v) => format!("Proxy-Authorization: {v}\r\n"),
+            None => String::new(),
+        };
         format!(
-            "CONNECT {a} HTTP/1.1\r\nHost: {a}\r\nUser-Agent: wirecat/{}\r\n\r\n",
+            "CONNECT {a} HTTP/1.1\r\nHost: {a}\r\nUser-Agent: wirecat/{}\r\n{auth}\r\n",
             env!("CARGO_PKG_VERSION"),
             a = self.authority
         )
@@ -342,16 +371,29 @@ mod tests {
 
     #[test]
     fn bad_proxies_are_usage_errors() {
-        for p in [
-            "socks5://p:1",
-            "https://p:1",
-            "http://u:pw@p:1",
-            "http://",
-            "p:x",
-        ] {
+        for p in ["socks5://p:1", "https://p:1", "http://", "p:x"] {
             let res = ProxyConfig::resolve(Some(p), None, env(&[]));
             assert!(matches!(res, Err(Error::Usage(_))), "{p}: {res:?}");
         }
+    }
+
+    #[test]
+    fn credentials_become_basic_and_stay_out_of_messages() {
+        let p = parse_proxy("http://Aladdin:open%20sesame@p:1").unwrap();
+        // RFC 7617 section 2's example.
+        assert_eq!(
+            p.authorization.as_deref(),
+            Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+        );
+        assert_eq!(p.url, "http://p:1");
+        let req = String::from_utf8(Tunnel::new("h", 443, &p).request()).unwrap();
+        assert!(req.contains("\r\nProxy-Authorization: Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==\r\n"));
+        assert_eq!(
+            parse_proxy("http://u@p").unwrap().authorization.as_deref(),
+            Some("Basic dTo=")
+        );
+        assert_eq!(parse_proxy("p:2").unwrap().authorization, None);
+        assert_eq!(parse_proxy("[::1]:2").unwrap().url, "http://[::1]:2");
     }
 
     #[test]

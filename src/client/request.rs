@@ -100,6 +100,13 @@ pub fn head(
         // (RFC 9112 section 9.6).
         ("Connection".into(), b"close".to_vec()),
     ];
+    // Plain http through a proxy carries the proxy's credentials; https
+    // gave them to the CONNECT and keeps them out of the tunnel.
+    if let Some(auth) = target.via.as_ref().and_then(|p| p.authorization.as_ref()) {
+        if !target.is_https() {
+            fields.push(("Proxy-Authorization".into(), auth.clone().into_bytes()));
+        }
+    }
     if let Some(body) = body {
         fields.push((
             "Content-Type".into(),
@@ -187,6 +194,22 @@ mod tests {
             "POST / HTTP/1.1\r\nHost: h\r\nuser-agent: me/1\r\nConnection: close\r\n\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\nX-A: 1\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn proxy_credentials_go_with_plain_http_only() {
+        use crate::client::proxy::ProxyConfig;
+        let proxies = ProxyConfig::resolve(Some("http://u:p@127.0.0.1:1"), None, |_| None).unwrap();
+        for (url, sent) in [("http://h/x", true), ("https://h/x", false)] {
+            let mut t = target(url);
+            t.route(&proxies);
+            let got = String::from_utf8(head("GET", &t, &[], None, IDENTITY)).unwrap();
+            assert_eq!(
+                got.contains("\r\nProxy-Authorization: Basic dTpw\r\n"),
+                sent,
+                "{got}"
+            );
+        }
     }
 
     #[test]

@@ -420,3 +420,36 @@ fn heads_are_never_coloured_into_a_pipe() {
         );
     }
 }
+
+#[test]
+fn proxy_credentials_reach_the_proxy_and_nothing_else() {
+    let pki = Pki::new();
+    let secure = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), |_| {
+        reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    });
+    let proxy = Proxy::start();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.ca_file(dir.path());
+    let with_user = format!("http://me:s%40cret@{}", proxy.addr);
+    let plain_url = "http://plain.invalid/p";
+    for url in [plain_url, &secure.url("/s")] {
+        let out = fetch_with_env(
+            &[],
+            &["--proxy", &with_user, "--cacert", ca.to_str().unwrap(), url],
+        );
+        assert_code(&out, 0);
+    }
+    let seen = proxy.seen();
+    // "me:s@cret" in base64.
+    for head in &seen {
+        assert!(
+            head.contains("\r\nProxy-Authorization: Basic bWU6c0BjcmV0\r\n"),
+            "{head}"
+        );
+    }
+    assert!(seen[1].starts_with("CONNECT "), "{seen:?}");
+    assert!(
+        !secure.requests()[0].contains("Proxy-Authorization"),
+        "leaked into the tunnel"
+    );
+}
