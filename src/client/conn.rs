@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::headers::Printer;
 use super::job::Job;
 use super::proxy::{ProxyConfig, Tunnel, TunnelState};
 use super::session::{Ending, FetchSession};
@@ -67,8 +68,8 @@ pub struct Conn {
     connecting: Option<Connecting>,
     session: MaybeTls<FetchSession>,
     error: Option<Error>,
-    /// `-v`: show TLS parameters once the handshake is done.
-    show_tls: bool,
+    /// `-v`: the CONNECT exchange and the TLS parameters go in the transcript.
+    printer: Printer,
 }
 
 /// The connection for the job's current hop: through its proxy, in TLS for https.
@@ -104,7 +105,7 @@ pub fn open(job: Job) -> Result<Conn> {
         connecting,
         session,
         error: None,
-        show_tls: config.printer.verbose,
+        printer: config.printer,
     })
 }
 
@@ -146,7 +147,9 @@ impl Conn {
             return Err(Error::Interrupted);
         }
         if !c.sent {
-            io.output.push(c.tunnel.request());
+            let request = c.tunnel.request();
+            self.printer.request(&request);
+            io.output.push(request);
             c.sent = true;
         }
         match c.tunnel.reply(io.input.data(), io.peer_closed)? {
@@ -160,6 +163,7 @@ impl Conn {
                 Ok(Some(Step::read(c.deadline)))
             }
             TunnelState::Open(n) => {
+                self.printer.passing_head(&io.input.data()[..n]);
                 io.input.consume(n);
                 log::info!(
                     "tunnel to {} open via {}",
@@ -198,7 +202,7 @@ impl Session for Conn {
         }
         let handshaking = self.session.as_tls().is_some_and(|t| t.is_handshaking());
         let step = self.session.drive(io);
-        if self.show_tls && handshaking {
+        if self.printer.verbose && handshaking {
             if let Some(info) = self.session.as_tls().and_then(|t| t.info()) {
                 let _ = info.write_to(&mut std::io::stderr().lock(), "* ");
             }

@@ -389,6 +389,19 @@ fn https_through_a_proxy_uses_a_connect_tunnel() {
             "the path stays inside TLS"
         );
     }
+    // -v shows the CONNECT exchange, then the TLS facts, then the request.
+    let mut cmd = wirecat();
+    cmd.current_dir(dir.path())
+        .env("https_proxy", proxy.url())
+        .args(["-v", "fetch", "-o", "-", "--cacert", ca, &url]);
+    let out = run(&mut cmd, TIMEOUT);
+    assert_code(&out, 0);
+    let err = stderr(&out);
+    let at = |s: &str| err.find(s).unwrap_or_else(|| panic!("no {s:?} in {err}"));
+    assert!(at("> CONNECT ") < at("< HTTP/1.1 200 Connection established"));
+    assert!(at("< HTTP/1.1 200 Connection established") < at("* TLS: "));
+    assert!(at("* TLS: ") < at("> GET /secret?x=1 HTTP/1.1"));
+
     // The request inside the tunnel is in origin form.
     assert!(server.requests()[0].starts_with("GET /secret?x=1 HTTP/1.1\r\n"));
 
