@@ -138,7 +138,8 @@ impl Conn {
         (job, result)
     }
 
-    /// Runs the CONNECT exchange; `Ok(true)` once the tunnel is open.
+    /// Runs the CONNECT exchange: `Some(step)` while it is under way,
+    /// `None` once the tunnel is open (or when there is none).
     fn tunnel(&mut self, io: &mut Io<'_>) -> Result<Option<Step>> {
         let Some(c) = &mut self.connecting else {
             return Ok(None);
