@@ -227,8 +227,13 @@ pub struct ServeArgs {
     #[arg(short, long, default_value_t = 8000)]
     pub port: u16,
 
-    /// Address to bind: 127.0.0.1, 0.0.0.0, :: or [::] (dual-stack).
-    #[arg(short, long, default_value = "127.0.0.1")]
+    // Help given as a string: rustdoc would read `[::]` in a doc comment as a link.
+    #[arg(
+        short,
+        long,
+        default_value = "127.0.0.1",
+        help = "Address to bind: 127.0.0.1, 0.0.0.0, :: or [::] (dual-stack)"
+    )]
     pub bind: String,
 
     /// Event loops (threads); default: one per core.
