@@ -76,19 +76,23 @@ pub struct RequestArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_redirs: u32,
 
-    /// Extra PEM file of trusted certificate authorities.
+    /// Extra PEM file of trusted certificate authorities (added to the
+    /// built-in Mozilla roots). A certificate error exits with code 10.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
 
-    /// Skip TLS certificate verification (a warning is printed).
+    /// Skip TLS certificate verification (a warning is printed on stderr).
     #[arg(short = 'k', long)]
     pub insecure: bool,
 
-    /// Proxy URL (http://host:port); overrides http_proxy / https_proxy.
+    /// Proxy URL (http://host:port, default port 1080) for http and https
+    /// (through CONNECT); overrides http_proxy, https_proxy, HTTPS_PROXY.
+    /// Upper-case HTTP_PROXY is ignored (httpoxy). "" turns proxies off.
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
 
-    /// Comma-separated hosts that bypass the proxy ("*" for all).
+    /// Comma-separated hosts that bypass the proxy, subdomains included
+    /// ("*" for all); overrides no_proxy / NO_PROXY.
     #[arg(long, value_name = "HOSTS")]
     pub noproxy: Option<String>,
 }
@@ -152,7 +156,9 @@ pub struct FetchArgs {
     #[arg(short = 'C', long = "continue")]
     pub resume: bool,
 
-    /// Name the file from the server's Content-Disposition header.
+    /// Name the file from the server's Content-Disposition header, made
+    /// safe (no directories, no leading dot, no control characters) and
+    /// never overwriting (.1, .2, ... as for names from the URL).
     #[arg(short = 'J', long = "remote-name-header")]
     pub remote_name: bool,
 
@@ -161,11 +167,14 @@ pub struct FetchArgs {
     #[arg(short = 'P', long = "parallel", value_name = "N", default_value_t = 8)]
     pub parallel: usize,
 
-    /// Ask for gzip, deflate or br and decode the body.
+    /// Ask for gzip, deflate or br and decode the body as it streams (at
+    /// most 2 stacked codings; a decompression bomb is an error). Without
+    /// it, Accept-Encoding: identity is sent and the body kept as sent.
     #[arg(long)]
     pub compressed: bool,
 
-    /// Save a compressed body as it came, undecoded.
+    /// With --compressed: save the body as it came, undecoded (also for
+    /// codings wirecat cannot decode).
     #[arg(long)]
     pub raw_body: bool,
 }
@@ -221,8 +230,13 @@ pub struct ServeArgs {
     #[arg(short, long, default_value_t = 8000)]
     pub port: u16,
 
-    /// Address to bind: 127.0.0.1, 0.0.0.0, :: or [::] (dual-stack).
-    #[arg(short, long, default_value = "127.0.0.1")]
+    // Help given as a string: rustdoc would read `[::]` in a doc comment as a link.
+    #[arg(
+        short,
+        long,
+        default_value = "127.0.0.1",
+        help = "Address to bind: 127.0.0.1, 0.0.0.0, :: or [::] (dual-stack)"
+    )]
     pub bind: String,
 
     /// Event loops (threads); default: one per core.

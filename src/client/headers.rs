@@ -1,6 +1,7 @@
 //! Showing heads: the response head exactly as received (names in their
 //! case and order, no reformatting), escaped when a terminal would
-//! interpret control bytes, byte for byte with `--raw`; the `> `/`< `
+//! interpret control bytes, coloured on a terminal (status by class, names
+//! in bold; never when piped or with `NO_COLOR`), byte for byte with `--raw`; the `> `/`< `
 //! transcript of `-v`; the `--timing` breakdown. Everything writes into any
 //! `impl Write`, so it is tested into a `Vec`.
 
@@ -19,6 +20,9 @@ pub struct Style {
     pub escape: bool,
     /// The exact bytes, CRLFs included; `prefix` and `escape` are ignored.
     pub raw: bool,
+    /// ANSI colours: the status line by class, header names in bold.
+    /// Only with `escape`, so the head's own bytes cannot add any.
+    pub color: bool,
 }
 
 impl Style {
@@ -27,6 +31,7 @@ impl Style {
             prefix: "",
             escape,
             raw: false,
+            color: false,
         }
     }
 
@@ -35,7 +40,36 @@ impl Style {
             prefix,
             escape,
             raw: false,
+            color: false,
         }
+    }
+
+    /// Coloured when `terminal` and the user did not set `NO_COLOR`
+    /// (<https://no-color.org>: any non-empty value turns colour off).
+    pub fn colored_if(self, terminal: bool, no_color: Option<&std::ffi::OsStr>) -> Style {
+        Style {
+            color: terminal && no_color.is_none_or(|v| v.is_empty()),
+            ..self
+        }
+    }
+}
+
+const RESET: &str = "\x1b[0m";
+const BOLD: &str = "\x1b[1m";
+
+/// The colour of a status line: 2xx green, 3xx cyan, 4xx yellow, 5xx red,
+/// anything else (1xx, a request line) bold only.
+fn status_color(line: &[u8]) -> &'static str {
+    let code = line
+        .strip_prefix(b"HTTP/")
+        .and_then(|rest| rest.iter().position(|&b| b == b' ').map(|i| &rest[i + 1..]))
+        .and_then(|rest| rest.first());
+    match code {
+        Some(b'2') => "\x1b[1;32m",
+        Some(b'3') => "\x1b[1;36m",
+        Some(b'4') => "\x1b[1;33m",
+        Some(b'5') => "\x1b[1;31m",
+        _ => BOLD,
     }
 }
 
@@ -45,13 +79,31 @@ pub fn write_head(w: &mut impl Write, head: &[u8], style: Style) -> io::Result<(
         return w.write_all(head);
     }
     let body = head.strip_suffix(b"\n").unwrap_or(head);
-    for line in body.split(|&b| b == b'\n') {
+    let color = style.color && style.escape;
+    for (i, line) in body.split(|&b| b == b'\n').enumerate() {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         w.write_all(style.prefix.as_bytes())?;
-        if style.escape {
-            write_escaped(w, line)?;
-        } else {
-            w.write_all(line)?;
+        let text = |w: &mut dyn Write, bytes: &[u8]| -> io::Result<()> {
+            if style.escape {
+                write_escaped(w, bytes)
+            } else {
+                w.write_all(bytes)
+            }
+        };
+        match line.iter().position(|&b| b == b':') {
+            _ if !color || line.is_empty() => text(w, line)?,
+            _ if i == 0 => {
+                w.write_all(status_color(line).as_bytes())?;
+                text(w, line)?;
+                w.write_all(RESET.as_bytes())?;
+            }
+            Some(colon) => {
+                w.write_all(BOLD.as_bytes())?;
+                text(w, &line[..colon])?;
+                w.write_all(RESET.as_bytes())?;
+                text(w, &line[colon..])?;
+            }
+            None => text(w, line)?,
         }
         w.write_all(b"\n")?;
     }
@@ -73,7 +125,7 @@ pub fn write_trailers(w: &mut impl Write, trailers: &[Header], style: Style) -> 
 /// Copies `line`, turning C0 and C1 controls (but tab), DEL and bytes that
 /// are not UTF-8 into visible escapes, so a hostile header cannot move the
 /// cursor, retitle the window or hide text.
-fn write_escaped(w: &mut impl Write, line: &[u8]) -> io::Result<()> {
+fn write_escaped(w: &mut (impl Write + ?Sized), line: &[u8]) -> io::Result<()> {
     for chunk in line.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
@@ -96,6 +148,8 @@ fn write_escaped(w: &mut impl Write, line: &[u8]) -> io::Result<()> {
 pub struct Timing {
     pub lookup: Option<Duration>,
     pub connect: Option<Duration>,
+    /// The end of the TLS handshake (curl's appconnect).
+    pub tls: Option<Duration>,
     pub first_byte: Option<Duration>,
     /// From the first request of the run to the end, redirects included.
     pub total: Option<Duration>,
@@ -109,7 +163,7 @@ pub fn write_timing(w: &mut impl Write, t: &Timing) -> io::Result<()> {
     };
     writeln!(w, "lookup:     {}", show(t.lookup))?;
     writeln!(w, "connect:    {}", show(t.connect))?;
-    writeln!(w, "tls:        -")?;
+    writeln!(w, "tls:        {}", show(t.tls))?;
     writeln!(w, "first byte: {}", show(t.first_byte))?;
     writeln!(w, "total:      {}", show(t.total))?;
     if t.redirects > 0 {
@@ -229,6 +283,58 @@ mod tests {
             raw: true,
             ..Style::prefixed("> ", true)
         };
+        write_head(&mut v, HEAD, raw).unwrap();
+        assert_eq!(v, HEAD);
+    }
+
+    #[test]
+    fn colours_by_status_class_and_only_when_asked() {
+        let colored = |head: &[u8], on: bool| {
+            let style = Style::plain(true).colored_if(on, None);
+            render(head, style)
+        };
+        // (status line, its colour)
+        let cases = [
+            ("HTTP/1.1 200 OK", "\x1b[1;32m"),
+            ("HTTP/1.1 304 Not Modified", "\x1b[1;36m"),
+            ("HTTP/1.0 404 Not Found", "\x1b[1;33m"),
+            ("HTTP/1.1 503 Busy", "\x1b[1;31m"),
+            ("HTTP/1.1 103 Early Hints", "\x1b[1m"),
+            ("GET / HTTP/1.1", "\x1b[1m"),
+        ];
+        for (status, color) in cases {
+            let head = format!("{status}\r\nX-A: b:c\r\n\r\n");
+            assert_eq!(
+                colored(head.as_bytes(), true),
+                format!("{color}{status}\x1b[0m\n\x1b[1mX-A\x1b[0m: b:c\n\n")
+            );
+            assert_eq!(
+                colored(head.as_bytes(), false),
+                format!("{status}\nX-A: b:c\n\n")
+            );
+        }
+        // A hostile value stays escaped inside the colours.
+        let out = colored(HEAD, true);
+        assert!(
+            out.contains("\x1b[1mX-Odd-CASE\x1b[0m: a\\x1b[31mred"),
+            "{out:?}"
+        );
+        // NO_COLOR set (non-empty) wins; empty does not count.
+        let on = Style::plain(true);
+        assert!(!on.colored_if(true, Some("1".as_ref())).color);
+        assert!(on.colored_if(true, Some("".as_ref())).color);
+        assert!(!on.colored_if(false, None).color);
+        // Never without escaping, never raw.
+        let unescaped = Style::plain(false).colored_if(true, None);
+        assert_eq!(
+            render(b"HTTP/1.1 200 OK\r\n\r\n", unescaped),
+            "HTTP/1.1 200 OK\n\n"
+        );
+        let raw = Style {
+            raw: true,
+            ..Style::plain(true).colored_if(true, None)
+        };
+        let mut v = Vec::new();
         write_head(&mut v, HEAD, raw).unwrap();
         assert_eq!(v, HEAD);
     }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use url::Url;
 
+use super::conn::WebConfig;
 use super::headers::{Printer, Timing};
 use super::output::{derive_name, Destination, Output};
 use super::partial::Partial;
@@ -53,6 +54,8 @@ pub struct ClientConfig {
     pub resume: bool,
     /// Several downloads on a terminal: their shared progress lines.
     pub board: Option<Board>,
+    /// TLS, proxies, content codings, `-J`.
+    pub web: WebConfig,
 }
 
 impl ClientConfig {
@@ -77,6 +80,7 @@ impl ClientConfig {
             timing: false,
             resume: false,
             board: None,
+            web: WebConfig::default(),
         }
     }
 }

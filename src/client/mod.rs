@@ -3,18 +3,22 @@
 //! is split by concern:
 //!
 //! - [`target`]: URL -> host, port, `Host` and request-target; resolution.
+//! - [`proxy`]: which proxy a URL goes through; the CONNECT exchange.
+//! - [`conn`]: one connection's layers: CONNECT tunnel, TLS, HTTP session.
 //! - [`request`]: the request bytes.
 //! - [`session`]: the sans-IO response state machine (heads, framing, body).
 //! - [`service`]: connects jobs, follows redirects, commits outputs.
 //! - [`redirect`], [`output`], [`progress`], [`headers`]: the policies and
 //!   the printing, each pure or behind `impl Write`.
 
+pub mod conn;
 pub mod headers;
 pub mod job;
 pub mod output;
 pub mod partial;
 pub mod pool;
 pub mod progress;
+pub mod proxy;
 pub mod redirect;
 pub mod request;
 pub mod service;
@@ -29,6 +33,7 @@ use std::time::{Duration, Instant};
 use crate::cli::{seconds, FetchArgs, HeadersArgs, RequestArgs};
 use crate::error::{Error, Result};
 use crate::event_loop::{EventLoop, LoopConfig, Shutdown};
+use conn::WebConfig;
 use headers::{HeadOut, Printer, Style};
 use job::{ClientConfig, Job, Mode};
 use output::Destination;
@@ -89,11 +94,7 @@ fn url_lines(text: &str) -> impl Iterator<Item = &str> {
 
 fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientConfig> {
     let many = files > 1;
-    let unsupported = [
-        (args.remote_name, "--remote-name-header"),
-        (args.compressed, "--compressed"),
-        (args.raw_body, "--raw-body"),
-    ];
+    let unsupported: [(bool, &str); 0] = [];
     if let Some((_, flag)) = unsupported.iter().find(|(set, _)| *set) {
         return Err(Error::Usage(format!("{flag} is not supported yet")));
     }
@@ -120,7 +121,9 @@ fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientCon
         // Many heads interleaved on stdout would help nobody; the summary
         // lines say what happened (-v still shows each exchange on stderr).
         _ if many => HeadOut::Nowhere,
-        _ => HeadOut::Stdout(Style::plain(stdout_tty)),
+        _ => {
+            HeadOut::Stdout(Style::plain(stdout_tty).colored_if(stdout_tty, no_color().as_deref()))
+        }
     };
     let mut config = common_config(&args.request, default_method)?;
     config.mode = Mode::Fetch;
@@ -139,10 +142,14 @@ fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientCon
     if many && config.progress {
         config.board = Some(progress::Board::new(files));
     }
+    config.web.compressed = args.compressed;
+    config.web.raw_body = args.raw_body;
+    config.web.remote_name = args.remote_name;
     Ok(config)
 }
 
 fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
+    let stdout_tty = std::io::stdout().is_terminal();
     let default_method = if args.get { "GET" } else { "HEAD" };
     let mut config = common_config(&args.request, default_method)?;
     config.follow = args.location;
@@ -152,17 +159,20 @@ fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
         escape_stderr: std::io::stderr().is_terminal(),
         final_head: HeadOut::Stdout(Style {
             raw: args.raw,
-            ..Style::plain(std::io::stdout().is_terminal())
+            ..Style::plain(stdout_tty).colored_if(stdout_tty, no_color().as_deref())
         }),
     };
     Ok(config)
 }
 
+/// `NO_COLOR` as set in the environment.
+fn no_color() -> Option<std::ffi::OsString> {
+    std::env::var_os("NO_COLOR")
+}
+
 /// The request and timing flags both commands share.
 fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig> {
-    if req.proxy.is_some() || req.noproxy.is_some() {
-        return Err(Error::Usage("--proxy is not supported yet".into()));
-    }
+    let web = WebConfig::from_flags(req)?;
     let method = match &req.method {
         Some(m) => request::check_method(m)?,
         None => default_method.to_string(),
@@ -190,6 +200,7 @@ fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig
         timing: false,
         resume: false,
         board: None,
+        web,
     })
 }
 

@@ -1,5 +1,6 @@
 //! The request as bytes on the wire (RFC 9112 section 3): the request line
-//! in origin form, the default header fields, the user's `-H` edits, and an
+//! (origin form, or absolute form through a proxy), the default header
+//! fields (Accept-Encoding as `--compressed` decides), the user's `-H` edits, and an
 //! optional body with its Content-Length. Pure: no I/O but reading a
 //! `--data-binary @file` when the config is built.
 
@@ -69,9 +70,21 @@ impl HeaderEdit {
     }
 }
 
+/// What Accept-Encoding says without `--compressed`. Sending nothing
+/// would mean any coding is acceptable (RFC 9110 section 12.5.3), so we
+/// ask for the bytes as they are, explicitly.
+pub const IDENTITY: &str = "identity";
+
 /// The request head, ending with the blank line. The body (if any) is
 /// queued separately so a file body can go out with sendfile(2).
-pub fn head(method: &str, target: &Target, edits: &[HeaderEdit], body: Option<&Body>) -> Vec<u8> {
+/// `accept_encoding` is the Accept-Encoding value.
+pub fn head(
+    method: &str,
+    target: &Target,
+    edits: &[HeaderEdit],
+    body: Option<&Body>,
+    accept_encoding: &str,
+) -> Vec<u8> {
     let mut fields: Vec<(String, Vec<u8>)> = vec![
         ("Host".into(), target.host_header.clone().into_bytes()),
         (
@@ -79,10 +92,21 @@ pub fn head(method: &str, target: &Target, edits: &[HeaderEdit], body: Option<&B
             concat!("wirecat/", env!("CARGO_PKG_VERSION")).into(),
         ),
         ("Accept".into(), b"*/*".to_vec()),
+        (
+            "Accept-Encoding".into(),
+            accept_encoding.as_bytes().to_vec(),
+        ),
         // One request per connection: say so, so the server closes promptly
         // (RFC 9112 section 9.6).
         ("Connection".into(), b"close".to_vec()),
     ];
+    // Plain http through a proxy carries the proxy's credentials; https
+    // gave them to the CONNECT and keeps them out of the tunnel.
+    if let Some(auth) = target.via.as_ref().and_then(|p| p.authorization.as_ref()) {
+        if !target.is_https() {
+            fields.push(("Proxy-Authorization".into(), auth.clone().into_bytes()));
+        }
+    }
     if let Some(body) = body {
         fields.push((
             "Content-Type".into(),
@@ -136,9 +160,9 @@ mod tests {
 
     #[test]
     fn default_request() {
-        let got = head("GET", &target("http://h:8080/a?b=1"), &[], None);
+        let got = head("GET", &target("http://h:8080/a?b=1"), &[], None, IDENTITY);
         let want = format!(
-            "GET /a?b=1 HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: wirecat/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+            "GET /a?b=1 HTTP/1.1\r\nHost: h:8080\r\nUser-Agent: wirecat/{}\r\nAccept: */*\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n",
             env!("CARGO_PKG_VERSION")
         );
         assert_eq!(String::from_utf8(got).unwrap(), want);
@@ -146,18 +170,46 @@ mod tests {
 
     #[test]
     fn edits_replace_remove_and_add() {
-        let edits: Vec<HeaderEdit> = ["user-agent: me/1", "Accept:", "X-A: 1", "X-Gone:"]
-            .iter()
-            .map(|a| HeaderEdit::parse(a).unwrap())
-            .collect();
+        let edits: Vec<HeaderEdit> = [
+            "user-agent: me/1",
+            "Accept:",
+            "X-A: 1",
+            "X-Gone:",
+            "accept-encoding:",
+        ]
+        .iter()
+        .map(|a| HeaderEdit::parse(a).unwrap())
+        .collect();
         let body = Body::Bytes(Rc::from(&b"a=1"[..]));
-        let got =
-            String::from_utf8(head("POST", &target("http://h/"), &edits, Some(&body))).unwrap();
+        let got = String::from_utf8(head(
+            "POST",
+            &target("http://h/"),
+            &edits,
+            Some(&body),
+            "br",
+        ))
+        .unwrap();
         assert_eq!(
             got,
             "POST / HTTP/1.1\r\nHost: h\r\nuser-agent: me/1\r\nConnection: close\r\n\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\nX-A: 1\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn proxy_credentials_go_with_plain_http_only() {
+        use crate::client::proxy::ProxyConfig;
+        let proxies = ProxyConfig::resolve(Some("http://u:p@127.0.0.1:1"), None, |_| None).unwrap();
+        for (url, sent) in [("http://h/x", true), ("https://h/x", false)] {
+            let mut t = target(url);
+            t.route(&proxies);
+            let got = String::from_utf8(head("GET", &t, &[], None, IDENTITY)).unwrap();
+            assert_eq!(
+                got.contains("\r\nProxy-Authorization: Basic dTpw\r\n"),
+                sent,
+                "{got}"
+            );
+        }
     }
 
     #[test]

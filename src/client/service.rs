@@ -6,25 +6,27 @@
 //! follow a redirect (the job goes back in the queue), retry on a fresh
 //! connection, commit a finished body, or record the error.
 //!
-//! Every session is made by [`open_session`], the one place a TLS layer
-//! will wrap the plain session for https.
+//! Every session is made by [`open_session`] ([`super::conn::open`]): the
+//! hop's proxy route is chosen there, and the plain session wrapped in a
+//! CONNECT tunnel and TLS as the URL needs.
 
 use std::io::{self, Write};
 use std::time::Instant;
 
+use super::conn::{self, Conn};
 use super::headers::write_timing;
 use super::job::Job;
 use super::output::Saved;
 use super::pool::{Pool, SharedPool};
 use super::progress::Board;
 use super::redirect;
-use super::session::{Ending, FetchSession};
+use super::session::Ending;
 use crate::error::{Error, Result};
 use crate::event_loop::{Control, Ended, Service, Shutdown};
 
-/// The session for the job's next request.
-pub fn open_session(job: Job) -> FetchSession {
-    FetchSession::new(job)
+/// The connection for the job's next request.
+pub fn open_session(job: Job) -> Result<Conn> {
+    conn::open(job)
 }
 
 pub struct FetchService {
@@ -85,22 +87,31 @@ impl FetchService {
         }
     }
 
-    fn start(&mut self, mut job: Job, ctl: &mut Control<'_, FetchSession>) {
+    fn start(&mut self, mut job: Job, ctl: &mut Control<'_, Conn>) {
         let begun = Instant::now();
         job.hop_started = begun;
         if job.trail.redirects() == 0 && !job.retried {
             // A queued job's clock (--max-time, the summary) starts now.
             job.started = begun;
         }
+        job.target.route(&job.config.web.proxy);
         match job.target.resolve() {
             Ok(addrs) => {
                 job.timing.lookup = Some(begun.elapsed());
                 log::debug!("{} resolves to {addrs:?}", job.target.host);
-                self.active += 1;
-                // The session takes the pool from the job, so a TLS layer
+                // The session takes the pool from the job, so the TLS layer
                 // wrapping it in `open_session` needs to know nothing of it.
                 job.pool = Some(self.pool.clone());
-                ctl.connect(addrs, open_session(job));
+                match open_session(job) {
+                    Ok(session) => {
+                        self.active += 1;
+                        ctl.connect(addrs, session);
+                    }
+                    Err(e) => {
+                        let board = self.board.clone();
+                        self.record(Err(e), board.as_ref());
+                    }
+                }
             }
             Err(e) => {
                 let board = job.config.board.clone();
@@ -150,9 +161,9 @@ impl FetchService {
 }
 
 impl Service for FetchService {
-    type Session = FetchSession;
+    type Session = Conn;
 
-    fn tick(&mut self, ctl: &mut Control<'_, FetchSession>) -> bool {
+    fn tick(&mut self, ctl: &mut Control<'_, Conn>) -> bool {
         let done = self.pool.borrow_mut().take_done();
         for (job, result) in done {
             self.settle(job, result);
@@ -172,7 +183,7 @@ impl Service for FetchService {
         self.active > 0 || !self.pool.borrow().is_idle()
     }
 
-    fn ended(&mut self, session: FetchSession, how: Ended) {
+    fn ended(&mut self, session: Conn, how: Ended) {
         self.active -= 1;
         let (job, result) = session.finish(how, self.shutdown.is_requested());
         self.settle(job, result);

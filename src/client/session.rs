@@ -2,14 +2,18 @@
 //! I/O. It queues the request, parses heads as bytes arrive (skipping 1xx),
 //! decides from the final head whether a body is wanted (not for a redirect
 //! being followed, `--fail` errors or `headers`), and streams the body
-//! through the framing decoder into the job's output as it comes. It never
-//! sees a socket, so tests drive it with plain buffers.
+//! through the framing decoder and (with `--compressed`) the content
+//! decoder into the job's output as it comes; with `-J` the server's
+//! Content-Disposition names the file. It never sees a socket, so tests
+//! drive it with plain buffers.
 
+use std::fmt;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::job::{Job, Mode};
-use super::output::{Continue, Output};
+use super::output::{Continue, Destination, Output};
 use super::partial::{parse_content_range, validator_of, ContentRange, Partial};
 use super::pool::{Origin, SharedPool};
 use super::progress::Progress;
@@ -18,6 +22,8 @@ use super::request::{self, Body, HeaderEdit};
 use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Session, Step};
 use crate::http::body::{response_framing, BodyDecoder, Framing};
+use crate::http::content_coding::{CodingError, DecodeError, Decoder, ACCEPT_ENCODING};
+use crate::http::disposition;
 use crate::http::response::{try_parse_response, ResponseHead};
 use crate::http::{keeps_alive, ParseError};
 
@@ -45,7 +51,104 @@ pub enum Ending {
 #[derive(Debug)]
 enum Phase {
     Head,
-    Body(BodyDecoder),
+    Body(BodyDecoder, Unwrap),
+}
+
+/// The content codings still on the body as framing yields it: undone
+/// with `--compressed`, left alone otherwise.
+struct Unwrap(Option<Decoder>);
+
+impl fmt::Debug for Unwrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Decode" } else { "Raw" })
+    }
+}
+
+impl Unwrap {
+    /// Decoding when `--compressed` asked for codings and `--raw-body`
+    /// does not want the bytes as sent. A coding we cannot undo is an
+    /// error before anything is written.
+    fn for_head(job: &Job, head: &ResponseHead, framing: Framing) -> Result<Unwrap> {
+        let web = &job.config.web;
+        if !web.compressed || web.raw_body || framing == Framing::Empty {
+            return Ok(Unwrap(None));
+        }
+        match Decoder::from_headers(&head.headers) {
+            Ok(d) if d.is_identity() => Ok(Unwrap(None)),
+            Ok(d) => Ok(Unwrap(Some(d))),
+            Err(e @ CodingError::Unsupported(_)) => Err(Error::Protocol(format!(
+                "{}: {e}; --raw-body saves the body as it came",
+                job.target.url
+            ))),
+            Err(e) => Err(Error::Protocol(format!("{}: {e}", job.target.url))),
+        }
+    }
+
+    fn write(&mut self, output: &mut Output, bytes: &[u8], url: &url::Url) -> Result<()> {
+        match &mut self.0 {
+            None => output.write(bytes),
+            Some(d) => {
+                let mut sink = Sink {
+                    output,
+                    error: None,
+                };
+                let res = d.feed(bytes, &mut sink);
+                decode_result(res, sink.error, url)
+            }
+        }
+    }
+
+    /// The body ended: the compressed stream must have ended with it. An
+    /// empty body is left empty (some servers label those too).
+    fn finish(&mut self, output: &mut Output, url: &url::Url) -> Result<()> {
+        match &mut self.0 {
+            Some(d) if d.encoded_bytes() > 0 => {
+                let mut sink = Sink {
+                    output,
+                    error: None,
+                };
+                let res = d.finish(&mut sink);
+                decode_result(res, sink.error, url)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A decoding failure is the body's fault (a protocol error: corrupt data,
+/// a bomb) or the output's (its own error, kept by the sink).
+fn decode_result(
+    res: std::result::Result<(), DecodeError>,
+    sink_error: Option<Error>,
+    url: &url::Url,
+) -> Result<()> {
+    match res {
+        Ok(()) => Ok(()),
+        Err(DecodeError::Write(e)) => Err(sink_error.unwrap_or_else(|| Error::io("writing", e))),
+        Err(DecodeError::Coding(e)) => Err(Error::Protocol(format!("{url}: {e}"))),
+    }
+}
+
+/// The job's output as an `io::Write`, keeping the crate error it gave.
+struct Sink<'a> {
+    output: &'a mut Output,
+    error: Option<Error>,
+}
+
+impl Write for Sink<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.output.write(buf) {
+            Ok(()) => Ok(buf.len()),
+            Err(e) => {
+                self.error = Some(e);
+                Err(io::Error::other("the output failed"))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[derive(Debug)]
@@ -53,6 +156,10 @@ pub struct FetchSession {
     job: Job,
     request: Vec<u8>,
     queued: bool,
+    /// The `-v` transcript has shown the request. Over TLS that waits
+    /// for the first plaintext from the server (or the end), so the
+    /// handshake's facts, printed as it completes, come first as in curl.
+    shown: bool,
     phase: Phase,
     /// Input left unconsumed at the end of the last drive, to tell new bytes from old.
     leftover: usize,
@@ -76,6 +183,7 @@ impl FetchSession {
             job,
             request: Vec::new(),
             queued: false,
+            shown: false,
             phase: Phase::Head,
             leftover: 0,
             interim: 0,
@@ -110,9 +218,10 @@ impl FetchSession {
                     limit.as_secs_f64()
                 )))
             }
-            (None, Ended::ConnectFailed(e)) => {
-                Err(Error::Connect(format!("{url}: could not connect: {e}")))
-            }
+            (None, Ended::ConnectFailed(e)) => Err(Error::Connect(match &self.job.target.via {
+                Some(proxy) => format!("{url}: could not connect to proxy {}: {e}", proxy.url),
+                None => format!("{url}: could not connect: {e}"),
+            })),
             (None, Ended::Failed(e)) => Err(Error::Protocol(format!(
                 "{url}: connection failed: {e} ({})",
                 describe_progress(&self.phase)
@@ -156,7 +265,9 @@ impl FetchSession {
         };
         let done = std::mem::replace(&mut self.job, next);
         pool.borrow_mut().finished(done, Ok(Ending::Complete));
+        self.job.target.route(&self.job.config.web.proxy);
         self.queued = false;
+        self.shown = false;
         self.phase = Phase::Head;
         self.leftover = 0;
         self.interim = 0;
@@ -169,6 +280,7 @@ impl FetchSession {
     }
 
     fn stop(&mut self, result: Result<Ending>) -> Step {
+        self.show_request();
         self.outcome = Some(result);
         Step::Abort
     }
@@ -189,11 +301,20 @@ impl FetchSession {
             });
         }
         self.reusable = keep;
+        // Ranges count bytes of the representation as sent (RFC 9110
+        // section 14.1.2): with `-C` the part holds identity bytes, so only
+        // identity is asked for.
+        let accept = if self.job.config.web.compressed && !self.job.config.resume {
+            ACCEPT_ENCODING
+        } else {
+            request::IDENTITY
+        };
         self.request = request::head(
             &self.job.method,
             &self.job.target,
             &edits,
             self.job.body.as_ref(),
+            accept,
         );
         io.output.push(self.request.as_slice());
         match &self.job.body {
@@ -201,8 +322,10 @@ impl FetchSession {
             Some(Body::File { file, len }) => io.output.push_file(file.clone(), 0, *len),
             None => {}
         }
-        self.job.config.printer.request(&self.request);
         self.queued = true;
+        if !self.job.target.is_https() {
+            self.show_request();
+        }
         self.last_activity = Some(io.now);
     }
 
@@ -225,14 +348,15 @@ impl FetchSession {
                         return Ok(Some(end));
                     }
                 }
-                Phase::Body(dec) => {
+                Phase::Body(dec, unwrap) => {
                     let output = self.job.output.as_mut().expect("opened before the body");
+                    let url = &self.job.target.url;
                     loop {
-                        let d = dec.decode(io.input.data()).map_err(|e| {
-                            Error::Protocol(format!("{}: {e} in the body", self.job.target.url))
-                        })?;
+                        let d = dec
+                            .decode(io.input.data())
+                            .map_err(|e| Error::Protocol(format!("{url}: {e} in the body")))?;
                         if !d.body.is_empty() {
-                            output.write(&io.input.data()[d.body])?;
+                            unwrap.write(output, &io.input.data()[d.body], url)?;
                         }
                         io.input.consume(d.consumed);
                         if dec.is_done() || d.consumed == 0 {
@@ -246,6 +370,7 @@ impl FetchSession {
                         })?;
                     }
                     if dec.is_done() {
+                        unwrap.finish(output, url)?;
                         self.job.progress.finish();
                         self.job.config.printer.trailers(dec.trailers());
                         return Ok(Some(Ending::Complete));
@@ -258,9 +383,17 @@ impl FetchSession {
 
     /// A complete head arrived. Interim heads are shown and skipped
     /// (RFC 9110 section 15.2); the final one decides what comes next.
+    fn show_request(&mut self) {
+        if !self.shown {
+            self.shown = true;
+            self.job.config.printer.request(&self.request);
+        }
+    }
+
     fn on_head(&mut self, head: ResponseHead, raw: &[u8]) -> Result<Option<Ending>> {
+        self.show_request();
         let config = self.job.config.clone();
-        let url = &self.job.target.url;
+        let url = &self.job.target.url.clone();
         if head.is_interim() {
             config.printer.passing_head(raw);
             self.interim += 1;
@@ -301,11 +434,16 @@ impl FetchSession {
                 url: url.to_string(),
             });
         }
-        self.job.head = Some(head);
         if config.mode == Mode::Headers {
+            self.job.head = Some(head);
             config.printer.final_head(raw)?;
             return Ok(Some(Ending::Complete));
         }
+        let unwrap = Unwrap::for_head(&self.job, &head, framing)?;
+        if config.web.remote_name {
+            self.name_from_server(&head);
+        }
+        self.job.head = Some(head);
         // Open the output before showing the head, so whoever sees the
         // head knows the download is under way.
         let how = match &self.job.partial {
@@ -344,8 +482,24 @@ impl FetchSession {
             }
             None => Progress::new(config.progress, decoder.expected()),
         };
-        self.phase = Phase::Body(decoder);
+        self.phase = Phase::Body(decoder, unwrap);
         Ok(None)
+    }
+
+    /// `-J`: the Content-Disposition name, sanitised, replaces the name
+    /// derived from the URL (an explicit `-o` stays). It is still never
+    /// allowed to overwrite: the derived-name rule adds `.1`, `.2`...
+    fn name_from_server(&mut self, head: &ResponseHead) {
+        let Destination::Derived { name, .. } = &mut self.job.destination else {
+            return;
+        };
+        match disposition::from_headers(&head.headers) {
+            Some(safe) => {
+                log::info!("Content-Disposition names the file {safe:?}");
+                *name = safe;
+            }
+            None => log::info!("no usable Content-Disposition name; keeping {name:?}"),
+        }
     }
 
     fn head_error(&self, e: ParseError) -> Error {
@@ -441,7 +595,7 @@ fn continue_how(head: &ResponseHead, partial: &Partial, url: &url::Url) -> Resul
 fn describe_progress(phase: &Phase) -> String {
     match phase {
         Phase::Head => "no complete response head yet".into(),
-        Phase::Body(dec) => match dec.expected() {
+        Phase::Body(dec, _) => match dec.expected() {
             Some(n) => format!("after {} of {n} body bytes", dec.received()),
             None => format!("after {} body bytes", dec.received()),
         },
@@ -463,6 +617,9 @@ impl Session for FetchSession {
         loop {
             if !self.queued {
                 self.queue_request(io);
+            }
+            if !io.input.is_empty() || io.peer_closed {
+                self.show_request();
             }
             if io.input.len() > self.leftover
                 || io.output.written() != self.written
@@ -497,6 +654,7 @@ impl Session for FetchSession {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
     use std::rc::Rc;
     use std::time::Duration;
 
@@ -780,6 +938,123 @@ mod tests {
         assert_eq!(w.drive(&mut s), Step::Abort, "idempotent once over");
         let (_, res) = s.finish(Ended::Closed, true);
         assert!(matches!(res, Err(Error::Interrupted)));
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn compressed() -> ClientConfig {
+        let mut config = ClientConfig::for_tests();
+        config.web.compressed = true;
+        config
+    }
+
+    #[test]
+    fn compressed_asks_for_codings_and_plain_asks_for_identity() {
+        for (config, want) in [
+            (compressed(), "Accept-Encoding: gzip, deflate, br\r\n"),
+            (ClientConfig::for_tests(), "Accept-Encoding: identity\r\n"),
+        ] {
+            let mut s = FetchSession::new(job(config));
+            let mut w = Wire::new();
+            w.drive(&mut s);
+            let sent = String::from_utf8(w.sent()).unwrap();
+            assert!(sent.contains(want), "{sent}");
+        }
+    }
+
+    #[test]
+    fn compressed_bodies_are_decoded_at_every_split() {
+        let text = b"hello hello hello world".repeat(50);
+        let z = gzip(&text);
+        let mut chunked = format!(
+            "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+            z.len()
+        )
+        .into_bytes();
+        chunked.extend_from_slice(&z);
+        chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+        for step in [1, 5, 100, chunked.len()] {
+            let (res, body, _) = run(compressed(), &chunked, step);
+            assert_eq!(res.unwrap(), Ending::Complete, "step {step}");
+            assert_eq!(body, text, "step {step}");
+        }
+        // Without --compressed (or with --raw-body) the bytes are kept as sent.
+        let mut raw = compressed();
+        raw.web.raw_body = true;
+        for config in [ClientConfig::for_tests(), raw] {
+            let (res, body, _) = run(config, &chunked, 64);
+            assert_eq!(res.unwrap(), Ending::Complete);
+            assert_eq!(body, z);
+        }
+    }
+
+    #[test]
+    fn bad_codings_are_protocol_errors_unless_raw() {
+        let unknown: &[u8] =
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: zstd\r\nContent-Length: 3\r\n\r\nabc";
+        let (res, _, job) = run(compressed(), unknown, 7);
+        let err = res.unwrap_err();
+        assert!(err.to_string().contains("--raw-body"), "{err}");
+        assert_eq!(err.exit_code(), 6);
+        assert!(job.output.is_none(), "nothing opened for an unusable body");
+        let mut raw = compressed();
+        raw.web.raw_body = true;
+        let (res, body, _) = run(raw, unknown, 7);
+        assert_eq!(res.unwrap(), Ending::Complete);
+        assert_eq!(body, b"abc");
+
+        let z = gzip(b"some text that is long enough");
+        let cut = [
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n",
+                z.len() - 4
+            )
+            .into_bytes(),
+            z[..z.len() - 4].to_vec(),
+        ]
+        .concat();
+        let (res, _, _) = run(compressed(), &cut, 9);
+        assert!(matches!(res, Err(Error::Protocol(m)) if m.contains("gzip")));
+        let empty: &[u8] =
+            b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 0\r\n\r\n";
+        let (res, body, _) = run(compressed(), empty, 9);
+        assert_eq!(res.unwrap(), Ending::Complete);
+        assert!(body.is_empty());
+    }
+
+    #[test]
+    fn remote_name_takes_the_sanitised_disposition_name() {
+        // (Content-Disposition, resulting name)
+        let cases = [
+            ("attachment; filename=\"report.pdf\"", "report.pdf"),
+            ("attachment; filename=\"../../etc/passwd\"", "passwd"),
+            ("attachment; filename=\".bashrc\"", "bashrc"),
+            ("attachment; filename=\"\"", "file"),
+        ];
+        for (cd, want) in cases {
+            let mut config = ClientConfig::for_tests();
+            config.web.remote_name = true;
+            config.destination = None;
+            let resp = format!(
+                "HTTP/1.1 200 OK\r\nContent-Disposition: {cd}\r\nContent-Length: 0\r\n\r\n"
+            );
+            let mut s = FetchSession::new(job(config));
+            let mut w = Wire::new();
+            w.drive(&mut s);
+            w.input.extend(resp.as_bytes());
+            w.drive(&mut s);
+            let (job, res) = s.finish(Ended::Closed, false);
+            assert_eq!(res.unwrap(), Ending::Complete);
+            match &job.destination {
+                Destination::Derived { name, .. } => assert_eq!(name, want, "{cd}"),
+                other => panic!("{other:?}"),
+            }
+            // Dropping the job removes the temporary file it opened.
+        }
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Where a request goes: URL checking (scheme, host), the `Host` header and
-//! the origin-form request-target (RFC 9112 section 3.2.1), and resolution of
-//! the host to socket addresses. Resolution is blocking (getaddrinfo); the
-//! event loop only ever sees addresses.
+//! the request-target (origin form, RFC 9112 section 3.2.1, or absolute form
+//! through a proxy), the proxy (if any) the connection goes to, and
+//! resolution of that host to socket addresses. Resolution is blocking
+//! (getaddrinfo); the event loop only ever sees addresses.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use url::{Host, Url};
 
+use super::proxy::{absolute_form, ProxyAddr, ProxyConfig};
 use crate::error::{Error, Result};
 
 /// A checked http URL, split into what the request and the connect need.
@@ -19,8 +21,12 @@ pub struct Target {
     /// The `Host` header value: brackets for IPv6, the port only when not
     /// the scheme's default (RFC 9110 section 7.2).
     pub host_header: String,
-    /// Origin form: absolute path plus query, never the fragment.
+    /// Origin form: absolute path plus query, never the fragment; the
+    /// absolute form for plain http through a proxy.
     pub request_target: String,
+    /// The proxy the connection goes to: the request itself for http, a
+    /// CONNECT tunnel for https.
+    pub via: Option<ProxyAddr>,
 }
 
 /// Parses a URL as typed on the command line. A URL without a scheme
@@ -40,8 +46,7 @@ impl Target {
     /// Checks that `url` is something we can fetch now.
     pub fn new(url: Url) -> Result<Target> {
         match url.scheme() {
-            "http" => {}
-            "https" => return Err(Error::Usage(format!("{url}: https is not supported yet"))),
+            "http" | "https" => {}
             other => {
                 return Err(Error::Usage(format!(
                     "{url}: unsupported scheme {other}: (only http and https)"
@@ -76,20 +81,43 @@ impl Target {
             port,
             host_header,
             request_target,
+            via: None,
         })
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.url.scheme() == "https"
+    }
+
+    /// Sends this request through the proxy `proxies` names for its URL,
+    /// if any. Plain http then asks the proxy for the absolute URL.
+    pub fn route(&mut self, proxies: &ProxyConfig) {
+        self.via = proxies.for_url(&self.url).cloned();
+        if self.via.is_some() && !self.is_https() {
+            self.request_target = absolute_form(&self.url);
+        }
+    }
+
+    /// The host and port the TCP connection goes to: the proxy's, if any.
+    fn connect_to(&self) -> (&str, u16) {
+        match &self.via {
+            Some(p) => (&p.host, p.port),
+            None => (&self.host, self.port),
+        }
     }
 
     /// The addresses to try, in the resolver's order. IP literals are used
     /// as they are, without asking the resolver.
     pub fn resolve(&self) -> Result<Vec<SocketAddr>> {
-        if let Ok(ip) = self.host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, self.port)]);
+        let (host, port) = self.connect_to();
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, port)]);
         }
         let resolve_error = |source| Error::Resolve {
-            host: self.host.clone(),
+            host: host.to_string(),
             source,
         };
-        let addrs: Vec<SocketAddr> = (self.host.as_str(), self.port)
+        let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
             .map_err(resolve_error)?
             .collect();
@@ -168,8 +196,29 @@ mod tests {
             let err = Target::new(parse_url(input).unwrap()).unwrap_err();
             assert!(err.to_string().contains("unsupported scheme"), "{err}");
         }
-        let err = Target::new(parse_url("https://h/").unwrap()).unwrap_err();
-        assert!(err.to_string().contains("https is not supported yet"));
+        let t = Target::new(parse_url("https://[::1]/x").unwrap()).unwrap();
+        assert_eq!((t.host.as_str(), t.port, t.is_https()), ("::1", 443, true));
+    }
+
+    #[test]
+    fn proxies_change_the_target_and_the_address() {
+        let proxies =
+            ProxyConfig::resolve(Some("127.0.0.2:3128"), Some("direct.test"), |_| None).unwrap();
+        let mut t = Target::new(parse_url("http://h:8/a?b#c").unwrap()).unwrap();
+        t.route(&proxies);
+        assert_eq!(t.request_target, "http://h:8/a?b");
+        assert_eq!(t.host_header, "h:8");
+        assert_eq!(
+            t.resolve().unwrap(),
+            vec!["127.0.0.2:3128".parse().unwrap()]
+        );
+        let mut t = Target::new(parse_url("https://h/a").unwrap()).unwrap();
+        t.route(&proxies);
+        assert_eq!(t.request_target, "/a");
+        assert!(t.via.is_some());
+        let mut t = Target::new(parse_url("http://direct.test/a").unwrap()).unwrap();
+        t.route(&proxies);
+        assert_eq!((t.request_target.as_str(), t.via.is_none()), ("/a", true));
     }
 
     #[test]

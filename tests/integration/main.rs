@@ -4,9 +4,11 @@
 mod browser;
 mod fetch;
 mod greet;
+mod https;
 mod many;
 mod readme;
 mod resume;
 mod serve;
 mod support;
 mod tls;
+mod web;

@@ -22,6 +22,8 @@ pub fn wirecat() -> Command {
         .env_remove("http_proxy")
         .env_remove("https_proxy")
         .env_remove("HTTPS_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
         .env("NO_COLOR", "1");
     cmd
 }

@@ -1,0 +1,310 @@
+//! One connection of a download, as the event loop sees it: an optional
+//! CONNECT tunnel through a proxy, then TLS for https, then the
+//! [`FetchSession`] speaking HTTP. [`open`] is the one place sessions are
+//! made and wrapped; [`Conn::finish`] unwraps them and puts the layers'
+//! failures (proxy refusal, certificate, truncation) in the job's result.
+//! Sans-IO like the layers it stacks.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::headers::Printer;
+use super::job::Job;
+use super::proxy::{ProxyConfig, Tunnel, TunnelState};
+use super::session::{Ending, FetchSession};
+use crate::cli::RequestArgs;
+use crate::error::{Error, Result};
+use crate::event_loop::{Ended, Io, Session, Step};
+use crate::tls::{MaybeTls, TlsError};
+
+/// The settings of the layers around HTTP: TLS, proxies, content codings
+/// and server-chosen names.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// The TLS client configuration for https (`None` only in unit tests
+    /// that never speak https).
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub proxy: ProxyConfig,
+    /// `--compressed`: ask for gzip, deflate or br and decode.
+    pub compressed: bool,
+    /// `--raw-body`: save the body as it came, codings and all.
+    pub raw_body: bool,
+    /// `-J`: name the file from Content-Disposition.
+    pub remote_name: bool,
+}
+
+impl WebConfig {
+    /// The TLS and proxy flags both commands share, with the proxy
+    /// environment; `fetch` sets its own flags on top.
+    pub fn from_flags(req: &RequestArgs) -> Result<WebConfig> {
+        if req.insecure {
+            eprintln!("wirecat: warning: --insecure: TLS certificates are not verified");
+        }
+        Ok(WebConfig {
+            tls: Some(crate::tls::client_config(
+                req.cacert.as_deref(),
+                req.insecure,
+            )?),
+            proxy: ProxyConfig::resolve(req.proxy.as_deref(), req.noproxy.as_deref(), |name| {
+                std::env::var(name).ok()
+            })?,
+            ..WebConfig::default()
+        })
+    }
+}
+
+/// The CONNECT exchange still to run before the inner session starts.
+struct Connecting {
+    tunnel: Tunnel,
+    sent: bool,
+    /// Our and the proxy's address, passed on once the tunnel is open, so
+    /// TLS and connect timings start there.
+    addrs: Option<(SocketAddr, SocketAddr)>,
+    deadline: Option<Instant>,
+}
+
+pub struct Conn {
+    connecting: Option<Connecting>,
+    session: MaybeTls<FetchSession>,
+    error: Option<Error>,
+    /// `-v`: the CONNECT exchange and the TLS parameters go in the transcript.
+    printer: Printer,
+}
+
+/// The connection for the job's current hop: through its proxy, in TLS for https.
+pub fn open(job: Job) -> Result<Conn> {
+    let target = job.target.clone();
+    let config = job.config.clone();
+    let connecting = match (&target.via, target.is_https()) {
+        (Some(proxy), true) => Some(Connecting {
+            tunnel: Tunnel::new(&target.host, target.port, proxy),
+            sent: false,
+            addrs: None,
+            deadline: config
+                .read_timeout
+                .into_iter()
+                .chain(config.max_time)
+                .min()
+                .map(|d| Instant::now() + d),
+        }),
+        _ => None,
+    };
+    let inner = FetchSession::new(job);
+    let session = if target.is_https() {
+        let tls = match &config.web.tls {
+            Some(t) => t.clone(),
+            None => crate::tls::client_config(None, false)?,
+        };
+        let host = target.url.host_str().unwrap_or(&target.host);
+        MaybeTls::tls(tls, host, inner)?
+    } else {
+        MaybeTls::Plain(inner)
+    };
+    Ok(Conn {
+        connecting,
+        session,
+        error: None,
+        printer: config.printer,
+    })
+}
+
+impl Conn {
+    /// Hands the job back with how the exchange went. A proxy's refusal
+    /// or a TLS failure explains a connection that ended early better than
+    /// "connection closed" does.
+    pub fn finish(self, how: Ended, interrupted: bool) -> (Job, Result<Ending>) {
+        let tls = self.session.as_tls();
+        let handshake = tls.and_then(|t| t.handshake_time());
+        let tls_error = self.session.tls_error().cloned();
+        let (mut job, result) = self.session.into_inner().finish(how, interrupted);
+        // Cumulative from the hop's start, like the other fields (curl's appconnect).
+        job.timing.tls = handshake.map(|h| job.timing.connect.unwrap_or_default() + h);
+        let url = job.url().to_string();
+        let result = match (result, self.error, tls_error) {
+            (Err(_), Some(e), _) => Err(e),
+            (Err(Error::Interrupted), _, _) => Err(Error::Interrupted),
+            // Where the data stopped is the inner session's to say.
+            (Err(Error::Protocol(m)), None, Some(TlsError::Truncated)) => Err(Error::Protocol(
+                format!("{m}, without TLS close_notify: the data may be truncated"),
+            )),
+            (Err(_), None, Some(t)) => Err(match Error::from(t) {
+                Error::Tls(m) => Error::Tls(format!("{url}: {m}")),
+                Error::Protocol(m) => Error::Protocol(format!("{url}: {m}")),
+                e => e,
+            }),
+            (r, _, _) => r,
+        };
+        (job, result)
+    }
+
+    /// Runs the CONNECT exchange: `Some(step)` while it is under way,
+    /// `None` once the tunnel is open (or when there is none).
+    fn tunnel(&mut self, io: &mut Io<'_>) -> Result<Option<Step>> {
+        let Some(c) = &mut self.connecting else {
+            return Ok(None);
+        };
+        if io.shutting_down {
+            return Err(Error::Interrupted);
+        }
+        if !c.sent {
+            let request = c.tunnel.request();
+            self.printer.request(&request);
+            io.output.push(request);
+            c.sent = true;
+        }
+        match c.tunnel.reply(io.input.data(), io.peer_closed)? {
+            TunnelState::Waiting => {
+                if c.deadline.is_some_and(|d| io.now >= d) {
+                    return Err(Error::Timeout(format!(
+                        "proxy {} did not answer CONNECT {} in time",
+                        c.tunnel.proxy, c.tunnel.authority
+                    )));
+                }
+                Ok(Some(Step::read(c.deadline)))
+            }
+            TunnelState::Open(n) => {
+                self.printer.passing_head(&io.input.data()[..n]);
+                io.input.consume(n);
+                log::info!(
+                    "tunnel to {} open via {}",
+                    c.tunnel.authority,
+                    c.tunnel.proxy
+                );
+                if let Some((local, peer)) = c.addrs {
+                    self.session.on_connect(local, peer, io.now);
+                }
+                self.connecting = None;
+                Ok(None)
+            }
+        }
+    }
+}
+
+impl Session for Conn {
+    fn on_connect(&mut self, local: SocketAddr, peer: SocketAddr, now: Instant) {
+        match &mut self.connecting {
+            Some(c) => c.addrs = Some((local, peer)),
+            None => self.session.on_connect(local, peer, now),
+        }
+    }
+
+    fn drive(&mut self, io: &mut Io<'_>) -> Step {
+        if self.error.is_some() {
+            return Step::Abort;
+        }
+        match self.tunnel(io) {
+            Ok(Some(step)) => return step,
+            Ok(None) => {}
+            Err(e) => {
+                self.error = Some(e);
+                return Step::Abort;
+            }
+        }
+        let handshaking = self.session.as_tls().is_some_and(|t| t.is_handshaking());
+        let step = self.session.drive(io);
+        if self.printer.verbose && handshaking {
+            if let Some(info) = self.session.as_tls().and_then(|t| t.info()) {
+                let _ = info.write_to(&mut std::io::stderr().lock(), "* ");
+            }
+        }
+        step
+    }
+
+    fn input_cap(&self) -> usize {
+        self.session.input_cap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::client::job::ClientConfig;
+    use crate::client::target::parse_url;
+    use crate::event_loop::{InBuf, Outbox};
+
+    fn drive(conn: &mut Conn, input: &mut InBuf, output: &mut Outbox, closed: bool) -> Step {
+        let mut io = Io {
+            input,
+            output,
+            peer_closed: closed,
+            shutting_down: false,
+            now: Instant::now(),
+            peer: "127.0.0.1:3128".parse().unwrap(),
+        };
+        conn.drive(&mut io)
+    }
+
+    fn sent(output: &mut Outbox) -> Vec<u8> {
+        let mut v = Vec::new();
+        output.drain_into(&mut v, usize::MAX).unwrap();
+        v
+    }
+
+    fn job(url: &str, proxy: &str) -> Job {
+        let mut config = ClientConfig::for_tests();
+        config.web.proxy = ProxyConfig::resolve(Some(proxy), None, |_| None).unwrap();
+        let mut job = Job::new(Rc::new(config), parse_url(url).unwrap(), Instant::now()).unwrap();
+        job.target.route(&job.config.web.proxy);
+        job
+    }
+
+    #[test]
+    fn https_through_a_proxy_connects_first_then_speaks_tls() {
+        let mut conn = open(job("https://h.test:8443/x", "127.0.0.1:3128")).unwrap();
+        let (mut input, mut output) = (InBuf::new(), Outbox::new());
+        assert!(matches!(
+            drive(&mut conn, &mut input, &mut output, false),
+            Step::Wait { read: true, .. }
+        ));
+        let req = sent(&mut output);
+        assert!(
+            req.starts_with(b"CONNECT h.test:8443 HTTP/1.1\r\n"),
+            "{req:?}"
+        );
+        assert!(req.ends_with(b"\r\n\r\n"));
+        input.extend(b"HTTP/1.1 200 OK\r\n\r\n");
+        drive(&mut conn, &mut input, &mut output, false);
+        let hello = sent(&mut output);
+        assert_eq!(hello[0], 0x16, "a TLS handshake record follows the tunnel");
+        assert!(input.is_empty());
+    }
+
+    #[test]
+    fn https_to_an_ipv6_literal_opens_without_brackets_in_the_name() {
+        let mut config = ClientConfig::for_tests();
+        config.web.tls = Some(crate::tls::client_config(None, true).unwrap());
+        let url = parse_url("https://[::1]:8443/").unwrap();
+        let job = Job::new(Rc::new(config), url, Instant::now()).unwrap();
+        let conn = open(job).unwrap();
+        assert!(conn.session.as_tls().is_some());
+        assert!(conn.connecting.is_none());
+    }
+
+    #[test]
+    fn a_refused_tunnel_is_the_jobs_error() {
+        let mut conn = open(job("https://h.test/", "127.0.0.1:3128")).unwrap();
+        let (mut input, mut output) = (InBuf::new(), Outbox::new());
+        drive(&mut conn, &mut input, &mut output, false);
+        input.extend(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n");
+        assert_eq!(
+            drive(&mut conn, &mut input, &mut output, false),
+            Step::Abort
+        );
+        let (_, res) = conn.finish(Ended::Closed, false);
+        let err = res.unwrap_err();
+        assert!(err.to_string().contains("407"), "{err}");
+        assert_eq!(err.exit_code(), 4);
+    }
+
+    #[test]
+    fn plain_http_through_a_proxy_asks_for_the_absolute_url() {
+        let mut conn = open(job("http://h.test/a?b", "127.0.0.1:3128")).unwrap();
+        let (mut input, mut output) = (InBuf::new(), Outbox::new());
+        drive(&mut conn, &mut input, &mut output, false);
+        let req = sent(&mut output);
+        assert!(req.starts_with(b"GET http://h.test/a?b HTTP/1.1\r\nHost: h.test\r\n"));
+    }
+}
