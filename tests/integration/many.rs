@@ -346,3 +346,69 @@ fn a_connection_closed_while_idle_is_retried_once() {
     assert_eq!(saved(dir.path()).len(), 3);
     assert_eq!(conns.load(Ordering::Acquire), 3);
 }
+
+/// Keep-alive through the TLS layer: one TLS connection carries every
+/// request of a `-P 1` run.
+#[test]
+fn many_https_urls_share_one_tls_connection() {
+    let pki = crate::https::Pki::new();
+    let config = pki.server(&["127.0.0.1"], 2099);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let conns = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(AtomicUsize::new(0));
+    let (c, r) = (conns.clone(), requests.clone());
+    std::thread::spawn(move || {
+        for sock in listener.incoming().take(8) {
+            let Ok(sock) = sock else { continue };
+            c.fetch_add(1, Ordering::AcqRel);
+            sock.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut reader = BufReader::new(rustls::StreamOwned::new(conn, sock));
+            loop {
+                let mut head = String::new();
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    head.push_str(&line);
+                    if line == "\r\n" {
+                        break;
+                    }
+                    line.clear();
+                }
+                if !head.ends_with("\r\n\r\n") {
+                    break;
+                }
+                r.fetch_add(1, Ordering::AcqRel);
+                let path = head.split(' ').nth(1).unwrap_or("/").to_string();
+                let body = body_for(&path);
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let tls = reader.get_mut();
+                if tls
+                    .write_all(reply.as_bytes())
+                    .and_then(|_| tls.flush())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.ca_file(dir.path());
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let urls: Vec<String> = (0..6).map(|i| format!("https://{addr}/t{i}")).collect();
+    let mut args = vec!["-P", "1", "--cacert", ca.to_str().unwrap()];
+    args.extend(urls.iter().map(String::as_str));
+    let out = fetch_in(&out_dir, &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let files = saved(&out_dir);
+    for i in 0..6 {
+        assert_eq!(files[&format!("t{i}")], body_for(&format!("/t{i}")));
+    }
+    assert_eq!(requests.load(Ordering::Acquire), 6);
+    assert_eq!(conns.load(Ordering::Acquire), 1);
+}
