@@ -6,8 +6,14 @@
 //! - [`proxy`]: which proxy a URL goes through; the CONNECT exchange.
 //! - [`conn`]: one connection's layers: CONNECT tunnel, TLS, HTTP session.
 //! - [`request`]: the request bytes.
-//! - [`session`]: the sans-IO response state machine (heads, framing, body).
-//! - [`service`]: connects jobs, follows redirects, commits outputs.
+//! - [`session`]: the sans-IO response state machine (heads, framing,
+//!   body); on a kept-alive connection it carries on with the next job of
+//!   the same origin.
+//! - [`pool`]: the jobs waiting for a connection, shared by the service and
+//!   its sessions.
+//! - [`service`]: starts jobs (at most `-P` connections), follows
+//!   redirects, retries stale connections, commits outputs.
+//! - [`partial`]: `-C` part files, their validators, Content-Range.
 //! - [`redirect`], [`output`], [`progress`], [`headers`]: the policies and
 //!   the printing, each pure or behind `impl Write`.
 
