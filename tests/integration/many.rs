@@ -412,3 +412,53 @@ fn many_https_urls_share_one_tls_connection() {
     assert_eq!(requests.load(Ordering::Acquire), 6);
     assert_eq!(conns.load(Ordering::Acquire), 1);
 }
+
+/// Ctrl-C during a many-URL run: exit 130 (not "some failed"), nothing left
+/// behind, whether a download was under way or still queued.
+#[test]
+fn an_interrupted_run_exits_130_and_leaves_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (seen_tx, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for sock in listener.incoming().take(4) {
+            let Ok(sock) = sock else { continue };
+            let seen_tx = seen_tx.clone();
+            std::thread::spawn(move || {
+                sock.set_read_timeout(Some(TIMEOUT)).unwrap();
+                let mut w = sock.try_clone().unwrap();
+                let mut r = BufReader::new(sock);
+                let mut line = String::new();
+                while r.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    line.clear();
+                }
+                // Half a body, then silence until the client goes.
+                let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf");
+                let _ = seen_tx.send(());
+                let _ = r.read(&mut [0u8; 16]);
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let urls: Vec<String> = (0..4).map(|i| format!("http://{addr}/s{i}")).collect();
+    let mut child = wirecat()
+        .current_dir(dir.path())
+        .args(["fetch", "-P", "2"])
+        .args(&urls)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..2 {
+        seen.recv_timeout(TIMEOUT).expect("two downloads under way");
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait_timeout(TIMEOUT).unwrap().expect("exited");
+    assert_eq!(status.code(), Some(130));
+    assert!(saved(dir.path()).is_empty());
+}
