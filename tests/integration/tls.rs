@@ -7,10 +7,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use wirecat::event_loop::{Ended, EventLoop, Io, LoopConfig, Service, Session, Shutdown, Step};
 use wirecat::tls::{client_config, TlsError, TlsSession};
 
+use crate::https::Pki;
 use crate::support::TIMEOUT;
 
 /// Sends a request, keeps every byte of the reply, and finishes at EOF
@@ -60,44 +60,6 @@ impl Service for OneShot {
 
     fn ended(&mut self, session: Self::Session, how: Ended) {
         self.ended = Some((session, format!("{how:?}")));
-    }
-}
-
-struct Pki {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    ca_pem: String,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "wirecat loopback CA");
-        let cert = params.self_signed(&key).unwrap();
-        Pki {
-            issuer: rcgen::Issuer::new(params, key),
-            ca_pem: cert.pem(),
-        }
-    }
-
-    fn server_config(&self, name: &str) -> Arc<rustls::ServerConfig> {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let params = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone()];
-        let key: PrivateKeyDer<'static> = PrivatePkcs8KeyDer::from(key.serialize_der()).into();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut c = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-        c.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Arc::new(c)
     }
 }
 
@@ -167,16 +129,13 @@ fn body() -> Vec<u8> {
 #[test]
 fn tls_close_delimited_body_over_loopback() {
     let pki = Pki::new();
-    let addr = serve_once(pki.server_config("localhost"), body(), true);
+    let addr = serve_once(pki.server(&["localhost"], 2999), body(), true);
     let (session, how) = fetch(&pki, addr, "localhost");
     assert_eq!(session.error(), None, "{how}");
     assert!(session.clean_close());
     let info = session.info().unwrap();
     assert_eq!(info.alpn.as_deref(), Some("http/1.1"));
-    assert_eq!(
-        info.certificate.unwrap().subject,
-        "CN=rcgen self signed cert"
-    );
+    assert_eq!(info.certificate.unwrap().subject, "CN=localhost");
     let get = session.into_inner();
     assert!(get.complete);
     let head = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
@@ -187,7 +146,7 @@ fn tls_close_delimited_body_over_loopback() {
 #[test]
 fn tls_eof_without_close_notify_is_truncation_over_loopback() {
     let pki = Pki::new();
-    let addr = serve_once(pki.server_config("localhost"), body(), false);
+    let addr = serve_once(pki.server(&["localhost"], 2999), body(), false);
     let (session, how) = fetch(&pki, addr, "localhost");
     assert_eq!(session.error(), Some(&TlsError::Truncated), "{how}");
     assert!(!session.inner().complete);
@@ -196,7 +155,7 @@ fn tls_eof_without_close_notify_is_truncation_over_loopback() {
 #[test]
 fn tls_wrong_host_over_loopback() {
     let pki = Pki::new();
-    let addr = serve_once(pki.server_config("elsewhere.test"), body(), true);
+    let addr = serve_once(pki.server(&["elsewhere.test"], 2999), body(), true);
     let (session, how) = fetch(&pki, addr, "127.0.0.1");
     assert!(
         matches!(session.error(), Some(TlsError::WrongHost(_))),
