@@ -30,8 +30,8 @@ pub enum Error {
     Tls(String),
     /// Ctrl-C or SIGTERM stopped the work.
     Interrupted,
-    /// Several downloads ran and this many failed (each already reported).
-    Some(usize),
+    /// Several downloads ran and `failed` of `total` failed (each already reported).
+    Some { failed: usize, total: usize },
     /// Any other I/O failure, with what we were doing.
     Io { context: String, source: io::Error },
 }
@@ -49,7 +49,7 @@ impl Error {
             Error::File { .. } => 8,
             Error::Redirect(_) => 9,
             Error::Tls(_) => 10,
-            Error::Some(_) => 11,
+            Error::Some { .. } => 11,
             Error::Io { .. } => 1,
             Error::Interrupted => 130,
         }
@@ -100,7 +100,9 @@ impl fmt::Display for Error {
             Error::HttpStatus { status, url } => write!(f, "{url} answered with status {status}"),
             Error::File { path, source } => write!(f, "{}: {source}", path.display()),
             Error::Interrupted => f.write_str("interrupted"),
-            Error::Some(n) => write!(f, "{n} download(s) failed"),
+            Error::Some { failed, total } => {
+                write!(f, "{failed} of {total} downloads failed")
+            }
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }
@@ -130,7 +132,10 @@ mod tests {
             Error::file("x", io::ErrorKind::NotFound.into()),
             Error::Redirect(String::new()),
             Error::Tls(String::new()),
-            Error::Some(1),
+            Error::Some {
+                failed: 1,
+                total: 2,
+            },
             Error::io("x", io::ErrorKind::NotFound.into()),
             Error::Interrupted,
         ];

@@ -57,8 +57,8 @@ impl FetchService {
     }
 
     /// How the run went: the one error when there was one download; with
-    /// several, a final count on stderr and the number that failed (each
-    /// already reported).
+    /// several, a final count (on stderr here when all succeeded, as the
+    /// error when some failed; each failure was already reported).
     pub fn into_result(self, quiet: bool) -> Result<()> {
         if let Some(board) = &self.board {
             board.finish();
@@ -68,17 +68,15 @@ impl FetchService {
             return Err(Error::Interrupted);
         }
         if self.many {
-            if !quiet || failed > 0 {
-                eprintln!(
-                    "{} downloaded, {failed} failed",
-                    self.results.len() - failed
-                );
+            let total = self.results.len();
+            if failed > 0 {
+                // main prints this one, as it prints every error.
+                return Err(Error::Some { failed, total });
             }
-            return if failed == 0 {
-                Ok(())
-            } else {
-                Err(Error::Some(failed))
-            };
+            if !quiet {
+                eprintln!("{total} downloaded, 0 failed");
+            }
+            return Ok(());
         }
         let mut errors: Vec<Error> = self.results.into_iter().filter_map(Result::err).collect();
         match errors.len() {
