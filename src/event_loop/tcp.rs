@@ -742,12 +742,31 @@ fn write_out<S>(conn: &mut Conn<S>) -> io::Result<()> {
                 // allocating on this hot path.
                 let mut slices = [IoSlice::new(&[]); 16];
                 let mut n = 0;
-                for c in conn.output.chunks().take(slices.len()) {
-                    let Chunk::Bytes { data, pos } = c else { break };
-                    slices[n] = IoSlice::new(&data[*pos..]);
-                    n += 1;
+                let mut file_follows = false;
+                for c in conn.output.chunks().take(slices.len() + 1) {
+                    match c {
+                        Chunk::Bytes { data, pos } if n < slices.len() => {
+                            slices[n] = IoSlice::new(&data[*pos..]);
+                            n += 1;
+                        }
+                        Chunk::Bytes { .. } => break,
+                        Chunk::File { .. } => {
+                            file_follows = true;
+                            break;
+                        }
+                    }
                 }
-                (&conn.stream).write_vectored(&slices[..n])
+                if file_follows {
+                    // A head before a file body: MSG_MORE holds it back so it
+                    // leaves in the same segment as the first file bytes
+                    // instead of as a lone small packet (TCP_NODELAY is on).
+                    let flags = rustix::net::SendFlags::MORE | rustix::net::SendFlags::NOSIGNAL;
+                    let mut control = rustix::net::SendAncillaryBuffer::default();
+                    rustix::net::sendmsg(&conn.stream, &slices[..n], &mut control, flags)
+                        .map_err(io::Error::from)
+                } else {
+                    (&conn.stream).write_vectored(&slices[..n])
+                }
             }
         };
         match res {
