@@ -155,6 +155,20 @@ impl std::fmt::Display for Truncated {
 /// A push decoder for one body. Feed it what is buffered; it says how much
 /// it used and which part of that is body. Trailers of a chunked body are
 /// kept for the caller to show.
+///
+/// ```
+/// use wirecat::http::body::{BodyDecoder, Framing};
+///
+/// let mut dec = BodyDecoder::new(Framing::Chunked);
+/// let mut input: &[u8] = b"3\r\nabc\r\n0\r\n\r\n";
+/// let mut body = Vec::new();
+/// while !dec.is_done() {
+///     let d = dec.decode(input).unwrap();
+///     body.extend_from_slice(&input[d.body]);
+///     input = &input[d.consumed..];
+/// }
+/// assert_eq!(body, b"abc");
+/// ```
 #[derive(Debug, Clone)]
 pub struct BodyDecoder {
     state: State,

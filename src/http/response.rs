@@ -28,6 +28,15 @@ impl ResponseHead {
 /// Parses one response head from the front of `buf`: `Ok(Some((head, n)))`
 /// when the first `n` bytes are a complete head, `Ok(None)` when more are
 /// needed, an error when the head is malformed or would exceed `max_head`.
+///
+/// ```
+/// use wirecat::http::response::try_parse_response;
+///
+/// let wire = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+/// assert_eq!(try_parse_response(&wire[..10], 65536), Ok(None));
+/// let (head, used) = try_parse_response(wire, 65536).unwrap().unwrap();
+/// assert_eq!((head.status, used), (200, wire.len() - 2));
+/// ```
 pub fn try_parse_response(
     buf: &[u8],
     max_head: usize,
