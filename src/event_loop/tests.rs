@@ -81,6 +81,9 @@ impl Service for EchoService {
     }
 }
 
+/// How each connection ended: bytes echoed and `Ended` as text.
+type EndedLog = mpsc::Receiver<(usize, String)>;
+
 type Running = (
     SocketAddr,
     Shutdown,
@@ -112,6 +115,30 @@ fn client(addr: SocketAddr) -> TcpStream {
     s.set_read_timeout(Some(T)).unwrap();
     s.set_write_timeout(Some(T)).unwrap();
     s
+}
+
+/// Sends `msg` (ending in the closing "q") and expects it back, then EOF.
+fn assert_echoed(addr: SocketAddr, msg: &[u8]) {
+    let mut c = client(addr);
+    c.write_all(msg).unwrap();
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    assert_eq!(got, msg);
+}
+
+/// Runs a loop with no listener that connects to `addrs` once and stops.
+fn run_outgoing(addrs: Vec<SocketAddr>) -> (EndedLog, thread::JoinHandle<io::Result<()>>) {
+    let (tx, rx) = mpsc::channel();
+    let h = thread::spawn(move || {
+        let mut lp = EventLoop::new(LoopConfig::default(), Shutdown::new())?;
+        lp.run(&mut EchoService {
+            idle: None,
+            ended: tx,
+            connect_to: addrs,
+            one_shot: true,
+        })
+    });
+    (rx, h)
 }
 
 #[test]
@@ -169,11 +196,7 @@ fn deadline_ends_an_idle_connection_and_the_loop_carries_on() {
     assert_eq!(idle.read(&mut buf).unwrap(), 0);
     assert!(started.elapsed() >= Duration::from_millis(150));
     assert_eq!(ended.recv_timeout(T).unwrap().1, "Closed");
-    let mut c = client(addr);
-    c.write_all(b"ok q").unwrap();
-    let mut got = Vec::new();
-    c.read_to_end(&mut got).unwrap();
-    assert_eq!(got, b"ok q");
+    assert_echoed(addr, b"ok q");
     shutdown.request();
     h.join().unwrap().unwrap();
 }
@@ -190,11 +213,7 @@ fn reset_by_peer_ends_only_that_connection() {
         c.set_nodelay(true).unwrap();
         (&c).write_all(b"x").unwrap();
     }
-    let mut c = client(addr);
-    c.write_all(b"still here q").unwrap();
-    let mut got = Vec::new();
-    c.read_to_end(&mut got).unwrap();
-    assert_eq!(got, b"still here q");
+    assert_echoed(addr, b"still here q");
     shutdown.request();
     h.join().unwrap().unwrap();
 }
@@ -208,16 +227,7 @@ fn outgoing_connect_falls_back_to_the_next_address() {
         .unwrap();
     let live = StdListener::bind("127.0.0.1:0").unwrap();
     let live_addr = live.local_addr().unwrap();
-    let (tx, rx) = mpsc::channel();
-    let h = thread::spawn(move || {
-        let mut lp = EventLoop::new(LoopConfig::default(), Shutdown::new()).unwrap();
-        lp.run(&mut EchoService {
-            idle: None,
-            ended: tx,
-            connect_to: vec![dead, live_addr],
-            one_shot: true,
-        })
-    });
+    let (rx, h) = run_outgoing(vec![dead, live_addr]);
     live.set_nonblocking(false).unwrap();
     let (mut peer, _) = live.accept().unwrap();
     peer.set_read_timeout(Some(T)).unwrap();
@@ -235,16 +245,7 @@ fn outgoing_connect_reports_failure_when_all_addresses_refuse() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let h = thread::spawn(move || {
-        let mut lp = EventLoop::new(LoopConfig::default(), Shutdown::new()).unwrap();
-        lp.run(&mut EchoService {
-            idle: None,
-            ended: tx,
-            connect_to: vec![dead],
-            one_shot: true,
-        })
-    });
+    let (rx, h) = run_outgoing(vec![dead]);
     let (_, how) = rx.recv_timeout(T).unwrap();
     assert!(how.starts_with("ConnectFailed"), "{how}");
     assert!(how.contains("refused"), "{how}");
