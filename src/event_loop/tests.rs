@@ -87,7 +87,7 @@ type EndedLog = mpsc::Receiver<(usize, String)>;
 type Running = (
     SocketAddr,
     Shutdown,
-    mpsc::Receiver<(usize, String)>,
+    EndedLog,
     thread::JoinHandle<io::Result<()>>,
 );
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::support::{run, wirecat, Background, TIMEOUT};
+use crate::support::{assert_stderr_has, run, stderr, wirecat, Background, TIMEOUT};
 
 /// What the scripted server does on a connection once it has read the request.
 #[derive(Clone)]
@@ -154,10 +154,6 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// The names in `dir`, sorted.
 fn files(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -195,11 +191,7 @@ fn fetch_saves_the_body_under_the_url_name_and_prints_the_head() {
         stdout(&out),
         "HTTP/1.1 200 OK\nContent-Length: 5\nX-Odd-CASE: kept\n\n"
     );
-    assert!(
-        stderr(&out).contains("saved 5 bytes to page.html"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "saved 5 bytes to page.html");
     assert_eq!(files(dir.path()), ["page.html"]);
     assert_eq!(
         std::fs::read(dir.path().join("page.html")).unwrap(),
@@ -314,11 +306,7 @@ fn fetch_never_clobbers_a_derived_name() {
     std::fs::write(dir.path().join("f.txt"), "old").unwrap();
     let out = wirecat_in(dir.path(), &["fetch", &server.url("/f.txt")]);
     assert_code(&out, 0);
-    assert!(
-        stderr(&out).contains("to f.txt.1 (f.txt exists)"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "to f.txt.1 (f.txt exists)");
     let out = wirecat_in(dir.path(), &["fetch", &server.url("/f.txt")]);
     assert_code(&out, 0);
     assert_eq!(files(dir.path()), ["f.txt", "f.txt.1", "f.txt.2"]);
@@ -341,16 +329,8 @@ fn fetch_output_flag_overwrites_writes_stdout_and_devices() {
     assert_eq!(out.stdout, b"body!", "only the body goes to stdout");
     let out = wirecat_in(dir.path(), &["fetch", "-v", "-o", "-", &server.url("/x")]);
     assert_eq!(out.stdout, b"body!");
-    assert!(
-        stderr(&out).contains("< HTTP/1.1 200 OK\n"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains("> GET /x HTTP/1.1\n"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "< HTTP/1.1 200 OK\n");
+    assert_stderr_has(&out, "> GET /x HTTP/1.1\n");
 
     let out = wirecat_in(dir.path(), &["fetch", "-o", "/dev/null", &server.url("/x")]);
     assert_code(&out, 0);
@@ -369,11 +349,7 @@ fn fetch_reads_chunked_bodies_in_pieces_and_shows_trailers() {
     let out = wirecat_in(dir.path(), &["fetch", "-v", &server.url("/c")]);
     assert_code(&out, 0);
     assert_eq!(std::fs::read(dir.path().join("c")).unwrap(), b"wirecat");
-    assert!(
-        stderr(&out).contains("< X-Checksum: 7\n"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "< X-Checksum: 7\n");
 }
 
 #[test]
@@ -512,16 +488,8 @@ fn fetch_refuses_redirect_loops_too_many_hops_and_other_schemes() {
     )]);
     let out = wirecat_in(dir.path(), &["fetch", &looping.url("/a")]);
     assert_code(&out, 9);
-    assert!(
-        stderr(&out).contains("redirect loop: GET"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(
-        stderr(&out).contains("/b was already requested"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "redirect loop: GET");
+    assert_stderr_has(&out, "/b was already requested");
 
     let chain = redirector(301);
     let out = wirecat_in(
@@ -529,11 +497,7 @@ fn fetch_refuses_redirect_loops_too_many_hops_and_other_schemes() {
         &["fetch", "--max-redirs", "2", &chain.url("/r/5")],
     );
     assert_code(&out, 9);
-    assert!(
-        stderr(&out).contains("too many redirects (more than 2)"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "too many redirects (more than 2)");
     assert_eq!(chain.requests().len(), 3);
 
     for location in ["file:///etc/passwd", "ftp://127.0.0.1/x"] {
@@ -542,10 +506,9 @@ fn fetch_refuses_redirect_loops_too_many_hops_and_other_schemes() {
         ))]);
         let out = wirecat_in(dir.path(), &["fetch", &server.url("/x")]);
         assert_code(&out, 9);
-        assert!(
-            stderr(&out).contains(&format!("refusing to follow a redirect to {location}")),
-            "{}",
-            stderr(&out)
+        assert_stderr_has(
+            &out,
+            &format!("refusing to follow a redirect to {location}"),
         );
     }
     assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
@@ -559,11 +522,7 @@ fn fetch_fail_flag_makes_error_statuses_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = wirecat_in(dir.path(), &["fetch", "-f", &server.url("/missing")]);
     assert_code(&out, 7);
-    assert!(
-        stderr(&out).contains("/missing answered with status 404"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "/missing answered with status 404");
     assert!(files(dir.path()).is_empty());
     let out = wirecat_in(dir.path(), &["fetch", &server.url("/missing")]);
     assert_code(&out, 0);
@@ -729,11 +688,7 @@ fn unresolvable_host() {
     let dir = tempfile::tempdir().unwrap();
     let out = wirecat_in(dir.path(), &["fetch", &format!("http://{host}/")]);
     assert_code(&out, 3);
-    assert!(
-        stderr(&out).contains(&format!("could not resolve host {host}")),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, &format!("could not resolve host {host}"));
 }
 
 #[test]

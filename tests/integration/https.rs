@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use crate::support::{run, wirecat, TIMEOUT};
+use crate::support::{assert_stderr_has, run, stderr, wirecat, TIMEOUT};
 
 /// A CA made at test time, and leaves it signs.
 pub struct Pki {
@@ -198,10 +198,6 @@ pub fn wirecat_in(dir: &Path, args: &[&str]) -> Output {
     run(&mut cmd, TIMEOUT)
 }
 
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -350,11 +346,7 @@ fn https_insecure_accepts_any_certificate_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
     let out = wirecat_in(dir.path(), &["fetch", "-k", &server.url("/x.txt")]);
     assert_code(&out, 0);
-    assert!(
-        stderr(&out).contains("warning: --insecure"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "warning: --insecure");
     assert_eq!(std::fs::read(dir.path().join("x.txt")).unwrap(), b"hi");
 }
 
@@ -377,11 +369,7 @@ fn https_close_delimited_body_without_close_notify_is_truncated() {
         ],
     );
     assert_code(&out, 6);
-    assert!(
-        stderr(&out).contains("(after 12 body bytes), without TLS close_notify"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "(after 12 body bytes), without TLS close_notify");
     assert_eq!(files(dir.path()), ["ca.pem"], "no file, no temporary left");
 }
 

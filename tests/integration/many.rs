@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use wait_timeout::ChildExt;
 
-use crate::support::{run, wirecat, TIMEOUT};
+use crate::support::{assert_stderr_has, run, stderr, wirecat, TIMEOUT};
 
 /// What the server saw.
 #[derive(Default)]
@@ -158,10 +158,6 @@ fn saved(dir: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 #[test]
 fn many_urls_reuse_keep_alive_connections() {
     let server = KeepAlive::start(None, false);
@@ -179,11 +175,7 @@ fn many_urls_reuse_keep_alive_connections() {
     assert_eq!(server.requests(), 20);
     let conns = server.connections();
     assert!((1..=4).contains(&conns), "{conns} connections for 20 URLs");
-    assert!(
-        stderr(&out).contains("20 downloaded, 0 failed"),
-        "{}",
-        stderr(&out)
-    );
+    assert_stderr_has(&out, "20 downloaded, 0 failed");
     // Without a terminal: one summary line per file, and no heads on stdout.
     assert_eq!(stderr(&out).matches("saved ").count(), 20);
     assert!(out.stdout.is_empty());

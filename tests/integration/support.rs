@@ -146,3 +146,14 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     s.set_write_timeout(Some(TIMEOUT)).unwrap();
     s
 }
+
+/// What a finished process wrote on stderr, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Fails with the whole of stderr when `needle` is not in it.
+pub fn assert_stderr_has(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+}

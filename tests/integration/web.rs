@@ -9,7 +9,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use crate::https::{assert_code, files, reply, stderr, wirecat_in, Pki, TestServer};
+use crate::https::{assert_code, files, reply, wirecat_in, Pki, TestServer};
+use crate::support::stderr;
 use crate::support::{run, wirecat, TIMEOUT};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
