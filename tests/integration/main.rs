@@ -1,6 +1,7 @@
 //! End-to-end tests over real sockets on 127.0.0.1, built into one binary
 //! so the support code compiles once. Each area has its own module.
 
+mod architecture;
 mod browser;
 mod fetch;
 mod greet;
