@@ -249,15 +249,7 @@ struct Names {
 }
 
 const ITEM_KEYWORDS: [&str; 9] = [
-    "fn",
-    "struct",
-    "enum",
-    "trait",
-    "const",
-    "static",
-    "type",
-    "mod",
-    "union",
+    "fn", "struct", "enum", "trait", "const", "static", "type", "mod", "union",
 ];
 
 fn ident(t: Option<&(Tok, usize)>) -> Option<&str> {
@@ -452,7 +444,10 @@ impl Crate {
                         i += 1;
                     }
                 }
-                Some(first) if !after_colons && toks.get(i + 1).map(|t| &t.0) == Some(&Tok::Punct("::")) => {
+                Some(first)
+                    if !after_colons
+                        && toks.get(i + 1).map(|t| &t.0) == Some(&Tok::Punct("::")) =>
+                {
                     let mut path = vec![first.to_string()];
                     let mut j = i + 2;
                     while let Some(seg) = ident(toks.get(j)) {
@@ -578,7 +573,9 @@ fn uses_crate(file: &File, krate: &str) -> bool {
     file.toks.iter().enumerate().any(|(i, (t, _))| {
         *t == Tok::Ident(krate.into())
             && file.toks.get(i + 1).map(|t| &t.0) == Some(&Tok::Punct("::"))
-            && (i == 0 || file.toks[i - 1].0 != Tok::Punct("::") || ident(file.toks.get(i.wrapping_sub(2))).is_none())
+            && (i == 0
+                || file.toks[i - 1].0 != Tok::Punct("::")
+                || ident(file.toks.get(i.wrapping_sub(2))).is_none())
     })
 }
 
@@ -618,7 +615,10 @@ fn the_checker_sees_edges_and_cycles() {
     let file = |rel: &str| krate.files.iter().position(|f| f.rel == rel).unwrap();
     // A `use` through a re-export lands on the defining file.
     let edges = krate.edges(file("client/session.rs"));
-    assert!(edges.contains_key(&file("event_loop/buffer.rs")) || edges.contains_key(&file("event_loop/mod.rs")));
+    assert!(
+        edges.contains_key(&file("event_loop/buffer.rs"))
+            || edges.contains_key(&file("event_loop/mod.rs"))
+    );
     assert!(edges.contains_key(&file("http/response.rs")), "{edges:?}");
     // A made-up cycle is found.
     let mut g = vec![BTreeMap::new(); 3];
