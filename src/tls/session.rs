@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use rustls::{ClientConfig, ClientConnection};
 
-use super::{server_name, TlsError, TlsInfo};
+use super::config::server_name;
+use super::error::TlsError;
+use super::info::TlsInfo;
 use crate::error::Error;
 use crate::event_loop::{InBuf, Io, Outbox, Session, Step};
 

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use rustls::ClientConfig;
 
-use super::{TlsError, TlsSession};
+use super::error::TlsError;
+use super::session::TlsSession;
 use crate::error::Error;
 use crate::event_loop::{Io, Session, Step};
 
