@@ -21,7 +21,7 @@ use super::pool::{Pool, SharedPool};
 use super::progress::Board;
 use super::redirect;
 use super::session::Ending;
-use crate::error::{Error, Result};
+use crate::error::{shown, Error, Result};
 use crate::event_loop::{Control, Ended, Service, Shutdown};
 
 /// The connection for the job's next request.
@@ -210,12 +210,12 @@ fn complete(mut job: Job) -> Result<()> {
                 let secs = total.as_secs_f64();
                 let rate = if secs > 0.0 { bytes as f64 / secs } else { 0.0 };
                 let stepped = match wanted {
-                    Some(w) => format!(" ({} exists)", w.display()),
+                    Some(w) => format!(" ({} exists)", shown(&w)),
                     None => String::new(),
                 };
                 eprintln!(
                     "saved {bytes} bytes to {}{stepped} in {secs:.3}s ({})",
-                    path.display(),
+                    shown(&path),
                     human_rate(rate)
                 );
             }

@@ -439,6 +439,7 @@ impl FetchSession {
             config.printer.final_head(raw)?;
             return Ok(Some(Ending::Complete));
         }
+        check_transfer_coding(&head, framing, url)?;
         let unwrap = Unwrap::for_head(&self.job, &head, framing)?;
         if config.web.remote_name {
             self.name_from_server(&head);
@@ -558,6 +559,22 @@ impl FetchSession {
 }
 
 /// `-C`: what the final head says about the part we asked the rest of.
+/// A body whose transfer codings end in something other than chunked is
+/// delimited by the close (RFC 9112 section 6.3, rule 4), but its bytes are
+/// still transfer-coded, and a recipient must decode every transfer coding
+/// (RFC 9112 section 6.1); we decode only chunked. Saving such a body would
+/// hand the user bytes nobody asked for with a success status, so it is a
+/// framing error, like any other body we cannot delimit and decode.
+fn check_transfer_coding(head: &ResponseHead, framing: Framing, url: &url::Url) -> Result<()> {
+    match head.header("transfer-encoding") {
+        Some(te) if framing == Framing::Close => Err(Error::Protocol(format!(
+            "{url}: unsupported Transfer-Encoding {:?} in the response: the body cannot be decoded",
+            String::from_utf8_lossy(te)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn continue_how(head: &ResponseHead, partial: &Partial, url: &url::Url) -> Result<Continue> {
     let name = partial.part.display();
     let have = partial.have;
@@ -825,6 +842,15 @@ mod tests {
                 "switched protocols",
             ),
             (&endless_interim, "more than 32 interim (1xx) responses"),
+            // Transfer codings we cannot undo (RFC 9112 section 6.1).
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n\x1f\x8b",
+                "unsupported Transfer-Encoding \"gzip\"",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, br\r\n\r\nxx",
+                "unsupported Transfer-Encoding",
+            ),
         ];
         for (response, want) in cases {
             // Byte at a time for the small ones; the big heads in large
