@@ -998,7 +998,11 @@ fn fetch_saves_names_of_255_bytes() {
     let out = wirecat_in(dir.path(), &["fetch", "-q", &url]);
     assert_code(&out, 0);
     let stepped = format!("{}.1", &from_url[..253]);
-    assert!(files(dir.path()).contains(&stepped), "{:?}", files(dir.path()));
+    assert!(
+        files(dir.path()).contains(&stepped),
+        "{:?}",
+        files(dir.path())
+    );
 }
 
 /// An OSC sequence in a URL neither names a file nor reaches the terminal
@@ -1014,7 +1018,10 @@ fn fetch_url_names_are_sanitised_and_printed_escaped() {
     assert_code(&out, 0);
     assert_eq!(files(dir.path()), ["_]0;PWNED_report.pdf"]);
     let err = stderr(&out);
-    assert!(err.contains("saved 1 bytes to _]0;PWNED_report.pdf"), "{err}");
+    assert!(
+        err.contains("saved 1 bytes to _]0;PWNED_report.pdf"),
+        "{err}"
+    );
     let out = wirecat_in(dir.path(), &["fetch", "-o", "bell\x07", &server.url("/x")]);
     assert_code(&out, 0);
     let err = stderr(&out);
@@ -1051,7 +1058,10 @@ fn fetch_url_credentials_become_basic_auth_for_their_origin_only() {
     // "user:p@ss:w0rd" in base64.
     let basic = "Authorization: Basic dXNlcjpwQHNzOncwcmQ=\r\n";
     let dir = tempfile::tempdir().unwrap();
-    let out = wirecat_in(dir.path(), &["fetch", "-v", "-o", "-", &with_password("/same")]);
+    let out = wirecat_in(
+        dir.path(),
+        &["fetch", "-v", "-o", "-", &with_password("/same")],
+    );
     assert_code(&out, 0);
     assert_eq!(out.stdout, b"there");
     let asked = origin.requests();
@@ -1059,7 +1069,10 @@ fn fetch_url_credentials_become_basic_auth_for_their_origin_only() {
     assert!(asked.iter().all(|r| !r.contains('@')), "{asked:?}");
     let landed = &target.requests()[0];
     assert!(!landed.contains("Authorization"), "{landed}");
-    let failed = wirecat_in(dir.path(), &["fetch", "-v", "--fail", &with_password("/gone")]);
+    let failed = wirecat_in(
+        dir.path(),
+        &["fetch", "-v", "--fail", &with_password("/gone")],
+    );
     assert_code(&failed, 7);
     for out in [&out, &failed] {
         let text = stderr(out) + &stdout(out);
