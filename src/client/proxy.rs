@@ -250,7 +250,8 @@ impl Tunnel {
                 self.proxy,
                 self.authority,
                 head.status,
-                String::from_utf8_lossy(&head.reason)
+                // The proxy's words, but not its control characters.
+                String::from_utf8_lossy(&head.reason).escape_debug()
             ))),
         }
     }

@@ -190,8 +190,16 @@ impl Service for FetchService {
 
 /// Points the job at the redirect's target.
 fn follow(job: &mut Job) -> Result<()> {
-    let head = job.head.take().expect("a redirect ending keeps its head");
-    let location = head.header("location").expect("checked by the session");
+    // The session ends with Redirect only after storing a head with a
+    // Location; should that ever change, this is one failed download, not a panic.
+    let head = job.head.take();
+    let Some((head, location)) = head.as_ref().and_then(|h| Some((h, h.header("location")?)))
+    else {
+        return Err(Error::Protocol(format!(
+            "{}: a redirect without a Location",
+            job.url()
+        )));
+    };
     let hop = redirect::next_hop(job.url(), &job.method, head.status, location)?;
     log::info!("{} {} -> {}", head.status, job.url(), hop.url);
     job.redirect(hop)

@@ -19,7 +19,7 @@ use super::pool::{Origin, SharedPool};
 use super::progress::Progress;
 use super::redirect;
 use super::request::{self, Body, HeaderEdit};
-use crate::error::{Error, Result};
+use crate::error::{shown, Error, Result};
 use crate::event_loop::{Ended, Io, Session, Step};
 use crate::http::body::{response_framing, BodyDecoder, Framing};
 use crate::http::content_coding::{CodingError, DecodeError, Decoder, ACCEPT_ENCODING};
@@ -558,7 +558,6 @@ impl FetchSession {
     }
 }
 
-/// `-C`: what the final head says about the part we asked the rest of.
 /// A body whose transfer codings end in something other than chunked is
 /// delimited by the close (RFC 9112 section 6.3, rule 4), but its bytes are
 /// still transfer-coded, and a recipient must decode every transfer coding
@@ -575,8 +574,9 @@ fn check_transfer_coding(head: &ResponseHead, framing: Framing, url: &url::Url) 
     }
 }
 
+/// `-C`: what the final head says about the part we asked the rest of.
 fn continue_how(head: &ResponseHead, partial: &Partial, url: &url::Url) -> Result<Continue> {
-    let name = partial.part.display();
+    let name = shown(&partial.part);
     let have = partial.have;
     let range = head.header("content-range").and_then(parse_content_range);
     match head.status {
