@@ -4,7 +4,8 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -98,7 +99,7 @@ impl fmt::Display for Error {
             | Error::Tls(m) => f.write_str(m),
             Error::Resolve { host, source } => write!(f, "could not resolve host {host}: {source}"),
             Error::HttpStatus { status, url } => write!(f, "{url} answered with status {status}"),
-            Error::File { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::File { path, source } => write!(f, "{}: {source}", shown(path)),
             Error::Interrupted => f.write_str("interrupted"),
             Error::Some { failed, total } => {
                 write!(f, "{failed} of {total} downloads failed")
@@ -145,6 +146,57 @@ mod tests {
         assert_eq!(codes.len(), errs.len());
         for c in codes {
             assert!(EXIT_CODES.contains(&format!("  {c} ")), "{c} undocumented");
+        }
+    }
+}
+
+/// A path as a person may safely see it on a terminal: control characters,
+/// the bidirectional overrides that disguise extensions, and bytes that are
+/// not UTF-8 become visible escapes, so a name cannot retitle the window or
+/// move the cursor (an OSC sequence in a file name is enough for that).
+pub fn shown(path: &Path) -> String {
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                c if (c as u32) < 0x80 && c.is_control() => out += &format!("\\x{:02x}", c as u32),
+                c if c.is_control()
+                    || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+                {
+                    out += &format!("\\u{{{:x}}}", c as u32)
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out += &format!("\\x{b:02x}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn names_are_escaped_for_terminals() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"plain name.txt", "plain name.txt"),
+            (
+                b"\x1b]0;PWNED\x07report.pdf",
+                "\\x1b]0;PWNED\\x07report.pdf",
+            ),
+            (b"bad\xffbyte", "bad\\xffbyte"),
+            (
+                "c1\u{85}x\u{202e}fdp.exe".as_bytes(),
+                "c1\\u{85}x\\u{202e}fdp.exe",
+            ),
+            ("caf\u{e9}".as_bytes(), "caf\u{e9}"),
+        ];
+        for &(raw, want) in cases {
+            assert_eq!(shown(Path::new(OsStr::from_bytes(raw))), want);
         }
     }
 }

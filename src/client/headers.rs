@@ -110,6 +110,35 @@ pub fn write_head(w: &mut impl Write, head: &[u8], style: Style) -> io::Result<(
     Ok(())
 }
 
+/// A request head with the credentials of `Authorization` and
+/// `Proxy-Authorization` replaced by `***`, the scheme kept: Basic
+/// credentials are the password in base64, and a transcript is often pasted
+/// into a bug report. The bytes sent are unchanged.
+pub fn hide_credentials(head: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(head.len());
+    for line in head.split_inclusive(|&b| b == b'\n') {
+        let secret = line.iter().position(|&b| b == b':').filter(|&colon| {
+            let name = &line[..colon];
+            name.eq_ignore_ascii_case(b"authorization")
+                || name.eq_ignore_ascii_case(b"proxy-authorization")
+        });
+        let Some(colon) = secret else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        let value = crate::http::trim(&line[colon + 1..]);
+        let scheme = value
+            .split(|&b| matches!(b, b' ' | b'\r' | b'\n'))
+            .next()
+            .unwrap_or_default();
+        out.extend_from_slice(&line[..=colon]);
+        out.push(b' ');
+        out.extend_from_slice(scheme);
+        out.extend_from_slice(b" ***\r\n");
+    }
+    out
+}
+
 /// Trailer fields of a chunked body, as `Name: value` lines.
 pub fn write_trailers(w: &mut impl Write, trailers: &[Header], style: Style) -> io::Result<()> {
     let mut block = Vec::new();
@@ -208,7 +237,9 @@ impl Printer {
     }
 
     pub fn request(&self, head: &[u8]) {
-        self.transcript(head, "> ");
+        if self.verbose {
+            self.transcript(&hide_credentials(head), "> ");
+        }
     }
 
     /// A 1xx head, or the head of a redirect being followed.
@@ -248,6 +279,15 @@ impl Printer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transcripts_hide_credentials() {
+        let head = b"GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic dTpw\r\n\
+            proxy-authorization:Bearer tok en\r\nX-Authorization: kept\r\nAuthorization: bare\r\n\r\n";
+        let want = "GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic ***\r\n\
+            proxy-authorization: Bearer ***\r\nX-Authorization: kept\r\nAuthorization: bare ***\r\n\r\n";
+        assert_eq!(String::from_utf8(hide_credentials(head)).unwrap(), want);
+    }
 
     const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nX-Odd-CASE: a\x1b[31mred\x07\r\nx-latin: caf\xe9\tok\r\nX-C1: \xc2\x9b2J\r\n\r\n";
 

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::conn::WebConfig;
 use super::headers::{Printer, Timing};
-use super::output::{derive_name, Destination, Output};
+use super::output::{derive_name, numbered, Destination, Output};
 use super::partial::Partial;
 use super::pool::SharedPool;
 use super::progress::{Board, Progress};
@@ -148,11 +148,16 @@ impl Job {
     /// Moves the job to the next hop of a redirect.
     pub fn redirect(&mut self, hop: Hop) -> Result<()> {
         self.trail.visit(&hop)?;
-        let target = Target::new(hop.url.clone())?;
+        let mut target = Target::new(hop.url.clone())?;
         if hop.crosses_origin {
-            // Credentials meant for one origin must not leak to another.
-            self.edits
-                .retain(|e| !e.is("authorization") && !e.is("cookie"));
+            // Credentials meant for one origin must not leak to another,
+            // nor those meant for the proxy of the first hop (curl does the same).
+            self.edits.retain(|e| {
+                !e.is("authorization") && !e.is("cookie") && !e.is("proxy-authorization")
+            });
+        } else if target.credentials.is_none() {
+            // The URL's own credentials stay with their origin, like curl's.
+            target.credentials = self.target.credentials.take();
         }
         if !hop.keep_body {
             self.body = None;
@@ -171,11 +176,11 @@ impl Job {
     pub fn claim_part(&mut self, claimed: &mut HashSet<PathBuf>) {
         let path = match &mut self.destination {
             Destination::Derived { dir, name } => {
-                let base = name.clone();
+                let base = PathBuf::from(name.clone());
                 let mut n = 0;
                 while claimed.contains(&dir.join(&*name)) {
                     n += 1;
-                    *name = format!("{base}.{n}");
+                    *name = numbered(&base, n).to_string_lossy().into_owned();
                 }
                 dir.join(&*name)
             }

@@ -226,7 +226,8 @@ fn data_binary(spec: &str) -> Result<Body> {
             let meta = file.metadata().map_err(|e| Error::file(path, e))?;
             if !meta.is_file() {
                 return Err(Error::Usage(format!(
-                    "--data-binary @{path}: not a regular file"
+                    "--data-binary @{}: not a regular file",
+                    crate::error::shown(std::path::Path::new(path))
                 )));
             }
             Ok(Body::File {

@@ -5,9 +5,16 @@
 //! existing file from being clobbered. With `-C` the body goes to the
 //! kept `NAME.part` instead (see [`super::partial`]): appended to or started
 //! over, left in place on failure, renamed into place when complete.
+//!
+//! Every name made here fits in NAME_MAX (255 bytes) whatever the final
+//! name's length: the temporary `.NAME.XXXXXX.part` shortens NAME (the
+//! random part keeps it unique), and a `.N` suffix shortens the name it
+//! follows rather than fail with "File name too long".
 
+use std::ffi::{OsStr, OsString};
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +22,9 @@ use tempfile::TempPath;
 use url::Url;
 
 use super::partial::Partial;
-use crate::error::{Error, Result};
+use crate::error::{shown, Error, Result};
+use crate::event_loop::RemoveOnExit;
+use crate::http::disposition::{self, MAX_NAME};
 
 /// Bodies reach the disk in writes of this size (or larger, when a read
 /// brought more), so a big download costs few system calls. Smaller than
@@ -25,6 +34,9 @@ use crate::error::{Error, Result};
 const WRITE_BUFFER: usize = 64 * 1024;
 /// How many `.N` suffixes to try before giving up on a derived name.
 const MAX_SUFFIX: u32 = 9999;
+/// What tempfile adds around the name: `.` before, `.` and six random
+/// characters and `.part` after.
+const TEMP_EXTRA: usize = 1 + 1 + 6 + 5;
 
 /// Where the user asked the body to go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,11 +53,11 @@ pub enum Destination {
 }
 
 impl Destination {
-    /// A short name for progress lines.
+    /// A short name for progress lines, escaped for a terminal.
     pub fn label(&self) -> String {
         match self {
-            Destination::Derived { name, .. } => name.clone(),
-            Destination::Exact(path) => path.display().to_string(),
+            Destination::Derived { name, .. } => shown(Path::new(name)),
+            Destination::Exact(path) => shown(path),
             Destination::Stdout => "-".into(),
             #[cfg(test)]
             Destination::Memory => "memory".into(),
@@ -68,6 +80,9 @@ enum Sink {
         temp: TempPath,
         dest: PathBuf,
         clobber: bool,
+        /// Removes the temporary file should a second Ctrl-C end the
+        /// process before `temp` can be dropped.
+        _doomed: RemoveOnExit,
     },
     Direct {
         w: BufWriter<File>,
@@ -227,6 +242,7 @@ impl Output {
                 temp,
                 dest,
                 clobber,
+                _doomed,
             } => {
                 let file = w
                     .into_inner()
@@ -289,12 +305,12 @@ fn temp_beside(dest: &Path, clobber: bool, mode: Option<Permissions>) -> Result<
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let stem = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = fit_name(dest.file_name().unwrap_or_default(), MAX_NAME - TEMP_EXTRA);
+    let mut prefix = OsString::from(".");
+    prefix.push(&stem);
+    prefix.push(".");
     let temp = tempfile::Builder::new()
-        .prefix(&format!(".{stem}."))
+        .prefix(&prefix)
         .suffix(".part")
         .permissions(mode.unwrap_or_else(|| Permissions::from_mode(0o666)))
         .tempfile_in(dir)
@@ -302,6 +318,7 @@ fn temp_beside(dest: &Path, clobber: bool, mode: Option<Permissions>) -> Result<
     let (file, temp) = temp.into_parts();
     Ok(Sink::Temp {
         w: BufWriter::with_capacity(WRITE_BUFFER, file),
+        _doomed: RemoveOnExit::new(temp.to_path_buf()),
         temp,
         dest: dest.to_path_buf(),
         clobber,
@@ -313,13 +330,7 @@ fn temp_beside(dest: &Path, clobber: bool, mode: Option<Permissions>) -> Result<
 /// so a file that appears meanwhile is still never overwritten.
 fn persist_without_clobbering(mut temp: TempPath, dest: PathBuf) -> Result<Saved> {
     for n in 0..=MAX_SUFFIX {
-        let path = if n == 0 {
-            dest.clone()
-        } else {
-            let mut s = dest.clone().into_os_string();
-            s.push(format!(".{n}"));
-            PathBuf::from(s)
-        };
+        let path = numbered(&dest, n);
         match temp.persist_noclobber(&path) {
             Ok(()) => {
                 let wanted = (n > 0).then_some(dest);
@@ -343,13 +354,7 @@ fn persist_without_clobbering(mut temp: TempPath, dest: PathBuf) -> Result<Saved
 /// the part name goes.
 fn rename_without_clobbering(part: &Path, dest: PathBuf) -> Result<Saved> {
     for n in 0..=MAX_SUFFIX {
-        let path = if n == 0 {
-            dest.clone()
-        } else {
-            let mut s = dest.clone().into_os_string();
-            s.push(format!(".{n}"));
-            PathBuf::from(s)
-        };
+        let path = numbered(&dest, n);
         match std::fs::hard_link(part, &path) {
             Ok(()) => {
                 std::fs::remove_file(part).map_err(|e| Error::file(part, e))?;
@@ -369,29 +374,50 @@ fn rename_without_clobbering(part: &Path, dest: PathBuf) -> Result<Saved> {
     ))
 }
 
+/// `path` itself for `n == 0`, else `path.N`, the name shortened (on a
+/// character boundary) as much as the suffix needs to fit in NAME_MAX.
+pub fn numbered(path: &Path, n: u32) -> PathBuf {
+    if n == 0 {
+        return path.to_path_buf();
+    }
+    let suffix = format!(".{n}");
+    let mut name = fit_name(
+        path.file_name().unwrap_or_default(),
+        MAX_NAME - suffix.len(),
+    );
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// The first bytes of `name`, at most `room`, cut where no UTF-8
+/// character is split.
+pub fn fit_name(name: &OsStr, room: usize) -> OsString {
+    let bytes = name.as_bytes();
+    if bytes.len() <= room {
+        return name.to_os_string();
+    }
+    let mut cut = room;
+    // A UTF-8 continuation byte (0b10xx_xxxx) is never where a character starts.
+    while cut > 0 && bytes[cut] & 0xc0 == 0x80 {
+        cut -= 1;
+    }
+    OsString::from_vec(bytes[..cut].to_vec())
+}
+
 /// The file name a URL implies: its last path segment, percent-decoded,
-/// or `index.html` when that is empty. Never a path: separators and NUL
-/// become `_`, and `.`/`..` are not names.
+/// and made safe like a Content-Disposition name (see
+/// [`disposition::sanitize`]: no separators, control characters, leading
+/// dots or dash, at most 255 bytes), or `index.html` when nothing is left.
+/// Separators decoded from `%2F` and `%5C` become `_` first, so `a%2Fb`
+/// keeps both halves.
 pub fn derive_name(url: &Url) -> String {
     let last = url
         .path_segments()
         .and_then(|mut s| s.next_back())
         .unwrap_or("");
     let decoded = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
-    let name: String = decoded
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\' | '\0') {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    match name.as_str() {
-        "" | "." | ".." => "index.html".to_string(),
-        _ => name,
-    }
+    let flat = decoded.replace(['/', '\\'], "_");
+    disposition::sanitize(&flat).unwrap_or_else(|| "index.html".to_string())
 }
 
 #[cfg(test)]
@@ -410,10 +436,77 @@ mod tests {
             ("http://h/%2e%2e", "index.html"),
             ("http://h/x/..", "index.html"),
             ("http://h/bad%FF", "bad\u{fffd}"),
+            // Hostile names get what -J names get (disposition::sanitize).
+            (
+                "http://h/%1b%5d0%3bPWNED%07report.pdf",
+                "_]0;PWNED_report.pdf",
+            ),
+            ("http://h/two%0D%0Alines%00", "two__lines_"),
+            ("http://h/c1%C2%85x", "c1_x"),
+            ("http://h/invoice%E2%80%AEfdp.exe", "invoice_fdp.exe"),
+            ("http://h/a%5Cb", "a_b"),
+            ("http://h/..%2F..%2Fetc%2Fpasswd", "_.._etc_passwd"),
+            ("http://h/%2e", "index.html"),
+            ("http://h/...", "index.html"),
+            ("http://h/%20%20", "index.html"),
+            ("http://h/.bashrc", "bashrc"),
+            ("http://h/-rf", "_rf"),
+            ("http://h/%FF%FE", "\u{fffd}\u{fffd}"),
         ];
         for (url, want) in cases {
             assert_eq!(derive_name(&Url::parse(url).unwrap()), want, "{url}");
         }
+        let long = format!("http://h/{}.tar.gz", "n".repeat(400));
+        let name = derive_name(&Url::parse(&long).unwrap());
+        assert_eq!(name.len(), MAX_NAME);
+        assert!(name.ends_with("nnn.gz"), "{name}");
+    }
+
+    #[test]
+    fn names_shorten_to_fit_on_character_boundaries() {
+        let name = OsStr::new("\u{e9}\u{e9}x");
+        assert_eq!(fit_name(name, 10), name);
+        assert_eq!(fit_name(name, 5), name);
+        assert_eq!(fit_name(name, 4), "\u{e9}\u{e9}");
+        assert_eq!(fit_name(name, 3), "\u{e9}");
+        assert_eq!(fit_name(name, 1), "");
+        let raw = OsStr::from_bytes(b"\xff\xfe\xfd");
+        assert_eq!(fit_name(raw, 2).as_bytes(), b"\xff\xfe");
+        let long = "x".repeat(MAX_NAME);
+        assert_eq!(numbered(Path::new("d/f"), 0), Path::new("d/f"));
+        assert_eq!(numbered(Path::new("d/f"), 12), Path::new("d/f.12"));
+        let n = numbered(&Path::new("d").join(&long), 12);
+        assert_eq!(n.file_name().unwrap().len(), MAX_NAME);
+        assert!(n.to_str().unwrap().ends_with("xx.12"));
+    }
+
+    /// A name of NAME_MAX bytes gets a temporary file and its `.N` steps.
+    #[test]
+    fn longest_names_are_saved_and_stepped_around() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = format!("{}.bin", "\u{e9}".repeat(125) + "x");
+        assert_eq!(name.len(), MAX_NAME);
+        for want in [
+            name.clone(),
+            fit_name(OsStr::new(&name), 253).into_string().unwrap() + ".1",
+        ] {
+            let dest = Destination::Derived {
+                dir: dir.path().to_path_buf(),
+                name: name.clone(),
+            };
+            let mut out = Output::open(&dest).unwrap();
+            out.write(b"x").unwrap();
+            let Saved::File { path, .. } = out.commit().unwrap() else {
+                panic!("not a file");
+            };
+            assert_eq!(path, dir.path().join(want));
+        }
+        let exact = dir.path().join("y".repeat(MAX_NAME));
+        let mut out = Output::open(&Destination::Exact(exact.clone())).unwrap();
+        out.write(b"y").unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read(&exact).unwrap(), b"y");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
     }
 
     #[test]

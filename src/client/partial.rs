@@ -6,11 +6,18 @@
 //! Without a validator a partial is never resumed: `If-Range` is what
 //! guarantees that the bytes we append belong to the bytes we have (RFC 9110
 //! section 13.1.5), so the result is the old file or the new one, never a mix.
+//!
+//! A final name too long for these suffixes (over 241 bytes) keeps its
+//! part under a shortened name tagged with a hash of the full name, e.g.
+//! `aaaa…~1a2b3c4d.part`, so every name involved fits in NAME_MAX.
 
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use super::output::fit_name;
 use super::request::HeaderEdit;
+use crate::http::disposition::MAX_NAME;
 use crate::http::response::ResponseHead;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +34,9 @@ impl Partial {
     /// The partial download for `dest`, as left by an earlier run (or an
     /// empty one).
     pub fn for_dest(dest: &Path) -> Partial {
-        let part = suffixed(dest, ".part");
-        let meta = suffixed(dest, ".part.meta");
+        let base = part_base(dest);
+        let part = suffixed(&base, ".part");
+        let meta = suffixed(&base, ".part.meta");
         let have = std::fs::metadata(&part)
             .ok()
             .filter(|m| m.is_file())
@@ -77,6 +85,32 @@ impl Partial {
             },
         }
     }
+}
+
+/// The longest suffix added to the base name: `.part.meta.tmp`.
+const LONGEST_SUFFIX: usize = ".part.meta.tmp".len();
+/// `~` and eight hex digits.
+const HASH_TAG: usize = 9;
+
+/// `dest`, or, when `dest`'s name is too long for `.part.meta.tmp` to
+/// follow it within NAME_MAX, its name shortened and tagged with a hash of
+/// the whole name: the same final name always finds the same part (the next
+/// `-C` run must), and two long names that share a beginning do not share one.
+fn part_base(dest: &Path) -> PathBuf {
+    let name = dest.file_name().unwrap_or_default();
+    if name.len() + LONGEST_SUFFIX <= MAX_NAME {
+        return dest.to_path_buf();
+    }
+    let mut short = fit_name(name, MAX_NAME - LONGEST_SUFFIX - HASH_TAG);
+    short.push(format!("~{:08x}", fnv1a(name.as_bytes())));
+    dest.with_file_name(short)
+}
+
+/// FNV-1a, 32 bits: a hash that never changes between runs or Rust versions.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 fn suffixed(path: &Path, suffix: &str) -> PathBuf {
@@ -149,6 +183,29 @@ pub fn parse_content_range(value: &[u8]) -> Option<ContentRange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_names_keep_parts_that_fit() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = dir.path().join("a".repeat(241));
+        assert_eq!(part_base(&short), short);
+        let long = |c: &str| dir.path().join(c.repeat(255));
+        let p = Partial::for_dest(&long("a"));
+        let name = p.part.file_name().unwrap().to_str().unwrap();
+        assert!(name.len() <= MAX_NAME - ".meta.tmp".len(), "{name}");
+        assert!(name.ends_with(".part") && name.contains('~'), "{name}");
+        // The same name finds the same part; another long name does not.
+        assert_eq!(Partial::for_dest(&long("a")).part, p.part);
+        let other = dir.path().join(format!("{}b", "a".repeat(254)));
+        assert_ne!(Partial::for_dest(&other).part, p.part);
+        // Every file -C makes can be made.
+        std::fs::write(&p.part, "1234").unwrap();
+        p.write_meta(Some("\"e\"")).unwrap();
+        let again = Partial::for_dest(&long("a"));
+        assert_eq!((again.have, again.validator.as_deref()), (4, Some("\"e\"")));
+        assert_eq!(fnv1a(b""), 0x811c_9dc5);
+        assert_eq!(fnv1a(b"a"), 0xe40c_292c);
+    }
     use crate::http::Header;
     use crate::http::Version;
 

@@ -158,7 +158,7 @@ fn parse_proxy(spec: &str) -> Result<ProxyAddr> {
 
 /// `Basic` credentials (RFC 7617) from `http://user:password@proxy`, the
 /// user and password percent-decoded as curl does.
-fn basic_credentials(url: &Url) -> Option<String> {
+pub fn basic_credentials(url: &Url) -> Option<String> {
     use base64::Engine;
     if url.username().is_empty() && url.password().is_none() {
         return None;
@@ -250,7 +250,8 @@ impl Tunnel {
                 self.proxy,
                 self.authority,
                 head.status,
-                String::from_utf8_lossy(&head.reason)
+                // The proxy's words, but not its control characters.
+                String::from_utf8_lossy(&head.reason).escape_debug()
             ))),
         }
     }

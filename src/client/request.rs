@@ -100,6 +100,9 @@ pub fn head(
         // (RFC 9112 section 9.6).
         ("Connection".into(), b"close".to_vec()),
     ];
+    if let Some(auth) = &target.credentials {
+        fields.push(("Authorization".into(), auth.clone().into_bytes()));
+    }
     // Plain http through a proxy carries the proxy's credentials; https
     // gave them to the CONNECT and keeps them out of the tunnel.
     if let Some(auth) = target.via.as_ref().and_then(|p| p.authorization.as_ref()) {

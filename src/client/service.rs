@@ -21,7 +21,7 @@ use super::pool::{Pool, SharedPool};
 use super::progress::Board;
 use super::redirect;
 use super::session::Ending;
-use crate::error::{Error, Result};
+use crate::error::{shown, Error, Result};
 use crate::event_loop::{Control, Ended, Service, Shutdown};
 
 /// The connection for the job's next request.
@@ -190,8 +190,16 @@ impl Service for FetchService {
 
 /// Points the job at the redirect's target.
 fn follow(job: &mut Job) -> Result<()> {
-    let head = job.head.take().expect("a redirect ending keeps its head");
-    let location = head.header("location").expect("checked by the session");
+    // The session ends with Redirect only after storing a head with a
+    // Location; should that ever change, this is one failed download, not a panic.
+    let head = job.head.take();
+    let Some((head, location)) = head.as_ref().and_then(|h| Some((h, h.header("location")?)))
+    else {
+        return Err(Error::Protocol(format!(
+            "{}: a redirect without a Location",
+            job.url()
+        )));
+    };
     let hop = redirect::next_hop(job.url(), &job.method, head.status, location)?;
     log::info!("{} {} -> {}", head.status, job.url(), hop.url);
     job.redirect(hop)
@@ -210,12 +218,12 @@ fn complete(mut job: Job) -> Result<()> {
                 let secs = total.as_secs_f64();
                 let rate = if secs > 0.0 { bytes as f64 / secs } else { 0.0 };
                 let stepped = match wanted {
-                    Some(w) => format!(" ({} exists)", w.display()),
+                    Some(w) => format!(" ({} exists)", shown(&w)),
                     None => String::new(),
                 };
                 eprintln!(
                     "saved {bytes} bytes to {}{stepped} in {secs:.3}s ({})",
-                    path.display(),
+                    shown(&path),
                     human_rate(rate)
                 );
             }

@@ -19,7 +19,7 @@ use super::pool::{Origin, SharedPool};
 use super::progress::Progress;
 use super::redirect;
 use super::request::{self, Body, HeaderEdit};
-use crate::error::{Error, Result};
+use crate::error::{shown, Error, Result};
 use crate::event_loop::{Ended, Io, Session, Step};
 use crate::http::body::{response_framing, BodyDecoder, Framing};
 use crate::http::content_coding::{CodingError, DecodeError, Decoder, ACCEPT_ENCODING};
@@ -439,6 +439,7 @@ impl FetchSession {
             config.printer.final_head(raw)?;
             return Ok(Some(Ending::Complete));
         }
+        check_transfer_coding(&head, framing, url)?;
         let unwrap = Unwrap::for_head(&self.job, &head, framing)?;
         if config.web.remote_name {
             self.name_from_server(&head);
@@ -557,9 +558,25 @@ impl FetchSession {
     }
 }
 
+/// A body whose transfer codings end in something other than chunked is
+/// delimited by the close (RFC 9112 section 6.3, rule 4), but its bytes are
+/// still transfer-coded, and a recipient must decode every transfer coding
+/// (RFC 9112 section 6.1); we decode only chunked. Saving such a body would
+/// hand the user bytes nobody asked for with a success status, so it is a
+/// framing error, like any other body we cannot delimit and decode.
+fn check_transfer_coding(head: &ResponseHead, framing: Framing, url: &url::Url) -> Result<()> {
+    match head.header("transfer-encoding") {
+        Some(te) if framing == Framing::Close => Err(Error::Protocol(format!(
+            "{url}: unsupported Transfer-Encoding {:?} in the response: the body cannot be decoded",
+            String::from_utf8_lossy(te)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// `-C`: what the final head says about the part we asked the rest of.
 fn continue_how(head: &ResponseHead, partial: &Partial, url: &url::Url) -> Result<Continue> {
-    let name = partial.part.display();
+    let name = shown(&partial.part);
     let have = partial.have;
     let range = head.header("content-range").and_then(parse_content_range);
     match head.status {
@@ -825,6 +842,15 @@ mod tests {
                 "switched protocols",
             ),
             (&endless_interim, "more than 32 interim (1xx) responses"),
+            // Transfer codings we cannot undo (RFC 9112 section 6.1).
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n\x1f\x8b",
+                "unsupported Transfer-Encoding \"gzip\"",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, br\r\n\r\nxx",
+                "unsupported Transfer-Encoding",
+            ),
         ];
         for (response, want) in cases {
             // Byte at a time for the small ones; the big heads in large

@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use url::{Host, Url};
 
-use super::proxy::{absolute_form, ProxyAddr, ProxyConfig};
+use super::proxy::{absolute_form, basic_credentials, ProxyAddr, ProxyConfig};
 use crate::error::{Error, Result};
 
 /// A checked http URL, split into what the request and the connect need.
@@ -27,6 +27,10 @@ pub struct Target {
     /// The proxy the connection goes to: the request itself for http, a
     /// CONNECT tunnel for https.
     pub via: Option<ProxyAddr>,
+    /// `Authorization: Basic ...` from `user:password@` in the URL (RFC
+    /// 7617, percent-decoded like curl). `url` itself keeps no credentials,
+    /// so no message, progress line or log can show the password.
+    pub credentials: Option<String>,
 }
 
 /// Parses a URL as typed on the command line. A URL without a scheme
@@ -43,8 +47,13 @@ pub fn parse_url(input: &str) -> Result<Url> {
 }
 
 impl Target {
-    /// Checks that `url` is something we can fetch now.
-    pub fn new(url: Url) -> Result<Target> {
+    /// Checks that `url` is something we can fetch now, and takes any
+    /// credentials out of it.
+    pub fn new(mut url: Url) -> Result<Target> {
+        let credentials = basic_credentials(&url);
+        // Only URLs that cannot be a base refuse these, and no http URL is one.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
         match url.scheme() {
             "http" | "https" => {}
             other => {
@@ -82,6 +91,7 @@ impl Target {
             host_header,
             request_target,
             via: None,
+            credentials,
         })
     }
 
@@ -219,6 +229,30 @@ mod tests {
         let mut t = Target::new(parse_url("http://direct.test/a").unwrap()).unwrap();
         t.route(&proxies);
         assert_eq!((t.request_target.as_str(), t.via.is_none()), ("/a", true));
+    }
+
+    #[test]
+    fn credentials_leave_the_url_for_basic_auth() {
+        // (URL, Authorization, the URL as shown afterwards)
+        let cases = [
+            ("http://127.0.0.1:8/x", None, "http://127.0.0.1:8/x"),
+            (
+                "http://Aladdin:open%20sesame@h/x",
+                Some("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+                "http://h/x",
+            ),
+            ("http://u@h/", Some("Basic dTo="), "http://h/"),
+            ("http://:p@h/", Some("Basic OnA="), "http://h/"),
+            // RFC 7617 section 2: the user-id cannot hold a colon, so a
+            // decoded one goes into the password half as curl sends it.
+            ("http://a%3Ab:c@h/", Some("Basic YTpiOmM="), "http://h/"),
+        ];
+        for (input, auth, shown) in cases {
+            let t = Target::new(parse_url(input).unwrap()).unwrap();
+            assert_eq!(t.credentials.as_deref(), auth, "{input}");
+            assert_eq!(t.url.as_str(), shown, "{input}");
+            assert!(!t.request_target.contains('@'), "{input}");
+        }
     }
 
     #[test]

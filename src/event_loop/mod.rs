@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 pub use buffer::{Chunk, InBuf, Outbox};
-pub use shutdown::{Notifier, Shutdown};
+pub use shutdown::{Notifier, RemoveOnExit, Shutdown};
 pub use tcp::{bind_listener, serve_threads, Control, EventLoop, LoopConfig};
 pub use udp::{DatagramLoop, DatagramQueue, DatagramService, Flow};
 

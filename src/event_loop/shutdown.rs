@@ -1,10 +1,13 @@
 //! Shutdown and wake-ups: a flag shared by every loop of a process, the mio
-//! wakers that interrupt their polls, and the thread that turns SIGINT and
-//! SIGTERM into a shutdown request.
+//! wakers that interrupt their polls, the thread that turns SIGINT and
+//! SIGTERM into a shutdown request, and the files a second signal (which
+//! ends the process at once, without unwinding) removes first.
 
+use std::collections::BTreeMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use mio::Waker;
 
@@ -64,6 +67,8 @@ impl Shutdown {
             .spawn(move || {
                 for sig in signals.forever() {
                     if this.is_requested() {
+                        // Drops do not run after exit: remove what they would have.
+                        remove_doomed();
                         std::process::exit(130);
                     }
                     log::info!("signal {sig}: shutting down");
@@ -71,5 +76,65 @@ impl Shutdown {
                 }
             })?;
         Ok(())
+    }
+}
+
+/// The files that must not outlive an interrupted process, by registration id.
+static DOOMED: Mutex<BTreeMap<u64, PathBuf>> = Mutex::new(BTreeMap::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
+fn doomed() -> MutexGuard<'static, BTreeMap<u64, PathBuf>> {
+    // A panic elsewhere while holding the lock leaves a usable map.
+    DOOMED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A file (a download's temporary file) that a second Ctrl-C removes
+/// before ending the process. Ordinary endings remove or rename the file
+/// themselves; dropping the registration only forgets it.
+#[derive(Debug)]
+pub struct RemoveOnExit {
+    id: u64,
+}
+
+impl RemoveOnExit {
+    pub fn new(path: PathBuf) -> RemoveOnExit {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        doomed().insert(id, path);
+        RemoveOnExit { id }
+    }
+}
+
+impl Drop for RemoveOnExit {
+    fn drop(&mut self) {
+        doomed().remove(&self.id);
+    }
+}
+
+/// Removes every registered file. The lock is kept until the process
+/// exits, so no file registered after this pass can escape it.
+fn remove_doomed() {
+    let map = doomed();
+    for path in map.values() {
+        let _ = std::fs::remove_file(path);
+    }
+    std::mem::forget(map);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registrations_are_forgotten_on_drop() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let b = dir.path().join("b");
+        let keep_a = RemoveOnExit::new(a.clone());
+        let keep_b = RemoveOnExit::new(b.clone());
+        drop(keep_a);
+        let listed: Vec<PathBuf> = doomed().values().cloned().collect();
+        assert!(listed.contains(&b) && !listed.contains(&a), "{listed:?}");
+        drop(keep_b);
+        assert!(!doomed().values().any(|p| p == &b));
     }
 }

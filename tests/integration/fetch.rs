@@ -966,3 +966,199 @@ fn connect_timeout() {
     );
     assert!(files(dir.path()).is_empty());
 }
+
+/// The longest name Linux allows (255 bytes), from the URL, `-o` and `-J`:
+/// the temporary file beside it must fit too (issue 9, item 10).
+#[test]
+fn fetch_saves_names_of_255_bytes() {
+    let long = |c: &str| format!("{}.bin", c.repeat(251));
+    let (from_url, from_o, from_j) = (long("u"), long("o"), long("j"));
+    let disposition = format!("attachment; filename=\"{from_j}\"");
+    let server = Scripted::canned(vec![send(format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Disposition: {disposition}\r\n\r\nbody"
+    ))]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.url(&format!("/{from_url}"));
+    for args in [
+        vec!["fetch", "-q", url.as_str()],
+        vec!["fetch", "-q", "-o", &from_o, url.as_str()],
+        vec!["fetch", "-q", "-J", url.as_str()],
+    ] {
+        let out = wirecat_in(dir.path(), &args);
+        assert_code(&out, 0);
+    }
+    let mut want = vec![from_url.clone(), from_o, from_j];
+    want.sort();
+    assert_eq!(files(dir.path()), want);
+    for name in &want {
+        assert_eq!(name.len(), 255);
+        assert_eq!(std::fs::read(dir.path().join(name)).unwrap(), b"body");
+    }
+    // Taken already: the `.1` name is shortened to fit as well.
+    let out = wirecat_in(dir.path(), &["fetch", "-q", &url]);
+    assert_code(&out, 0);
+    let stepped = format!("{}.1", &from_url[..253]);
+    assert!(
+        files(dir.path()).contains(&stepped),
+        "{:?}",
+        files(dir.path())
+    );
+}
+
+/// An OSC sequence in a URL neither names a file nor reaches the terminal
+/// (issue 9, item 11); a control character in `-o` is shown escaped.
+#[test]
+fn fetch_url_names_are_sanitised_and_printed_escaped() {
+    let server = Scripted::canned(vec![ok_response("x")]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = wirecat_in(
+        dir.path(),
+        &["fetch", &server.url("/%1b%5d0%3bPWNED%07report.pdf")],
+    );
+    assert_code(&out, 0);
+    assert_eq!(files(dir.path()), ["_]0;PWNED_report.pdf"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("saved 1 bytes to _]0;PWNED_report.pdf"),
+        "{err}"
+    );
+    let out = wirecat_in(dir.path(), &["fetch", "-o", "bell\x07", &server.url("/x")]);
+    assert_code(&out, 0);
+    let err = stderr(&out);
+    assert!(err.contains("saved 1 bytes to bell\\x07 "), "{err}");
+    for out in [&out.stderr, &out.stdout] {
+        assert!(!out.iter().any(|&b| b == 0x1b || b == 0x07), "{out:?}");
+    }
+}
+
+/// `user:password@` in the URL is sent as Basic auth (RFC 7617) to its
+/// origin only, and the password shows nowhere (issue 9, item 13 i).
+#[test]
+fn fetch_url_credentials_become_basic_auth_for_their_origin_only() {
+    let target = Scripted::canned(vec![ok_response("there")]);
+    let to = target.url("/landing");
+    let origin = Scripted::start(move |req| {
+        if req.starts_with("GET /same ") {
+            vec![send(
+                "HTTP/1.1 301 Moved\r\nLocation: /away\r\nContent-Length: 0\r\n\r\n",
+            )]
+        } else if req.starts_with("GET /away ") {
+            vec![send(format!(
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n"
+            ))]
+        } else {
+            vec![send("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")]
+        }
+    });
+    let with_password = |path: &str| {
+        origin
+            .url(path)
+            .replace("http://", "http://us%65r:p%40ss%3Aw0rd@")
+    };
+    // "user:p@ss:w0rd" in base64.
+    let basic = "Authorization: Basic dXNlcjpwQHNzOncwcmQ=\r\n";
+    let dir = tempfile::tempdir().unwrap();
+    let out = wirecat_in(
+        dir.path(),
+        &["fetch", "-v", "-o", "-", &with_password("/same")],
+    );
+    assert_code(&out, 0);
+    assert_eq!(out.stdout, b"there");
+    let asked = origin.requests();
+    assert!(asked.iter().all(|r| r.contains(basic)), "{asked:?}");
+    assert!(asked.iter().all(|r| !r.contains('@')), "{asked:?}");
+    let landed = &target.requests()[0];
+    assert!(!landed.contains("Authorization"), "{landed}");
+    let failed = wirecat_in(
+        dir.path(),
+        &["fetch", "-v", "--fail", &with_password("/gone")],
+    );
+    assert_code(&failed, 7);
+    for out in [&out, &failed] {
+        let text = stderr(out) + &stdout(out);
+        for secret in ["p@ss", "p%40ss", "w0rd", "dXNlcjpwQHNzOncwcmQ"] {
+            assert!(!text.contains(secret), "{secret} shown in {text}");
+        }
+        assert!(text.contains("> Authorization: Basic ***"), "{text}");
+    }
+}
+
+/// A `-H Proxy-Authorization` stays behind on a cross-origin redirect,
+/// like `Authorization` (issue 9, item 13 ii).
+#[test]
+fn fetch_cross_origin_redirect_drops_proxy_authorization() {
+    let target = Scripted::canned(vec![ok_response("there")]);
+    let to = target.url("/landing");
+    let origin = Scripted::canned(vec![send(format!(
+        "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n"
+    ))]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = wirecat_in(
+        dir.path(),
+        &[
+            "fetch",
+            "-q",
+            "-o",
+            "-",
+            "-H",
+            "Proxy-Authorization: Basic c2VjcmV0",
+            &origin.url("/start"),
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(origin.requests()[0].contains("Proxy-Authorization: Basic c2VjcmV0"));
+    let landed = &target.requests()[0];
+    assert!(!landed.contains("Proxy-Authorization"), "{landed}");
+}
+
+/// A transfer coding we cannot undo is a framing error, not a saved body
+/// still coded (issue 9, item 13 iii; RFC 9112 section 6.1).
+#[test]
+fn hostile_unknown_transfer_encoding() {
+    for coding in ["gzip", "chunked, gzip", "identity"] {
+        hostile(
+            vec![send(format!(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: {coding}\r\n\r\n\x1f\x08\x00junk"
+            ))],
+            &[],
+            6,
+            "unsupported Transfer-Encoding",
+        );
+    }
+}
+
+/// A second signal ends the process at once, and still takes the
+/// temporary file with it (issue 9, item 13 iv). SIGINT then SIGTERM, sent
+/// by one shell back to back: two pending SIGINTs would fold into one.
+#[test]
+fn second_signal_removes_the_temporary_file() {
+    let server = Scripted::canned(vec![
+        send("HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n"),
+        send([b'z'; 1000]),
+        Act::Hang,
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..5 {
+        let mut cmd = wirecat();
+        cmd.current_dir(dir.path())
+            .args(["fetch", &server.url("/big.iso")]);
+        let (mut child, first) = Background::start(&mut cmd);
+        assert_eq!(first, "HTTP/1.1 200 OK");
+        let temp = files(dir.path());
+        assert!(temp.len() == 1 && temp[0].ends_with(".part"), "{temp:?}");
+        let pid = child.child.id();
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -INT {pid}; kill -TERM {pid}"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait(TIMEOUT);
+        assert_eq!(status.code(), Some(130), "round {round}");
+        assert!(
+            files(dir.path()).is_empty(),
+            "round {round}: {:?}",
+            files(dir.path())
+        );
+    }
+}

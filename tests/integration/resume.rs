@@ -219,3 +219,56 @@ fn without_continue_an_interrupt_leaves_nothing() {
     assert_eq!(bg.wait(TIMEOUT).code(), Some(130));
     assert!(names(dl.path()).is_empty(), "{:?}", names(dl.path()));
 }
+
+/// A final name of 255 bytes (NAME_MAX): its part and meta names would not
+/// fit with `.part.meta` added, so they are shortened and tagged with a hash
+/// of the full name, and the next run finds them again (issue 9, item 10).
+#[test]
+fn the_longest_names_keep_and_resume_their_parts() {
+    let srv = tempfile::tempdir().unwrap();
+    let dl = tempfile::tempdir().unwrap();
+    let name = format!("{}.bin", "r".repeat(251));
+    let body = content(4 * SENT, 5);
+    std::fs::write(srv.path().join(&name), &body).unwrap();
+    let (_server, addr) = serve(srv.path());
+    let stall = staller(body.clone(), etag_of(addr, &format!("/{name}")));
+
+    let fetch = |addr: SocketAddr| {
+        let url = format!("http://{addr}/{name}");
+        let mut cmd = wirecat();
+        cmd.current_dir(dl.path())
+            .args(["fetch", "-C", "--no-progress", &url]);
+        cmd
+    };
+    let (mut bg, first) = Background::start(&mut fetch(stall));
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let deadline = Instant::now() + TIMEOUT;
+    let part = loop {
+        let grown = names(dl.path()).into_iter().find(|n| {
+            n.ends_with(".part")
+                && std::fs::metadata(dl.path().join(n)).map_or(0, |m| m.len()) >= (SENT / 4) as u64
+        });
+        if let Some(part) = grown {
+            break part;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no part file grew: {:?}",
+            names(dl.path())
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    bg.signal("INT");
+    assert_eq!(bg.wait(TIMEOUT).code(), Some(130));
+    assert_eq!(names(dl.path()), [part.clone(), format!("{part}.meta")]);
+
+    let out = run(&mut fetch(addr), TIMEOUT);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("HTTP/1.1 206"));
+    assert!(std::fs::read(dl.path().join(&name)).unwrap() == body);
+    assert_eq!(names(dl.path()), [name]);
+}
