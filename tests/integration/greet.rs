@@ -420,3 +420,17 @@ fn talk_udp_reports_a_silent_server() {
     let (n, _) = silent.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"hi", "the datagram did go out");
 }
+
+#[test]
+fn talk_udp_sends_each_message_as_soon_as_the_last_is_answered() {
+    // Each reply lets the next message go at once: four round trips on
+    // loopback, not four reply timeouts (the loop used to sleep until the
+    // 5 s deadline it had set before the reply arrived).
+    let (_server, addr) = greet(&["--udp"]);
+    let out = run(
+        wirecat().args(["talk", "--udp", &addr.to_string(), "a", "b", "c", "d"]),
+        Duration::from_secs(3),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"Hello, a!\nHello, b!\nHello, c!\nHello, d!\n");
+}
