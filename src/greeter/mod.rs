@@ -33,15 +33,18 @@ pub const WELCOME: &[u8] = b"Welcome!\n";
 /// The answer to `exit`, after which the server closes.
 pub const BYE: &[u8] = b"Bye!\n";
 
-/// Appends `Hello, <msg>!`. Bytes that are not UTF-8 become U+FFFD: the
-/// reply is always text, and a hostile line cannot make it panic.
+/// What a reply adds around the message: `Hello, ` before it, `!` after.
+pub const HELLO_OVERHEAD: usize = b"Hello, !".len();
+
+/// Appends `Hello, <msg>!`, the message's bytes as received. Nothing is
+/// decoded: a lossy UTF-8 decoding would turn each invalid byte into
+/// U+FFFD (3 bytes), making the reply up to three times the request, which
+/// over UDP is a reflection amplifier. So a reply is never longer than the
+/// message plus [`HELLO_OVERHEAD`].
 pub(crate) fn push_hello(out: &mut Vec<u8>, msg: &[u8]) {
+    out.reserve(msg.len() + HELLO_OVERHEAD);
     out.extend_from_slice(b"Hello, ");
-    if msg.is_ascii() || std::str::from_utf8(msg).is_ok() {
-        out.extend_from_slice(msg);
-    } else {
-        out.extend_from_slice(String::from_utf8_lossy(msg).as_bytes());
-    }
+    out.extend_from_slice(msg);
     out.push(b'!');
 }
 
@@ -264,11 +267,22 @@ mod tests {
             (&b"Michael"[..], "Hello, Michael!"),
             (b"", "Hello, !"),
             ("Zo\u{eb}".as_bytes(), "Hello, Zo\u{eb}!"),
-            (b"a\xffb", "Hello, a\u{fffd}b!"),
         ] {
             let mut out = Vec::new();
             push_hello(&mut out, input);
             assert_eq!(out, want.as_bytes(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn hello_echoes_bytes_as_received_and_never_amplifies() {
+        let mut out = Vec::new();
+        push_hello(&mut out, b"a\xffb");
+        assert_eq!(out, b"Hello, a\xffb!");
+        for msg in [vec![0xff; 21_833], vec![0x80; 1000], b"\xc3".to_vec()] {
+            let mut out = Vec::new();
+            push_hello(&mut out, &msg);
+            assert_eq!(out.len(), msg.len() + HELLO_OVERHEAD);
         }
     }
 

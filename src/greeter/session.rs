@@ -3,8 +3,9 @@
 //! outbox; the session frames lines and queues replies.
 //!
 //! Protocol (the lesson's, line-framed): `Welcome!` on connect, `Hello,
-//! <line>!` per line, `Bye!` and close on `exit`. Replies are plain text;
-//! bytes that are not UTF-8 are echoed lossily (U+FFFD).
+//! <line>!` per line, `Bye!` and close on `exit`. A line is echoed as the
+//! bytes received, UTF-8 or not: decoding it lossily would make a reply up
+//! to three times the line.
 //!
 //! # Slow readers and idle clients
 //!
@@ -405,10 +406,18 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_answered_lossily() {
+    fn lines_are_echoed_as_received_without_amplification() {
         let mut h = Harness::new(GreetLimits::default());
         h.feed(b"caf\xc3\xa9 \xff\n");
-        assert_eq!(h.text(), "Welcome!\nHello, caf\u{e9} \u{fffd}!\n");
+        assert_eq!(h.sent, b"Welcome!\nHello, caf\xc3\xa9 \xff!\n");
+        // A longest line of bytes that are not UTF-8 costs its own length
+        // plus the greeting, not three times that (U+FFFD each).
+        let max_line = GreetLimits::default().max_line;
+        let mut line = vec![0xff; max_line];
+        line.push(b'\n');
+        h.sent.clear();
+        h.feed(&line);
+        assert_eq!(h.sent.len(), line.len() + b"Hello, !".len());
     }
 
     #[test]

@@ -37,6 +37,12 @@ impl Client {
         l
     }
 
+    fn line_bytes(&mut self) -> Vec<u8> {
+        let mut l = Vec::new();
+        self.reader.read_until(b'\n', &mut l).expect("read a reply");
+        l
+    }
+
     fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
     }
@@ -94,7 +100,8 @@ fn greet_refuses_overlong_lines_and_survives_bad_utf8() {
     let mut c = Client::new(addr);
     c.send(b"caf\xc3\xa9\xff\n");
     assert_eq!(c.line(), "Welcome!\n");
-    assert_eq!(c.line(), "Hello, caf\u{e9}\u{fffd}!\n");
+    // Echoed as received: no U+FFFD, which would triple a line of 0xFF.
+    assert_eq!(c.line_bytes(), b"Hello, caf\xc3\xa9\xff!\n");
     c.send(&[b'x'; 500]);
     assert_eq!(c.rest(), "Error: line longer than 100 bytes\n");
 }
@@ -285,6 +292,21 @@ fn greet_udp_round_trips() {
     assert_eq!(round_trip(&c, addr, b"Sarah"), b"Hello, Sarah!");
     server.signal("TERM");
     assert_eq!(server.wait(TIMEOUT).code(), Some(0));
+}
+
+#[test]
+fn greet_udp_reply_is_the_request_plus_the_greeting_at_most() {
+    let (_server, addr) = greet(&["--udp"]);
+    let c = udp_client();
+    // 21,833 bytes of 0xFF used to come back as 65,507 bytes of U+FFFD.
+    let junk = vec![0xff; 21_833];
+    let reply = round_trip(&c, addr, &junk);
+    assert_eq!(reply, [&b"Hello, "[..], &junk, b"!"].concat());
+    // The largest datagram is answered with one that still fits.
+    let junk = vec![0xfe; 65_507];
+    let reply = round_trip(&c, addr, &junk);
+    assert_eq!(reply.len(), 65_507);
+    assert!(reply.starts_with(b"Hello, \xfe") && reply.ends_with(b"\xfe!"));
 }
 
 #[test]
