@@ -96,15 +96,8 @@ pub fn greet_command(args: GreetArgs) -> Result<()> {
 
 fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let cannot_listen = |e| Error::io(format!("cannot listen on {}", config.addr), e);
-    // One listener per loop on the same port (SO_REUSEPORT): the kernel
-    // spreads connections, the loops share nothing. With port 0 the first
-    // bind picks the port the others join.
-    let first = bind_listener(config.addr, config.threads > 1).map_err(cannot_listen)?;
-    let local = first.local_addr().map_err(cannot_listen)?;
-    let mut listeners = vec![first];
-    for _ in 1..config.threads {
-        listeners.push(bind_listener(local, true).map_err(cannot_listen)?);
-    }
+    let listeners = bind_listeners(config.addr, config.threads).map_err(cannot_listen)?;
+    let local = listeners[0].local_addr().map_err(cannot_listen)?;
     announce("tcp", local);
     let limits = config.limits;
     serve_threads(listeners, LoopConfig::default(), shutdown, move || {
@@ -113,8 +106,29 @@ fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     .map_err(|e| Error::io("greet", e))
 }
 
+/// One listener per loop on the same port (SO_REUSEPORT): the kernel
+/// spreads connections, the loops share nothing. With port 0 the first bind
+/// picks the port the others join. As `serve` does, a port given is first
+/// bound plainly: SO_REUSEPORT alone would join a port another server (even
+/// another greet) already listens on and silently take a share of its
+/// connections, where "address in use" is the right answer.
+fn bind_listeners(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    if addr.port() != 0 {
+        drop(std::net::TcpListener::bind(addr)?);
+    }
+    let first = bind_listener(addr, n > 1)?;
+    let local = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..n {
+        listeners.push(bind_listener(local, true)?);
+    }
+    Ok(listeners)
+}
+
 fn greet_udp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let cannot_listen = |e| Error::io(format!("cannot listen on udp {}", config.addr), e);
+    // One socket whatever --threads says, bound without SO_REUSEPORT: a
+    // port in use is an error.
     let socket = UdpSocket::bind(config.addr).map_err(cannot_listen)?;
     let mut lp = DatagramLoop::new(socket, shutdown).map_err(cannot_listen)?;
     announce("udp", lp.local_addr().map_err(cannot_listen)?);

@@ -309,6 +309,39 @@ fn greet_udp_reply_is_the_request_plus_the_greeting_at_most() {
     assert!(reply.starts_with(b"Hello, \xfe") && reply.ends_with(b"\xfe!"));
 }
 
+/// A second greet on the port of a running one must fail, not share it.
+fn second_greet_on_the_same_port_fails(extra: &[&str]) {
+    let (_first, addr) = greet(extra);
+    let port = addr.port().to_string();
+    let out = run(
+        wirecat()
+            .args(["greet", "-b", "127.0.0.1", "-p", &port])
+            .args(extra),
+        Duration::from_secs(5),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = crate::support::stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("wirecat: cannot listen on ") && err.contains("in use"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "it announced itself: {out:?}");
+}
+
+#[test]
+fn greet_refuses_a_tcp_port_already_in_use() {
+    // With more than one loop every listener sets SO_REUSEPORT, which alone
+    // would let the second process join the first's port.
+    second_greet_on_the_same_port_fails(&["--threads", "2"]);
+    second_greet_on_the_same_port_fails(&["--threads", "1"]);
+}
+
+#[test]
+fn greet_refuses_a_udp_port_already_in_use() {
+    second_greet_on_the_same_port_fails(&["--udp", "--threads", "2"]);
+}
+
 #[test]
 fn talk_against_greet_with_messages() {
     let (_server, addr) = greet(&[]);
