@@ -172,7 +172,8 @@ impl GreetSession {
         } else {
             self.limits.idle_timeout
         };
-        limit.map(|d| self.last_progress + d)
+        // A limit too long for the clock (`--idle-timeout 1e19`) is none.
+        limit.and_then(|d| self.last_progress.checked_add(d))
     }
 }
 
@@ -220,7 +221,7 @@ impl Session for GreetSession {
 
     fn input_cap(&self) -> usize {
         // A whole line and its CRLF must fit, or the cap could never be seen.
-        (64 * 1024).max(self.limits.max_line + 2)
+        (64 * 1024).max(self.limits.max_line.saturating_add(2))
     }
 }
 
@@ -496,6 +497,26 @@ mod tests {
         };
         idle.now = d;
         assert_eq!(idle.feed(b""), Step::Close);
+    }
+
+    #[test]
+    fn timeouts_too_long_for_the_clock_are_no_deadline() {
+        let limits = GreetLimits {
+            output_cap: 10,
+            idle_timeout: Some(Duration::MAX),
+            stall_timeout: Some(Duration::MAX),
+            ..GreetLimits::default()
+        };
+        let mut h = Harness::new(limits);
+        assert_eq!(h.feed(b""), Step::read(None));
+        h.input.extend(b"a\nb\nc\n");
+        assert_eq!(
+            h.drive(),
+            Step::Wait {
+                read: false,
+                deadline: None
+            }
+        );
     }
 
     #[test]
