@@ -365,10 +365,12 @@ pub fn serve(config: Config, shutdown: Shutdown, signals: bool) -> Result<()> {
         grace: config.grace,
         ..LoopConfig::default()
     };
-    serve_threads(listeners, loop_config, shutdown, move || {
+    let served = serve_threads(listeners, loop_config, shutdown, move || {
         FileService::new(site.clone())
     })
-    .map_err(|e| Error::io("serving", e))
+    .map_err(|e| Error::io("serving", e));
+    log::drain(log::DRAIN_WAIT);
+    served
 }
 
 #[cfg(test)]
