@@ -212,3 +212,72 @@ fn symlinks_are_resolved_beneath_the_root_or_refused() {
         assert!(!page.contains(&format!("\"./{name}")), "{name}: {page}");
     }
 }
+
+/// The audit's race over the real binary: a thread swaps a folder and a
+/// symlink out of the root (renameat2 RENAME_EXCHANGE) as fast as it can
+/// while files and listings are asked for through that folder. Every
+/// answer is the inside file, the inside listing, or a 404; never the
+/// outside. (The old canonicalise-then-open-by-name fallback leaked in
+/// about a third of such requests.) A race can only fail to show a
+/// regression, never fail a correct server; the deterministic version is
+/// `file_server::path`'s mid-walk swap test.
+#[test]
+fn folder_swapped_for_an_outside_symlink_under_load_never_leaks() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let top = tempfile::tempdir().unwrap();
+    let base = top.path().canonicalize().unwrap();
+    let (root, out) = (base.join("root"), base.join("out"));
+    fs::create_dir_all(root.join("d")).unwrap();
+    fs::create_dir(&out).unwrap();
+    fs::write(root.join("d/f.txt"), "inside").unwrap();
+    fs::write(out.join("f.txt"), "SECRET").unwrap();
+    fs::write(out.join("outside-only.txt"), "SECRET").unwrap();
+    symlink(&out, root.join("swap")).unwrap();
+    let (_bg, addr) = serve(&root);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (started, running) = std::sync::mpsc::channel();
+    let flipper = {
+        let stop = stop.clone();
+        let (a, b) = (root.join("d"), root.join("swap"));
+        std::thread::spawn(move || {
+            let cwd = rustix::fs::CWD;
+            let mut flips = 0u64;
+            while flips < 2 || !stop.load(Ordering::Relaxed) {
+                rustix::fs::renameat_with(cwd, &a, cwd, &b, rustix::fs::RenameFlags::EXCHANGE)
+                    .unwrap();
+                flips += 1;
+                if flips == 1 {
+                    started.send(()).unwrap();
+                }
+            }
+            flips
+        })
+    };
+    // Requests start only once the swapping has.
+    running
+        .recv_timeout(support::TIMEOUT)
+        .expect("swapper started");
+    let (mut inside, mut refused) = (0, 0);
+    for i in 0..600 {
+        let path = if i % 3 == 0 { "/d/" } else { "/d/f.txt" };
+        let r = get(addr, path, "");
+        assert!(
+            !r.body.contains("SECRET") && !r.body.contains("outside-only"),
+            "{path} leaked: {} {}",
+            r.status,
+            r.body
+        );
+        match r.status {
+            200 => inside += 1,
+            404 => refused += 1,
+            s => panic!("{path}: {s} {}", r.body),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let flips = flipper.join().unwrap();
+    eprintln!("{inside} served inside, {refused} refused, {flips} swaps");
+    assert!(flips >= 2);
+}
