@@ -115,11 +115,15 @@ impl DatagramLoop {
                 Flow::Continue(d) => d,
             };
             if readable {
-                readable = self.receive(svc, &mut buf, &mut out)?;
-                if readable {
-                    continue; // fairness cap hit; go round without sleeping
+                let (more, received) = self.receive(svc, &mut buf, &mut out)?;
+                readable = more;
+                if more || received {
+                    // Go round without sleeping: the datagrams may have
+                    // changed what the service wants (a reply lets `talk`
+                    // send its next message), and the deadline above was
+                    // computed before they arrived.
+                    continue;
                 }
-                writable = self.flush(&mut out)?;
             }
             let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             match self.poll.poll(&mut events, timeout) {
@@ -136,29 +140,35 @@ impl DatagramLoop {
         }
     }
 
-    /// Receives until `WouldBlock` (returns false) or a batch is done (true).
+    /// Receives until `WouldBlock` or a batch is done. Returns whether more
+    /// may be waiting (the batch cap was hit) and whether any datagram was
+    /// handed to the service.
     fn receive(
         &mut self,
         svc: &mut impl DatagramService,
         buf: &mut [u8],
         out: &mut DatagramQueue,
-    ) -> io::Result<bool> {
+    ) -> io::Result<(bool, bool)> {
+        let mut received = false;
         for _ in 0..256 {
             match self.socket.recv_from(buf) {
                 Ok((n, from)) => {
+                    // recv_from never reports more than `buf` holds; one
+                    // byte more than the largest datagram means truncation.
                     if n > MAX_DATAGRAM {
                         log::debug!("oversized datagram from {from} dropped");
                         continue;
                     }
                     svc.on_datagram(&buf[..n], from, out, Instant::now());
+                    received = true;
                 }
-                Err(e) if is_would_block(&e) => return Ok(false),
+                Err(e) if is_would_block(&e) => return Ok((false, received)),
                 Err(e) if is_interrupted(&e) => {}
                 // An ICMP error for an earlier send to one peer; others are unaffected.
                 Err(e) => log::debug!("udp receive: {e}"),
             }
         }
-        Ok(true)
+        Ok((true, received))
     }
 
     /// Sends queued datagrams; returns whether the socket is still writable.

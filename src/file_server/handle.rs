@@ -120,7 +120,7 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
         Err(e) => return open_error(site, &e, date),
     };
     if meta.is_dir() {
-        return directory(site, cache, req, &url, query, date);
+        return directory(site, cache, req, &url, query, &file, date);
     }
     if !meta.is_file() || url.trailing_slash {
         return error(site, 404, date);
@@ -146,7 +146,8 @@ fn cache_key(url: &UrlPath) -> String {
 #[derive(Debug, Clone)]
 pub struct FileMeta {
     pub validators: Validators,
-    pub last_modified: String,
+    /// `None` when the mtime cannot be an HTTP-date: no header is sent.
+    pub last_modified: Option<String>,
     pub content_type: String,
 }
 
@@ -169,10 +170,9 @@ fn disk_reply(
     key: String,
     date: &[u8],
 ) -> Response {
-    let modified = meta.modified().unwrap_or(std::time::UNIX_EPOCH);
-    let validators = Validators::new(meta.len(), modified);
+    let validators = Validators::new(meta.len(), meta.modified().ok());
     let fm = FileMeta {
-        last_modified: httpdate::fmt_http_date(validators.modified),
+        last_modified: validators.last_modified(),
         validators,
         content_type,
     };
@@ -241,12 +241,16 @@ pub fn error(site: &Site, status: u16, date: &[u8]) -> Response {
     }
 }
 
+/// A folder request; `dir` is the folder as opened beneath the root, and
+/// the listing is read through it, never by name again.
+#[allow(clippy::too_many_arguments)]
 fn directory(
     site: &Site,
     cache: &mut FileCache,
     req: &RequestHead,
     url: &UrlPath,
     query: Option<&str>,
+    dir: &File,
     date: &[u8],
 ) -> Response {
     if !url.trailing_slash {
@@ -275,8 +279,7 @@ fn directory(
     if !site.listing {
         return error(site, 404, date);
     }
-    let dir = site.root.dir.join(url.relative());
-    let entries = match listing::read_entries(&site.root, &dir, site.hidden) {
+    let entries = match listing::read_entries(&site.root, dir, &url.relative(), site.hidden) {
         Ok(e) => e,
         Err(e) => return open_error(site, &e, date),
     };
@@ -345,8 +348,10 @@ fn file_reply(
     }
     let mut head = Head::new(status, date, &site.extra_headers);
     // RFC 9110 section 15.4.5: a 304 carries the validators a 200 would.
-    head.text("Last-Modified", &fm.last_modified)
-        .text("ETag", &v.etag);
+    if let Some(lm) = &fm.last_modified {
+        head.text("Last-Modified", lm);
+    }
+    head.text("ETag", &v.etag);
     if status == 304 {
         return Response {
             head,

@@ -2,15 +2,23 @@
 //! symlink policy), and rendering them as HTML (breadcrumbs, folders first,
 //! sizes and dates) or JSON. Names are HTML-escaped and links
 //! percent-encoded, so spaces, `#`, `%`, `?`, quotes and unicode all work.
+//!
+//! Entries are read through the descriptor of the folder as it was opened
+//! beneath the root, never by its name. Any modification time is accepted:
+//! the HTML shows an HTTP-date when one can carry it (1970 through 9999)
+//! and leaves the cell blank otherwise; JSON gives signed seconds since the
+//! epoch for any date.
 
-use std::fs;
+use std::fs::File;
 use std::io;
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use percent_encoding::utf8_percent_encode;
+use rustix::fs::{self, AtFlags, Dir, FileType};
 
 use super::path::{Root, UrlPath, SEGMENT};
+use super::reply::http_date_time;
 
 /// One entry of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,40 +29,84 @@ pub struct Entry {
     pub modified: Option<SystemTime>,
 }
 
-/// Reads the entries of `dir`, sorted folders first then by name. Dotfiles
-/// are left out unless `hidden`; names that are not UTF-8 cannot be asked
-/// for by URL, and symlinks out of the root could not be opened, so both
-/// are left out too.
-pub fn read_entries(root: &Root, dir: &Path, hidden: bool) -> io::Result<Vec<Entry>> {
+/// Reads the entries of the folder `dir`, the descriptor that
+/// [`Root::open_file`] gave for `rel`, sorted folders first then by name.
+/// Entries and their metadata are read through that descriptor (getdents,
+/// fstatat without following), never by path, so a folder swapped for a
+/// symlink after the safe open cannot widen what is listed. A symlink entry
+/// is shown only if [`Root::stat_beneath`] of `rel/name` resolves beneath
+/// the root (or symlinks are followed). Dotfiles are left out unless
+/// `hidden`; names that are not UTF-8 cannot be asked for by URL, so they
+/// are left out too, as are entries that vanish while being read.
+pub fn read_entries(root: &Root, dir: &File, rel: &Path, hidden: bool) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
-    for item in fs::read_dir(dir)? {
-        let item = item?;
-        let Ok(name) = item.file_name().into_string() else {
+    // A stream of its own, opened as "." of `dir`: the same folder.
+    let mut stream = Dir::read_from(dir)?;
+    let mut names = Vec::new();
+    while let Some(item) = stream.read() {
+        names.push(item?.file_name().to_owned());
+    }
+    for cname in names {
+        let Ok(name) = cname.to_str() else {
             continue;
         };
-        if name.starts_with('.') && !hidden {
+        if name == "." || name == ".." || (name.starts_with('.') && !hidden) {
             continue;
         }
-        let path = item.path();
-        let is_link = item.file_type().is_ok_and(|t| t.is_symlink());
-        if is_link && !root.follows_symlinks() {
-            match path.canonicalize() {
-                Ok(real) if root.contains(&real) => {}
-                _ => continue,
+        let Ok(mut st) = fs::statat(dir, cname.as_c_str(), AtFlags::SYMLINK_NOFOLLOW) else {
+            continue; // gone since it was read
+        };
+        if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+            let followed = if root.follows_symlinks() {
+                fs::statat(dir, cname.as_c_str(), AtFlags::empty()).map_err(io::Error::from)
+            } else {
+                root.stat_beneath(&rel.join(name))
+            };
+            match followed {
+                Ok(target) => st = target,
+                Err(_) => continue, // dangling, or leads out of the root
             }
         }
-        let Ok(meta) = fs::metadata(&path) else {
-            continue; // dangling symlink, or gone since read_dir
-        };
+        let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
         out.push(Entry {
-            name,
-            is_dir: meta.is_dir(),
-            len: if meta.is_dir() { 0 } else { meta.len() },
-            modified: meta.modified().ok(),
+            name: name.to_string(),
+            is_dir,
+            len: if is_dir { 0 } else { st.st_size.max(0) as u64 },
+            modified: mtime_of(&st),
         });
     }
     out.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
     Ok(out)
+}
+
+/// The stat(2) mtime; the fields' integer types vary by architecture.
+#[allow(clippy::unnecessary_cast)]
+fn mtime_of(st: &fs::Stat) -> Option<SystemTime> {
+    system_time(st.st_mtime as i64, st.st_mtime_nsec as i64)
+}
+
+/// A stat(2) time as a `SystemTime`, on either side of the epoch; `None`
+/// if it is out of the platform's range.
+fn system_time(secs: i64, nsec: i64) -> Option<SystemTime> {
+    let nsec = u32::try_from(nsec).ok().filter(|&n| n < 1_000_000_000)?;
+    let whole = if secs >= 0 {
+        UNIX_EPOCH.checked_add(Duration::from_secs(secs.unsigned_abs()))
+    } else {
+        UNIX_EPOCH.checked_sub(Duration::from_secs(secs.unsigned_abs()))
+    }?;
+    whole.checked_add(Duration::from_nanos(nsec.into()))
+}
+
+/// Whole seconds since the epoch, negative before it (rounded down).
+fn unix_seconds(t: SystemTime) -> i64 {
+    let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => secs(d),
+        Err(before) => {
+            let d = before.duration();
+            -secs(d) - i64::from(d.subsec_nanos() > 0)
+        }
+    }
 }
 
 /// `&`, `<`, `>`, `"` and `'` escaped for HTML text and attributes.
@@ -119,7 +171,12 @@ pub fn html(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
         } else {
             ("", human_size(e.len))
         };
-        let when = e.modified.map(httpdate::fmt_http_date).unwrap_or_default();
+        // Blank when an HTTP-date cannot carry it (before 1970, after 9999).
+        let when = e
+            .modified
+            .and_then(http_date_time)
+            .map(httpdate::fmt_http_date)
+            .unwrap_or_default();
         s.push_str(&format!(
             "<tr><td><a href=\"./{href}{slash}\">{name}{slash}</a></td><td class=\"n\" title=\"{} bytes\">{size}</td><td>{when}</td></tr>\n",
             e.len
@@ -154,7 +211,8 @@ fn url_display(url: &UrlPath) -> String {
 }
 
 /// The JSON listing: `{"path": "/a/", "entries": [{"name", "type", "size",
-/// "modified" (seconds since the epoch), "href"}]}`.
+/// "modified" (seconds since the epoch, negative before 1970; any year),
+/// "href"}]}`.
 pub fn json(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
     let list: Vec<serde_json::Value> = entries
         .iter()
@@ -167,9 +225,7 @@ pub fn json(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
                 "name": e.name,
                 "type": if e.is_dir { "dir" } else { "file" },
                 "size": e.len,
-                "modified": e.modified
-                    .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-                    .map(|d| d.as_secs()),
+                "modified": e.modified.map(unix_seconds),
                 "href": href,
             })
         })
@@ -264,13 +320,14 @@ mod tests {
     #[test]
     fn entries_sorted_dirs_first_and_hidden_filtered() {
         let d = tempfile::tempdir().unwrap();
-        fs::write(d.path().join("b.txt"), "b").unwrap();
-        fs::write(d.path().join(".secret"), "s").unwrap();
-        fs::create_dir(d.path().join("z")).unwrap();
-        fs::create_dir(d.path().join(".git")).unwrap();
+        std::fs::write(d.path().join("b.txt"), "b").unwrap();
+        std::fs::write(d.path().join(".secret"), "s").unwrap();
+        std::fs::create_dir(d.path().join("z")).unwrap();
+        std::fs::create_dir(d.path().join(".git")).unwrap();
         let root = Root::open(d.path(), false).unwrap();
         let names = |hidden| -> Vec<String> {
-            read_entries(&root, &root.dir, hidden)
+            let dir = root.open_file(Path::new(".")).unwrap();
+            read_entries(&root, &dir, Path::new("."), hidden)
                 .unwrap()
                 .into_iter()
                 .map(|e| e.name)
@@ -278,5 +335,79 @@ mod tests {
         };
         assert_eq!(names(false), vec!["z", "b.txt"]);
         assert_eq!(names(true), vec![".git", "z", ".secret", "b.txt"]);
+    }
+
+    /// The folder is swapped (RENAME_EXCHANGE) for a symlink out of the
+    /// root after it was opened safely and before it is listed: the listing
+    /// still shows the folder that was opened. Reading by name, as before,
+    /// listed the outside folder.
+    #[test]
+    fn listing_reads_the_opened_folder_not_its_name() {
+        let top = tempfile::tempdir().unwrap();
+        let (root_dir, out) = (top.path().join("root"), top.path().join("out"));
+        std::fs::create_dir_all(root_dir.join("pub")).unwrap();
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(root_dir.join("pub/mine.txt"), "m").unwrap();
+        std::fs::write(out.join("outside-secret.txt"), "s").unwrap();
+        std::os::unix::fs::symlink(&out, root_dir.join("swap")).unwrap();
+        let root = Root::open(&root_dir, false).unwrap();
+        let dir = root.open_file(Path::new("pub")).unwrap();
+        let cwd = rustix::fs::CWD;
+        rustix::fs::renameat_with(
+            cwd,
+            root_dir.join("pub"),
+            cwd,
+            root_dir.join("swap"),
+            rustix::fs::RenameFlags::EXCHANGE,
+        )
+        .unwrap();
+        assert!(std::fs::symlink_metadata(root_dir.join("pub"))
+            .unwrap()
+            .is_symlink());
+        let names: Vec<String> = read_entries(&root, &dir, Path::new("pub"), false)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, vec!["mine.txt"]);
+        // And a fresh open now refuses the swapped-in symlink.
+        let e = root.open_file(Path::new("pub")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn times_on_both_sides_of_the_epoch() {
+        let t = |s: i64, n: i64| system_time(s, n);
+        assert_eq!(t(0, 0), Some(UNIX_EPOCH));
+        assert_eq!(t(-1, 500_000_000).map(unix_seconds), Some(-1));
+        assert_eq!(t(-315_619_200, 0).map(unix_seconds), Some(-315_619_200));
+        assert_eq!(
+            t(253_402_387_200, 0).map(unix_seconds),
+            Some(253_402_387_200)
+        );
+        assert_eq!(t(5, 1_000_000_000), None);
+        assert_eq!(t(5, -1), None);
+        // Out of SystemTime's range: None, not a panic.
+        let _ = t(i64::MIN, 999_999_999);
+        let _ = t(i64::MAX, 999_999_999);
+        // Dates an HTTP-date cannot carry are left blank in HTML; JSON has
+        // the signed seconds.
+        let entries: Vec<Entry> = [(-315_619_200, "old"), (253_402_387_200, "far")]
+            .into_iter()
+            .map(|(secs, name)| Entry {
+                name: name.into(),
+                is_dir: false,
+                len: 1,
+                modified: system_time(secs, 0),
+            })
+            .collect();
+        let page = String::from_utf8(html(&url(&[]), &entries)).unwrap();
+        assert!(
+            page.contains(">old</a></td><td class=\"n\" title=\"1 bytes\">1 B</td><td></td>"),
+            "{page}"
+        );
+        let j: serde_json::Value = serde_json::from_slice(&json(&url(&[]), &entries)).unwrap();
+        assert_eq!(j["entries"][0]["modified"], -315_619_200);
+        assert_eq!(j["entries"][1]["modified"], 253_402_387_200u64);
     }
 }

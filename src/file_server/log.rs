@@ -2,10 +2,27 @@
 //! (`host - - [time] "request" status bytes "referer" "user-agent"`),
 //! written to stdout. Client-controlled text is escaped so a request
 //! cannot forge log lines or terminal sequences.
+//!
+//! Logging never blocks serving. A loop thread only formats the line and
+//! hands it to a writer thread through a queue bounded at [`QUEUE_BYTES`];
+//! when stdout is not being read (`serve | less`, a paused terminal, a
+//! stalled log shipper) the queue fills and further lines are dropped and
+//! counted, and the count is reported on stderr once the writer catches
+//! up or at exit. The bound is in bytes rather than lines because a line
+//! runs from about 100 bytes to about 33 KiB (an 8 KiB request target, each
+//! byte escaped to four). At exit [`drain`] gives the writer a bounded time
+//! to get the queued lines out.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Formatted lines waiting for stdout, in bytes; beyond it lines are dropped.
+pub const QUEUE_BYTES: usize = 1024 * 1024;
 
 /// What one log line says.
 #[derive(Debug, Clone)]
@@ -55,10 +72,183 @@ pub fn write_line(w: &mut impl Write, e: &Entry<'_>) -> io::Result<()> {
     w.write_all(&line)
 }
 
-/// Writes `line` to stdout whole; a closed stdout is ignored (the server
-/// keeps serving when its log reader goes away).
+/// Queues one line for stdout; never waits. A closed stdout is ignored
+/// (the server keeps serving when its log reader goes away).
 pub fn emit(e: &Entry<'_>) {
-    let _ = write_line(&mut io::stdout().lock(), e);
+    let mut line = Vec::with_capacity(200);
+    let _ = write_line(&mut line, e);
+    QUEUE.get_or_init(Queue::for_stdout).push(line);
+}
+
+/// Waits at most `wait` for the lines queued so far to be written, then
+/// reports on stderr the lines that were dropped or are still unwritten.
+/// Called once serving has stopped: with a stalled stdout it gives up
+/// after `wait` rather than hang the exit.
+pub fn drain(wait: Duration) {
+    if let Some(q) = QUEUE.get() {
+        report_dropped(q.drain(wait));
+    }
+}
+
+/// The most one write to stdout carries.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// How long [`drain`] waits at exit.
+pub const DRAIN_WAIT: Duration = Duration::from_secs(2);
+
+/// Started on first use, so `serve -q` and unit tests never start it.
+static QUEUE: OnceLock<Queue> = OnceLock::new();
+
+enum Msg {
+    Line(Vec<u8>),
+    /// Answer once everything before it is written.
+    Flush(Sender<()>),
+}
+
+/// The loop threads' end of the log. The channel itself is unbounded, so
+/// a `Flush` always gets in; the byte budget is what bounds it.
+struct Queue {
+    /// `None` when the writer could not be started: every line is dropped.
+    tx: Option<Sender<Msg>>,
+    counts: Arc<Counts>,
+    budget: usize,
+}
+
+#[derive(Default)]
+struct Counts {
+    /// Bytes of lines queued and not yet written.
+    bytes: AtomicUsize,
+    /// Lines queued and not yet written.
+    lines: AtomicU64,
+    /// Lines dropped and not yet reported.
+    dropped: AtomicU64,
+}
+
+impl Queue {
+    /// The writer gets a duplicate of fd 1, so a write blocked on a full
+    /// pipe holds no lock the rest of the process needs (std's stdout lock,
+    /// taken by a final flush).
+    fn for_stdout() -> Queue {
+        let queue = io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .and_then(|fd| Queue::spawn(std::fs::File::from(fd), QUEUE_BYTES, report_dropped));
+        queue.unwrap_or_else(|e| {
+            ::log::warn!("cannot start the access log writer, not logging: {e}");
+            Queue {
+                tx: None,
+                counts: Arc::default(),
+                budget: 0,
+            }
+        })
+    }
+
+    /// Starts a writer thread for `out`; `report` hears dropped counts.
+    fn spawn(
+        out: impl Write + Send + 'static,
+        budget: usize,
+        report: fn(u64),
+    ) -> io::Result<Queue> {
+        let (tx, rx) = mpsc::channel();
+        let counts = Arc::<Counts>::default();
+        let shared = counts.clone();
+        std::thread::Builder::new()
+            .name("access-log".into())
+            .spawn(move || write_lines(rx, out, &shared, report))?;
+        Ok(Queue {
+            tx: Some(tx),
+            counts,
+            budget,
+        })
+    }
+
+    fn push(&self, line: Vec<u8>) {
+        let len = line.len();
+        let c = &self.counts;
+        // Bytes and line are counted before the send, so the writer never
+        // subtracts what was not added; concurrent pushes can only see
+        // more queued than there is, so the budget holds.
+        if c.bytes.fetch_add(len, Ordering::Relaxed) + len <= self.budget {
+            c.lines.fetch_add(1, Ordering::Relaxed);
+            if let Some(tx) = &self.tx {
+                if tx.send(Msg::Line(line)).is_ok() {
+                    return;
+                }
+            }
+            c.lines.fetch_sub(1, Ordering::Relaxed);
+        }
+        c.bytes.fetch_sub(len, Ordering::Relaxed);
+        c.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Waits up to `wait` for what is queued to be written; returns the
+    /// lines lost: dropped and not yet reported, plus any still unwritten.
+    fn drain(&self, wait: Duration) -> u64 {
+        let c = &self.counts;
+        let (ack, done) = mpsc::channel();
+        let flushed = self
+            .tx
+            .as_ref()
+            .is_some_and(|tx| tx.send(Msg::Flush(ack)).is_ok())
+            && done.recv_timeout(wait).is_ok();
+        let unwritten = if flushed {
+            0
+        } else {
+            c.lines.load(Ordering::Relaxed)
+        };
+        c.dropped.swap(0, Ordering::Relaxed) + unwritten
+    }
+}
+
+/// The writer thread: everything already queued goes out in one write.
+/// Once the queue has run empty, lines dropped meanwhile are reported, at
+/// most once a second (a slow reader would otherwise get a report per
+/// write); [`Queue::drain`] reports the rest.
+fn write_lines(rx: Receiver<Msg>, mut out: impl Write, counts: &Counts, report: fn(u64)) {
+    let mut batch = Vec::new();
+    let mut acks = Vec::new();
+    let mut reported_at: Option<Instant> = None;
+    while let Ok(first) = rx.recv() {
+        let mut lines = 0;
+        let mut next = Some(first);
+        while let Some(msg) = next {
+            match msg {
+                Msg::Line(line) => {
+                    batch.extend_from_slice(&line);
+                    lines += 1;
+                }
+                Msg::Flush(ack) => acks.push(ack),
+            }
+            // Bounded, so what is written but not yet subtracted from the
+            // budget is small: a reader that has caught up finds room.
+            if batch.len() >= BATCH_BYTES {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        // An error (stdout closed) loses these lines, as it always has.
+        let _ = out.write_all(&batch).and_then(|()| out.flush());
+        counts.bytes.fetch_sub(batch.len(), Ordering::Relaxed);
+        counts.lines.fetch_sub(lines, Ordering::Relaxed);
+        batch.clear();
+        let due = reported_at.is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
+        if due && counts.dropped.load(Ordering::Relaxed) > 0 {
+            report(counts.dropped.swap(0, Ordering::Relaxed));
+            reported_at = Some(Instant::now());
+        }
+        for ack in acks.drain(..) {
+            let _ = ack.send(());
+        }
+    }
+}
+
+fn report_dropped(n: u64) {
+    if n > 0 {
+        let _ = writeln!(
+            io::stderr(),
+            "wirecat: {n} access-log lines dropped (stdout was not being read)"
+        );
+    }
 }
 
 /// `"`, `\` and bytes outside printable ASCII as `\xHH`, as nginx does.
@@ -137,6 +327,79 @@ mod tests {
         assert!(String::from_utf8(out)
             .unwrap()
             .contains("\"-\" 400 - \"-\""));
+    }
+
+    /// A stdout that blocks every write until the test drops `open`'s
+    /// sender, like a pipe nobody reads.
+    struct Stalled {
+        open: Receiver<()>,
+        out: Arc<std::sync::Mutex<Vec<u8>>>,
+    }
+
+    impl Write for Stalled {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let _ = self.open.recv();
+            self.out.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn stalled_queue(
+        budget: usize,
+        report: fn(u64),
+    ) -> (Queue, Sender<()>, Arc<std::sync::Mutex<Vec<u8>>>) {
+        let (release, open) = mpsc::channel();
+        let out = Arc::default();
+        let writer = Stalled {
+            open,
+            out: Arc::clone(&out),
+        };
+        (Queue::spawn(writer, budget, report).unwrap(), release, out)
+    }
+
+    #[test]
+    fn a_stalled_stdout_never_blocks_a_push_and_lines_beyond_the_budget_are_dropped() {
+        fn ignore(_: u64) {}
+        let (q, release, out) = stalled_queue(100, ignore);
+        for i in 0..20 {
+            q.push(format!("line {i:04}\n").into_bytes()); // 10 bytes each
+        }
+        // Ten fit the budget and wait (unwritten), ten were dropped; the
+        // wait is bounded even though the writer is stuck.
+        assert_eq!(q.drain(Duration::from_millis(10)), 20);
+        assert_eq!(
+            q.drain(Duration::from_millis(10)),
+            10,
+            "only the unwritten are left"
+        );
+        drop(release);
+        assert!(out.lock().unwrap().len() <= 100);
+    }
+
+    #[test]
+    fn the_writer_catches_up_and_reports_what_was_dropped() {
+        static REPORTED: AtomicU64 = AtomicU64::new(0);
+        fn count(n: u64) {
+            REPORTED.fetch_add(n, Ordering::Relaxed);
+        }
+        let (q, release, out) = stalled_queue(100, count);
+        for i in 0..20 {
+            q.push(format!("line {i:04}\n").into_bytes());
+        }
+        drop(release);
+        assert_eq!(q.drain(Duration::from_secs(20)), 0);
+        assert_eq!(REPORTED.load(Ordering::Relaxed), 10);
+        let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
+        let want: String = (0..10).map(|i| format!("line {i:04}\n")).collect();
+        assert_eq!(text, want);
+        // With room again, lines flow.
+        q.push(b"later\n".to_vec());
+        assert_eq!(q.drain(Duration::from_secs(20)), 0);
+        assert!(out.lock().unwrap().ends_with(b"later\n"));
     }
 
     #[test]

@@ -200,6 +200,9 @@ pub fn http_date() -> [u8; 29] {
         if at == secs {
             return date;
         }
+        // A clock set before 1970 or past 9999 would make httpdate panic;
+        // such a clock is wrong anyway, so say 1970 rather than crash.
+        let now = reply::http_date_time(now).unwrap_or(UNIX_EPOCH);
         let mut date = [0u8; 29];
         date.copy_from_slice(&httpdate::fmt_http_date(now).as_bytes()[..29]);
         c.set((secs, date));
@@ -365,10 +368,12 @@ pub fn serve(config: Config, shutdown: Shutdown, signals: bool) -> Result<()> {
         grace: config.grace,
         ..LoopConfig::default()
     };
-    serve_threads(listeners, loop_config, shutdown, move || {
+    let served = serve_threads(listeners, loop_config, shutdown, move || {
         FileService::new(site.clone())
     })
-    .map_err(|e| Error::io("serving", e))
+    .map_err(|e| Error::io("serving", e));
+    log::drain(log::DRAIN_WAIT);
+    served
 }
 
 #[cfg(test)]

@@ -2,6 +2,10 @@
 //! and the file's validators: conditional requests (RFC 9110 section 13),
 //! ranges (section 14) and the multipart/byteranges layout; plus rendering
 //! response heads. No I/O: the session opens files and queues bytes.
+//!
+//! A file whose modification time an HTTP-date cannot carry (before 1970,
+//! after 9999) gets no `Last-Modified`, and date preconditions are ignored
+//! for it as for a file without a date; its ETag still tells versions apart.
 
 use std::fmt::Display;
 use std::io::Write;
@@ -18,26 +22,52 @@ pub const MAX_RANGES: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validators {
     pub len: u64,
-    /// Whole seconds: what Last-Modified can carry and dates compare against.
-    pub modified: SystemTime,
+    /// Whole seconds: what Last-Modified can carry and dates compare
+    /// against. `None` when the file has no usable modification time or one
+    /// an HTTP-date cannot express (before 1970 or after 9999): then no
+    /// Last-Modified is sent and date preconditions are ignored.
+    pub modified: Option<SystemTime>,
     /// Strong (RFC 9110 section 8.8.3): size and mtime to the nanosecond.
     pub etag: String,
 }
 
 impl Validators {
-    pub fn new(len: u64, mtime: SystemTime) -> Self {
-        let since = mtime.duration_since(UNIX_EPOCH).unwrap_or_default();
+    pub fn new(len: u64, mtime: Option<SystemTime>) -> Self {
+        // Signed, so files dated before 1970 keep distinct tags.
+        let (sign, since) = match mtime.map(|t| t.duration_since(UNIX_EPOCH)) {
+            Some(Ok(d)) => ("", d),
+            Some(Err(before)) => ("-", before.duration()),
+            None => ("", Duration::ZERO),
+        };
         Validators {
             len,
-            modified: UNIX_EPOCH + Duration::from_secs(since.as_secs()),
+            modified: mtime.and_then(http_date_time),
             etag: format!(
-                "\"{:x}.{:x}-{:x}\"",
+                "\"{sign}{:x}.{:x}-{:x}\"",
                 since.as_secs(),
                 since.subsec_nanos(),
                 len
             ),
         }
     }
+
+    /// The Last-Modified value, when there is one.
+    pub fn last_modified(&self) -> Option<String> {
+        self.modified.map(httpdate::fmt_http_date)
+    }
+}
+
+/// Seconds from the epoch to 10000-01-01T00:00:00Z: the first instant an
+/// IMF-fixdate's four-digit year cannot express.
+const YEAR_10000: u64 = 253_402_300_800;
+
+/// `t` truncated to whole seconds, if an HTTP-date (RFC 9110 section
+/// 5.6.7) can carry it: from 1970 (httpdate's range starts at the epoch)
+/// through 9999. `httpdate::fmt_http_date` panics outside that range, so
+/// every time formatted as an HTTP-date passes through here first.
+pub fn http_date_time(t: SystemTime) -> Option<SystemTime> {
+    let secs = t.duration_since(UNIX_EPOCH).ok()?.as_secs();
+    (secs < YEAR_10000).then(|| UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// The outcome of evaluating a GET or HEAD against a file.
@@ -63,8 +93,11 @@ pub fn plan(headers: &[Header], v: &Validators) -> Plan {
         if !tag_list_matches(headers, "if-match", &v.etag, true) {
             return Plan::PreconditionFailed;
         }
-    } else if let Some(date) = date_header(headers, "if-unmodified-since") {
-        if v.modified > date {
+    } else if let (Some(date), Some(modified)) =
+        (date_header(headers, "if-unmodified-since"), v.modified)
+    {
+        // RFC 9110 section 13.1.4: ignored without a modification date.
+        if modified > date {
             return Plan::PreconditionFailed;
         }
     }
@@ -74,8 +107,11 @@ pub fn plan(headers: &[Header], v: &Validators) -> Plan {
         if tag_list_matches(headers, "if-none-match", &v.etag, false) {
             return Plan::NotModified;
         }
-    } else if let Some(date) = date_header(headers, "if-modified-since") {
-        if v.modified <= date {
+    } else if let (Some(date), Some(modified)) =
+        (date_header(headers, "if-modified-since"), v.modified)
+    {
+        // RFC 9110 section 13.1.3: ignored without a modification date.
+        if modified <= date {
             return Plan::NotModified;
         }
     }
@@ -120,7 +156,7 @@ fn if_range_holds(cond: &[u8], v: &Validators) -> bool {
     std::str::from_utf8(cond)
         .ok()
         .and_then(|s| httpdate::parse_http_date(s).ok())
-        .is_some_and(|d| d == v.modified)
+        .is_some_and(|d| Some(d) == v.modified)
 }
 
 /// A date header's value; an invalid date is ignored (RFC 9110 section 13.1.3).
@@ -182,7 +218,11 @@ pub fn parse_ranges(value: &[u8], len: u64) -> Ranges {
     if out.is_empty() {
         return Ranges::Unsatisfiable;
     }
-    let total: u64 = out.iter().map(|r| r.end - r.start).sum();
+    // Saturating: three whole-file ranges of a huge sparse file would
+    // overflow a plain sum (a panic in debug builds).
+    let total = out
+        .iter()
+        .fold(0u64, |t, r| t.saturating_add(r.end - r.start));
     let mut sorted = out.clone();
     sorted.sort_by_key(|r| r.start);
     let overlaps = sorted.windows(2).any(|w| w[1].start < w[0].end);
@@ -308,7 +348,7 @@ mod tests {
     use super::*;
 
     fn v() -> Validators {
-        Validators::new(1000, UNIX_EPOCH + Duration::new(1_700_000_000, 123))
+        Validators::new(1000, Some(UNIX_EPOCH + Duration::new(1_700_000_000, 123)))
     }
 
     fn hs(pairs: &[(&str, &str)]) -> Vec<Header> {
@@ -323,11 +363,50 @@ mod tests {
     fn etag_is_strong_and_changes_with_mtime_and_size() {
         let a = v();
         assert!(a.etag.starts_with('"') && !a.etag.starts_with("W/"));
-        let b = Validators::new(1000, UNIX_EPOCH + Duration::new(1_700_000_000, 124));
-        let c = Validators::new(1001, UNIX_EPOCH + Duration::new(1_700_000_000, 123));
+        let b = Validators::new(1000, Some(UNIX_EPOCH + Duration::new(1_700_000_000, 124)));
+        let c = Validators::new(1001, Some(UNIX_EPOCH + Duration::new(1_700_000_000, 123)));
         assert_ne!(a.etag, b.etag);
         assert_ne!(a.etag, c.etag);
-        assert_eq!(httpdate::fmt_http_date(a.modified), LM);
+        assert_eq!(a.last_modified().as_deref(), Some(LM));
+    }
+
+    /// httpdate panics outside 1970..=9999; such files get no
+    /// Last-Modified, distinct ETags, and date preconditions are ignored.
+    #[test]
+    fn dates_an_http_date_cannot_carry() {
+        let secs = |s: u64| UNIX_EPOCH + Duration::from_secs(s);
+        let y1960 = UNIX_EPOCH - Duration::from_secs(315_619_200);
+        let cases = [
+            (Some(y1960), None),
+            (Some(UNIX_EPOCH - Duration::from_nanos(1)), None),
+            (Some(UNIX_EPOCH), Some("Thu, 01 Jan 1970 00:00:00 GMT")),
+            (
+                Some(secs(YEAR_10000 - 1)),
+                Some("Fri, 31 Dec 9999 23:59:59 GMT"),
+            ),
+            (Some(secs(YEAR_10000)), None),
+            (Some(secs(YEAR_10000 * 4)), None),
+            (None, None),
+        ];
+        for (mtime, want) in cases {
+            let v = Validators::new(3, mtime);
+            assert_eq!(v.last_modified().as_deref(), want, "{mtime:?}");
+            for name in ["If-Modified-Since", "If-Unmodified-Since"] {
+                let h = hs(&[(name, "Thu, 01 Jan 1970 00:00:00 GMT")]);
+                let p = plan(&h, &v);
+                if want.is_none() {
+                    assert_eq!(p, Plan::Full, "{name} {mtime:?}");
+                }
+            }
+            let h = hs(&[("Range", "bytes=0-0"), ("If-Range", LM)]);
+            if want.is_none() {
+                assert_eq!(plan(&h, &v), Plan::Full);
+            }
+        }
+        let before = Validators::new(3, Some(UNIX_EPOCH - Duration::from_secs(5)));
+        let after = Validators::new(3, Some(UNIX_EPOCH + Duration::from_secs(5)));
+        assert_ne!(before.etag, after.etag);
+        assert_ne!(before.etag, Validators::new(3, Some(y1960)).etag);
     }
 
     #[test]
@@ -443,6 +522,8 @@ mod tests {
             parse_ranges(format!("bytes={many}").as_bytes(), 1000),
             Ranges::Ignore
         );
+        let huge = i64::MAX as u64; // a sparse file's size can reach this
+        assert_eq!(parse_ranges(b"bytes=0-,0-,0-", huge), Ranges::Ignore);
         assert_eq!(parse_ranges(b"bytes=0-0", 0), Ranges::Unsatisfiable);
         assert_eq!(parse_ranges(b"bytes=-1", 0), Ranges::Unsatisfiable);
     }

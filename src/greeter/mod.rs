@@ -33,15 +33,18 @@ pub const WELCOME: &[u8] = b"Welcome!\n";
 /// The answer to `exit`, after which the server closes.
 pub const BYE: &[u8] = b"Bye!\n";
 
-/// Appends `Hello, <msg>!`. Bytes that are not UTF-8 become U+FFFD: the
-/// reply is always text, and a hostile line cannot make it panic.
+/// What a reply adds around the message: `Hello, ` before it, `!` after.
+pub const HELLO_OVERHEAD: usize = b"Hello, !".len();
+
+/// Appends `Hello, <msg>!`, the message's bytes as received. Nothing is
+/// decoded: a lossy UTF-8 decoding would turn each invalid byte into
+/// U+FFFD (3 bytes), making the reply up to three times the request, which
+/// over UDP is a reflection amplifier. So a reply is never longer than the
+/// message plus [`HELLO_OVERHEAD`].
 pub(crate) fn push_hello(out: &mut Vec<u8>, msg: &[u8]) {
+    out.reserve(msg.len() + HELLO_OVERHEAD);
     out.extend_from_slice(b"Hello, ");
-    if msg.is_ascii() || std::str::from_utf8(msg).is_ok() {
-        out.extend_from_slice(msg);
-    } else {
-        out.extend_from_slice(String::from_utf8_lossy(msg).as_bytes());
-    }
+    out.extend_from_slice(msg);
     out.push(b'!');
 }
 
@@ -93,15 +96,8 @@ pub fn greet_command(args: GreetArgs) -> Result<()> {
 
 fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let cannot_listen = |e| Error::io(format!("cannot listen on {}", config.addr), e);
-    // One listener per loop on the same port (SO_REUSEPORT): the kernel
-    // spreads connections, the loops share nothing. With port 0 the first
-    // bind picks the port the others join.
-    let first = bind_listener(config.addr, config.threads > 1).map_err(cannot_listen)?;
-    let local = first.local_addr().map_err(cannot_listen)?;
-    let mut listeners = vec![first];
-    for _ in 1..config.threads {
-        listeners.push(bind_listener(local, true).map_err(cannot_listen)?);
-    }
+    let listeners = bind_listeners(config.addr, config.threads).map_err(cannot_listen)?;
+    let local = listeners[0].local_addr().map_err(cannot_listen)?;
     announce("tcp", local);
     let limits = config.limits;
     serve_threads(listeners, LoopConfig::default(), shutdown, move || {
@@ -110,8 +106,29 @@ fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     .map_err(|e| Error::io("greet", e))
 }
 
+/// One listener per loop on the same port (SO_REUSEPORT): the kernel
+/// spreads connections, the loops share nothing. With port 0 the first bind
+/// picks the port the others join. As `serve` does, a port given is first
+/// bound plainly: SO_REUSEPORT alone would join a port another server (even
+/// another greet) already listens on and silently take a share of its
+/// connections, where "address in use" is the right answer.
+fn bind_listeners(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    if addr.port() != 0 {
+        drop(std::net::TcpListener::bind(addr)?);
+    }
+    let first = bind_listener(addr, n > 1)?;
+    let local = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..n {
+        listeners.push(bind_listener(local, true)?);
+    }
+    Ok(listeners)
+}
+
 fn greet_udp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let cannot_listen = |e| Error::io(format!("cannot listen on udp {}", config.addr), e);
+    // One socket whatever --threads says, bound without SO_REUSEPORT: a
+    // port in use is an error.
     let socket = UdpSocket::bind(config.addr).map_err(cannot_listen)?;
     let mut lp = DatagramLoop::new(socket, shutdown).map_err(cannot_listen)?;
     announce("udp", lp.local_addr().map_err(cannot_listen)?);
@@ -264,11 +281,22 @@ mod tests {
             (&b"Michael"[..], "Hello, Michael!"),
             (b"", "Hello, !"),
             ("Zo\u{eb}".as_bytes(), "Hello, Zo\u{eb}!"),
-            (b"a\xffb", "Hello, a\u{fffd}b!"),
         ] {
             let mut out = Vec::new();
             push_hello(&mut out, input);
             assert_eq!(out, want.as_bytes(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn hello_echoes_bytes_as_received_and_never_amplifies() {
+        let mut out = Vec::new();
+        push_hello(&mut out, b"a\xffb");
+        assert_eq!(out, b"Hello, a\xffb!");
+        for msg in [vec![0xff; 21_833], vec![0x80; 1000], b"\xc3".to_vec()] {
+            let mut out = Vec::new();
+            push_hello(&mut out, &msg);
+            assert_eq!(out.len(), msg.len() + HELLO_OVERHEAD);
         }
     }
 

@@ -3,8 +3,9 @@
 //! outbox; the session frames lines and queues replies.
 //!
 //! Protocol (the lesson's, line-framed): `Welcome!` on connect, `Hello,
-//! <line>!` per line, `Bye!` and close on `exit`. Replies are plain text;
-//! bytes that are not UTF-8 are echoed lossily (U+FFFD).
+//! <line>!` per line, `Bye!` and close on `exit`. A line is echoed as the
+//! bytes received, UTF-8 or not: decoding it lossily would make a reply up
+//! to three times the line.
 //!
 //! # Slow readers and idle clients
 //!
@@ -171,7 +172,8 @@ impl GreetSession {
         } else {
             self.limits.idle_timeout
         };
-        limit.map(|d| self.last_progress + d)
+        // A limit too long for the clock (`--idle-timeout 1e19`) is none.
+        limit.and_then(|d| self.last_progress.checked_add(d))
     }
 }
 
@@ -219,7 +221,7 @@ impl Session for GreetSession {
 
     fn input_cap(&self) -> usize {
         // A whole line and its CRLF must fit, or the cap could never be seen.
-        (64 * 1024).max(self.limits.max_line + 2)
+        (64 * 1024).max(self.limits.max_line.saturating_add(2))
     }
 }
 
@@ -405,10 +407,18 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_answered_lossily() {
+    fn lines_are_echoed_as_received_without_amplification() {
         let mut h = Harness::new(GreetLimits::default());
         h.feed(b"caf\xc3\xa9 \xff\n");
-        assert_eq!(h.text(), "Welcome!\nHello, caf\u{e9} \u{fffd}!\n");
+        assert_eq!(h.sent, b"Welcome!\nHello, caf\xc3\xa9 \xff!\n");
+        // A longest line of bytes that are not UTF-8 costs its own length
+        // plus the greeting, not three times that (U+FFFD each).
+        let max_line = GreetLimits::default().max_line;
+        let mut line = vec![0xff; max_line];
+        line.push(b'\n');
+        h.sent.clear();
+        h.feed(&line);
+        assert_eq!(h.sent.len(), line.len() + b"Hello, !".len());
     }
 
     #[test]
@@ -487,6 +497,26 @@ mod tests {
         };
         idle.now = d;
         assert_eq!(idle.feed(b""), Step::Close);
+    }
+
+    #[test]
+    fn timeouts_too_long_for_the_clock_are_no_deadline() {
+        let limits = GreetLimits {
+            output_cap: 10,
+            idle_timeout: Some(Duration::MAX),
+            stall_timeout: Some(Duration::MAX),
+            ..GreetLimits::default()
+        };
+        let mut h = Harness::new(limits);
+        assert_eq!(h.feed(b""), Step::read(None));
+        h.input.extend(b"a\nb\nc\n");
+        assert_eq!(
+            h.drive(),
+            Step::Wait {
+                read: false,
+                deadline: None
+            }
+        );
     }
 
     #[test]

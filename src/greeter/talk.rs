@@ -105,8 +105,9 @@ impl Owed {
         self.since = (self.count > 0).then_some(now);
     }
 
+    /// `None` also for a timeout too long for the clock to add.
     fn deadline(&self, reply: Option<Duration>) -> Option<Instant> {
-        Some(self.since? + reply?)
+        self.since?.checked_add(reply?)
     }
 
     fn timeout_error(&self, server: &str, reply: Option<Duration>) -> Error {
@@ -212,13 +213,14 @@ impl<W: Write> TalkSession<W> {
     }
 
     fn converse(&mut self, io: &mut Io<'_>) -> Step {
-        if let Phase::Greeting(mut until) = self.phase {
-            let until = *until.get_or_insert(io.now + self.timeouts.greeting_wait);
-            self.phase = Phase::Greeting(Some(until));
-            if io.now < until {
-                return Step::read(Some(until));
+        if let Phase::Greeting(until) = self.phase {
+            // A wait too long for the clock to add is a wait for the server.
+            let until = until.or_else(|| io.now.checked_add(self.timeouts.greeting_wait));
+            self.phase = Phase::Greeting(until);
+            match until {
+                Some(t) if io.now >= t => self.phase = Phase::Talking,
+                _ => return Step::read(until),
             }
-            self.phase = Phase::Talking;
         }
         self.send(io);
         if self.owed.count == 0 && self.outgoing.is_exhausted() {
@@ -601,6 +603,23 @@ mod tests {
         assert!(matches!(h.feed(b"Hello, a!\n"), Step::Wait { .. }));
         assert_eq!(h.feed(b"Hello, b!\n"), Step::Close);
         assert_eq!(h.printed(), "Welcome!\nHello, a!\nHello, b!\n");
+    }
+
+    #[test]
+    fn timeouts_too_long_for_the_clock_are_no_deadline() {
+        let mut h = Harness::new(messages(&["a"]));
+        h.session.timeouts = TalkTimeouts {
+            reply: Some(Duration::MAX),
+            greeting_wait: Duration::MAX,
+        };
+        assert_eq!(h.feed(b""), Step::read(None), "waits for a greeting");
+        assert_eq!(h.feed(b"hi\n"), Step::read(None));
+        assert_eq!(h.sent(), "a\n");
+
+        let server: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let mut t = UdpTalk::new(server, Vec::new(), messages(&["a"]), Some(Duration::MAX));
+        let mut q = DatagramQueue::new(8);
+        assert_eq!(t.tick(&mut q, Instant::now(), false), Flow::Continue(None));
     }
 
     #[test]

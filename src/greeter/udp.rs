@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::lines::trim_line_end;
-use super::push_hello;
+use super::{push_hello, HELLO_OVERHEAD};
 use crate::event_loop::{DatagramQueue, DatagramService, Flow};
 
 /// The largest UDP payload over IPv4; a longer reply could not be sent.
@@ -30,21 +30,39 @@ impl UdpGreeter {
     }
 }
 
-/// The reply to one datagram, cut to fit in one datagram: a 64 KiB message
-/// plus `Hello, ` and `!` would not.
+/// The reply to one datagram: the message as received, cut so that the
+/// reply fits in one datagram (a 64 KiB message plus `Hello, ` and `!`
+/// would not). Never longer than the datagram plus [`HELLO_OVERHEAD`].
 pub fn reply_to(data: &[u8]) -> Vec<u8> {
-    let mut reply = Vec::with_capacity(data.len() + 8);
-    push_hello(&mut reply, trim_line_end(data));
-    if reply.len() > MAX_REPLY {
-        let mut cut = MAX_REPLY - 1;
-        // Cut on a character boundary: the reply is UTF-8 (lossy).
-        while cut > 0 && (reply[cut] & 0xC0) == 0x80 {
-            cut -= 1;
-        }
-        reply.truncate(cut);
-        reply.push(b'!');
-    }
+    let msg = trim_line_end(data);
+    let msg = &msg[..cut_point(msg, MAX_REPLY - HELLO_OVERHEAD)];
+    let mut reply = Vec::new();
+    push_hello(&mut reply, msg);
     reply
+}
+
+/// The longest prefix of `msg` of at most `max` bytes that does not end
+/// inside a UTF-8 character, so a cut text message stays text. Only a
+/// character actually split is backed out of (at most 3 bytes); bytes that
+/// are not UTF-8 are cut where they fall.
+fn cut_point(msg: &[u8], max: usize) -> usize {
+    let is_continuation = |b: u8| b & 0xC0 == 0x80;
+    if msg.len() <= max || !is_continuation(msg[max]) {
+        return msg.len().min(max);
+    }
+    for back in 1..=max.min(3) {
+        let lead = msg[max - back];
+        if !is_continuation(lead) {
+            let len = match lead {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => 1,
+            };
+            return if len > back { max - back } else { max };
+        }
+    }
+    max
 }
 
 impl DatagramService for UdpGreeter {
@@ -81,9 +99,54 @@ mod tests {
             (b"Tracy\n", b"Hello, Tracy!"),
             (b"Sarah\r\n", b"Hello, Sarah!"),
             (b"", b"Hello, !"),
-            (b"\xff", "Hello, \u{fffd}!".as_bytes()),
+            (b"\xff\xfe\n", b"Hello, \xff\xfe!"),
         ] {
             assert_eq!(reply_to(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn a_reply_never_exceeds_the_request_by_more_than_the_greeting() {
+        // 21,833 bytes of 0xFF used to come back as 65,507 (U+FFFD each).
+        for data in [
+            vec![0xff; 21_833],
+            vec![0x80; MAX_REPLY],
+            vec![0xc3; MAX_REPLY + 1],
+            b"\xe2\x82".repeat(30_000),
+            vec![b'a'; 70_000],
+        ] {
+            let reply = reply_to(&data);
+            assert!(reply.len() <= data.len() + HELLO_OVERHEAD, "{}", data.len());
+            assert!(reply.len() <= MAX_REPLY, "{}", data.len());
+            // Cut bytes that are not UTF-8 lose at most 3 bytes to the cut.
+            let kept = reply.len().min(MAX_REPLY);
+            assert!(kept + 3 >= data.len().min(MAX_REPLY), "{}", data.len());
+        }
+        assert_eq!(reply_to(&[0xff; 21_833]).len(), 21_833 + HELLO_OVERHEAD);
+    }
+
+    #[test]
+    fn cut_points() {
+        let e = "\u{e9}".as_bytes(); // 2 bytes
+        let euro = "\u{20ac}".as_bytes(); // 3 bytes
+        let smile = "\u{1f600}".as_bytes(); // 4 bytes
+        for (msg, max, want) in [
+            (b"abc".to_vec(), 5, 3),
+            (b"abc".to_vec(), 2, 2),
+            (b"abc".to_vec(), 0, 0),
+            ([b"a", e].concat(), 2, 1),
+            ([b"a", e].concat(), 3, 3),
+            ([b"a", euro].concat(), 2, 1),
+            ([b"a", euro].concat(), 3, 1),
+            ([b"a", smile].concat(), 4, 1),
+            (smile.to_vec(), 3, 0),
+            // Stray continuation bytes are not characters: cut where they fall.
+            (vec![0x80; 5], 3, 3),
+            (b"\xff\x80\x80".to_vec(), 1, 1),
+            // A complete character before the cut is kept.
+            ([e, b"\x80"].concat(), 2, 2),
+        ] {
+            assert_eq!(cut_point(&msg, max), want, "{msg:?} at {max}");
         }
     }
 

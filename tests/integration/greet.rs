@@ -37,6 +37,12 @@ impl Client {
         l
     }
 
+    fn line_bytes(&mut self) -> Vec<u8> {
+        let mut l = Vec::new();
+        self.reader.read_until(b'\n', &mut l).expect("read a reply");
+        l
+    }
+
     fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).unwrap();
     }
@@ -94,7 +100,8 @@ fn greet_refuses_overlong_lines_and_survives_bad_utf8() {
     let mut c = Client::new(addr);
     c.send(b"caf\xc3\xa9\xff\n");
     assert_eq!(c.line(), "Welcome!\n");
-    assert_eq!(c.line(), "Hello, caf\u{e9}\u{fffd}!\n");
+    // Echoed as received: no U+FFFD, which would triple a line of 0xFF.
+    assert_eq!(c.line_bytes(), b"Hello, caf\xc3\xa9\xff!\n");
     c.send(&[b'x'; 500]);
     assert_eq!(c.rest(), "Error: line longer than 100 bytes\n");
 }
@@ -288,6 +295,54 @@ fn greet_udp_round_trips() {
 }
 
 #[test]
+fn greet_udp_reply_is_the_request_plus_the_greeting_at_most() {
+    let (_server, addr) = greet(&["--udp"]);
+    let c = udp_client();
+    // 21,833 bytes of 0xFF used to come back as 65,507 bytes of U+FFFD.
+    let junk = vec![0xff; 21_833];
+    let reply = round_trip(&c, addr, &junk);
+    assert_eq!(reply, [&b"Hello, "[..], &junk, b"!"].concat());
+    // The largest datagram is answered with one that still fits.
+    let junk = vec![0xfe; 65_507];
+    let reply = round_trip(&c, addr, &junk);
+    assert_eq!(reply.len(), 65_507);
+    assert!(reply.starts_with(b"Hello, \xfe") && reply.ends_with(b"\xfe!"));
+}
+
+/// A second greet on the port of a running one must fail, not share it.
+fn second_greet_on_the_same_port_fails(extra: &[&str]) {
+    let (_first, addr) = greet(extra);
+    let port = addr.port().to_string();
+    let out = run(
+        wirecat()
+            .args(["greet", "-b", "127.0.0.1", "-p", &port])
+            .args(extra),
+        Duration::from_secs(5),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = crate::support::stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("wirecat: cannot listen on ") && err.contains("in use"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "it announced itself: {out:?}");
+}
+
+#[test]
+fn greet_refuses_a_tcp_port_already_in_use() {
+    // With more than one loop every listener sets SO_REUSEPORT, which alone
+    // would let the second process join the first's port.
+    second_greet_on_the_same_port_fails(&["--threads", "2"]);
+    second_greet_on_the_same_port_fails(&["--threads", "1"]);
+}
+
+#[test]
+fn greet_refuses_a_udp_port_already_in_use() {
+    second_greet_on_the_same_port_fails(&["--udp", "--threads", "2"]);
+}
+
+#[test]
 fn talk_against_greet_with_messages() {
     let (_server, addr) = greet(&[]);
     let out = run(
@@ -419,4 +474,18 @@ fn talk_udp_reports_a_silent_server() {
     let mut buf = [0u8; 16];
     let (n, _) = silent.recv_from(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"hi", "the datagram did go out");
+}
+
+#[test]
+fn talk_udp_sends_each_message_as_soon_as_the_last_is_answered() {
+    // Each reply lets the next message go at once: four round trips on
+    // loopback, not four reply timeouts (the loop used to sleep until the
+    // 5 s deadline it had set before the reply arrived).
+    let (_server, addr) = greet(&["--udp"]);
+    let out = run(
+        wirecat().args(["talk", "--udp", &addr.to_string(), "a", "b", "c", "d"]),
+        Duration::from_secs(3),
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"Hello, a!\nHello, b!\nHello, c!\nHello, d!\n");
 }

@@ -10,6 +10,8 @@ mod many;
 mod readme;
 mod resume;
 mod serve;
+mod serve_log;
+mod serve_safety;
 mod support;
 mod tls;
 mod web;

@@ -363,12 +363,17 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Turns a flag's seconds into a duration; 0 or less means "none".
+/// The longest timeout a flag gives: a century is "forever" to a person,
+/// and unlike `1e30` seconds it still fits `Instant + Duration` everywhere.
+const MAX_SECONDS: f64 = 100.0 * 365.0 * 24.0 * 3600.0;
+
+/// Turns a flag's seconds into a duration; 0 or less means "none", and
+/// anything past a century is a century.
 pub fn seconds(secs: f64, flag: &str) -> Result<Option<Duration>> {
     if !secs.is_finite() {
         return Err(Error::Usage(format!("{flag}: not a number of seconds")));
     }
-    Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
+    Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs.min(MAX_SECONDS))))
 }
 
 /// The address to listen on for `-b BIND -p PORT`: an IP literal
@@ -414,6 +419,15 @@ mod tests {
         for (bind, want) in cases {
             assert_eq!(bind_addr(bind, 80).unwrap().to_string(), want, "{bind}");
         }
+    }
+
+    #[test]
+    fn huge_seconds_are_a_century_not_a_panic() {
+        let century = seconds(MAX_SECONDS, "--x").unwrap().unwrap();
+        for huge in [1e19, 1e30, f64::MAX] {
+            assert_eq!(seconds(huge, "--x").unwrap(), Some(century));
+        }
+        assert!(std::time::Instant::now().checked_add(century).is_some());
     }
 
     #[test]

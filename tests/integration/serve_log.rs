@@ -1,0 +1,204 @@
+//! `serve`'s access log with a stdout nobody reads (`serve | less`, a
+//! paused terminal): requests are still answered, lines beyond the queue
+//! are dropped and counted on stderr, logging resumes once the reader does,
+//! and shutdown does not hang on the stalled pipe.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use wait_timeout::ChildExt;
+
+use crate::support::{addr_in, connect, wirecat, TIMEOUT};
+
+/// How long one response may take: prompt, though the log is stalled.
+const PROMPT: Duration = Duration::from_secs(5);
+
+/// A request target long enough that each log line is about 2 KiB, so a
+/// few thousand requests are many times a 64 KiB pipe buffer and more than
+/// the 1 MiB log queue.
+fn target(tag: &str) -> String {
+    format!("/index.html?{tag}-{}", "x".repeat(2000))
+}
+
+/// `wirecat serve` with stdout a pipe handed back unread (after the
+/// announcement) and stderr collected line by line.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    /// Unread until a test takes it.
+    stdout: Option<BufReader<ChildStdout>>,
+    stderr: mpsc::Receiver<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("index.html"), "hi\n").unwrap();
+        let mut child = wirecat()
+            .args(["serve", "-p", "0", "--threads", "2"])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let (tx, stderr) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        // Nothing else is written before the first request, so the reader
+        // buffers the announcement only.
+        let (line_tx, line_rx) = mpsc::channel();
+        let handle = std::thread::spawn(move || {
+            let mut first = String::new();
+            let _ = stdout.read_line(&mut first);
+            let _ = line_tx.send(first);
+            stdout
+        });
+        let first = line_rx.recv_timeout(TIMEOUT).expect("no announcement");
+        let stdout = handle.join().unwrap();
+        assert!(first.starts_with("Serving "), "{first}");
+        Server {
+            child,
+            addr: addr_in(first.trim_end()),
+            stdout: Some(stdout),
+            stderr,
+            _dir: dir,
+        }
+    }
+
+    /// `n` pipelined HEAD requests on each of `conns` connections, each
+    /// response awaited with a short socket timeout.
+    fn requests(&self, tag: &str, conns: usize, n: usize) {
+        for c in 0..conns {
+            let s = connect(self.addr);
+            s.set_read_timeout(Some(PROMPT)).unwrap();
+            let mut batch = Vec::new();
+            for i in 0..n {
+                write!(
+                    batch,
+                    "HEAD {} HTTP/1.1\r\nHost: x\r\n\r\n",
+                    target(&format!("{tag}{c}.{i}"))
+                )
+                .unwrap();
+            }
+            let mut w = s.try_clone().unwrap();
+            let writer = std::thread::spawn(move || w.write_all(&batch));
+            let mut r = BufReader::new(s);
+            for i in 0..n {
+                let mut status = String::new();
+                r.read_line(&mut status)
+                    .unwrap_or_else(|e| panic!("request {i} on connection {c} not answered: {e}"));
+                assert!(status.starts_with("HTTP/1.1 200 "), "{status:?}");
+                let mut line = String::new();
+                while line != "\r\n" {
+                    line.clear();
+                    r.read_line(&mut line).expect("response head");
+                }
+            }
+            writer.join().unwrap().unwrap();
+        }
+    }
+
+    /// Waits for a stderr line containing `needle`.
+    fn stderr_line(&self, needle: &str) -> String {
+        loop {
+            match self.stderr.recv_timeout(TIMEOUT) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("no stderr line with {needle:?}"),
+            }
+        }
+    }
+
+    fn terminate(&mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = self.child.wait_timeout(TIMEOUT).unwrap();
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(0),
+            "serve did not exit cleanly within {TIMEOUT:?} with stdout stalled"
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// N in "wirecat: N access-log lines dropped (...)".
+fn dropped_in(line: &str) -> u64 {
+    let rest = line.strip_prefix("wirecat: ").expect(line);
+    rest.split(' ').next().unwrap().parse().expect(line)
+}
+
+fn is_log_line(l: &str) -> bool {
+    l.starts_with("127.0.0.1 - - [") && l.contains("\"HEAD /index.html?")
+}
+
+#[test]
+fn serve_answers_every_request_while_stdout_is_not_read_and_the_log_resumes() {
+    let mut server = Server::start();
+    const CONNS: usize = 20;
+    const PER_CONN: usize = 100;
+    const TOTAL: u64 = (CONNS * PER_CONN) as u64;
+    server.requests("stalled", CONNS, PER_CONN);
+
+    // The reader comes back: what was queued arrives, and the dropped
+    // lines are reported once the writer has caught up.
+    let (tx, lines) = mpsc::channel();
+    let mut stdout = server.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while stdout.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let _ = tx.send(std::mem::take(&mut line));
+        }
+    });
+    let report = server.stderr_line("access-log lines dropped");
+    assert!(report.ends_with("(stdout was not being read)"), "{report}");
+    let dropped = dropped_in(&report);
+    assert!(dropped > 0 && dropped < TOTAL, "{report}");
+    // Every line was either written or counted as dropped.
+    for _ in 0..TOTAL - dropped {
+        let l = lines
+            .recv_timeout(TIMEOUT)
+            .expect("fewer lines than reported");
+        assert!(is_log_line(&l) && l.contains("?stalled"), "{l:?}");
+    }
+    // And logging goes on as before.
+    server.requests("after", 1, 1);
+    let l = lines.recv_timeout(TIMEOUT).expect("the log never resumed");
+    assert!(l.contains("?after0.0-"), "{l:?}");
+}
+
+#[test]
+fn serve_exits_promptly_on_sigterm_with_stdout_stalled() {
+    let mut server = Server::start();
+    // Enough to fill the pipe and leave the writer stuck with more queued.
+    server.requests("stalled", 2, 100);
+    server.terminate();
+    let report = server.stderr_line("access-log lines dropped");
+    let lost = dropped_in(&report);
+    let mut rest = String::new();
+    let _ = server.stdout.take().unwrap().read_to_string(&mut rest);
+    // The last line may have been cut where the pipe filled up.
+    let written = rest.lines().filter(|l| is_log_line(l)).count() as u64;
+    assert!(written > 0, "nothing reached stdout");
+    assert!(lost > 0, "{report}");
+    assert!(written + lost >= 200, "{written} written, {report}");
+}
