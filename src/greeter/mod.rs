@@ -2,6 +2,7 @@
 //! and its client, TCP and UDP, on the crate's event loop.
 //!
 //! - [`lines`]: pure line framing (LF or CRLF, lines split across reads, a cap).
+//! - [`reply`]: the server's words (`Welcome!`, `Hello, <msg>!`, `Bye!`).
 //! - [`session`]: [`GreetSession`], one TCP client of the server, and its service.
 //! - [`udp`]: [`UdpGreeter`], the datagram server.
 //! - [`talk`]: the client, TCP and UDP, given MESSAGEs or reading stdin.
@@ -10,6 +11,7 @@
 //! loops; it never touches a socket beyond binding the UDP one.
 
 pub mod lines;
+pub mod reply;
 pub mod session;
 pub mod talk;
 pub mod udp;
@@ -18,6 +20,7 @@ use std::io::{self, BufReader, Write};
 use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::Duration;
 
+pub use reply::{BYE, HELLO_OVERHEAD, WELCOME};
 pub use session::{GreetLimits, GreetService, GreetSession};
 pub use talk::{Outgoing, TalkService, TalkSession, TalkTimeouts, UdpTalk};
 pub use udp::UdpGreeter;
@@ -27,26 +30,6 @@ use crate::error::{Error, Result};
 use crate::event_loop::{
     bind_listener, serve_threads, DatagramLoop, EventLoop, LoopConfig, Shutdown,
 };
-
-/// Sent to every TCP client on connect.
-pub const WELCOME: &[u8] = b"Welcome!\n";
-/// The answer to `exit`, after which the server closes.
-pub const BYE: &[u8] = b"Bye!\n";
-
-/// What a reply adds around the message: `Hello, ` before it, `!` after.
-pub const HELLO_OVERHEAD: usize = b"Hello, !".len();
-
-/// Appends `Hello, <msg>!`, the message's bytes as received. Nothing is
-/// decoded: a lossy UTF-8 decoding would turn each invalid byte into
-/// U+FFFD (3 bytes), making the reply up to three times the request, which
-/// over UDP is a reflection amplifier. So a reply is never longer than the
-/// message plus [`HELLO_OVERHEAD`].
-pub(crate) fn push_hello(out: &mut Vec<u8>, msg: &[u8]) {
-    out.reserve(msg.len() + HELLO_OVERHEAD);
-    out.extend_from_slice(b"Hello, ");
-    out.extend_from_slice(msg);
-    out.push(b'!');
-}
 
 /// `greet`, resolved.
 #[derive(Debug, Clone)]
@@ -274,31 +257,6 @@ fn talk_udp(config: &TalkConfig) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn hello() {
-        for (input, want) in [
-            (&b"Michael"[..], "Hello, Michael!"),
-            (b"", "Hello, !"),
-            ("Zo\u{eb}".as_bytes(), "Hello, Zo\u{eb}!"),
-        ] {
-            let mut out = Vec::new();
-            push_hello(&mut out, input);
-            assert_eq!(out, want.as_bytes(), "{input:?}");
-        }
-    }
-
-    #[test]
-    fn hello_echoes_bytes_as_received_and_never_amplifies() {
-        let mut out = Vec::new();
-        push_hello(&mut out, b"a\xffb");
-        assert_eq!(out, b"Hello, a\xffb!");
-        for msg in [vec![0xff; 21_833], vec![0x80; 1000], b"\xc3".to_vec()] {
-            let mut out = Vec::new();
-            push_hello(&mut out, &msg);
-            assert_eq!(out.len(), msg.len() + HELLO_OVERHEAD);
-        }
-    }
 
     fn talk_args(addr: &str) -> TalkArgs {
         use clap::Parser;

@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::lines::{final_line, try_parse_line, LineError};
-use super::{push_hello, BYE, WELCOME};
+use super::reply::{push_hello, BYE, WELCOME};
 use crate::event_loop::{Ended, Io, Service, Session, Step};
 
 /// Per-connection limits, resolved from the command line.

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::lines::trim_line_end;
-use super::{push_hello, HELLO_OVERHEAD};
+use super::reply::{push_hello, HELLO_OVERHEAD};
 use crate::event_loop::{DatagramQueue, DatagramService, Flow};
 
 /// The largest UDP payload over IPv4; a longer reply could not be sent.
