@@ -9,6 +9,7 @@
 //! outgoing ones and is told when each ends. Datagrams go through
 //! [`DatagramService`] in the same style.
 
+mod bind;
 mod buffer;
 mod shutdown;
 mod tcp;
@@ -18,6 +19,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+pub use bind::{bind_listeners, bind_udp, bind_udp_client};
 pub use buffer::{Chunk, InBuf, Outbox};
 pub use shutdown::{Notifier, RemoveOnExit, Shutdown};
 pub use tcp::{bind_listener, serve_threads, Control, EventLoop, LoopConfig};

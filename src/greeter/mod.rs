@@ -8,7 +8,7 @@
 //! - [`talk`]: the client, TCP and UDP, given MESSAGEs or reading stdin.
 //!
 //! This module resolves the command line into configs and wires them to the
-//! loops; it never touches a socket beyond binding the UDP one.
+//! loops; the event loop binds and drives every socket.
 
 pub mod lines;
 pub mod reply;
@@ -17,7 +17,7 @@ pub mod talk;
 pub mod udp;
 
 use std::io::{self, BufReader, Write};
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 pub use reply::{BYE, HELLO_OVERHEAD, WELCOME};
@@ -28,7 +28,8 @@ pub use udp::UdpGreeter;
 use crate::cli::{seconds, GreetArgs, TalkArgs};
 use crate::error::{Error, Result};
 use crate::event_loop::{
-    bind_listener, serve_threads, DatagramLoop, EventLoop, LoopConfig, Shutdown,
+    bind_listeners, bind_udp, bind_udp_client, serve_threads, DatagramLoop, EventLoop, LoopConfig,
+    Shutdown,
 };
 
 /// `greet`, resolved.
@@ -89,30 +90,10 @@ fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     .map_err(|e| Error::io("greet", e))
 }
 
-/// One listener per loop on the same port (SO_REUSEPORT): the kernel
-/// spreads connections, the loops share nothing. With port 0 the first bind
-/// picks the port the others join. As `serve` does, a port given is first
-/// bound plainly: SO_REUSEPORT alone would join a port another server (even
-/// another greet) already listens on and silently take a share of its
-/// connections, where "address in use" is the right answer.
-fn bind_listeners(addr: SocketAddr, n: usize) -> io::Result<Vec<std::net::TcpListener>> {
-    if addr.port() != 0 {
-        drop(std::net::TcpListener::bind(addr)?);
-    }
-    let first = bind_listener(addr, n > 1)?;
-    let local = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..n {
-        listeners.push(bind_listener(local, true)?);
-    }
-    Ok(listeners)
-}
-
 fn greet_udp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let cannot_listen = |e| Error::io(format!("cannot listen on udp {}", config.addr), e);
-    // One socket whatever --threads says, bound without SO_REUSEPORT: a
-    // port in use is an error.
-    let socket = UdpSocket::bind(config.addr).map_err(cannot_listen)?;
+    // One socket whatever --threads says.
+    let socket = bind_udp(config.addr).map_err(cannot_listen)?;
     let mut lp = DatagramLoop::new(socket, shutdown).map_err(cannot_listen)?;
     announce("udp", lp.local_addr().map_err(cannot_listen)?);
     lp.run(&mut UdpGreeter::new())
@@ -237,12 +218,7 @@ fn talk_tcp(config: &TalkConfig) -> Result<()> {
 
 fn talk_udp(config: &TalkConfig) -> Result<()> {
     let server = config.addrs[0];
-    let local: SocketAddr = if server.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let socket = UdpSocket::bind(local).map_err(|e| Error::io("binding a UDP socket", e))?;
+    let socket = bind_udp_client(server).map_err(|e| Error::io("binding a UDP socket", e))?;
     let mut lp = DatagramLoop::new(socket, Shutdown::new())
         .map_err(|e| Error::io("starting the event loop", e))?;
     let outgoing = match config.message_lines() {
