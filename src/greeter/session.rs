@@ -264,56 +264,47 @@ impl Service for GreetService {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::event_loop::{InBuf, Outbox};
+    use std::ops::{Deref, DerefMut};
 
+    use super::*;
+    use crate::event_loop::testing::Wire;
+
+    /// A session on a [`Wire`]; the wire's fields (`input`, `output`,
+    /// `sent`, `now`, `peer_closed`, `shutting_down`) are the harness's own.
     struct Harness {
         session: GreetSession,
-        input: InBuf,
-        output: Outbox,
-        sent: Vec<u8>,
-        now: Instant,
-        peer_closed: bool,
-        shutting_down: bool,
+        wire: Wire,
+    }
+
+    impl Deref for Harness {
+        type Target = Wire;
+        fn deref(&self) -> &Wire {
+            &self.wire
+        }
+    }
+
+    impl DerefMut for Harness {
+        fn deref_mut(&mut self) -> &mut Wire {
+            &mut self.wire
+        }
     }
 
     impl Harness {
         fn new(limits: GreetLimits) -> Self {
-            let now = Instant::now();
-            let peer = "127.0.0.1:5000".parse().unwrap();
+            let wire = Wire::with_peer("127.0.0.1:5000".parse().unwrap());
             Harness {
-                session: GreetSession::new(limits, peer, now),
-                input: InBuf::new(),
-                output: Outbox::new(),
-                sent: Vec::new(),
-                now,
-                peer_closed: false,
-                shutting_down: false,
+                session: GreetSession::new(limits, wire.peer, wire.now),
+                wire,
             }
         }
 
         fn drive(&mut self) -> Step {
-            let mut io = Io {
-                input: &mut self.input,
-                output: &mut self.output,
-                peer_closed: self.peer_closed,
-                shutting_down: self.shutting_down,
-                now: self.now,
-                peer: self.session.peer,
-            };
-            self.session.drive(&mut io)
+            self.wire.drive(&mut self.session)
         }
 
         /// Feeds bytes and drives; then "sends" everything queued.
         fn feed(&mut self, bytes: &[u8]) -> Step {
-            self.input.extend(bytes);
-            let step = self.drive();
-            self.flush();
-            step
-        }
-
-        fn flush(&mut self) {
-            self.output.drain_into(&mut self.sent, usize::MAX).unwrap();
+            self.wire.feed(&mut self.session, bytes)
         }
 
         fn text(&self) -> String {
