@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use clap::{CommandFactory, Parser};
-use wirecat::cli::{Cli, Command};
+use wirecat::cli::{self, Cli, Command};
 use wirecat::{client, file_server, greeter, Error};
 
 fn main() {
@@ -15,8 +15,8 @@ fn main() {
         Command::Fetch(args) => client::fetch_command(args, verbose),
         Command::Headers(args) => client::headers_command(args, verbose),
         Command::Serve(args) => file_server::serve_command(args),
-        Command::Greet(args) => greeter::greet_command(args),
-        Command::Talk(args) => greeter::talk_command(args),
+        Command::Greet(args) => cli::greet::greet_config(&args).and_then(|c| greeter::greet(&c)),
+        Command::Talk(args) => cli::greet::talk_config(&args).and_then(|c| greeter::talk(&c)),
         Command::Completions(args) => {
             clap_complete::generate(
                 args.shell,

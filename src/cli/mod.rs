@@ -1,6 +1,8 @@
 //! The command line: clap derive types, and their resolution into the plain
 //! config values the library takes. Nothing here does network I/O.
 
+pub mod greet;
+
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;

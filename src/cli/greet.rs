@@ -1,0 +1,165 @@
+//! `greet` and `talk` flags resolved into the greeter's plain configs
+//! ([`GreetConfig`], [`TalkConfig`]): counts checked, seconds turned into
+//! durations, the talk target parsed and its host name looked up. The
+//! greeter never sees a flag; nothing here binds or connects.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use super::{bind_addr, seconds, GreetArgs, TalkArgs};
+use crate::error::{Error, Result};
+use crate::greeter::{GreetConfig, GreetLimits, TalkConfig, TalkTimeouts};
+
+/// `greet`'s flags, checked and resolved.
+pub fn greet_config(args: &GreetArgs) -> Result<GreetConfig> {
+    let threads = match args.threads {
+        Some(0) => return Err(Error::Usage("--threads must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    if args.max_line == 0 {
+        return Err(Error::Usage("--max-line must be at least 1".into()));
+    }
+    Ok(GreetConfig {
+        addr: bind_addr(&args.bind, args.port)?,
+        udp: args.udp,
+        threads,
+        limits: GreetLimits {
+            max_line: args.max_line,
+            idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
+            stall_timeout: seconds(args.stall_timeout, "--stall-timeout")?,
+            ..GreetLimits::default()
+        },
+    })
+}
+
+/// `talk`'s flags, with ADDR parsed and looked up.
+pub fn talk_config(args: &TalkArgs) -> Result<TalkConfig> {
+    let target = talk_target(&args.addr, args.udp)?;
+    Ok(TalkConfig {
+        target: target.name,
+        addrs: target.addrs,
+        udp: target.udp,
+        messages: (!args.messages.is_empty()).then(|| args.messages.clone()),
+        connect_timeout: seconds(args.connect_timeout, "--connect-timeout")?
+            .unwrap_or(Duration::from_secs(3600)),
+        timeouts: TalkTimeouts {
+            reply: seconds(args.reply_timeout, "--reply-timeout")?,
+            greeting_wait: seconds(args.greeting_wait, "--greeting-wait")?.unwrap_or_default(),
+        },
+    })
+}
+
+/// Where `talk` goes, from ADDR and `--udp`.
+struct Target {
+    /// `tcp://host:port` or `udp://host:port`, for messages.
+    name: String,
+    addrs: Vec<SocketAddr>,
+    udp: bool,
+}
+
+/// `HOST:PORT`, or the server's own announcement (`tcp://...`, `udp://...`,
+/// whose scheme wins over `--udp`); IPv6 literals in brackets.
+fn talk_target(addr: &str, udp_flag: bool) -> Result<Target> {
+    let (udp, hostport) = if let Some(rest) = addr.strip_prefix("udp://") {
+        (true, rest)
+    } else {
+        (udp_flag, addr.strip_prefix("tcp://").unwrap_or(addr))
+    };
+    let hostport = hostport.trim_end_matches('/');
+    let Some((host, port)) = hostport.rsplit_once(':') else {
+        return Err(Error::Usage(format!("{addr}: expected HOST:PORT")));
+    };
+    let port: u16 = port
+        .parse()
+        .map_err(|_| Error::Usage(format!("{addr}: bad port {port:?}")))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = (host, port)
+        .to_socket_addrs()
+        .map_err(|source| Error::Resolve {
+            host: host.to_string(),
+            source,
+        })?
+        .collect();
+    if addrs.is_empty() {
+        return Err(Error::Usage(format!("{host}: no address")));
+    }
+    Ok(Target {
+        name: format!("{}://{hostport}", if udp { "udp" } else { "tcp" }),
+        addrs,
+        udp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn talk_args(addr: &str) -> TalkArgs {
+        let cli = Cli::parse_from(["wirecat", "talk", addr, "hi"]);
+        match cli.command {
+            Command::Talk(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    fn greet_args(extra: &[&str]) -> GreetArgs {
+        let cli = Cli::parse_from(["wirecat", "greet"].iter().chain(extra));
+        match cli.command {
+            Command::Greet(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn talk_targets() {
+        for (addr, udp, first) in [
+            ("127.0.0.1:9", false, "127.0.0.1:9"),
+            ("tcp://127.0.0.1:9", false, "127.0.0.1:9"),
+            ("udp://127.0.0.1:9", true, "127.0.0.1:9"),
+            ("[::1]:9", false, "[::1]:9"),
+        ] {
+            let c = talk_config(&talk_args(addr)).unwrap();
+            assert_eq!(c.udp, udp, "{addr}");
+            assert_eq!(c.addrs[0].to_string(), first, "{addr}");
+        }
+        for bad in ["127.0.0.1", "127.0.0.1:x", "127.0.0.1:70000"] {
+            assert!(matches!(talk_config(&talk_args(bad)), Err(Error::Usage(_))));
+        }
+        let c = talk_config(&talk_args("127.0.0.1:9")).unwrap();
+        assert_eq!(
+            c.message_lines().unwrap(),
+            vec![b"hi".to_vec(), b"exit".to_vec()]
+        );
+    }
+
+    #[test]
+    fn talk_timeouts() {
+        let c = talk_config(&talk_args("127.0.0.1:9")).unwrap();
+        assert_eq!(c.target, "tcp://127.0.0.1:9");
+        assert_eq!(c.connect_timeout, Duration::from_secs(5));
+        assert_eq!(c.timeouts.reply, Some(Duration::from_secs(5)));
+        assert_eq!(c.timeouts.greeting_wait, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn greet_flags() {
+        let c = greet_config(&greet_args(&["-p", "0", "--threads", "2", "--udp"])).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:0");
+        assert!(c.udp);
+        assert_eq!(c.threads, 2);
+        assert_eq!(c.limits.max_line, 8192);
+        assert_eq!(c.limits.idle_timeout, Some(Duration::from_secs(300)));
+        let c = greet_config(&greet_args(&["--stall-timeout", "0"])).unwrap();
+        assert_eq!(c.limits.stall_timeout, None, "0 is no limit");
+        for bad in [&["--threads", "0"][..], &["--max-line", "0"]] {
+            assert!(matches!(
+                greet_config(&greet_args(bad)),
+                Err(Error::Usage(_))
+            ));
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! What `greet` and `talk` are told to do, as plain values: addresses
+//! already resolved, timeouts already durations. `cli` fills these in from
+//! the flags (a test or a benchmark can as well); nothing here parses a
+//! flag, resolves a name or touches a socket.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::session::GreetLimits;
+use super::talk::TalkTimeouts;
+
+/// `greet`, resolved.
+#[derive(Debug, Clone)]
+pub struct GreetConfig {
+    pub addr: SocketAddr,
+    pub udp: bool,
+    /// Event loops for TCP, at least 1 (UDP uses one socket whatever this says).
+    pub threads: usize,
+    pub limits: GreetLimits,
+}
+
+/// `talk`, resolved.
+#[derive(Debug, Clone)]
+pub struct TalkConfig {
+    /// The address as given, for messages.
+    pub target: String,
+    pub addrs: Vec<SocketAddr>,
+    pub udp: bool,
+    /// `None`: read lines from stdin.
+    pub messages: Option<Vec<String>>,
+    pub connect_timeout: Duration,
+    pub timeouts: TalkTimeouts,
+}
+
+impl TalkConfig {
+    /// MESSAGE mode's lines; over TCP the lesson's `exit` comes last.
+    pub fn message_lines(&self) -> Option<Vec<Vec<u8>>> {
+        let mut lines: Vec<Vec<u8>> = self
+            .messages
+            .as_ref()?
+            .iter()
+            .map(|m| m.as_bytes().to_vec())
+            .collect();
+        if !self.udp {
+            lines.push(b"exit".to_vec());
+        }
+        Some(lines)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_end_with_exit_over_tcp_only() {
+        let mut c = TalkConfig {
+            target: "tcp://127.0.0.1:9".into(),
+            addrs: vec!["127.0.0.1:9".parse().unwrap()],
+            udp: false,
+            messages: Some(vec!["hi".into()]),
+            connect_timeout: Duration::from_secs(1),
+            timeouts: TalkTimeouts {
+                reply: None,
+                greeting_wait: Duration::ZERO,
+            },
+        };
+        assert_eq!(
+            c.message_lines().unwrap(),
+            vec![b"hi".to_vec(), b"exit".to_vec()]
+        );
+        c.udp = true;
+        assert_eq!(c.message_lines().unwrap(), vec![b"hi".to_vec()]);
+        c.messages = None;
+        assert_eq!(c.message_lines(), None);
+    }
+}
