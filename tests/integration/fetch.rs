@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::support::{assert_stderr_has, run, stderr, wirecat, Background, TIMEOUT};
+use crate::support::{assert_stderr_has, needs_ipv6, run, stderr, wirecat, Background, TIMEOUT};
 
 /// What the scripted server does on a connection once it has read the request.
 #[derive(Clone)]
@@ -751,10 +751,10 @@ fn interrupt_removes_the_temporary_file() {
 
 #[test]
 fn ipv6_literal() {
-    let Ok(listener) = TcpListener::bind("[::1]:0") else {
-        eprintln!("no IPv6 loopback here; skipped");
+    if !needs_ipv6() {
         return;
-    };
+    }
+    let listener = TcpListener::bind("[::1]:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let handle = std::thread::spawn(move || {
         let (conn, _) = listener.accept().unwrap();

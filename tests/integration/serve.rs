@@ -1039,6 +1039,9 @@ fn out_of_descriptors_pauses_accepting_without_spinning_or_exiting() {
 
 #[test]
 fn dual_stack_bind_answers_on_ipv4_and_ipv6_loopback() {
+    if !support::needs_ipv6() {
+        return;
+    }
     let d = site();
     let s = serve(d.path(), &["-q", "-b", "[::]"]);
     assert!(

@@ -4,8 +4,8 @@
 //! stdout and tests wait for that line.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -156,4 +156,38 @@ pub fn stderr(out: &Output) -> String {
 pub fn assert_stderr_has(out: &Output, needle: &str) {
     let err = stderr(out);
     assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+}
+
+/// Set (to anything) to make a skipped test fail instead, on a machine
+/// where every test is expected to run.
+pub const NO_SKIP_ENV: &str = "WIRECAT_TEST_NO_SKIP";
+
+/// Reports the running test as skipped; the caller then returns.
+///
+/// A plain `eprintln!` would be swallowed: libtest captures the print
+/// macros of a test that passes. This writes to the process's stderr
+/// itself, which libtest does not capture, so `SKIPPED <test>: <reason>`
+/// shows in every `cargo test` run, next to the test's `ok`.
+pub fn skip(reason: &str) {
+    let thread = std::thread::current();
+    let test = thread.name().unwrap_or("a test");
+    if std::env::var_os(NO_SKIP_ENV).is_some() {
+        panic!("{test} cannot run here ({reason}) and {NO_SKIP_ENV} is set");
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
+}
+
+/// Whether this machine has an IPv6 loopback (`::1`); some containers do not.
+pub fn ipv6_loopback() -> bool {
+    TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok()
+}
+
+/// For a test that needs `::1`: true when it is there, otherwise the test
+/// is reported as skipped (see [`skip`]) and should return.
+pub fn needs_ipv6() -> bool {
+    let there = ipv6_loopback();
+    if !there {
+        skip("no IPv6 loopback (::1) on this machine");
+    }
+    there
 }
