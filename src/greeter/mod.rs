@@ -5,13 +5,13 @@
 //! - [`reply`]: the server's words (`Welcome!`, `Hello, <msg>!`, `Bye!`).
 //! - [`session`]: [`GreetSession`], one TCP client of the server, and its service.
 //! - [`udp`]: [`UdpGreeter`], the datagram server.
-//! - [`talk`]: the client, TCP and UDP, given MESSAGEs or reading stdin.
+//! - [`talk`](mod@talk): the client, TCP and UDP, given MESSAGEs or reading stdin.
 //! - [`config`]: [`GreetConfig`] and [`TalkConfig`], the plain values `cli`
 //!   resolves the flags into.
 //!
-//! This file wires a config to the loops and to stdin and stdout. It never
-//! sees a flag (`cli` resolves them) and never touches a socket: the event
-//! loop binds and drives every one.
+//! This file ([`greet()`], [`talk()`]) wires a config to the loops and to
+//! stdin and stdout. It never sees a flag (`cli` resolves them) and never
+//! touches a socket: the event loop binds and drives every one.
 
 pub mod config;
 pub mod lines;
