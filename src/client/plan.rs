@@ -1,0 +1,238 @@
+//! What a response head means for the exchange, decided in one place and
+//! purely: given what was asked ([`Ask`]: method, `--location`, `--fail`,
+//! the mode, `--compressed`/`--raw-body`, `-J`, the `-C` part) and the
+//! parsed head, [`plan`] returns a [`Plan`] or a [`Refusal`]. The session
+//! applies the plan; it never re-decides. No files, sockets or terminal:
+//! the tests are a table of heads and options.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::config::Mode;
+use super::partial::{parse_content_range, ContentRange, Partial};
+use super::redirect;
+use crate::error::Error;
+use crate::http::body::{response_framing, Framing};
+use crate::http::content_coding::{codings, Coding, CodingError};
+use crate::http::disposition;
+use crate::http::response::ResponseHead;
+use crate::http::{keeps_alive, ParseError};
+
+/// What the request asked for, as far as the response head's meaning goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    pub method: &'a str,
+    pub mode: Mode,
+    /// `--location` (headers) or not `--no-follow` (fetch).
+    pub follow: bool,
+    /// `--fail`.
+    pub fail: bool,
+    /// `--compressed` without `--raw-body`: undo content codings.
+    pub decode: bool,
+    /// `-J`: take the file name from Content-Disposition.
+    pub remote_name: bool,
+    /// `-C`: the part whose rest was asked for.
+    pub partial: Option<&'a Partial>,
+}
+
+/// What to do with a response head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// A 1xx head: show it, and read the next (RFC 9110 section 15.2).
+    Interim,
+    /// 101 though no upgrade was asked for (RFC 9110 section 15.2.2).
+    SwitchRefused,
+    /// A redirect being followed: its body is not ours to read.
+    Redirect { location: Vec<u8> },
+    /// `--fail` and a 4xx or 5xx status.
+    Fail { status: u16 },
+    /// `headers`: the head is all that was wanted.
+    HeadersOnly,
+    /// `-C` and a 416 for exactly the part's size: nothing left to fetch;
+    /// the part is complete (`name`: as for [`BodyPlan::name`]).
+    AlreadyComplete { name: Option<String> },
+    /// Read and keep the body.
+    Body(BodyPlan),
+}
+
+/// How to read and keep a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyPlan {
+    pub framing: Framing,
+    /// Content codings to undo, in the order they were applied (empty:
+    /// keep the bytes as they come).
+    pub decode: Vec<Coding>,
+    /// `-J`: the sanitised Content-Disposition name, when there is one.
+    pub name: Option<String>,
+    /// `-C`: how the part file continues (`None` without `-C`).
+    pub resume: Option<Resume>,
+    /// The response lets the connection carry another request once the
+    /// body is complete (RFC 9112 section 9.3).
+    pub keep_alive: bool,
+}
+
+/// How `-C` continues a part file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// 200 (or any full response): start over from zero.
+    Fresh,
+    /// 206 at the end of the part: append.
+    Append,
+}
+
+/// A head whose body cannot be taken as asked. Messages leave out the URL
+/// (see [`super::ending::at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No way to find where the body ends (RFC 9112 section 6.3).
+    Framing(ParseError),
+    /// `--compressed` and codings we cannot undo.
+    Coding(CodingError),
+    /// `-C`: a 206 whose Content-Range does not start where the part ends.
+    Misplaced {
+        content_range: String,
+        part: PathBuf,
+        have: u64,
+    },
+    /// `-C`: a 416 whose complete length is not the part's size.
+    NotExtending { part: PathBuf, have: u64 },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::Framing(e) => write!(f, "{e} in the response head"),
+            Refusal::Coding(e @ CodingError::Unsupported(_)) => {
+                write!(f, "{e}; --raw-body saves the body as it came")
+            }
+            Refusal::Coding(e) => write!(f, "{e}"),
+            Refusal::Misplaced {
+                content_range,
+                part,
+                have,
+            } => write!(
+                f,
+                "206 with Content-Range {content_range:?} does not continue {} ({have} bytes)",
+                part.display()
+            ),
+            Refusal::NotExtending { part, have } => write!(
+                f,
+                "416: the server's copy does not extend {} ({have} bytes)",
+                part.display()
+            ),
+        }
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Error {
+        Error::Protocol(r.to_string())
+    }
+}
+
+/// What the head of a `-C` request's response says about the part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PartReply {
+    Continue(Resume),
+    Complete,
+}
+
+/// Decides what `head` means for a request asked as `ask`. The order of
+/// the checks is the order of precedence: an interim head before all, a
+/// redirect being followed before `--fail`, `--fail` before headers mode,
+/// a body's codings before its `-C` continuation.
+pub fn plan(head: &ResponseHead, ask: &Ask<'_>) -> Result<Plan, Refusal> {
+    if head.is_interim() {
+        return Ok(Plan::Interim);
+    }
+    if head.status == 101 {
+        return Ok(Plan::SwitchRefused);
+    }
+    let framing =
+        response_framing(ask.method, head.status, &head.headers).map_err(Refusal::Framing)?;
+    if ask.follow && redirect::is_followed(head.status) {
+        if let Some(location) = head.header("location") {
+            return Ok(Plan::Redirect {
+                location: location.to_vec(),
+            });
+        }
+    }
+    let part = ask.partial.map(|p| part_reply(head, p));
+    let whole_already = matches!(part, Some(Ok(PartReply::Complete)));
+    if ask.fail && head.status >= 400 && !whole_already {
+        return Ok(Plan::Fail {
+            status: head.status,
+        });
+    }
+    if ask.mode == Mode::Headers {
+        return Ok(Plan::HeadersOnly);
+    }
+    let decode = codings_to_undo(head, ask, framing)?;
+    let name = if ask.remote_name {
+        disposition::from_headers(&head.headers)
+    } else {
+        None
+    };
+    let resume = match part.transpose()? {
+        Some(PartReply::Complete) => return Ok(Plan::AlreadyComplete { name }),
+        Some(PartReply::Continue(how)) => Some(how),
+        None => None,
+    };
+    Ok(Plan::Body(BodyPlan {
+        framing,
+        decode,
+        name,
+        resume,
+        keep_alive: framing != Framing::Close && keeps_alive(head.version, &head.headers),
+    }))
+}
+
+/// The codings to undo: with `--compressed` (and not `--raw-body`), those
+/// of Content-Encoding; a coding we cannot undo refuses the body before
+/// anything is written. An empty body is left alone.
+fn codings_to_undo(
+    head: &ResponseHead,
+    ask: &Ask<'_>,
+    framing: Framing,
+) -> Result<Vec<Coding>, Refusal> {
+    if !ask.decode || framing == Framing::Empty {
+        return Ok(Vec::new());
+    }
+    codings(&head.headers).map_err(Refusal::Coding)
+}
+
+/// `-C`: what the final head says about the part we asked the rest of.
+fn part_reply(head: &ResponseHead, partial: &Partial) -> Result<PartReply, Refusal> {
+    let have = partial.have;
+    let range = head.header("content-range").and_then(parse_content_range);
+    match head.status {
+        // RFC 9110 section 15.3.7: the range we asked for, of the same
+        // representation (If-Range matched).
+        206 => match range {
+            Some(ContentRange::Bytes { first, .. }) if first == have && have > 0 => {
+                Ok(PartReply::Continue(Resume::Append))
+            }
+            _ => Err(Refusal::Misplaced {
+                content_range: head
+                    .header("content-range")
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .unwrap_or_default(),
+                part: partial.part.clone(),
+                have,
+            }),
+        },
+        // RFC 9110 section 15.5.17: nothing at or past our offset, and the
+        // whole is exactly what we have.
+        416 => match range {
+            Some(ContentRange::Unsatisfied { total }) if total == have && have > 0 => {
+                Ok(PartReply::Complete)
+            }
+            _ => Err(Refusal::NotExtending {
+                part: partial.part.clone(),
+                have,
+            }),
+        },
+        // 200 and the rest: a whole new representation; start over.
+        _ => Ok(PartReply::Continue(Resume::Fresh)),
+    }
+}
