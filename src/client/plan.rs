@@ -236,3 +236,302 @@ fn part_reply(head: &ResponseHead, partial: &Partial) -> Result<PartReply, Refus
         _ => Ok(PartReply::Continue(Resume::Fresh)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::response::try_parse_response;
+
+    fn head(bytes: &[u8]) -> ResponseHead {
+        let (head, n) = try_parse_response(bytes, 64 * 1024).unwrap().unwrap();
+        assert_eq!(n, bytes.len(), "one whole head: {bytes:?}");
+        head
+    }
+
+    /// `fetch URL` with the defaults: follow, no `--fail`, no decoding.
+    fn fetch() -> Ask<'static> {
+        Ask {
+            method: "GET",
+            mode: Mode::Fetch,
+            follow: true,
+            fail: false,
+            decode: false,
+            remote_name: false,
+            partial: None,
+        }
+    }
+
+    /// A body of this framing, kept as sent, on a connection that stays.
+    fn body(framing: Framing) -> Plan {
+        Plan::Body(BodyPlan {
+            framing,
+            decode: Vec::new(),
+            name: None,
+            resume: None,
+            keep_alive: true,
+        })
+    }
+
+    fn with(plan: Plan, change: impl FnOnce(&mut BodyPlan)) -> Plan {
+        let Plan::Body(mut b) = plan else {
+            panic!("not a body: {plan:?}")
+        };
+        change(&mut b);
+        Plan::Body(b)
+    }
+
+    fn part() -> Partial {
+        Partial {
+            part: PathBuf::from("dl/f.part"),
+            meta: PathBuf::from("dl/f.part.meta"),
+            have: 5,
+            validator: Some("\"v\"".into()),
+        }
+    }
+
+    #[test]
+    fn heads_and_options_make_plans() {
+        let part = part();
+        let no_follow = Ask {
+            follow: false,
+            ..fetch()
+        };
+        let fail = Ask {
+            fail: true,
+            ..fetch()
+        };
+        let headers = Ask {
+            mode: Mode::Headers,
+            follow: false,
+            ..fetch()
+        };
+        let head_method = Ask {
+            method: "HEAD",
+            ..fetch()
+        };
+        let decode = Ask {
+            decode: true,
+            ..fetch()
+        };
+        let remote = Ask {
+            remote_name: true,
+            ..fetch()
+        };
+        let resume = Ask {
+            partial: Some(&part),
+            ..fetch()
+        };
+        let resume_fail = Ask {
+            fail: true,
+            ..resume
+        };
+        let len4 = body(Framing::Length(4));
+        // (head, what was asked, the plan)
+        let cases: Vec<(&[u8], Ask<'_>, Plan)> = vec![
+            (b"HTTP/1.1 100 Continue\r\n\r\n", fetch(), Plan::Interim),
+            (b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", fail, Plan::Interim),
+            (b"HTTP/1.1 101 Switching Protocols\r\n\r\n", fetch(), Plan::SwitchRefused),
+            (
+                b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 4\r\n\r\n",
+                fail,
+                Plan::Redirect {
+                    location: b"/next".to_vec(),
+                },
+            ),
+            (
+                b"HTTP/1.1 302 Found\r\nLocation: /next\r\nContent-Length: 4\r\n\r\n",
+                no_follow,
+                len4.clone(),
+            ),
+            (b"HTTP/1.1 301 Moved\r\nContent-Length: 4\r\n\r\n", fetch(), len4.clone()),
+            (b"HTTP/1.1 304 Not Modified\r\nLocation: /x\r\n\r\n", fetch(), body(Framing::Empty)),
+            (b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\n", fail, Plan::Fail { status: 404 }),
+            (b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\n", fetch(), len4.clone()),
+            (b"HTTP/1.1 399 Odd\r\nContent-Length: 4\r\n\r\n", fail, len4.clone()),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", headers, Plan::HeadersOnly),
+            (
+                b"HTTP/1.1 500 Oops\r\n\r\n",
+                Ask { fail: true, ..headers },
+                Plan::Fail { status: 500 },
+            ),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", head_method, body(Framing::Empty)),
+            (b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", fetch(), body(Framing::Empty)),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+                fetch(),
+                body(Framing::Chunked),
+            ),
+            // Keep-alive: not after a close-delimited body, nor when the
+            // server says close, nor from HTTP/1.0 unless it says keep-alive.
+            (
+                b"HTTP/1.1 200 OK\r\n\r\n",
+                fetch(),
+                with(body(Framing::Close), |b| b.keep_alive = false),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 4\r\n\r\n",
+                fetch(),
+                with(len4.clone(), |b| b.keep_alive = false),
+            ),
+            (
+                b"HTTP/1.0 200 OK\r\nContent-Length: 4\r\n\r\n",
+                fetch(),
+                with(len4.clone(), |b| b.keep_alive = false),
+            ),
+            (
+                b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 4\r\n\r\n",
+                fetch(),
+                len4.clone(),
+            ),
+            // Codings: undone only when asked, in the order applied, and
+            // never for a body that is not there.
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\n",
+                decode,
+                with(len4.clone(), |b| b.decode = vec![Coding::Gzip]),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip, identity\r\nContent-Encoding: br\r\nContent-Length: 4\r\n\r\n",
+                decode,
+                with(len4.clone(), |b| b.decode = vec![Coding::Gzip, Coding::Brotli]),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: zstd\r\nContent-Length: 4\r\n\r\n",
+                fetch(),
+                len4.clone(),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: zstd\r\nContent-Length: 4\r\n\r\n",
+                Ask { decode: true, method: "HEAD", ..fetch() },
+                body(Framing::Empty),
+            ),
+            // -J: the sanitised Content-Disposition name, when usable.
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"../r.pdf\"\r\nContent-Length: 4\r\n\r\n",
+                remote,
+                with(len4.clone(), |b| b.name = Some("r.pdf".into())),
+            ),
+            (b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", remote, len4.clone()),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"r.pdf\"\r\nContent-Length: 4\r\n\r\n",
+                fetch(),
+                len4.clone(),
+            ),
+            // -C: append after a 206 at the part's end, start over after a
+            // 200, nothing to fetch after a 416 for exactly the part.
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-8/9\r\nContent-Length: 4\r\n\r\n",
+                resume,
+                with(len4.clone(), |b| b.resume = Some(Resume::Append)),
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n",
+                resume,
+                with(len4.clone(), |b| b.resume = Some(Resume::Fresh)),
+            ),
+            (
+                b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */5\r\n\r\n",
+                resume,
+                Plan::AlreadyComplete { name: None },
+            ),
+            (
+                b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */5\r\n\r\n",
+                resume_fail,
+                Plan::AlreadyComplete { name: None },
+            ),
+            (
+                b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */5\r\nContent-Disposition: attachment; filename=g\r\n\r\n",
+                Ask { remote_name: true, ..resume },
+                Plan::AlreadyComplete { name: Some("g".into()) },
+            ),
+            (
+                b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */9\r\n\r\n",
+                resume_fail,
+                Plan::Fail { status: 416 },
+            ),
+        ];
+        for (bytes, ask, want) in cases {
+            let got = plan(&head(bytes), &ask);
+            assert_eq!(got, Ok(want), "{}", String::from_utf8_lossy(bytes));
+        }
+    }
+
+    #[test]
+    fn heads_that_cannot_be_taken_are_refused() {
+        let part = part();
+        let resume = Ask {
+            partial: Some(&part),
+            ..fetch()
+        };
+        let decode = Ask {
+            decode: true,
+            ..fetch()
+        };
+        let misplaced = |range: &str| Refusal::Misplaced {
+            content_range: range.into(),
+            part: part.part.clone(),
+            have: 5,
+        };
+        // (head, what was asked, the refusal, its message)
+        let cases: Vec<(&[u8], Ask<'_>, Refusal, &str)> = vec![
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+                fetch(),
+                Refusal::Framing(ParseError::BadContentLength),
+                "invalid or conflicting Content-Length in the response head",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+                fetch(),
+                Refusal::Framing(ParseError::LengthWithTransferEncoding),
+                "both Transfer-Encoding and Content-Length present in the response head",
+            ),
+            // A redirect is no excuse for framing we cannot trust.
+            (
+                b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: x\r\n\r\n",
+                fetch(),
+                Refusal::Framing(ParseError::BadContentLength),
+                "in the response head",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: zstd\r\nContent-Length: 3\r\n\r\n",
+                decode,
+                Refusal::Coding(CodingError::Unsupported("zstd".into())),
+                "unsupported Content-Encoding \"zstd\"; --raw-body saves the body as it came",
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip, gzip, gzip, gzip, gzip, gzip\r\nContent-Length: 3\r\n\r\n",
+                decode,
+                Refusal::Coding(CodingError::TooManyCodings(6)),
+                "6 stacked Content-Encodings",
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-8/9\r\nContent-Length: 9\r\n\r\n",
+                resume,
+                misplaced("bytes 0-8/9"),
+                "206 with Content-Range \"bytes 0-8/9\" does not continue dl/f.part (5 bytes)",
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Length: 9\r\n\r\n",
+                resume,
+                misplaced(""),
+                "206 with Content-Range \"\" does not continue",
+            ),
+            (
+                b"HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */9\r\n\r\n",
+                resume,
+                Refusal::NotExtending {
+                    part: part.part.clone(),
+                    have: 5,
+                },
+                "416: the server's copy does not extend dl/f.part (5 bytes)",
+            ),
+        ];
+        for (bytes, ask, want, message) in cases {
+            let got = plan(&head(bytes), &ask);
+            assert_eq!(got, Err(want), "{}", String::from_utf8_lossy(bytes));
+            let text = Error::from(got.unwrap_err()).to_string();
+            assert!(text.contains(message), "{text:?} lacks {message:?}");
+        }
+    }
+}
