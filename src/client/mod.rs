@@ -1,5 +1,5 @@
 //! `fetch` and `headers`: an HTTP/1.1 client over the event loop. This file
-//! turns the flags into a [`job::ClientConfig`] and runs the jobs; the rest
+//! turns the flags into a [`config::ClientConfig`] and runs the jobs; the rest
 //! is split by concern:
 //!
 //! - [`config`]: the resolved settings, plain values ([`config::ClientConfig`],

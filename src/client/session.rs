@@ -1,23 +1,25 @@
 //! `FetchSession`: one request and its response on one connection, sans
-//! I/O, as a state machine. [`Exchange`] holds the state, one variant per
+//! I/O, as a state machine. `Exchange` holds the state, one variant per
 //! step, and each step has one function:
 //!
-//! - `SendRequest` ([`FetchSession::send_request`]): queue the request
-//!   (and its body), asking to keep the connection when the pool holds
-//!   another job for the same origin; then `ReadHead`.
-//! - `ReadHead` ([`FetchSession::read_head`]): parse a head as bytes
-//!   arrive and apply what [`plan`] decides for it: another `ReadHead`
+//! - `SendRequest` (`send_request`): queue the request (and its body),
+//!   asking to keep the connection when the pool holds another job for
+//!   the same origin; then `ReadHead`.
+//! - `ReadHead` (`read_head`): parse a head as bytes arrive and apply what
+//!   [`super::plan`] decides for it ([`super::apply`]): `ReadHead` again
 //!   after a 1xx, `ReadBody` for a body to keep, `Done` otherwise.
-//! - `ReadBody` ([`FetchSession::read_body`]): stream the body through
+//! - `ReadBody` (`read_body`, [`super::reading`]): stream the body through
 //!   the framing decoder and (with `--compressed`) the content decoder
-//!   into the job's [`Outlet`]; when it is whole, `SendRequest` for the
+//!   into the job's [`Outlet`]; once it is whole, `SendRequest` for the
 //!   next job of the origin on a kept-alive connection, else `Done`.
 //! - `Done`: the result, until the service takes the job back with
 //!   [`FetchSession::finish`], which also gives errors their URL.
 //!
-//! It never sees a socket, a file or a terminal: the body and the
-//! transcript go to the outlet it is given, so tests drive it with plain
-//! buffers and an outlet in memory.
+//! Byte and time counters (last activity, bytes written, exchanges served)
+//! are plain fields; everything that says where the exchange stands is in
+//! the state. It never sees a socket, a file or a terminal: the body and
+//! the transcript go to the outlet it is given, so tests drive it with
+//! plain buffers and an outlet in memory.
 
 use std::io;
 use std::net::SocketAddr;
