@@ -209,24 +209,17 @@ mod tests {
     use crate::client::config::ClientConfig;
     use crate::client::pool::Pool;
     use crate::client::target::parse_url;
-    use crate::event_loop::{InBuf, Outbox};
+    use crate::event_loop::testing::Wire;
 
-    fn drive(conn: &mut Conn, input: &mut InBuf, output: &mut Outbox, closed: bool) -> Step {
-        let mut io = Io {
-            input,
-            output,
-            peer_closed: closed,
-            shutting_down: false,
-            now: Instant::now(),
-            peer: "127.0.0.1:3128".parse().unwrap(),
-        };
-        conn.drive(&mut io)
+    /// The loop's side of a connection to the proxy.
+    fn wire() -> Wire {
+        Wire::with_peer("127.0.0.1:3128".parse().unwrap())
     }
 
-    fn sent(output: &mut Outbox) -> Vec<u8> {
-        let mut v = Vec::new();
-        output.drain_into(&mut v, usize::MAX).unwrap();
-        v
+    /// What the connection queued since the last look.
+    fn sent(w: &mut Wire) -> Vec<u8> {
+        w.flush();
+        w.take_sent()
     }
 
     /// Opens a connection with a pool of its own.
@@ -245,22 +238,19 @@ mod tests {
     #[test]
     fn https_through_a_proxy_connects_first_then_speaks_tls() {
         let mut conn = open_plain(job("https://h.test:8443/x", "127.0.0.1:3128")).unwrap();
-        let (mut input, mut output) = (InBuf::new(), Outbox::new());
-        assert!(matches!(
-            drive(&mut conn, &mut input, &mut output, false),
-            Step::Wait { read: true, .. }
-        ));
-        let req = sent(&mut output);
+        let mut w = wire();
+        assert!(matches!(w.drive(&mut conn), Step::Wait { read: true, .. }));
+        let req = sent(&mut w);
         assert!(
             req.starts_with(b"CONNECT h.test:8443 HTTP/1.1\r\n"),
             "{req:?}"
         );
         assert!(req.ends_with(b"\r\n\r\n"));
-        input.extend(b"HTTP/1.1 200 OK\r\n\r\n");
-        drive(&mut conn, &mut input, &mut output, false);
-        let hello = sent(&mut output);
+        w.input.extend(b"HTTP/1.1 200 OK\r\n\r\n");
+        w.drive(&mut conn);
+        let hello = sent(&mut w);
         assert_eq!(hello[0], 0x16, "a TLS handshake record follows the tunnel");
-        assert!(input.is_empty());
+        assert!(w.input.is_empty());
     }
 
     #[test]
@@ -277,13 +267,11 @@ mod tests {
     #[test]
     fn a_refused_tunnel_is_the_jobs_error() {
         let mut conn = open_plain(job("https://h.test/", "127.0.0.1:3128")).unwrap();
-        let (mut input, mut output) = (InBuf::new(), Outbox::new());
-        drive(&mut conn, &mut input, &mut output, false);
-        input.extend(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n");
-        assert_eq!(
-            drive(&mut conn, &mut input, &mut output, false),
-            Step::Abort
-        );
+        let mut w = wire();
+        w.drive(&mut conn);
+        w.input
+            .extend(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n");
+        assert_eq!(w.drive(&mut conn), Step::Abort);
         let (_, res) = conn.finish(Ended::Closed, false);
         let err = res.unwrap_err();
         assert!(err.to_string().contains("407"), "{err}");
@@ -293,9 +281,9 @@ mod tests {
     #[test]
     fn plain_http_through_a_proxy_asks_for_the_absolute_url() {
         let mut conn = open_plain(job("http://h.test/a?b", "127.0.0.1:3128")).unwrap();
-        let (mut input, mut output) = (InBuf::new(), Outbox::new());
-        drive(&mut conn, &mut input, &mut output, false);
-        let req = sent(&mut output);
+        let mut w = wire();
+        w.drive(&mut conn);
+        let req = sent(&mut w);
         assert!(req.starts_with(b"GET http://h.test/a?b HTTP/1.1\r\nHost: h.test\r\n"));
     }
 }

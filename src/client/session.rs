@@ -424,7 +424,7 @@ mod tests {
     use crate::client::output::Destination;
     use crate::client::pool::Pool;
     use crate::client::target::parse_url;
-    use crate::event_loop::{InBuf, Outbox};
+    use crate::event_loop::testing::Wire;
     use crate::http::Header;
 
     /// What the session handed its outlet.
@@ -480,42 +480,10 @@ mod tests {
         FetchSession::new(job, Pool::shared(Vec::new()))
     }
 
-    struct Wire {
-        input: InBuf,
-        output: Outbox,
-        peer_closed: bool,
-        shutting_down: bool,
-        now: Instant,
-    }
-
-    impl Wire {
-        fn new() -> Wire {
-            Wire {
-                input: InBuf::new(),
-                output: Outbox::new(),
-                peer_closed: false,
-                shutting_down: false,
-                now: Instant::now(),
-            }
-        }
-
-        fn drive(&mut self, s: &mut FetchSession) -> Step {
-            let mut io = Io {
-                input: &mut self.input,
-                output: &mut self.output,
-                peer_closed: self.peer_closed,
-                shutting_down: self.shutting_down,
-                now: self.now,
-                peer: "127.0.0.1:8080".parse().unwrap(),
-            };
-            s.drive(&mut io)
-        }
-
-        fn sent(&mut self) -> Vec<u8> {
-            let mut v = Vec::new();
-            self.output.drain_into(&mut v, usize::MAX).unwrap();
-            v
-        }
+    /// What the session queued since the last look, as the server reads it.
+    fn sent(w: &mut Wire) -> Vec<u8> {
+        w.flush();
+        w.take_sent()
     }
 
     /// Feeds `response` `step` bytes at a time, then EOF; returns the outcome
@@ -553,7 +521,7 @@ mod tests {
         let mut w = Wire::new();
         w.drive(&mut s);
         w.drive(&mut s);
-        let sent = String::from_utf8(w.sent()).unwrap();
+        let sent = String::from_utf8(sent(&mut w)).unwrap();
         assert!(sent.starts_with("GET /dir/file?q=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
         assert_eq!(sent.matches("GET").count(), 1);
     }
@@ -774,7 +742,7 @@ mod tests {
             let mut s = session(job(config));
             let mut w = Wire::new();
             w.drive(&mut s);
-            let sent = String::from_utf8(w.sent()).unwrap();
+            let sent = String::from_utf8(sent(&mut w)).unwrap();
             assert!(sent.contains(want), "{sent}");
         }
     }
@@ -918,17 +886,17 @@ mod tests {
         let mut s = FetchSession::new(job_for(&config, "/a"), pool.clone());
         let mut w = Wire::new();
         w.drive(&mut s);
-        let first = String::from_utf8(w.sent()).unwrap();
+        let first = String::from_utf8(sent(&mut w)).unwrap();
         assert!(first.starts_with("GET /a "), "{first}");
         assert!(!first.contains("Connection: close"), "{first}");
 
         // Byte at a time: the next request goes out only once the body is whole.
         for b in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nA!".iter() {
-            assert!(w.sent().is_empty());
+            assert!(sent(&mut w).is_empty());
             w.input.extend(&[*b]);
             assert!(matches!(w.drive(&mut s), Step::Wait { read: true, .. }));
         }
-        let second = String::from_utf8(w.sent()).unwrap();
+        let second = String::from_utf8(sent(&mut w)).unwrap();
         assert!(second.starts_with("GET /b "), "{second}");
         // No more jobs for this origin: this one asks to close.
         assert!(second.contains("Connection: close"), "{second}");
@@ -963,10 +931,10 @@ mod tests {
             let mut s = FetchSession::new(job_for(&config, "/a"), pool.clone());
             let mut w = Wire::new();
             w.drive(&mut s);
-            w.sent();
+            sent(&mut w);
             w.input.extend(response);
             assert_eq!(w.drive(&mut s), Step::Abort, "{response:?}");
-            assert!(w.sent().is_empty());
+            assert!(sent(&mut w).is_empty());
             assert!(pool.borrow_mut().take_done().is_empty());
         }
     }

@@ -131,4 +131,6 @@ fn is_interrupted(e: &io::Error) -> bool {
 }
 
 #[cfg(test)]
+pub mod testing;
+#[cfg(test)]
 mod tests;

@@ -1,0 +1,100 @@
+//! A stand-in for the loop in sessions' unit tests: the buffers, the clock
+//! and the peer's state that an [`Io`] borrows, so every session's tests
+//! drive it the same way with plain bytes and no socket.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::{InBuf, Io, Outbox, Session, Step};
+
+/// One connection's worth of loop state, owned by a test.
+pub struct Wire {
+    pub input: InBuf,
+    pub output: Outbox,
+    /// Everything drained from `output` so far, as the peer would read it.
+    pub sent: Vec<u8>,
+    pub now: Instant,
+    pub peer: SocketAddr,
+    pub peer_closed: bool,
+    pub shutting_down: bool,
+}
+
+impl Default for Wire {
+    fn default() -> Self {
+        Wire::new()
+    }
+}
+
+impl Wire {
+    pub fn new() -> Wire {
+        Wire {
+            input: InBuf::new(),
+            output: Outbox::new(),
+            sent: Vec::new(),
+            now: Instant::now(),
+            peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+            peer_closed: false,
+            shutting_down: false,
+        }
+    }
+
+    /// The same, with the peer at `peer`.
+    pub fn with_peer(peer: SocketAddr) -> Wire {
+        Wire {
+            peer,
+            ..Wire::new()
+        }
+    }
+
+    /// One call to `drive`, output left queued.
+    pub fn drive<S: Session>(&mut self, session: &mut S) -> Step {
+        let mut io = Io {
+            input: &mut self.input,
+            output: &mut self.output,
+            peer_closed: self.peer_closed,
+            shutting_down: self.shutting_down,
+            now: self.now,
+            peer: self.peer,
+        };
+        session.drive(&mut io)
+    }
+
+    /// Moves everything queued into `sent`, as a peer that reads at once.
+    pub fn flush(&mut self) {
+        self.output
+            .drain_into(&mut self.sent, usize::MAX)
+            .expect("draining an Outbox into a Vec cannot fail");
+    }
+
+    /// Appends `bytes` to the input, drives once and sends what was queued.
+    pub fn feed<S: Session>(&mut self, session: &mut S, bytes: &[u8]) -> Step {
+        self.input.extend(bytes);
+        let step = self.drive(session);
+        self.flush();
+        step
+    }
+
+    /// Appends `bytes` and drives as the loop would: again after every
+    /// drained output, until the session waits with nothing queued or ends.
+    pub fn feed_all<S: Session>(&mut self, session: &mut S, bytes: &[u8]) -> Step {
+        self.input.extend(bytes);
+        loop {
+            let step = self.drive(session);
+            let drained = !self.output.is_empty();
+            self.flush();
+            if !drained || !matches!(step, Step::Wait { .. }) {
+                return step;
+            }
+        }
+    }
+
+    /// What was sent so far, taken out of the wire.
+    pub fn take_sent(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.sent)
+    }
+
+    /// What was sent so far, as text (lossy).
+    pub fn sent_text(&self) -> String {
+        String::from_utf8_lossy(&self.sent).into_owned()
+    }
+}
