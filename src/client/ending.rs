@@ -32,3 +32,57 @@ pub fn at(url: &Url, error: Error) -> Error {
         e => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    #[test]
+    fn the_peer_and_network_failures_name_their_url_and_local_ones_keep_theirs() {
+        let url = Url::parse("http://127.0.0.1:8080/a?b").unwrap();
+        let io = || std::io::Error::other("disk full");
+        // (error, what the user reads)
+        let cases = [
+            (
+                Error::Protocol("connection closed".into()),
+                "http://127.0.0.1:8080/a?b: connection closed",
+            ),
+            (
+                Error::Timeout("no data".into()),
+                "http://127.0.0.1:8080/a?b: no data",
+            ),
+            (
+                Error::Connect("could not connect: refused".into()),
+                "http://127.0.0.1:8080/a?b: could not connect: refused",
+            ),
+            (
+                Error::Tls("bad certificate".into()),
+                "http://127.0.0.1:8080/a?b: bad certificate",
+            ),
+            (
+                Error::file(PathBuf::from("out"), io()),
+                &Error::file(PathBuf::from("out"), io()).to_string(),
+            ),
+            (Error::Interrupted, &Error::Interrupted.to_string()),
+            (
+                Error::HttpStatus {
+                    status: 404,
+                    url: url.to_string(),
+                },
+                &Error::HttpStatus {
+                    status: 404,
+                    url: url.to_string(),
+                }
+                .to_string(),
+            ),
+        ];
+        for (error, want) in cases {
+            let code = error.exit_code();
+            let got = at(&url, error);
+            assert_eq!(got.to_string(), want);
+            assert_eq!(got.exit_code(), code, "{want}");
+        }
+    }
+}

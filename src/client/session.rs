@@ -433,6 +433,8 @@ mod tests {
         /// Where the body was opened (`None`: never).
         opened: Option<Destination>,
         body: Vec<u8>,
+        /// The requests shown in the transcript.
+        requests: usize,
     }
 
     /// An outlet in memory; the test keeps a handle to read it.
@@ -440,7 +442,9 @@ mod tests {
     struct Memory(Rc<RefCell<Seen>>);
 
     impl Outlet for Memory {
-        fn request(&mut self, _: &[u8]) {}
+        fn request(&mut self, _: &[u8]) {
+            self.0.borrow_mut().requests += 1;
+        }
         fn passing_head(&mut self, _: &[u8]) {}
         fn final_head(&mut self, _: &[u8]) -> Result<()> {
             Ok(())
@@ -524,6 +528,42 @@ mod tests {
         let sent = String::from_utf8(sent(&mut w)).unwrap();
         assert!(sent.starts_with("GET /dir/file?q=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"));
         assert_eq!(sent.matches("GET").count(), 1);
+    }
+
+    #[test]
+    fn the_transcript_shows_each_request_once_and_over_tls_after_the_reply_starts() {
+        // (URL, input that comes after the request, shown before it, after)
+        let cases: [(&str, &[u8], usize, usize); 4] = [
+            (
+                "http://127.0.0.1:8080/",
+                b"HTTP/1.1 204 No Content\r\n\r\n",
+                1,
+                1,
+            ),
+            (
+                "https://127.0.0.1:8443/",
+                b"HTTP/1.1 204 No Content\r\n\r\n",
+                0,
+                1,
+            ),
+            // A request that ends without a reply is still shown once.
+            ("https://127.0.0.1:8443/", b"", 0, 1),
+            ("http://127.0.0.1:8080/", b"", 1, 1),
+        ];
+        for (url, reply, before, after) in cases {
+            let config = Rc::new(ClientConfig::for_tests());
+            let job = Job::new(config, parse_url(url).unwrap(), Instant::now()).unwrap();
+            let (job, memory) = in_memory(job);
+            let mut s = session(job);
+            let mut w = Wire::new();
+            w.drive(&mut s);
+            assert_eq!(memory.0.borrow().requests, before, "{url} {reply:?}");
+            w.input.extend(reply);
+            w.peer_closed = reply.is_empty();
+            assert_eq!(w.drive(&mut s), Step::Abort);
+            assert_eq!(w.drive(&mut s), Step::Abort);
+            assert_eq!(memory.0.borrow().requests, after, "{url} {reply:?}");
+        }
     }
 
     #[test]
