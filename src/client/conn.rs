@@ -6,34 +6,22 @@
 //! Sans-IO like the layers it stacks.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
+use super::config::WebConfig;
+use super::ending::{self, Ending};
 use super::headers::Printer;
 use super::job::Job;
+use super::pool::SharedPool;
 use super::proxy::{ProxyConfig, Tunnel, TunnelState};
-use super::session::{Ending, FetchSession};
+use super::session::FetchSession;
 use crate::cli::RequestArgs;
 use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Session, Step};
 use crate::tls::{MaybeTls, TlsError};
 
-/// The settings of the layers around HTTP: TLS, proxies, content codings
-/// and server-chosen names.
-#[derive(Debug, Clone, Default)]
-pub struct WebConfig {
-    /// The TLS client configuration for https (`None` only in unit tests
-    /// that never speak https).
-    pub tls: Option<Arc<rustls::ClientConfig>>,
-    pub proxy: ProxyConfig,
-    /// `--compressed`: ask for gzip, deflate or br and decode.
-    pub compressed: bool,
-    /// `--raw-body`: save the body as it came, codings and all.
-    pub raw_body: bool,
-    /// `-J`: name the file from Content-Disposition.
-    pub remote_name: bool,
-}
-
+// `WebConfig` itself lives in `config.rs`; this resolution from the
+// flags moves to `cli` with the rest of the flag handling.
 impl WebConfig {
     /// The TLS and proxy flags both commands share, with the proxy
     /// environment; `fetch` sets its own flags on top.
@@ -72,8 +60,10 @@ pub struct Conn {
     printer: Printer,
 }
 
-/// The connection for the job's current hop: through its proxy, in TLS for https.
-pub fn open(job: Job) -> Result<Conn> {
+/// The connection for the job's current hop: through its proxy, in TLS
+/// for https. `pool`: where the session finds the next job for a
+/// kept-alive connection and leaves finished ones.
+pub fn open(job: Job, pool: SharedPool) -> Result<Conn> {
     let target = job.target.clone();
     let config = job.config.clone();
     let connecting = match (&target.via, target.is_https()) {
@@ -90,7 +80,7 @@ pub fn open(job: Job) -> Result<Conn> {
         }),
         _ => None,
     };
-    let inner = FetchSession::new(job);
+    let inner = FetchSession::new(job, pool);
     let session = if target.is_https() {
         let tls = match &config.web.tls {
             Some(t) => t.clone(),
@@ -120,7 +110,6 @@ impl Conn {
         let (mut job, result) = self.session.into_inner().finish(how, interrupted);
         // Cumulative from the hop's start, like the other fields (curl's appconnect).
         job.timing.tls = handshake.map(|h| job.timing.connect.unwrap_or_default() + h);
-        let url = job.url().to_string();
         let result = match (result, self.error, tls_error) {
             (Err(_), Some(e), _) => Err(e),
             (Err(Error::Interrupted), _, _) => Err(Error::Interrupted),
@@ -128,11 +117,7 @@ impl Conn {
             (Err(Error::Protocol(m)), None, Some(TlsError::Truncated)) => Err(Error::Protocol(
                 format!("{m}, without TLS close_notify: the data may be truncated"),
             )),
-            (Err(_), None, Some(t)) => Err(match Error::from(t) {
-                Error::Tls(m) => Error::Tls(format!("{url}: {m}")),
-                Error::Protocol(m) => Error::Protocol(format!("{url}: {m}")),
-                e => e,
-            }),
+            (Err(_), None, Some(t)) => Err(ending::at(job.url(), Error::from(t))),
             (r, _, _) => r,
         };
         (job, result)
@@ -221,26 +206,25 @@ mod tests {
     use std::rc::Rc;
 
     use super::*;
-    use crate::client::job::ClientConfig;
+    use crate::client::config::ClientConfig;
+    use crate::client::pool::Pool;
     use crate::client::target::parse_url;
-    use crate::event_loop::{InBuf, Outbox};
+    use crate::event_loop::testing::Wire;
 
-    fn drive(conn: &mut Conn, input: &mut InBuf, output: &mut Outbox, closed: bool) -> Step {
-        let mut io = Io {
-            input,
-            output,
-            peer_closed: closed,
-            shutting_down: false,
-            now: Instant::now(),
-            peer: "127.0.0.1:3128".parse().unwrap(),
-        };
-        conn.drive(&mut io)
+    /// The loop's side of a connection to the proxy.
+    fn wire() -> Wire {
+        Wire::with_peer("127.0.0.1:3128".parse().unwrap())
     }
 
-    fn sent(output: &mut Outbox) -> Vec<u8> {
-        let mut v = Vec::new();
-        output.drain_into(&mut v, usize::MAX).unwrap();
-        v
+    /// What the connection queued since the last look.
+    fn sent(w: &mut Wire) -> Vec<u8> {
+        w.flush();
+        w.take_sent()
+    }
+
+    /// Opens a connection with a pool of its own.
+    fn open_plain(job: Job) -> Result<Conn> {
+        open(job, Pool::shared(Vec::new()))
     }
 
     fn job(url: &str, proxy: &str) -> Job {
@@ -253,23 +237,20 @@ mod tests {
 
     #[test]
     fn https_through_a_proxy_connects_first_then_speaks_tls() {
-        let mut conn = open(job("https://h.test:8443/x", "127.0.0.1:3128")).unwrap();
-        let (mut input, mut output) = (InBuf::new(), Outbox::new());
-        assert!(matches!(
-            drive(&mut conn, &mut input, &mut output, false),
-            Step::Wait { read: true, .. }
-        ));
-        let req = sent(&mut output);
+        let mut conn = open_plain(job("https://h.test:8443/x", "127.0.0.1:3128")).unwrap();
+        let mut w = wire();
+        assert!(matches!(w.drive(&mut conn), Step::Wait { read: true, .. }));
+        let req = sent(&mut w);
         assert!(
             req.starts_with(b"CONNECT h.test:8443 HTTP/1.1\r\n"),
             "{req:?}"
         );
         assert!(req.ends_with(b"\r\n\r\n"));
-        input.extend(b"HTTP/1.1 200 OK\r\n\r\n");
-        drive(&mut conn, &mut input, &mut output, false);
-        let hello = sent(&mut output);
+        w.input.extend(b"HTTP/1.1 200 OK\r\n\r\n");
+        w.drive(&mut conn);
+        let hello = sent(&mut w);
         assert_eq!(hello[0], 0x16, "a TLS handshake record follows the tunnel");
-        assert!(input.is_empty());
+        assert!(w.input.is_empty());
     }
 
     #[test]
@@ -278,21 +259,19 @@ mod tests {
         config.web.tls = Some(crate::tls::client_config(None, true).unwrap());
         let url = parse_url("https://[::1]:8443/").unwrap();
         let job = Job::new(Rc::new(config), url, Instant::now()).unwrap();
-        let conn = open(job).unwrap();
+        let conn = open_plain(job).unwrap();
         assert!(conn.session.as_tls().is_some());
         assert!(conn.connecting.is_none());
     }
 
     #[test]
     fn a_refused_tunnel_is_the_jobs_error() {
-        let mut conn = open(job("https://h.test/", "127.0.0.1:3128")).unwrap();
-        let (mut input, mut output) = (InBuf::new(), Outbox::new());
-        drive(&mut conn, &mut input, &mut output, false);
-        input.extend(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n");
-        assert_eq!(
-            drive(&mut conn, &mut input, &mut output, false),
-            Step::Abort
-        );
+        let mut conn = open_plain(job("https://h.test/", "127.0.0.1:3128")).unwrap();
+        let mut w = wire();
+        w.drive(&mut conn);
+        w.input
+            .extend(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n");
+        assert_eq!(w.drive(&mut conn), Step::Abort);
         let (_, res) = conn.finish(Ended::Closed, false);
         let err = res.unwrap_err();
         assert!(err.to_string().contains("407"), "{err}");
@@ -301,10 +280,10 @@ mod tests {
 
     #[test]
     fn plain_http_through_a_proxy_asks_for_the_absolute_url() {
-        let mut conn = open(job("http://h.test/a?b", "127.0.0.1:3128")).unwrap();
-        let (mut input, mut output) = (InBuf::new(), Outbox::new());
-        drive(&mut conn, &mut input, &mut output, false);
-        let req = sent(&mut output);
+        let mut conn = open_plain(job("http://h.test/a?b", "127.0.0.1:3128")).unwrap();
+        let mut w = wire();
+        w.drive(&mut conn);
+        let req = sent(&mut w);
         assert!(req.starts_with(b"GET http://h.test/a?b HTTP/1.1\r\nHost: h.test\r\n"));
     }
 }

@@ -1,89 +1,25 @@
 //! One download and the settings it runs under: the resolved client config,
 //! and the state a download carries from hop to hop (current target,
-//! method, body, header edits, redirect trail, output, timing). A job moves
+//! method, body, header edits, redirect trail, outlet, timing). A job moves
 //! into each connection's session and back to the service when it ends.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use url::Url;
 
-use super::conn::WebConfig;
-use super::headers::{Printer, Timing};
-use super::output::{derive_name, numbered, Destination, Output};
+use super::config::ClientConfig;
+use super::headers::Timing;
+use super::outlet::{Files, Outlet};
+use super::output::{derive_name, first_free, Destination};
 use super::partial::Partial;
-use super::pool::SharedPool;
-use super::progress::{Board, Progress};
 use super::redirect::{Hop, Trail};
 use super::request::{Body, HeaderEdit};
 use super::target::Target;
 use crate::error::Result;
 use crate::http::response::ResponseHead;
-
-/// `fetch` saves bodies; `headers` stops at the final head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Fetch,
-    Headers,
-}
-
-/// Everything the flags decided, as plain values.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    pub mode: Mode,
-    pub method: String,
-    pub edits: Vec<HeaderEdit>,
-    pub body: Option<Body>,
-    pub follow: bool,
-    pub max_redirs: u32,
-    pub fail: bool,
-    pub connect_timeout: Duration,
-    pub read_timeout: Option<Duration>,
-    pub max_time: Option<Duration>,
-    /// `None`: a name derived from each URL, in the current directory.
-    pub destination: Option<Destination>,
-    pub printer: Printer,
-    /// Show a progress bar (stderr is a terminal, not quiet, not disabled).
-    pub progress: bool,
-    /// Print the one-line summary after a save.
-    pub summary: bool,
-    pub timing: bool,
-    /// `-C`: keep and continue `NAME.part` files.
-    pub resume: bool,
-    /// Several downloads on a terminal: their shared progress lines.
-    pub board: Option<Board>,
-    /// TLS, proxies, content codings, `-J`.
-    pub web: WebConfig,
-}
-
-impl ClientConfig {
-    /// Defaults for unit tests: fetch into memory, nothing printed.
-    #[cfg(test)]
-    pub fn for_tests() -> ClientConfig {
-        ClientConfig {
-            mode: Mode::Fetch,
-            method: "GET".into(),
-            edits: Vec::new(),
-            body: None,
-            follow: true,
-            max_redirs: 10,
-            fail: false,
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Some(Duration::from_secs(30)),
-            max_time: None,
-            destination: Some(Destination::Memory),
-            printer: Printer::silent(),
-            progress: false,
-            summary: false,
-            timing: false,
-            resume: false,
-            board: None,
-            web: WebConfig::default(),
-        }
-    }
-}
 
 /// One URL's download, across redirects.
 #[derive(Debug)]
@@ -95,8 +31,8 @@ pub struct Job {
     pub edits: Vec<HeaderEdit>,
     pub trail: Trail,
     pub destination: Destination,
-    pub output: Option<Output>,
-    pub progress: Progress,
+    /// Where the transcript, heads and body go ([`Files`] in a run).
+    pub outlet: Box<dyn Outlet>,
     pub timing: Timing,
     /// When the first request began: `--max-time` and the total count from here.
     pub started: Instant,
@@ -108,9 +44,6 @@ pub struct Job {
     pub retried: bool,
     /// `-C`: the part file this job continues or starts.
     pub partial: Option<Partial>,
-    /// Set just before the job's session is made, which takes it: where a
-    /// kept-alive connection finds its next job.
-    pub pool: Option<SharedPool>,
 }
 
 impl Job {
@@ -132,15 +65,13 @@ impl Job {
             trail: Trail::new(config.max_redirs, &config.method, &target.url),
             target,
             destination,
-            output: None,
-            progress: Progress::disabled(),
+            outlet: Box::new(Files::new(&config)),
             timing: Timing::default(),
             started: now,
             hop_started: now,
             head: None,
             retried: false,
             partial: None,
-            pool: None,
             config,
         })
     }
@@ -176,13 +107,13 @@ impl Job {
     pub fn claim_part(&mut self, claimed: &mut HashSet<PathBuf>) {
         let path = match &mut self.destination {
             Destination::Derived { dir, name } => {
-                let base = PathBuf::from(name.clone());
-                let mut n = 0;
-                while claimed.contains(&dir.join(&*name)) {
-                    n += 1;
-                    *name = numbered(&base, n).to_string_lossy().into_owned();
+                let Ok(path) = first_free(&dir.join(&*name), |p| Ok(!claimed.contains(p))) else {
+                    return;
+                };
+                if let Some(free) = path.file_name() {
+                    *name = free.to_string_lossy().into_owned();
                 }
-                dir.join(&*name)
+                path
             }
             Destination::Exact(path) if !path.exists() || path.is_file() => path.clone(),
             // stdout and devices have nothing to continue.

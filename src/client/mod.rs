@@ -1,14 +1,23 @@
 //! `fetch` and `headers`: an HTTP/1.1 client over the event loop. This file
-//! turns the flags into a [`job::ClientConfig`] and runs the jobs; the rest
+//! turns the flags into a [`config::ClientConfig`] and runs the jobs; the rest
 //! is split by concern:
 //!
+//! - [`config`]: the resolved settings, plain values ([`config::ClientConfig`],
+//!   [`config::WebConfig`]).
 //! - [`target`]: URL -> host, port, `Host` and request-target; resolution.
 //! - [`proxy`]: which proxy a URL goes through; the CONNECT exchange.
 //! - [`conn`]: one connection's layers: CONNECT tunnel, TLS, HTTP session.
 //! - [`request`]: the request bytes.
-//! - [`session`]: the sans-IO response state machine (heads, framing,
-//!   body); on a kept-alive connection it carries on with the next job of
-//!   the same origin.
+//! - [`session`]: the sans-IO exchange as a state machine (send the
+//!   request, read heads, read the body, done); on a kept-alive connection
+//!   it carries on with the next job of the same origin. Its `ReadBody`
+//!   step is [`reading`]: framing and content decoding into the outlet.
+//! - [`plan`]: what a response head means (interim, redirect, `--fail`,
+//!   headers only, `-C` complete, a body and how to keep it): pure;
+//!   [`apply`] carries a plan out on the job.
+//! - [`outlet`]: where the session's results go (transcript, heads, body,
+//!   progress), a trait; [`outlet::Files`] is the real one.
+//! - [`ending`]: how an exchange ended, and the one place errors get their URL.
 //! - [`pool`]: the jobs waiting for a connection, shared by the service and
 //!   its sessions.
 //! - [`service`]: starts jobs (at most `-P` connections), follows
@@ -17,14 +26,20 @@
 //! - [`redirect`], [`output`], [`progress`], [`headers`]: the policies and
 //!   the printing, each pure or behind `impl Write`.
 
+pub mod apply;
+pub mod config;
 pub mod conn;
+pub mod ending;
 pub mod headers;
 pub mod job;
+pub mod outlet;
 pub mod output;
 pub mod partial;
+pub mod plan;
 pub mod pool;
 pub mod progress;
 pub mod proxy;
+pub mod reading;
 pub mod redirect;
 pub mod request;
 pub mod service;
@@ -39,15 +54,12 @@ use std::time::{Duration, Instant};
 use crate::cli::{seconds, FetchArgs, HeadersArgs, RequestArgs};
 use crate::error::{Error, Result};
 use crate::event_loop::{EventLoop, LoopConfig, Shutdown};
-use conn::WebConfig;
+use config::{ClientConfig, Mode, WebConfig, NO_LIMIT};
 use headers::{HeadOut, Printer, Style};
-use job::{ClientConfig, Job, Mode};
+use job::Job;
 use output::Destination;
 use request::{Body, HeaderEdit};
 use service::FetchService;
-
-/// "No limit" as a duration that still fits in an `Instant` sum.
-const NO_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 pub fn fetch_command(args: FetchArgs, verbose: u8) -> Result<()> {
     let urls = fetch_urls(&args)?;
@@ -100,10 +112,6 @@ fn url_lines(text: &str) -> impl Iterator<Item = &str> {
 
 fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientConfig> {
     let many = files > 1;
-    let unsupported: [(bool, &str); 0] = [];
-    if let Some((_, flag)) = unsupported.iter().find(|(set, _)| *set) {
-        return Err(Error::Usage(format!("{flag} is not supported yet")));
-    }
     let body = match (&args.data, &args.data_binary) {
         (Some(d), _) => Some(Body::Bytes(Rc::from(d.as_bytes()))),
         (None, Some(spec)) => Some(data_binary(spec)?),
@@ -189,24 +197,12 @@ fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig
         .map(|h| HeaderEdit::parse(h))
         .collect::<Result<Vec<_>>>()?;
     Ok(ClientConfig {
-        mode: Mode::Headers,
-        method,
         edits,
-        body: None,
-        follow: false,
         max_redirs: req.max_redirs,
-        fail: false,
         connect_timeout: seconds(req.connect_timeout, "--connect-timeout")?.unwrap_or(NO_LIMIT),
         read_timeout: seconds(req.read_timeout, "--read-timeout")?,
         max_time: seconds(req.max_time, "--max-time")?,
-        destination: None,
-        printer: Printer::silent(),
-        progress: false,
-        summary: false,
-        timing: false,
-        resume: false,
-        board: None,
-        web,
+        ..ClientConfig::new(method, web)
     })
 }
 

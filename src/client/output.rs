@@ -1,6 +1,6 @@
 //! Where a body goes: a temporary file beside the target that is renamed
 //! into place only once the body is complete (and removed on any failure),
-//! a device or pipe written directly, stdout, or memory in tests. Also the
+//! a device or pipe written directly, or stdout. Also the
 //! file name a URL implies, and the `.1`, `.2` suffixes that keep an
 //! existing file from being clobbered. With `-C` the body goes to the
 //! kept `NAME.part` instead (see [`super::partial`]): appended to or started
@@ -47,9 +47,6 @@ pub enum Destination {
     Exact(PathBuf),
     /// `-o -`.
     Stdout,
-    /// Unit tests: keep the body in memory.
-    #[cfg(test)]
-    Memory,
 }
 
 impl Destination {
@@ -59,8 +56,6 @@ impl Destination {
             Destination::Derived { name, .. } => shown(Path::new(name)),
             Destination::Exact(path) => shown(path),
             Destination::Stdout => "-".into(),
-            #[cfg(test)]
-            Destination::Memory => "memory".into(),
         }
     }
 }
@@ -97,8 +92,6 @@ enum Sink {
         dest: PathBuf,
         clobber: bool,
     },
-    #[cfg(test)]
-    Memory(Vec<u8>),
 }
 
 /// How `-C` continues a partial download.
@@ -121,8 +114,6 @@ pub enum Saved {
         wanted: Option<PathBuf>,
     },
     Stdout,
-    #[cfg(test)]
-    Memory(Vec<u8>),
 }
 
 impl Output {
@@ -160,8 +151,6 @@ impl Output {
                     .map_err(|e| Error::io("stdout", e))?;
                 Sink::Stdout(BufWriter::with_capacity(WRITE_BUFFER, File::from(fd)))
             }
-            #[cfg(test)]
-            Destination::Memory => Sink::Memory(Vec::new()),
         };
         Ok(Output { sink, written: 0 })
     }
@@ -221,11 +210,6 @@ impl Output {
             Sink::Stdout(w) => w
                 .write_all(bytes)
                 .map_err(|e| Error::io("writing to stdout", e)),
-            #[cfg(test)]
-            Sink::Memory(v) => {
-                v.extend_from_slice(bytes);
-                Ok(())
-            }
         }
     }
 
@@ -248,15 +232,7 @@ impl Output {
                     .into_inner()
                     .map_err(|e| Error::file(&*temp, e.into_error()))?;
                 drop(file);
-                if clobber {
-                    temp.persist(&dest)
-                        .map_err(|e| Error::file(&dest, e.error))?;
-                    return Ok(Saved::File {
-                        path: dest,
-                        wanted: None,
-                    });
-                }
-                persist_without_clobbering(temp, dest)
+                commit_temp(temp, dest, clobber)
             }
             Sink::Direct { mut w, path } => {
                 w.flush().map_err(|e| Error::file(&path, e))?;
@@ -272,28 +248,46 @@ impl Output {
                 dest,
                 clobber,
             } => {
-                let part = &partial.part;
                 let file = w
                     .into_inner()
-                    .map_err(|e| Error::file(part, e.into_error()))?;
+                    .map_err(|e| Error::file(&partial.part, e.into_error()))?;
                 drop(file);
-                let saved = if clobber {
-                    std::fs::rename(part, &dest).map_err(|e| Error::file(&dest, e))?;
-                    Saved::File {
-                        path: dest,
-                        wanted: None,
-                    }
-                } else {
-                    rename_without_clobbering(part, dest)?
-                };
-                // The part is gone; a meta left behind would only be noise.
-                let _ = partial.write_meta(None);
-                Ok(saved)
+                commit_part(&partial, dest, clobber)
             }
-            #[cfg(test)]
-            Sink::Memory(v) => Ok(Saved::Memory(v)),
         }
     }
+}
+
+/// Puts a complete temporary file in place: over `dest` (`-o`), or
+/// under the first free name.
+fn commit_temp(temp: TempPath, dest: PathBuf, clobber: bool) -> Result<Saved> {
+    if clobber {
+        temp.persist(&dest)
+            .map_err(|e| Error::file(&dest, e.error))?;
+        return Ok(Saved::File {
+            path: dest,
+            wanted: None,
+        });
+    }
+    persist_without_clobbering(temp, dest)
+}
+
+/// Puts a complete `-C` part file in place, like [`commit_temp`], and
+/// drops its sidecar.
+fn commit_part(partial: &Partial, dest: PathBuf, clobber: bool) -> Result<Saved> {
+    let part = &partial.part;
+    let saved = if clobber {
+        std::fs::rename(part, &dest).map_err(|e| Error::file(&dest, e))?;
+        Saved::File {
+            path: dest,
+            wanted: None,
+        }
+    } else {
+        rename_without_clobbering(part, dest)?
+    };
+    // The part is gone; a meta left behind would only be noise.
+    let _ = partial.write_meta(None);
+    Ok(saved)
 }
 
 /// A temporary file in the directory of `dest`, so the final rename stays
@@ -328,45 +322,49 @@ fn temp_beside(dest: &Path, clobber: bool, mode: Option<Permissions>) -> Result<
 /// Renames `temp` to `dest`, or `dest.1`, `dest.2`, ... whichever is free
 /// first. The no-clobber rename decides, not an earlier `exists()` check,
 /// so a file that appears meanwhile is still never overwritten.
-fn persist_without_clobbering(mut temp: TempPath, dest: PathBuf) -> Result<Saved> {
-    for n in 0..=MAX_SUFFIX {
-        let path = numbered(&dest, n);
-        match temp.persist_noclobber(&path) {
-            Ok(()) => {
-                let wanted = (n > 0).then_some(dest);
-                return Ok(Saved::File { path, wanted });
+fn persist_without_clobbering(temp: TempPath, dest: PathBuf) -> Result<Saved> {
+    let mut temp = Some(temp);
+    let path = first_free(&dest, |path| {
+        let t = temp.take().expect("kept while names are taken");
+        match t.persist_noclobber(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                temp = Some(e.path);
+                Ok(false)
             }
-            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => temp = e.path,
-            Err(e) => return Err(Error::file(&path, e.error)),
+            Err(e) => Err(Error::file(path, e.error)),
         }
-    }
-    Err(Error::file(
-        &dest,
-        io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            "every .N name up to 9999 is taken",
-        ),
-    ))
+    })?;
+    let wanted = (path != dest).then_some(dest);
+    Ok(Saved::File { path, wanted })
 }
 
 /// Like [`persist_without_clobbering`] for a part file we do not own as a
 /// `TempPath`: link(2) fails rather than replace an existing name, then
 /// the part name goes.
 fn rename_without_clobbering(part: &Path, dest: PathBuf) -> Result<Saved> {
+    let path = first_free(&dest, |path| match std::fs::hard_link(part, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(Error::file(path, e)),
+    })?;
+    std::fs::remove_file(part).map_err(|e| Error::file(part, e))?;
+    let wanted = (path != dest).then_some(dest);
+    Ok(Saved::File { path, wanted })
+}
+
+/// The no-clobber name search, the one place it is done: tries `dest`,
+/// then `dest.1`, `dest.2`, ... up to `.9999`, until `take` takes one
+/// (`Ok(true)`; `Ok(false)`: that name is taken, try the next).
+pub fn first_free(dest: &Path, mut take: impl FnMut(&Path) -> Result<bool>) -> Result<PathBuf> {
     for n in 0..=MAX_SUFFIX {
-        let path = numbered(&dest, n);
-        match std::fs::hard_link(part, &path) {
-            Ok(()) => {
-                std::fs::remove_file(part).map_err(|e| Error::file(part, e))?;
-                let wanted = (n > 0).then_some(dest);
-                return Ok(Saved::File { path, wanted });
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::file(&path, e)),
+        let path = numbered(dest, n);
+        if take(&path)? {
+            return Ok(path);
         }
     }
     Err(Error::file(
-        &dest,
+        dest,
         io::Error::new(
             io::ErrorKind::AlreadyExists,
             "every .N name up to 9999 is taken",

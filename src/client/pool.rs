@@ -8,8 +8,8 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use super::ending::Ending;
 use super::job::Job;
-use super::session::Ending;
 use crate::error::Result;
 
 /// Scheme, host and port: jobs with the same origin may share a connection

@@ -117,17 +117,7 @@ pub fn head(
         ));
         fields.push(("Content-Length".into(), body.len().to_string().into_bytes()));
     }
-    for edit in edits {
-        let at = fields.iter().position(|(n, _)| edit.is(n));
-        match (at, &edit.value) {
-            (Some(i), Some(v)) => fields[i] = (edit.name.clone(), v.clone()),
-            (Some(i), None) => {
-                fields.remove(i);
-            }
-            (None, Some(v)) => fields.push((edit.name.clone(), v.clone())),
-            (None, None) => {}
-        }
-    }
+    apply_edits(&mut fields, edits);
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
@@ -141,6 +131,22 @@ pub fn head(
     }
     out.extend_from_slice(b"\r\n");
     out
+}
+
+/// The user's `-H` edits over the default fields: a value replaces the
+/// field of that name (or adds one), an empty value removes it.
+fn apply_edits(fields: &mut Vec<(String, Vec<u8>)>, edits: &[HeaderEdit]) {
+    for edit in edits {
+        let at = fields.iter().position(|(n, _)| edit.is(n));
+        match (at, &edit.value) {
+            (Some(i), Some(v)) => fields[i] = (edit.name.clone(), v.clone()),
+            (Some(i), None) => {
+                fields.remove(i);
+            }
+            (None, Some(v)) => fields.push((edit.name.clone(), v.clone())),
+            (None, None) => {}
+        }
+    }
 }
 
 /// Checks a `-X` method: a token (RFC 9110 section 9.1), kept as typed

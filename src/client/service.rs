@@ -6,28 +6,24 @@
 //! follow a redirect (the job goes back in the queue), retry on a fresh
 //! connection, commit a finished body, or record the error.
 //!
-//! Every session is made by [`open_session`] ([`super::conn::open`]): the
-//! hop's proxy route is chosen there, and the plain session wrapped in a
-//! CONNECT tunnel and TLS as the URL needs.
+//! Every session is made by [`super::conn::open`], handed the pool it
+//! shares: the hop's proxy route is chosen here, and the plain session
+//! wrapped in a CONNECT tunnel and TLS there, as the URL needs.
 
 use std::io::{self, Write};
 use std::time::Instant;
 
 use super::conn::{self, Conn};
+use super::ending::Ending;
 use super::headers::write_timing;
 use super::job::Job;
+use super::outlet::Delivered;
 use super::output::Saved;
 use super::pool::{Pool, SharedPool};
 use super::progress::Board;
 use super::redirect;
-use super::session::Ending;
 use crate::error::{shown, Error, Result};
 use crate::event_loop::{Control, Ended, Service, Shutdown};
-
-/// The connection for the job's next request.
-pub fn open_session(job: Job) -> Result<Conn> {
-    conn::open(job)
-}
 
 pub struct FetchService {
     pool: SharedPool,
@@ -97,10 +93,7 @@ impl FetchService {
             Ok(addrs) => {
                 job.timing.lookup = Some(begun.elapsed());
                 log::debug!("{} resolves to {addrs:?}", job.target.host);
-                // The session takes the pool from the job, so the TLS layer
-                // wrapping it in `open_session` needs to know nothing of it.
-                job.pool = Some(self.pool.clone());
-                match open_session(job) {
+                match conn::open(job, self.pool.clone()) {
                     Ok(session) => {
                         self.active += 1;
                         ctl.connect(addrs, session);
@@ -208,25 +201,26 @@ fn follow(job: &mut Job) -> Result<()> {
 /// A download finished cleanly: put the file in place and report.
 fn complete(mut job: Job) -> Result<()> {
     let config = job.config.clone();
-    job.progress.finish();
     let total = job.started.elapsed();
-    if let Some(output) = job.output.take() {
-        let bytes = output.written();
-        if let Saved::File { path, wanted } = output.commit()? {
-            // On a terminal with several downloads the board says it all.
-            if config.summary && config.board.is_none() {
-                let secs = total.as_secs_f64();
-                let rate = if secs > 0.0 { bytes as f64 / secs } else { 0.0 };
-                let stepped = match wanted {
-                    Some(w) => format!(" ({} exists)", shown(&w)),
-                    None => String::new(),
-                };
-                eprintln!(
-                    "saved {bytes} bytes to {}{stepped} in {secs:.3}s ({})",
-                    shown(&path),
-                    human_rate(rate)
-                );
-            }
+    let delivered = job.outlet.commit()?;
+    if let Some(Delivered {
+        saved: Saved::File { path, wanted },
+        bytes,
+    }) = delivered
+    {
+        // On a terminal with several downloads the board says it all.
+        if config.summary && config.board.is_none() {
+            let secs = total.as_secs_f64();
+            let rate = if secs > 0.0 { bytes as f64 / secs } else { 0.0 };
+            let stepped = match wanted {
+                Some(w) => format!(" ({} exists)", shown(&w)),
+                None => String::new(),
+            };
+            eprintln!(
+                "saved {bytes} bytes to {}{stepped} in {secs:.3}s ({})",
+                shown(&path),
+                human_rate(rate)
+            );
         }
     }
     if config.timing {

@@ -1,0 +1,157 @@
+//! A [`Plan`] carried out on a job: the heads shown, the head kept for the
+//! service (a redirect's Location, `headers`' status), the `-J` name
+//! taken, the body's target opened in the job's outlet. The decisions are
+//! the plan's ([`super::plan`]); the waiting for bytes is the session's.
+
+use super::config::Mode;
+use super::ending::Ending;
+use super::job::Job;
+use super::outlet::BodyTarget;
+use super::output::{Continue, Destination};
+use super::partial::validator_of;
+use super::plan::{Ask, BodyPlan, Plan, Resume};
+use super::reading::Reading;
+use crate::error::{Error, Result};
+use crate::http::response::ResponseHead;
+
+/// Where applying a plan leaves the exchange.
+#[derive(Debug)]
+pub enum Applied {
+    /// An interim head was shown; the final one is still to come.
+    Interim,
+    /// A body to read.
+    Body(Reading),
+    /// The exchange is over.
+    Done(Result<Ending>),
+}
+
+/// What the job asks, as the plan needs it.
+pub fn ask(job: &Job) -> Ask<'_> {
+    let config = &job.config;
+    Ask {
+        method: &job.method,
+        mode: config.mode,
+        follow: config.follow,
+        fail: config.fail,
+        decode: config.web.compressed && !config.web.raw_body,
+        remote_name: config.web.remote_name,
+        partial: job.partial.as_ref(),
+    }
+}
+
+/// Carries out `plan` for the head `response` (`raw`: its bytes, for
+/// showing). `asked_keep_alive`: the request left the connection open.
+pub fn apply(
+    job: &mut Job,
+    plan: Plan,
+    response: ResponseHead,
+    raw: &[u8],
+    asked_keep_alive: bool,
+) -> Result<Applied> {
+    let outlet = &mut *job.outlet;
+    match plan {
+        Plan::Interim => {
+            outlet.passing_head(raw);
+            Ok(Applied::Interim)
+        }
+        Plan::SwitchRefused => Err(Error::Protocol(
+            "the server switched protocols (101) without being asked".into(),
+        )),
+        Plan::Redirect { .. } => {
+            outlet.passing_head(raw);
+            job.head = Some(response);
+            Ok(Applied::Done(Ok(Ending::Redirect)))
+        }
+        Plan::Fail { status } => {
+            outlet.final_head(raw)?;
+            let url = job.url().to_string();
+            Err(Error::HttpStatus { status, url })
+        }
+        Plan::HeadersOnly => {
+            job.head = Some(response);
+            outlet.final_head(raw)?;
+            Ok(Applied::Done(Ok(Ending::Complete)))
+        }
+        Plan::AlreadyComplete { name } => already_complete(job, name, response, raw),
+        Plan::Body(body) => start_body(job, body, asked_keep_alive, response, raw),
+    }
+}
+
+/// `-C` and the part is the whole: it is opened, to be put in place.
+fn already_complete(
+    job: &mut Job,
+    name: Option<String>,
+    response: ResponseHead,
+    raw: &[u8],
+) -> Result<Applied> {
+    take_name(job, name);
+    let validator = validator_of(&response);
+    job.head = Some(response);
+    open(job, Some(Continue::Complete), validator.as_deref())?;
+    // The 416's own body (if any) is not ours to read, and the connection
+    // is not kept for it.
+    job.outlet.final_head(raw).ok();
+    Ok(Applied::Done(Ok(Ending::Complete)))
+}
+
+/// A body to keep: opens its target, then shows the head, so whoever
+/// sees the head knows the download is under way.
+fn start_body(
+    job: &mut Job,
+    body: BodyPlan,
+    asked_keep_alive: bool,
+    response: ResponseHead,
+    raw: &[u8],
+) -> Result<Applied> {
+    debug_assert_eq!(job.config.mode, Mode::Fetch);
+    let reading = Reading::new(&body, asked_keep_alive)?;
+    take_name(job, body.name);
+    let validator = validator_of(&response);
+    job.head = Some(response);
+    let how = body.resume.map(|r| match r {
+        Resume::Fresh => Continue::Fresh,
+        Resume::Append => Continue::Append,
+    });
+    open(job, how, validator.as_deref())?;
+    // The head on stdout is a courtesy here; a reader that went away
+    // (`| head -3`) must not cost the download.
+    if let Err(e) = job.outlet.final_head(raw) {
+        log::debug!("could not show the head: {e}");
+    }
+    job.outlet.progress(0, reading.expected());
+    Ok(Applied::Body(reading))
+}
+
+/// `-J`: the Content-Disposition name, sanitised by the plan, replaces
+/// the name derived from the URL (an explicit `-o` stays). It is still
+/// never allowed to overwrite: the derived-name rule adds `.1`, `.2`...
+fn take_name(job: &mut Job, name: Option<String>) {
+    if !job.config.web.remote_name {
+        return;
+    }
+    let Destination::Derived { name: derived, .. } = &mut job.destination else {
+        return;
+    };
+    match name {
+        Some(safe) => {
+            log::info!("Content-Disposition names the file {safe:?}");
+            *derived = safe;
+        }
+        None => log::info!("no usable Content-Disposition name; keeping {derived:?}"),
+    }
+}
+
+/// Opens the body's target in the outlet: the destination, or with `-C`
+/// (`how`) its part file.
+fn open(job: &mut Job, how: Option<Continue>, validator: Option<&str>) -> Result<()> {
+    let part = job
+        .partial
+        .as_ref()
+        .zip(how)
+        .map(|(p, h)| (p, h, validator));
+    let target = BodyTarget {
+        destination: &job.destination,
+        part,
+    };
+    job.outlet.open(target)
+}
