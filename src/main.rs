@@ -12,8 +12,8 @@ fn main() {
     init_logging(cli.verbose);
     let verbose = cli.verbose;
     let result = match cli.command {
-        Command::Fetch(args) => client::fetch_command(args, verbose),
-        Command::Headers(args) => client::headers_command(args, verbose),
+        Command::Fetch(args) => cli::fetch::fetch_run(&args, verbose).and_then(client::run),
+        Command::Headers(args) => cli::fetch::headers_run(&args, verbose).and_then(client::run),
         Command::Serve(args) => file_server::serve_command(args),
         Command::Greet(args) => cli::greet::greet_config(&args).and_then(|c| greeter::greet(&c)),
         Command::Talk(args) => cli::greet::talk_config(&args).and_then(|c| greeter::talk(&c)),

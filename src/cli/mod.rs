@@ -1,6 +1,7 @@
 //! The command line: clap derive types, and their resolution into the plain
 //! config values the library takes. Nothing here does network I/O.
 
+pub mod fetch;
 pub mod greet;
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};

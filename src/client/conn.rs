@@ -8,39 +8,15 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::config::WebConfig;
 use super::ending::{self, Ending};
 use super::headers::Printer;
 use super::job::Job;
 use super::pool::SharedPool;
-use super::proxy::{ProxyConfig, Tunnel, TunnelState};
+use super::proxy::{Tunnel, TunnelState};
 use super::session::FetchSession;
-use crate::cli::RequestArgs;
 use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Session, Step};
 use crate::tls::{MaybeTls, TlsError};
-
-// `WebConfig` itself lives in `config.rs`; this resolution from the
-// flags moves to `cli` with the rest of the flag handling.
-impl WebConfig {
-    /// The TLS and proxy flags both commands share, with the proxy
-    /// environment; `fetch` sets its own flags on top.
-    pub fn from_flags(req: &RequestArgs) -> Result<WebConfig> {
-        if req.insecure {
-            eprintln!("wirecat: warning: --insecure: TLS certificates are not verified");
-        }
-        Ok(WebConfig {
-            tls: Some(crate::tls::client_config(
-                req.cacert.as_deref(),
-                req.insecure,
-            )?),
-            proxy: ProxyConfig::resolve(req.proxy.as_deref(), req.noproxy.as_deref(), |name| {
-                std::env::var(name).ok()
-            })?,
-            ..WebConfig::default()
-        })
-    }
-}
 
 /// The CONNECT exchange still to run before the inner session starts.
 struct Connecting {
@@ -208,6 +184,7 @@ mod tests {
     use super::*;
     use crate::client::config::ClientConfig;
     use crate::client::pool::Pool;
+    use crate::client::proxy::ProxyConfig;
     use crate::client::target::parse_url;
     use crate::event_loop::testing::Wire;
 

@@ -12,8 +12,9 @@ use url::Url;
 
 use super::config::ClientConfig;
 use super::headers::Timing;
+use super::names::{derive_name, first_free};
 use super::outlet::{Files, Outlet};
-use super::output::{derive_name, first_free, Destination};
+use super::output::Destination;
 use super::partial::Partial;
 use super::redirect::{Hop, Trail};
 use super::request::{Body, HeaderEdit};

@@ -15,7 +15,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::output::fit_name;
+use super::names::fit_name;
 use super::request::HeaderEdit;
 use crate::http::disposition::MAX_NAME;
 use crate::http::response::ResponseHead;
