@@ -26,7 +26,15 @@ pub fn try_parse_request(
 ) -> Result<Option<(RequestHead, usize)>, ParseError> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    let status = req.parse(buf).map_err(map_error)?;
+    let status = match req.parse(buf) {
+        Ok(status) => status,
+        Err(httparse::Error::Version) => match version_error(buf) {
+            Some(e) => return Err(e),
+            // A version not yet complete: decide when its line is.
+            None => httparse::Status::Partial,
+        },
+        Err(e) => return Err(map_error(e)),
+    };
     match status {
         httparse::Status::Partial => {
             if buf.len() >= max_head {
@@ -60,6 +68,38 @@ fn too_large(buf: &[u8], max_head: usize) -> ParseError {
         ParseError::HeadTooLarge
     } else {
         ParseError::UriTooLong
+    }
+}
+
+/// httparse calls any unexpected byte where the version belongs a version
+/// error. RFC 9112 section 2.3: `HTTP-version = HTTP-name "/" DIGIT "."
+/// DIGIT` with `HTTP-name = %s"HTTP"`, case-sensitive. A well-formed version
+/// we do not speak is `BadVersion` (505); anything else (`http/1.1`,
+/// `HTTP/1.1x`, `HTTP/11`) is a malformed request line (400). `None` while
+/// the version is an unfinished prefix of a well-formed one, so the answer
+/// does not depend on where the bytes were split.
+fn version_error(buf: &[u8]) -> Option<ParseError> {
+    // httparse skips empty lines before the request line (RFC 9112 section 2.2).
+    let start = buf.iter().position(|&b| !matches!(b, b'\r' | b'\n'))?;
+    let rest = &buf[start..];
+    let line_end = rest.iter().position(|&b| b == b'\n');
+    let line = &rest[..line_end.unwrap_or(rest.len())];
+    // httparse has accepted `method SP request-target SP` before the version.
+    let Some(version) = line.splitn(3, |&b| b == b' ').nth(2) else {
+        return Some(ParseError::BadSyntax);
+    };
+    let pattern = |i: usize, b: u8| match i {
+        0..=4 => b == b"HTTP/"[i],
+        5 | 7 => b.is_ascii_digit(),
+        6 => b == b'.',
+        8 => b == b'\r',
+        _ => false,
+    };
+    let fits = version.iter().enumerate().all(|(i, &b)| pattern(i, b));
+    match line_end {
+        None if fits => None,
+        Some(_) if fits && matches!(version.len(), 8 | 9) => Some(ParseError::BadVersion),
+        _ => Some(ParseError::BadSyntax),
     }
 }
 
@@ -109,6 +149,18 @@ mod tests {
     fn bad_requests() {
         let cases: &[(&[u8], ParseError)] = &[
             (b"GET / HTTP/2.0\r\n\r\n", ParseError::BadVersion),
+            (b"GET / HTTP/2.0\n\n", ParseError::BadVersion),
+            (b"\r\nGET / HTTP/1.2\r\n\r\n", ParseError::BadVersion),
+            // RFC 9112 section 2.3: HTTP-name is case-sensitive, one digit each side.
+            (b"GET / http/1.1\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / Http/1.1\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/1.1x\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/11.1\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0x\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0 \r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0\rX\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/\r\n\r\n", ParseError::BadSyntax),
             (
                 b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
                 ParseError::BadSyntax,
@@ -127,6 +179,31 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(input)
             );
+        }
+    }
+
+    /// Every prefix of a bad request line is "need more" or the very error
+    /// of the whole, so a split can never turn a 400 into a 505 or back.
+    #[test]
+    fn version_errors_do_not_depend_on_the_split() {
+        let cases: &[(&[u8], ParseError)] = &[
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", ParseError::BadVersion),
+            (b"GET / HTTP/1.2\r\n\r\n", ParseError::BadVersion),
+            (b"GET / http/1.1\r\nHost: a\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0x\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.01\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0\r\r\n\r\n", ParseError::BadSyntax),
+        ];
+        for (input, want) in cases {
+            assert_eq!(try_parse_request(input, 8192), Err(*want));
+            for end in 0..input.len() {
+                let got = try_parse_request(&input[..end], 8192);
+                assert!(
+                    got == Ok(None) || got == Err(*want),
+                    "{:?} prefix {end}: {got:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
         }
     }
 
