@@ -9,6 +9,7 @@ mod many;
 mod readme;
 mod resume;
 mod serve;
+mod strict;
 mod support;
 mod tls;
 mod web;
