@@ -24,11 +24,14 @@ pub fn try_parse_request(
     buf: &[u8],
     max_head: usize,
 ) -> Result<Option<(RequestHead, usize)>, ParseError> {
+    // Only the first `max_head` bytes are looked at, so what lies beyond the
+    // cap cannot change the answer: it is the same however the bytes arrive.
+    let window = &buf[..buf.len().min(max_head)];
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    let status = match req.parse(buf) {
+    let status = match req.parse(window) {
         Ok(status) => status,
-        Err(httparse::Error::Version) => match version_error(buf) {
+        Err(httparse::Error::Version) => match version_error(window) {
             Some(e) => return Err(e),
             // A version not yet complete: decide when its line is.
             None => httparse::Status::Partial,
@@ -36,14 +39,8 @@ pub fn try_parse_request(
         Err(e) => return Err(map_error(e)),
     };
     match status {
-        httparse::Status::Partial => {
-            if buf.len() >= max_head {
-                Err(too_large(buf, max_head))
-            } else {
-                Ok(None)
-            }
-        }
-        httparse::Status::Complete(n) if n > max_head => Err(too_large(buf, max_head)),
+        httparse::Status::Partial if buf.len() >= max_head => Err(too_large(window)),
+        httparse::Status::Partial => Ok(None),
         httparse::Status::Complete(n) => {
             let head = RequestHead {
                 method: req.method.unwrap_or_default().to_string(),
@@ -62,9 +59,8 @@ pub fn try_parse_request(
 
 /// 414 when even the request line does not fit, 431 otherwise (RFC 9112
 /// section 3, RFC 6585 section 5).
-fn too_large(buf: &[u8], max_head: usize) -> ParseError {
-    let line_fits = buf[..buf.len().min(max_head)].contains(&b'\n');
-    if line_fits {
+fn too_large(window: &[u8]) -> ParseError {
+    if window.contains(&b'\n') {
         ParseError::HeadTooLarge
     } else {
         ParseError::UriTooLong
@@ -204,6 +200,21 @@ mod tests {
                     String::from_utf8_lossy(input)
                 );
             }
+        }
+    }
+
+    /// Found by the fuzz tests: an error past the cap made the answer
+    /// depend on the split (431 if the cap was reached first, 400 if the
+    /// bad byte arrived in the same read).
+    #[test]
+    fn what_lies_past_the_cap_does_not_change_the_answer() {
+        let input = b"GET / HTTP/1.1\r\nHost: example.test\r\nBad Line\r\n\r\n";
+        for end in 30..=input.len() {
+            assert_eq!(
+                try_parse_request(&input[..end], 30),
+                Err(ParseError::HeadTooLarge),
+                "{end}"
+            );
         }
     }
 
