@@ -112,11 +112,10 @@ impl HttpSession {
         if io.peer_closed {
             return Some(Step::Close);
         }
-        if io.shutting_down {
+        if io.shutting_down && self.deferred.is_some() {
             // The request is in flight: answer it, without its body.
-            if let Some(req) = self.deferred.take() {
-                self.reply(req, true, io);
-            }
+            let req = self.deferred.take()?;
+            self.reply(req, true, io);
             return Some(Step::Close);
         }
         let deadline = self.active_at + self.site.limits.head_timeout;
@@ -582,6 +581,30 @@ mod tests {
         c.now = dl;
         assert_eq!(c.feed(b"", false), Step::Close);
         assert_eq!(statuses(&c.sent), vec![408]);
+    }
+
+    /// Shutdown while a chunked body is still coming: the request is in
+    /// flight, so it is answered (without its body) and the connection closed.
+    #[test]
+    fn shutdown_answers_a_request_whose_body_is_unread() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        c.feed(
+            b"POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
+            false,
+        );
+        let mut io = Io {
+            input: &mut c.input,
+            output: &mut c.output,
+            peer_closed: false,
+            shutting_down: true,
+            now: c.now,
+            peer: "127.0.0.1:1".parse().unwrap(),
+        };
+        assert_eq!(c.s.drive(&mut io), Step::Close);
+        c.output.drain_into(&mut c.sent, usize::MAX).unwrap();
+        assert_eq!(statuses(&c.sent), vec![405]);
+        assert!(String::from_utf8_lossy(&c.sent).contains("Connection: close"));
     }
 
     /// Garbage and mangled requests in random pieces: the session must
