@@ -4,6 +4,13 @@
 //! or closes it (RFC 9112 section 9), and enforces the per-connection
 //! deadlines: head read (from a request's first byte, so slowloris fails),
 //! keep-alive idle, and send progress. It never touches a socket.
+//!
+//! A chunked request body is read, strictly, before its request is
+//! answered: if its framing is faulty (RFC 9112 section 7.1) the answer is
+//! 400 and the connection closes, so bytes after a bad body are never taken
+//! for a request, and the answer does not depend on how the bytes arrived.
+//! A Content-Length body cannot be misframed; its request is answered first
+//! and the body discarded after.
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -37,6 +44,9 @@ pub struct HttpSession {
     peer: SocketAddr,
     /// A request body being read and thrown away before the next request.
     discard: Option<BodyDecoder>,
+    /// The request whose chunked body `discard` is reading, answered once
+    /// the body has been read and found well framed.
+    deferred: Option<RequestHead>,
     /// When the first byte of the request now being received arrived.
     head_started: Option<Instant>,
     /// When the connection last did anything (for the keep-alive timeout).
@@ -58,6 +68,7 @@ impl HttpSession {
             cache,
             peer,
             discard: None,
+            deferred: None,
             head_started: None,
             active_at: now,
             written: 0,
@@ -75,9 +86,14 @@ impl HttpSession {
                     io.input.consume(d.consumed);
                     if dec.is_done() {
                         self.discard = None;
-                        return None;
+                        let req = self.deferred.take()?;
+                        return self.reply(req, false, io).then_some(Step::Close);
                     }
                     if dec.received() > MAX_DISCARD {
+                        // Not worth reading on: answer (if not yet), close.
+                        if let Some(req) = self.deferred.take() {
+                            self.reply(req, true, io);
+                        }
                         return Some(Step::Close);
                     }
                     if d.consumed == 0 {
@@ -85,53 +101,78 @@ impl HttpSession {
                     }
                 }
                 Err(e) => {
+                    // RFC 9112 section 7.1: the framing is faulty, so where
+                    // this request ends, and the next begins, is unknown.
                     log::debug!("{}: request body: {e}", self.peer);
-                    return Some(Step::Close);
+                    let req = self.deferred.take();
+                    return Some(self.refuse(400, req.as_ref(), io));
                 }
             }
         }
         if io.peer_closed {
             return Some(Step::Close);
         }
+        if io.shutting_down && self.deferred.is_some() {
+            // The request is in flight: answer it, without its body.
+            let req = self.deferred.take()?;
+            self.reply(req, true, io);
+            return Some(Step::Close);
+        }
         let deadline = self.active_at + self.site.limits.head_timeout;
         if io.now >= deadline {
-            return Some(Step::Close);
+            let req = self.deferred.take();
+            return Some(match req {
+                Some(req) => self.refuse(408, Some(&req), io),
+                None => Step::Close,
+            });
         }
         Some(Step::read(Some(deadline)))
     }
 
-    /// Answers one parsed request; returns whether the connection must close.
+    /// Answers one parsed request, or defers that until its chunked body
+    /// has been read; returns whether the connection must close.
     fn answer(&mut self, req: RequestHead, io: &mut Io<'_>) -> bool {
-        let date = super::http_date();
-        let framing = request_framing(&req.headers);
-        let mut resp = match framing {
+        let framing = match request_framing(req.version, &req.headers) {
+            Ok(framing) => framing,
             Err(e) => {
-                // RFC 9112 section 6.3: a request whose body length cannot be
-                // known is answered and the connection closed.
-                let mut r = handle::error(&self.site, status_for(e), &date);
-                r.close = true;
-                r
+                // RFC 9112 sections 6.1 and 6.3: a request whose body length
+                // cannot be known is answered and the connection closed.
+                log::debug!("{}: request framing: {e}", self.peer);
+                self.refuse(status_for(e), Some(&req), io);
+                return true;
             }
-            Ok(_) => handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date),
         };
-        let mut close =
-            resp.close || io.shutting_down || !http::keeps_alive(req.version, &req.headers);
-        if matches!(framing, Ok(Framing::Length(n)) if n > MAX_DISCARD) {
-            close = true;
-        }
-        if let Ok(f) = framing {
-            if f != Framing::Empty {
-                // We never send 100 Continue: a client waiting for it would
-                // stall the connection, so answer and close (RFC 9110
-                // section 10.1.1).
-                if http::find(&req.headers, "expect").is_some() {
-                    close = true;
-                } else if !close {
-                    self.discard = Some(BodyDecoder::new(f));
-                }
+        let close = io.shutting_down
+            || !http::keeps_alive(req.version, &req.headers)
+            || matches!(framing, Framing::Length(n) if n > MAX_DISCARD)
+            // We never send 100 Continue: a client waiting for it would
+            // stall the connection, so answer and close (RFC 9110 section
+            // 10.1.1).
+            || (framing != Framing::Empty && http::find(&req.headers, "expect").is_some());
+        match framing {
+            Framing::Chunked if !close => {
+                self.discard = Some(BodyDecoder::strict(framing));
+                self.deferred = Some(req);
+                false
             }
+            Framing::Length(_) if !close => {
+                let close = self.reply(req, false, io);
+                if !close {
+                    self.discard = Some(BodyDecoder::strict(framing));
+                }
+                close
+            }
+            _ => self.reply(req, close, io),
         }
-        resp.close = close;
+    }
+
+    /// Queues the response to `req`, closing after it if `close` or if the
+    /// handler says so; returns whether the connection must close.
+    fn reply(&mut self, req: RequestHead, close: bool, io: &mut Io<'_>) -> bool {
+        let date = super::http_date();
+        let mut resp = handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date);
+        resp.close |= close;
+        let close = resp.close;
         let http10_ka = req.version == Version::Http10 && !close;
         self.send(resp, req.method == "HEAD", http10_ka, io, Some(&req));
         close
@@ -211,11 +252,13 @@ impl HttpSession {
         }
     }
 
-    /// A request that could not be parsed: answer with `status`, then close.
-    fn refuse(&mut self, status: u16, io: &mut Io<'_>) -> Step {
+    /// A request that could not be parsed or framed (`req` when its head
+    /// was read): answer with `status`, then close.
+    fn refuse(&mut self, status: u16, req: Option<&RequestHead>, io: &mut Io<'_>) -> Step {
         let mut resp = handle::error(&self.site, status, &super::http_date());
         resp.close = true;
-        self.send(resp, false, false, io, None);
+        let head_only = req.is_some_and(|r| r.method == "HEAD");
+        self.send(resp, head_only, false, io, req);
         Step::Close
     }
 
@@ -246,6 +289,8 @@ fn status_for(e: ParseError) -> u16 {
         ParseError::UriTooLong => 414,
         ParseError::BadVersion => 505,
         ParseError::UnsupportedTransferCoding => 501,
+        // Malformed heads, and faulty framing: Content-Length with
+        // Transfer-Encoding, Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1).
         _ => 400,
     }
 }
@@ -289,7 +334,7 @@ impl Session for HttpSession {
                 }
                 Err(e) => {
                     log::debug!("{}: bad request: {e}", self.peer);
-                    return self.refuse(status_for(e), io);
+                    return self.refuse(status_for(e), None, io);
                 }
             }
         }
@@ -317,7 +362,7 @@ impl HttpSession {
             let d = started + limits.head_timeout;
             if io.now >= d {
                 log::debug!("{}: request head too slow", self.peer);
-                return self.refuse(408, io);
+                return self.refuse(408, None, io);
             }
             Some(progress.map_or(d, |p| p.min(d)))
         };
@@ -448,6 +493,8 @@ mod tests {
             (b"GET / HTTP/1.1\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
             (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+            // RFC 9112 section 2.3: HTTP-name is case-sensitive.
+            (b"GET / http/1.1\r\nHost: a\r\n\r\n", 400),
             (b"garbage\r\n\r\n", 400),
             (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
             (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
@@ -464,6 +511,100 @@ mod tests {
                 String::from_utf8_lossy(req)
             );
         }
+    }
+
+    /// Issue 9, item 8: faulty framing (RFC 9112 sections 6.1 and 7.1) is
+    /// answered 400 and closed, and the request pipelined behind it is
+    /// never answered, however the bytes are split.
+    #[test]
+    fn faulty_framing_gets_400_and_nothing_after_it() {
+        let d = tree();
+        let next = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+        let chunked = |body: &str| {
+            format!("POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{body}")
+        };
+        let bad = [
+            "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                .to_string(),
+            "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n"
+                .to_string(),
+            chunked("3\nabc\r\n0\r\n\r\n"),
+            chunked("3\r\nabc\n0\r\n\r\n"),
+            chunked("3\r\nabc\r\n0\n\n"),
+            chunked("3;x\ry\r\nabc\r\n0\r\n\r\n"),
+            chunked("3 \r\nabc\r\n0\r\n\r\n"),
+            "GET /a.txt http/1.1\r\nHost: x\r\n\r\n".to_string(),
+        ];
+        for req in &bad {
+            let input = [req.as_bytes(), next].concat();
+            for cut in 0..=input.len() {
+                let mut c = Conn::new(d.path());
+                // The loop never drives a session again after Close.
+                let mut step = c.feed(&input[..cut], false);
+                if step != Step::Close {
+                    step = c.feed(&input[cut..], false);
+                }
+                assert_eq!(step, Step::Close, "{req:?} cut {cut}");
+                assert_eq!(statuses(&c.sent), vec![400], "{req:?} cut {cut}");
+                assert!(!String::from_utf8_lossy(&c.sent).contains("hello"));
+            }
+        }
+        // The same bodies, well framed: the POST is answered (405) after
+        // its body, then the GET.
+        for body in ["3\r\nabc\r\n0\r\n\r\n", "3 ;x=\"y\"\r\nabc\r\n0\r\n\r\n"] {
+            let input = [chunked(body).as_bytes(), next].concat();
+            for cut in 0..=input.len() {
+                let mut c = Conn::new(d.path());
+                c.feed(&input[..cut], false);
+                assert!(matches!(c.feed(&input[cut..], false), Step::Wait { .. }));
+                assert_eq!(statuses(&c.sent), vec![405, 200], "{body:?} cut {cut}");
+            }
+        }
+    }
+
+    /// A chunked body waits for its answer; one that never ends gets 408.
+    #[test]
+    fn a_chunked_body_is_read_before_its_answer() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        let step = c.feed(
+            b"POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
+            false,
+        );
+        let Step::Wait {
+            deadline: Some(dl), ..
+        } = step
+        else {
+            panic!("{step:?}")
+        };
+        assert!(c.sent.is_empty());
+        c.now = dl;
+        assert_eq!(c.feed(b"", false), Step::Close);
+        assert_eq!(statuses(&c.sent), vec![408]);
+    }
+
+    /// Shutdown while a chunked body is still coming: the request is in
+    /// flight, so it is answered (without its body) and the connection closed.
+    #[test]
+    fn shutdown_answers_a_request_whose_body_is_unread() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        c.feed(
+            b"POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
+            false,
+        );
+        let mut io = Io {
+            input: &mut c.input,
+            output: &mut c.output,
+            peer_closed: false,
+            shutting_down: true,
+            now: c.now,
+            peer: "127.0.0.1:1".parse().unwrap(),
+        };
+        assert_eq!(c.s.drive(&mut io), Step::Close);
+        c.output.drain_into(&mut c.sent, usize::MAX).unwrap();
+        assert_eq!(statuses(&c.sent), vec![405]);
+        assert!(String::from_utf8_lossy(&c.sent).contains("Connection: close"));
     }
 
     /// Garbage and mangled requests in random pieces: the session must

@@ -11,6 +11,7 @@ mod resume;
 mod serve;
 mod serve_log;
 mod serve_safety;
+mod strict;
 mod support;
 mod tls;
 mod web;
