@@ -9,6 +9,7 @@ mod many;
 mod readme;
 mod resume;
 mod serve;
+mod serve_loop;
 mod support;
 mod tls;
 mod web;
