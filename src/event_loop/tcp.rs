@@ -446,10 +446,7 @@ impl<S: Session> EventLoop<S> {
             // Drain the request the refusal never read, or closing with it
             // unread would reset the connection, and the reset can reach
             // the client before it has read the refusal.
-            let deadline = now + self.config.linger;
-            let registry = self.poll.registry();
-            self.lingering
-                .add(registry, stream, deadline, &mut self.scratch);
+            self.linger(stream, now);
             return;
         }
         let local = match stream.local_addr() {
@@ -776,15 +773,20 @@ impl<S: Session> EventLoop<S> {
             // EOF was read, so nothing is left unread: close now.
             let _ = stream.shutdown(std::net::Shutdown::Write);
         } else {
-            let registry = self.poll.registry();
-            self.lingering.add(
-                registry,
-                stream,
-                now + self.config.linger,
-                &mut self.scratch,
-            );
+            self.linger(stream, now);
         }
         self.descriptor_freed();
+    }
+
+    /// Half-closes `stream` and drains it until the peer closes or the
+    /// linger time is over.
+    fn linger(&mut self, stream: TcpStream, now: Instant) {
+        let deadline = now + self.config.linger;
+        let registry = self.poll.registry();
+        self.lingering
+            .add(registry, stream, deadline, &mut self.scratch);
+        // The sweep closes it on time even if nothing else is scheduled.
+        self.next_sweep = min_time(self.next_sweep, Some(deadline));
     }
 
     /// Ends a connection at once (abort, failure, grace period over).

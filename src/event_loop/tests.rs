@@ -588,3 +588,46 @@ fn assert_echoed_by(addr: SocketAddr) {
     c.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"fresh");
 }
+
+#[test]
+fn a_lingering_socket_is_closed_at_its_deadline_when_nothing_else_happens() {
+    let config = LoopConfig {
+        linger: Duration::from_millis(50),
+        ..LoopConfig::default()
+    };
+    let (addr, shutdown, ended, h) = start_with(config, Sender::maker(0, true, None));
+    let mut c = client(addr);
+    c.write_all(b"go\n").unwrap();
+    // Nothing to send: the session closes at once, so no other timer is
+    // running in the loop when the linger starts.
+    assert_eq!(read_zeros(&mut c, 64), (0, true));
+    assert_eq!(ended.recv_timeout(T).unwrap().1, "Closed");
+    // The client never closes. While the server lingers, what the client
+    // sends is read and dropped; once the server has closed for good, its
+    // kernel answers with a reset, which the client's poll reports as an
+    // error. One byte per wait, so the server's discard budget is no factor.
+    c.set_nonblocking(true).unwrap();
+    let mut c = mio::net::TcpStream::from_std(c);
+    let mut poll = mio::Poll::new().unwrap();
+    poll.registry()
+        .register(&mut c, mio::Token(0), mio::Interest::READABLE)
+        .unwrap();
+    let mut events = mio::Events::with_capacity(4);
+    let until = Instant::now() + T;
+    let closed = loop {
+        if (&c).write(b"x").is_err() {
+            break true;
+        }
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        if events.iter().any(|e| e.is_error()) {
+            break true;
+        }
+        if Instant::now() > until {
+            break false;
+        }
+    };
+    assert!(closed, "lingering socket never closed");
+    shutdown.request();
+    h.join().unwrap().unwrap();
+}
