@@ -108,7 +108,8 @@ pub trait Session {
 pub enum Ended {
     /// The session returned `Close` or `Abort`, or the loop shut down.
     Closed,
-    /// A socket error (reset, broken pipe) ended it.
+    /// A socket error (reset, broken pipe), the send timeout (`TimedOut`)
+    /// or a panic in the session ended it.
     Failed(io::Error),
     /// An outgoing connect never succeeded; the last error for each address tried.
     ConnectFailed(io::Error),

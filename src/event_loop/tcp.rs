@@ -46,7 +46,10 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Knobs of one loop.
 #[derive(Debug, Clone)]
 pub struct LoopConfig {
-    /// Connections one loop holds at most; more are accepted and closed at once.
+    /// Connections one loop holds at most; more are accepted, sent the
+    /// service's refusal and closed. Closed connections still lingering
+    /// are counted apart, at most as many again, and are the first to go
+    /// when descriptors run out.
     pub max_connections: usize,
     /// Bytes asked for per read(2).
     pub read_chunk: usize,
