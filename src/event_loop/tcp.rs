@@ -48,8 +48,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 pub struct LoopConfig {
     /// Connections one loop holds at most; more are accepted, sent the
     /// service's refusal and closed. Closed connections still lingering
-    /// are counted apart, at most as many again, and are the first to go
-    /// when descriptors run out.
+    /// are counted apart, at most as many again (64 at least), and are the
+    /// first to go when descriptors run out.
     pub max_connections: usize,
     /// Bytes asked for per read(2).
     pub read_chunk: usize,
@@ -246,7 +246,8 @@ impl<S: Session> EventLoop<S> {
             backlog: Vec::new(),
             ready: Vec::new(),
             shutting_down: false,
-            lingering: Lingering::new(config.max_connections),
+            // A floor, so a loop with a tiny limit still drains refusals.
+            lingering: Lingering::new(config.max_connections.max(64)),
             scratch: vec![0; config.read_chunk.max(1)],
             config,
         })
