@@ -368,14 +368,13 @@ pub fn serve(config: Config, shutdown: Shutdown, signals: bool) -> Result<()> {
         }
         out.flush().map_err(|e| Error::io("stdout", e))?;
     }
-    let defaults = LoopConfig::default();
     let loop_config = LoopConfig {
         max_connections: config.max_connections,
         grace: config.grace,
         // Waiting for a client's FIN after the last byte is waiting on a
         // peer like sending is: a shorter --send-timeout shortens it too.
-        linger: defaults.linger.min(config.limits.send_timeout),
-        ..defaults
+        linger: LoopConfig::default().linger.min(config.limits.send_timeout),
+        ..LoopConfig::default()
     };
     serve_threads(listeners, loop_config, shutdown, move || {
         FileService::new(site.clone())
