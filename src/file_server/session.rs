@@ -3,7 +3,8 @@
 //! answers pipelined requests strictly in order, keeps the connection alive
 //! or closes it (RFC 9112 section 9), and enforces the per-connection
 //! deadlines: head read (from a request's first byte, so slowloris fails),
-//! keep-alive idle, and send progress. It never touches a socket.
+//! keep-alive idle. Send progress is the loop's to watch (it sees each
+//! write): the session only names the limit. It never touches a socket.
 //!
 //! A chunked request body is read, strictly, before its request is
 //! answered: if its framing is faulty (RFC 9112 section 7.1) the answer is
@@ -11,13 +12,18 @@
 //! for a request, and the answer does not depend on how the bytes arrived.
 //! A Content-Length body cannot be misframed; its request is answered first
 //! and the body discarded after.
+//!
+//! Access log lines wait until their response has been handed to the
+//! kernel (or the connection ended), so they record the body bytes
+//! actually sent, not the bytes planned.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::cache::FileCache;
 use super::handle::{self, Body, Response};
@@ -51,9 +57,22 @@ pub struct HttpSession {
     head_started: Option<Instant>,
     /// When the connection last did anything (for the keep-alive timeout).
     active_at: Instant,
-    /// `io.output.written()` when last seen, and when it last moved.
+    /// `io.output.written()` when last seen.
     written: u64,
-    progress_at: Instant,
+    /// Access log lines of responses not yet wholly handed to the kernel.
+    logs: VecDeque<PendingLog>,
+}
+
+/// An access log line waiting to learn how many body bytes went out.
+struct PendingLog {
+    time: SystemTime,
+    request: Option<(String, String, &'static str)>,
+    status: u16,
+    referer: Option<Vec<u8>>,
+    user_agent: Option<Vec<u8>>,
+    /// Where the body starts and ends, in `Outbox::written` terms.
+    body_start: u64,
+    body_end: u64,
 }
 
 impl HttpSession {
@@ -72,7 +91,31 @@ impl HttpSession {
             head_started: None,
             active_at: now,
             written: 0,
-            progress_at: now,
+            logs: VecDeque::new(),
+        }
+    }
+
+    /// Writes the log lines whose responses were wholly handed to the
+    /// kernel; with `all`, the rest too, counting what of them went out.
+    fn flush_logs(&mut self, written: u64, all: bool) {
+        while let Some(p) = self.logs.front() {
+            if !all && written < p.body_end {
+                break;
+            }
+            let bytes = written.clamp(p.body_start, p.body_end) - p.body_start;
+            access::emit(&access::Entry {
+                peer: self.peer.ip(),
+                time: p.time,
+                request: p
+                    .request
+                    .as_ref()
+                    .map(|(m, t, v)| (m.as_str(), t.as_str(), *v)),
+                status: p.status,
+                bytes,
+                referer: p.referer.as_deref(),
+                user_agent: p.user_agent.as_deref(),
+            });
+            self.logs.pop_front();
         }
     }
 
@@ -239,16 +282,18 @@ impl HttpSession {
             io.output.push(out);
         }
         if self.site.access_log {
-            let header = |name| req.and_then(|r| http::find(&r.headers, name));
-            access::emit(&access::Entry {
-                peer: self.peer.ip(),
+            let header = |name| req.and_then(|r| http::find(&r.headers, name).map(<[u8]>::to_vec));
+            let body_end = io.output.written() + io.output.pending();
+            self.logs.push_back(PendingLog {
                 time: SystemTime::now(),
-                request: req.map(|r| (r.method.as_str(), r.target.as_str(), r.version.as_str())),
+                request: req.map(|r| (r.method.clone(), r.target.clone(), r.version.as_str())),
                 status,
-                bytes: body_len,
                 referer: header("referer"),
                 user_agent: header("user-agent"),
+                body_start: body_end - body_len,
+                body_end,
             });
+            self.flush_logs(io.output.written(), false);
         }
     }
 
@@ -262,23 +307,15 @@ impl HttpSession {
         Step::Close
     }
 
-    /// Tracks send progress; `Err(())` when the peer stopped reading for
-    /// longer than the send timeout.
-    fn check_progress(&mut self, io: &Io<'_>) -> Result<Option<Instant>, ()> {
+    /// Sending counts as activity: the idle timeout starts once the
+    /// output has drained (the loop drives the session when it does).
+    fn note_progress(&mut self, io: &Io<'_>) {
         let written = io.output.written();
-        if written != self.written || io.output.pending() == 0 {
+        if written != self.written || io.output.pending() > 0 {
             self.written = written;
-            self.progress_at = io.now;
+            self.active_at = io.now;
         }
-        if io.output.pending() == 0 {
-            return Ok(None);
-        }
-        self.active_at = io.now;
-        let deadline = self.progress_at + self.site.limits.send_timeout;
-        if io.now >= deadline {
-            return Err(());
-        }
-        Ok(Some(deadline))
+        self.flush_logs(written, false);
     }
 }
 
@@ -297,10 +334,7 @@ fn status_for(e: ParseError) -> u16 {
 
 impl Session for HttpSession {
     fn drive(&mut self, io: &mut Io<'_>) -> Step {
-        if self.check_progress(io).is_err() {
-            log::debug!("{}: no send progress, dropping", self.peer);
-            return Step::Abort;
-        }
+        self.note_progress(io);
         loop {
             if let Some(step) = self.discard_body(io) {
                 return step;
@@ -311,10 +345,11 @@ impl Session for HttpSession {
                 return Step::Close;
             }
             if io.output.pending() >= OUTPUT_CAP {
-                // Called again once the output has drained.
+                // Called again once the output has drained; the loop's
+                // send timeout bounds the wait.
                 return Step::Wait {
                     read: false,
-                    deadline: self.check_progress(io).unwrap_or(None),
+                    deadline: None,
                 };
             }
             let parsed = try_parse_request(io.input.data(), self.site.limits.max_head);
@@ -328,10 +363,7 @@ impl Session for HttpSession {
                     }
                 }
                 Ok(None) if io.peer_closed => return Step::Close,
-                Ok(None) => {
-                    let progress = self.check_progress(io).unwrap_or(None);
-                    return self.wait_for_input(io, progress);
-                }
+                Ok(None) => return self.wait_for_input(io),
                 Err(e) => {
                     log::debug!("{}: bad request: {e}", self.peer);
                     return self.refuse(status_for(e), None, io);
@@ -339,17 +371,26 @@ impl Session for HttpSession {
             }
         }
     }
+
+    fn send_timeout(&self) -> Option<Duration> {
+        Some(self.site.limits.send_timeout)
+    }
+
+    fn on_close(&mut self, written: u64) {
+        self.flush_logs(written, true);
+    }
 }
 
 impl HttpSession {
     /// Nothing complete to answer: wait for more, under the head deadline
     /// if a request has begun, else the idle timeout.
-    fn wait_for_input(&mut self, io: &mut Io<'_>, progress: Option<Instant>) -> Step {
+    fn wait_for_input(&mut self, io: &mut Io<'_>) -> Step {
         let limits = &self.site.limits;
         let deadline = if io.input.is_empty() {
             self.head_started = None;
-            if progress.is_some() {
-                progress
+            if io.output.pending() > 0 {
+                // Not idle while sending; the loop's send timeout applies.
+                None
             } else {
                 let idle = self.active_at + limits.idle_timeout;
                 if io.now >= idle {
@@ -364,7 +405,7 @@ impl HttpSession {
                 log::debug!("{}: request head too slow", self.peer);
                 return self.refuse(408, None, io);
             }
-            Some(progress.map_or(d, |p| p.min(d)))
+            Some(d)
         };
         Step::read(deadline)
     }
@@ -719,26 +760,58 @@ mod tests {
             peer: "127.0.0.1:1".parse().unwrap(),
         };
         let step = c.s.drive(&mut io);
-        assert!(
-            matches!(
-                step,
-                Step::Wait {
-                    read: false,
-                    deadline: Some(_)
-                }
-            ),
-            "{step:?}"
+        // No deadline of its own: the loop, which sees every write, drops
+        // the peer after the send timeout without progress.
+        assert_eq!(
+            step,
+            Step::Wait {
+                read: false,
+                deadline: None
+            }
         );
         assert!(!c.input.is_empty(), "second request waits");
-        // Nothing written for the whole send timeout: the peer is dropped.
+        assert_eq!(c.s.send_timeout(), Some(Duration::from_secs(30)));
+    }
+
+    /// The access log counts the body bytes that reached the kernel, not
+    /// the bytes planned: a download cut short logs what went out.
+    #[test]
+    fn access_log_waits_for_the_bytes_actually_sent() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        let mut site = Site::for_tests(d.path());
+        site.access_log = true;
+        c.s.site = Arc::new(site);
+        c.input.extend(
+            b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
         let mut io = Io {
             input: &mut c.input,
             output: &mut c.output,
             peer_closed: false,
             shutting_down: false,
-            now: c.now + Duration::from_secs(31),
+            now: c.now,
             peer: "127.0.0.1:1".parse().unwrap(),
         };
-        assert_eq!(c.s.drive(&mut io), Step::Abort);
+        c.s.drive(&mut io);
+        assert_eq!(c.s.logs.len(), 1, "logged before it was sent");
+        let head = c.s.logs[0].body_start;
+        // The kernel takes the head and 1000 body bytes, then the peer goes.
+        c.output.advance(head + 1000);
+        c.s.note_progress(&Io {
+            input: &mut c.input,
+            output: &mut c.output,
+            peer_closed: false,
+            shutting_down: false,
+            now: c.now,
+            peer: "127.0.0.1:1".parse().unwrap(),
+        });
+        assert_eq!(c.s.logs.len(), 1);
+        let sent =
+            |p: &PendingLog, written: u64| written.clamp(p.body_start, p.body_end) - p.body_start;
+        assert_eq!(sent(&c.s.logs[0], c.output.written()), 1000);
+        assert_eq!(c.s.logs[0].body_end - c.s.logs[0].body_start, 300_000);
+        c.s.on_close(c.output.written());
+        assert!(c.s.logs.is_empty());
     }
 }

@@ -10,6 +10,7 @@ mod readme;
 mod resume;
 mod serve;
 mod serve_log;
+mod serve_loop;
 mod serve_safety;
 mod strict;
 mod support;
