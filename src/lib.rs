@@ -47,4 +47,7 @@ pub mod greeter;
 pub mod http;
 pub mod tls;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use error::{Error, Result};

@@ -102,10 +102,43 @@ impl InBuf {
         Ok((n, max))
     }
 
+    /// Reads at most `max` bytes from `src`, through `scratch` unless this
+    /// buffer has already grown to `FIRST_READ` (a connection moving data
+    /// in bulk, which `read_from` serves without a copy). Through scratch,
+    /// only the bytes that arrived are copied in, so a connection that
+    /// sent a few bytes holds a few bytes, not a read buffer.
+    pub(crate) fn read_via(
+        &mut self,
+        src: &mut impl Read,
+        max: usize,
+        scratch: &mut [u8],
+    ) -> io::Result<(usize, usize)> {
+        if self.buf.len() >= FIRST_READ || scratch.is_empty() {
+            return self.read_from(src, max);
+        }
+        let max = max.min(scratch.len());
+        let n = src.read(&mut scratch[..max])?;
+        self.extend(&scratch[..n]);
+        Ok((n, max))
+    }
+
     /// Gives memory back once empty; idle connections should cost next to nothing.
     pub fn release_if_empty(&mut self, keep: usize) {
         if self.is_empty() && self.buf.capacity() > keep {
             self.buf = Vec::new();
+        }
+    }
+
+    /// For an idle connection: frees the buffer when empty, and moves a
+    /// small remainder (a partial message) out of a large buffer into one
+    /// its own size.
+    pub fn shrink_idle(&mut self) {
+        self.release_if_empty(0);
+        let len = self.len();
+        if self.buf.capacity() > FIRST_READ && len <= self.buf.capacity() / 4 {
+            self.buf = self.data().to_vec();
+            self.start = 0;
+            self.end = len;
         }
     }
 }
@@ -299,6 +332,39 @@ mod tests {
         // Doubling the initialised area (48 KiB after two reads), capped at `max`.
         assert_eq!(sizes, [16384, 32768, 98304, 131072, 131072, 131072]);
         assert_eq!(b.len(), sizes.iter().sum::<usize>());
+    }
+
+    /// A connection that sent a few bytes holds about that many, not a
+    /// read buffer (5,000 partial heads once cost 16 KiB each).
+    #[test]
+    fn small_reads_go_through_scratch_and_cost_their_size() {
+        let mut scratch = vec![0u8; 16 * 1024];
+        let mut b = InBuf::new();
+        let mut src: &[u8] = b"GET / HTTP/1.1\r\nHo";
+        assert_eq!(b.read_via(&mut src, 16 * 1024, &mut scratch).unwrap().0, 18);
+        assert_eq!(b.data(), b"GET / HTTP/1.1\r\nHo");
+        assert!(b.buf.capacity() <= 64, "{}", b.buf.capacity());
+        let mut src: &[u8] = b"st: x\r\n";
+        b.read_via(&mut src, 16 * 1024, &mut scratch).unwrap();
+        assert_eq!(b.data(), b"GET / HTTP/1.1\r\nHost: x\r\n");
+        assert!(b.buf.capacity() <= 128, "{}", b.buf.capacity());
+
+        // Bulk data: one full scratch read, then straight into the buffer.
+        let big = vec![7u8; 1 << 20];
+        let mut src: &[u8] = &big;
+        let mut b = InBuf::new();
+        let (n, offered) = b.read_via(&mut src, 64 * 1024, &mut scratch).unwrap();
+        assert_eq!((n, offered), (16 * 1024, 16 * 1024));
+        let (n, _) = b.read_via(&mut src, 64 * 1024, &mut scratch).unwrap();
+        assert_eq!(n, 32 * 1024, "grows by doubling once large");
+        // Idle with a small remainder: the large buffer is given back.
+        b.consume(b.len() - 10);
+        b.shrink_idle();
+        assert_eq!(b.len(), 10);
+        assert!(b.buf.capacity() < 64);
+        b.consume(10);
+        b.shrink_idle();
+        assert_eq!(b.buf.capacity(), 0);
     }
 
     #[test]

@@ -8,16 +8,21 @@
 //! progress. A [`Service`] creates sessions for accepted connections, starts
 //! outgoing ones and is told when each ends. Datagrams go through
 //! [`DatagramService`] in the same style.
+//!
+//! A closed connection lingers (half-closed, input drained) before its
+//! socket is closed, and a panic in one connection's session drops that
+//! connection only; `tcp` explains both.
 
 mod bind;
 mod buffer;
+mod linger;
 mod shutdown;
 mod tcp;
 mod udp;
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub use bind::{bind_listeners, bind_udp, bind_udp_client};
 pub use buffer::{Chunk, InBuf, Outbox};
@@ -50,7 +55,10 @@ pub enum Step {
         read: bool,
         deadline: Option<Instant>,
     },
-    /// Send everything queued, then close (bounded by the loop's linger time).
+    /// Send everything queued, then close. The flush is bounded by send
+    /// progress (the session's send timeout, else the loop's linger time);
+    /// once the last byte is with the kernel, the loop lingers: it
+    /// half-closes and drains input for up to its linger time.
     Close,
     /// Close now, discarding queued output (a reset, an error, a timeout).
     Abort,
@@ -82,6 +90,19 @@ pub trait Session {
     fn input_cap(&self) -> usize {
         64 * 1024
     }
+
+    /// How long queued output may wait without the kernel taking a single
+    /// byte before the loop drops the connection (`Ended::Failed` with
+    /// `TimedOut`). Counted from the last byte taken, or from when output
+    /// was queued while none was waiting; `None` never times out while
+    /// open (a closing connection is then bounded by the linger time).
+    fn send_timeout(&self) -> Option<Duration> {
+        None
+    }
+
+    /// The connection is over, by any path; `written` output bytes in all
+    /// were handed to the kernel. Called just before `Service::ended`.
+    fn on_close(&mut self, _written: u64) {}
 }
 
 /// How a connection ended, as the service is told.
@@ -89,7 +110,8 @@ pub trait Session {
 pub enum Ended {
     /// The session returned `Close` or `Abort`, or the loop shut down.
     Closed,
-    /// A socket error (reset, broken pipe) ended it.
+    /// A socket error (reset, broken pipe), the send timeout (`TimedOut`)
+    /// or a panic in the session ended it.
     Failed(io::Error),
     /// An outgoing connect never succeeded; the last error for each address tried.
     ConnectFailed(io::Error),
@@ -106,9 +128,11 @@ pub trait Service {
     }
 
     /// Bytes written (best effort) to a connection refused because the
-    /// loop is at its connection limit, e.g. an HTTP 503.
-    fn refusal(&self) -> &[u8] {
-        b""
+    /// loop is at its connection limit, e.g. an HTTP 503; made at refusal
+    /// time, so it may carry the current date. The loop then drains what
+    /// the peer sent before closing, so the refusal is not lost to a reset.
+    fn refusal(&self) -> Vec<u8> {
+        Vec::new()
     }
 
     /// A connection ended; the session is handed back with its final state.

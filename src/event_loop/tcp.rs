@@ -6,15 +6,31 @@
 //! remembers per connection whether the last read or write hit `WouldBlock`,
 //! which is all "interest" needs to mean. A fault on one connection ends that
 //! connection only.
+//!
+//! Sending is bounded by progress, not by total time: a session's
+//! [`Session::send_timeout`] counts from the last byte the kernel accepted
+//! (or from when output was queued), so a slow but steady reader is never
+//! cut. After `Step::Close` the loop flushes under that same rule (the
+//! linger time stands in for sessions without one), and only once the last
+//! byte is with the kernel does the linger start: the socket is
+//! half-closed and its input drained (see `linger`).
+//!
+//! A panic in one connection's session or service callback is caught here
+//! as a last line of defence: it is logged with the peer, that connection
+//! is dropped (its service hears `Ended::Failed`), and the loop carries on
+//! serving the others. Sessions are still expected not to panic on any
+//! input; this only keeps a bug from taking a whole loop thread down.
 
 use std::io::{self, IoSlice, Write};
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
+use super::linger::{self, Lingering};
 use super::{is_interrupted, is_would_block, Chunk, Ended, InBuf, Io, Notifier, Outbox};
 use super::{Service, Session, Shutdown, Step};
 
@@ -30,11 +46,17 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// Knobs of one loop.
 #[derive(Debug, Clone)]
 pub struct LoopConfig {
-    /// Connections one loop holds at most; more are accepted and closed at once.
+    /// Connections one loop holds at most; more are accepted, sent the
+    /// service's refusal and closed. Closed connections still lingering
+    /// are counted apart, at most as many again (64 at least), and are the
+    /// first to go when descriptors run out.
     pub max_connections: usize,
     /// Bytes asked for per read(2).
     pub read_chunk: usize,
-    /// How long a closing connection may take to flush its output.
+    /// After a close, how long the loop keeps reading (and discarding)
+    /// until the peer closes too, counted from when the last byte was
+    /// handed to the kernel. Also how long a closing connection may go
+    /// without send progress when its session has no send timeout.
     pub linger: Duration,
     /// How long in-flight work may run after a shutdown request.
     pub grace: Duration,
@@ -62,7 +84,7 @@ enum State {
         last_error: Option<io::Error>,
     },
     Open,
-    /// The session asked to close: flush, then close.
+    /// The session asked to close: flush, then linger.
     Closing,
 }
 
@@ -79,7 +101,13 @@ struct Conn<S> {
     writable: bool,
     peer_closed: bool,
     want_read: bool,
+    /// The session's deadline (or the connect timeout while connecting).
     deadline: Option<Instant>,
+    /// The session's `send_timeout`, asked once.
+    send_timeout: Option<Duration>,
+    /// When output last moved: the kernel took bytes, or output was queued
+    /// while none was waiting. Only meaningful while output is pending.
+    sent_at: Instant,
     /// `drive` must run even without I/O progress (new, woken, timed out).
     dirty: bool,
 }
@@ -100,6 +128,12 @@ pub struct EventLoop<S: Session> {
     /// Reused between turns: (connection key, or usize::MAX and a listener index).
     ready: Vec<(usize, usize)>,
     shutting_down: bool,
+    /// Closed connections draining their input (lingering close).
+    lingering: Lingering,
+    /// Every read lands here first unless the connection's own buffer is
+    /// already large, so an idle or slow connection holds only the bytes
+    /// it sent (a slowloris head costs its length, not a read buffer).
+    scratch: Vec<u8>,
 }
 
 /// What a service may do to the loop from `tick`.
@@ -208,11 +242,14 @@ impl<S: Session> EventLoop<S> {
             accept_paused_until: None,
             notifier,
             shutdown,
-            config,
             next_sweep: None,
             backlog: Vec::new(),
             ready: Vec::new(),
             shutting_down: false,
+            // A floor, so a loop with a tiny limit still drains refusals.
+            lingering: Lingering::new(config.max_connections.max(64)),
+            scratch: vec![0; config.read_chunk.max(1)],
+            config,
         })
     }
 
@@ -275,6 +312,10 @@ impl<S: Session> EventLoop<S> {
                 match event.token() {
                     WAKER => woken = true,
                     Token(t) if t >= LISTENER_BASE => ready.push((usize::MAX, t - LISTENER_BASE)),
+                    Token(t) if t & linger::TAG != 0 => {
+                        self.lingering
+                            .on_readable(self.poll.registry(), t, &mut self.scratch)
+                    }
                     Token(key) => {
                         if let Some(conn) = self.conns.get_mut(key) {
                             // Errors and hang-ups surface through the next read or write.
@@ -357,9 +398,23 @@ impl<S: Session> EventLoop<S> {
                 return;
             };
             match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer, svc, now),
+                Ok((stream, peer)) => {
+                    let admitted =
+                        catch_unwind(AssertUnwindSafe(|| self.admit(stream, peer, svc, now)));
+                    if let Err(panic) = admitted {
+                        log::error!(
+                            "accepting {peer}: panicked: {}; dropped",
+                            panic_message(&*panic)
+                        );
+                    }
+                }
                 Err(e) if is_would_block(&e) => return,
                 Err(e) if is_interrupted(&e) => continue,
+                Err(e) if is_out_of_descriptors(&e) && self.lingering.len() > 0 => {
+                    // Lingering sockets are a courtesy; new connections
+                    // come first.
+                    self.lingering.clear(self.poll.registry());
+                }
                 Err(e) if is_out_of_descriptors(&e) => {
                     // Without a free descriptor accept(2) keeps failing; a
                     // timer (or a closing connection) brings us back.
@@ -391,7 +446,11 @@ impl<S: Session> EventLoop<S> {
     ) {
         if self.conns.len() >= self.config.max_connections {
             log::debug!("connection limit reached, refusing {peer}");
-            let _ = stream.write(svc.refusal());
+            let _ = stream.write(&svc.refusal());
+            // Drain the request the refusal never read, or closing with it
+            // unread would reset the connection, and the reset can reach
+            // the client before it has read the refusal.
+            self.linger(stream, now);
             return;
         }
         let local = match stream.local_addr() {
@@ -412,10 +471,10 @@ impl<S: Session> EventLoop<S> {
             Interest::READABLE | Interest::WRITABLE,
         ) {
             log::warn!("register {peer}: {e}");
-            svc.ended(session, Ended::Failed(e));
+            tell_ended(svc, session, Ended::Failed(e), peer);
             return;
         }
-        entry.insert(Conn::new(stream, session, peer, State::Open));
+        entry.insert(Conn::new(stream, session, peer, State::Open, now));
         self.process(key, svc, now);
     }
 
@@ -444,6 +503,7 @@ impl<S: Session> EventLoop<S> {
                 rest: addrs,
                 last_error: None,
             },
+            now,
         );
         conn.dirty = true;
         entry.insert(conn);
@@ -540,11 +600,13 @@ impl<S: Session> EventLoop<S> {
                 };
                 *last_error = Some(e);
                 if rest.is_empty() {
-                    let e = last_error.take().expect("set above");
+                    let e = last_error
+                        .take()
+                        .unwrap_or_else(|| io::Error::other("connect failed"));
                     let conn = self.conns.remove(key);
                     let mut stream = conn.stream;
                     let _ = self.poll.registry().deregister(&mut stream);
-                    svc.ended(conn.session, Ended::ConnectFailed(e));
+                    tell_ended(svc, conn.session, Ended::ConnectFailed(e), conn.peer);
                 } else {
                     self.connect_next(key, now);
                 }
@@ -552,8 +614,37 @@ impl<S: Session> EventLoop<S> {
         }
     }
 
-    /// Moves one connection forward as far as it can go without blocking.
+    /// Moves one connection forward as far as it can go without blocking,
+    /// containing a panic in its session to that connection.
     fn process<Svc: Service<Session = S>>(&mut self, key: usize, svc: &mut Svc, now: Instant) {
+        let res = catch_unwind(AssertUnwindSafe(|| self.advance(key, svc, now)));
+        if let Err(panic) = res {
+            self.contain_panic(key, svc, &*panic);
+        }
+    }
+
+    /// The last line of defence: a panic while driving `key` (or telling
+    /// its service) drops that connection only.
+    fn contain_panic<Svc: Service<Session = S>>(
+        &mut self,
+        key: usize,
+        svc: &mut Svc,
+        panic: &(dyn std::any::Any + Send),
+    ) {
+        let msg = panic_message(panic);
+        // Gone already when the panic came from the service's `ended`.
+        let Some(mut conn) = self.conns.try_remove(key) else {
+            return log::error!("a connection's service callback panicked: {msg}");
+        };
+        log::error!("connection to {}: panicked: {msg}; dropping it", conn.peer);
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let e = io::Error::other(format!("panicked: {msg}"));
+        let peer = conn.peer;
+        tell_ended(svc, conn.session, Ended::Failed(e), peer);
+    }
+
+    fn advance<Svc: Service<Session = S>>(&mut self, key: usize, svc: &mut Svc, now: Instant) {
+        let linger = self.config.linger;
         for _ in 0..FAIR_ROUNDS {
             let Some(conn) = self.conns.get_mut(key) else {
                 return;
@@ -565,18 +656,24 @@ impl<S: Session> EventLoop<S> {
                     _ => return,
                 }
             }
-            let had_output = !conn.output.is_empty();
-            if conn.writable && had_output {
+            if conn.writable && !conn.output.is_empty() {
+                let before = conn.output.written();
                 if let Err(e) = write_out(conn) {
                     return self.fail(key, svc, e);
+                }
+                if conn.output.written() != before {
+                    conn.sent_at = now;
                 }
                 if conn.output.is_empty() {
                     conn.dirty = true;
                 }
             }
+            if conn.send_deadline(linger).is_some_and(|d| now >= d) {
+                return self.stalled(key, svc);
+            }
             if matches!(conn.state, State::Closing) {
-                if conn.output.is_empty() || conn.deadline.is_some_and(|d| now >= d) {
-                    return self.finish(key, svc, Ended::Closed);
+                if conn.output.is_empty() {
+                    return self.close(key, svc, now);
                 }
                 if !conn.writable {
                     return;
@@ -585,7 +682,7 @@ impl<S: Session> EventLoop<S> {
             }
             let cap = conn.session.input_cap();
             if conn.want_read && conn.readable && !conn.peer_closed && conn.input.len() < cap {
-                match read_in(conn, cap, self.config.read_chunk) {
+                match read_in(conn, cap, self.config.read_chunk, &mut self.scratch) {
                     Ok(true) => conn.dirty = true,
                     Ok(false) => {}
                     Err(e) => return self.fail(key, svc, e),
@@ -598,6 +695,7 @@ impl<S: Session> EventLoop<S> {
                 return;
             }
             conn.dirty = false;
+            let was_empty = conn.output.is_empty();
             let mut io = Io {
                 input: &mut conn.input,
                 output: &mut conn.output,
@@ -607,29 +705,35 @@ impl<S: Session> EventLoop<S> {
                 peer: conn.peer,
             };
             let step = conn.session.drive(&mut io);
+            if was_empty && !conn.output.is_empty() {
+                // The send timeout counts from when there was something to send.
+                conn.sent_at = now;
+            }
             match step {
                 Step::Wait { read, deadline } => {
                     conn.want_read = read;
                     conn.deadline = deadline;
                 }
                 Step::Close => {
+                    // No fixed deadline: the flush is bounded by send
+                    // progress, the linger starts once it is done.
                     conn.state = State::Closing;
-                    conn.deadline = Some(now + self.config.linger);
+                    conn.deadline = None;
                     if conn.output.is_empty() {
-                        return self.finish(key, svc, Ended::Closed);
+                        return self.close(key, svc, now);
                     }
                 }
                 Step::Abort => return self.finish(key, svc, Ended::Closed),
             }
-            self.next_sweep = min_time(self.next_sweep, conn.deadline);
+            self.next_sweep = min_time(self.next_sweep, conn.due(linger));
             let can_write = conn.writable && !conn.output.is_empty();
             let can_read =
                 conn.want_read && conn.readable && !conn.peer_closed && conn.input.len() < cap;
             if !can_write && !can_read {
                 // Idle until the next event: give the input buffer back if
-                // it is empty. Not between rounds, where a busy download
-                // reuses it for the next read.
-                conn.input.release_if_empty(0);
+                // it is empty (or shrink it to its data). Not between
+                // rounds, where a busy download reuses it for the next read.
+                conn.input.shrink_idle();
                 return;
             }
         }
@@ -637,11 +741,59 @@ impl<S: Session> EventLoop<S> {
         self.backlog.push(key);
     }
 
+    /// The peer took no bytes for the whole send timeout: drop it.
+    fn stalled<Svc: Service<Session = S>>(&mut self, key: usize, svc: &mut Svc) {
+        let conn = &self.conns[key];
+        let limit = conn.send_timeout.unwrap_or(self.config.linger);
+        log::debug!("{}: no send progress for {limit:?}, dropping", conn.peer);
+        let e = io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("peer took no bytes for {limit:?}"),
+        );
+        self.finish(key, svc, Ended::Failed(e));
+    }
+
     fn fail<Svc: Service<Session = S>>(&mut self, key: usize, svc: &mut Svc, e: io::Error) {
         log::debug!("connection to {}: {e}", self.conns[key].peer);
         self.finish(key, svc, Ended::Failed(e));
     }
 
+    /// Ends a connection whose output all went to the kernel, the polite
+    /// way: half-close and linger, reading until the peer closes too.
+    fn close<Svc: Service<Session = S>>(&mut self, key: usize, svc: &mut Svc, now: Instant) {
+        let Some(mut conn) = self.conns.try_remove(key) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let (stream, peer, peer_closed) = (conn.stream, conn.peer, conn.peer_closed);
+        report_end(
+            svc,
+            conn.session,
+            conn.output.written(),
+            Ended::Closed,
+            peer,
+        );
+        if peer_closed {
+            // EOF was read, so nothing is left unread: close now.
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+        } else {
+            self.linger(stream, now);
+        }
+        self.descriptor_freed();
+    }
+
+    /// Half-closes `stream` and drains it until the peer closes or the
+    /// linger time is over.
+    fn linger(&mut self, stream: TcpStream, now: Instant) {
+        let deadline = now + self.config.linger;
+        let registry = self.poll.registry();
+        self.lingering
+            .add(registry, stream, deadline, &mut self.scratch);
+        // The sweep closes it on time even if nothing else is scheduled.
+        self.next_sweep = min_time(self.next_sweep, Some(deadline));
+    }
+
+    /// Ends a connection at once (abort, failure, grace period over).
     fn finish<Svc: Service<Session = S>>(&mut self, key: usize, svc: &mut Svc, how: Ended) {
         let Some(mut conn) = self.conns.try_remove(key) else {
             return;
@@ -650,8 +802,12 @@ impl<S: Session> EventLoop<S> {
         if matches!(how, Ended::Closed) && conn.output.is_empty() {
             let _ = conn.stream.shutdown(std::net::Shutdown::Write);
         }
-        svc.ended(conn.session, how);
-        // A descriptor just came free; accepts paused for lack of one may go on.
+        report_end(svc, conn.session, conn.output.written(), how, conn.peer);
+        self.descriptor_freed();
+    }
+
+    fn descriptor_freed(&mut self) {
+        // Accepts paused for lack of a descriptor may go on.
         if self.accept_paused_until.is_some() {
             self.accept_paused_until = Some(Instant::now());
         }
@@ -661,10 +817,11 @@ impl<S: Session> EventLoop<S> {
         if self.next_sweep.is_none_or(|t| now < t) {
             return;
         }
+        let linger = self.config.linger;
         let due: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, c)| c.deadline.is_some_and(|d| now >= d))
+            .filter(|(_, c)| c.due(linger).is_some_and(|d| now >= d))
             .map(|(k, _)| k)
             .collect();
         for key in due {
@@ -673,13 +830,19 @@ impl<S: Session> EventLoop<S> {
             }
             self.process(key, svc, now);
         }
-        let next = self.conns.iter().filter_map(|(_, c)| c.deadline).min();
-        self.next_sweep = next.map(|t| t.max(now + SWEEP_SPACING));
+        if self.conns.capacity() > 1024 && self.conns.len() < self.conns.capacity() / 4 {
+            // Give back the table a past wave of connections grew.
+            self.conns.shrink_to_fit();
+        }
+        let lingering = self.lingering.sweep(self.poll.registry(), now);
+        let next = self.conns.iter().filter_map(|(_, c)| c.due(linger)).min();
+        self.next_sweep = min_time(next, lingering).map(|t| t.max(now + SWEEP_SPACING));
     }
 }
 
-impl<S> Conn<S> {
-    fn new(stream: TcpStream, session: S, peer: SocketAddr, state: State) -> Self {
+impl<S: Session> Conn<S> {
+    fn new(stream: TcpStream, session: S, peer: SocketAddr, state: State, now: Instant) -> Self {
+        let send_timeout = session.send_timeout();
         Conn {
             stream,
             session,
@@ -693,18 +856,83 @@ impl<S> Conn<S> {
             peer_closed: false,
             want_read: true,
             deadline: None,
+            send_timeout,
+            sent_at: now,
             dirty: true,
         }
     }
+
+    /// When the peer will have gone too long without taking any output:
+    /// the send timeout after the last progress. A closing connection
+    /// whose session has none is bounded by the linger time instead.
+    fn send_deadline(&self, linger: Duration) -> Option<Instant> {
+        if self.output.is_empty() {
+            return None;
+        }
+        let limit = match self.state {
+            State::Open => self.send_timeout,
+            State::Closing => Some(self.send_timeout.unwrap_or(linger)),
+            State::Connecting { .. } => None,
+        };
+        limit.map(|t| self.sent_at + t)
+    }
+
+    /// The first instant this connection needs attention without I/O.
+    fn due(&self, linger: Duration) -> Option<Instant> {
+        min_time(self.deadline, self.send_deadline(linger))
+    }
+}
+
+/// Tells the session and then the service that a connection ended. A
+/// panic in either is logged and goes no further.
+fn report_end<Svc: Service>(
+    svc: &mut Svc,
+    mut session: Svc::Session,
+    written: u64,
+    how: Ended,
+    peer: SocketAddr,
+) {
+    let closed = catch_unwind(AssertUnwindSafe(|| session.on_close(written)));
+    if let Err(panic) = closed {
+        log::error!(
+            "connection to {peer}: panicked while closing: {}",
+            panic_message(&*panic)
+        );
+    }
+    tell_ended(svc, session, how, peer);
+}
+
+/// `svc.ended`, with a panic logged rather than unwinding into the loop.
+fn tell_ended<Svc: Service>(svc: &mut Svc, session: Svc::Session, how: Ended, peer: SocketAddr) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| svc.ended(session, how))) {
+        log::error!(
+            "connection to {peer}: service panicked on its end: {}",
+            panic_message(&*panic)
+        );
+    }
+}
+
+/// The text of a panic payload (`panic!` with a literal or a format).
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 /// Reads until `WouldBlock`, EOF or `cap` buffered bytes. Returns whether
 /// anything changed (bytes or EOF).
-fn read_in<S>(conn: &mut Conn<S>, cap: usize, chunk: usize) -> io::Result<bool> {
+fn read_in<S>(
+    conn: &mut Conn<S>,
+    cap: usize,
+    chunk: usize,
+    scratch: &mut [u8],
+) -> io::Result<bool> {
     let mut changed = false;
     while conn.input.len() < cap {
         let want = chunk.min(cap - conn.input.len());
-        match conn.input.read_from(&mut conn.stream, want) {
+        match conn.input.read_via(&mut conn.stream, want, scratch) {
             Ok((0, _)) => {
                 conn.peer_closed = true;
                 return Ok(true);

@@ -214,24 +214,32 @@ pub fn http_date() -> [u8; 29] {
 pub struct FileService {
     site: Arc<Site>,
     cache: Rc<RefCell<FileCache>>,
-    refusal: Vec<u8>,
 }
 
 impl FileService {
     pub fn new(site: Arc<Site>) -> Self {
-        let body = "503 Service Unavailable: too many connections\n";
-        let refusal = format!(
-            "HTTP/1.1 503 Service Unavailable\r\nServer: wirecat\r\nRetry-After: 1\r\n\
-             Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{body}",
-            body.len()
-        );
         FileService {
             site,
             cache: Rc::new(RefCell::new(FileCache::new())),
-            refusal: refusal.into_bytes(),
         }
     }
+}
+
+/// The 503 for a connection over the loop's limit. It carries a Date, as
+/// an origin server with a clock must (RFC 9110 section 6.6.1).
+fn refusal(date: &[u8; 29]) -> Vec<u8> {
+    let body = "503 Service Unavailable: too many connections\n";
+    let mut out = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nServer: wirecat\r\nRetry-After: 1\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
+         Connection: close\r\nDate: ",
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(date);
+    out.extend_from_slice(b"\r\n\r\n");
+    out.extend_from_slice(body.as_bytes());
+    out
 }
 
 impl Service for FileService {
@@ -246,8 +254,8 @@ impl Service for FileService {
         ))
     }
 
-    fn refusal(&self) -> &[u8] {
-        &self.refusal
+    fn refusal(&self) -> Vec<u8> {
+        refusal(&http_date())
     }
 
     fn ended(&mut self, _session: HttpSession, how: Ended) {
@@ -366,6 +374,9 @@ pub fn serve(config: Config, shutdown: Shutdown, signals: bool) -> Result<()> {
     let loop_config = LoopConfig {
         max_connections: config.max_connections,
         grace: config.grace,
+        // Waiting for a client's FIN after the last byte is waiting on a
+        // peer like sending is: a shorter --send-timeout shortens it too.
+        linger: LoopConfig::default().linger.min(config.limits.send_timeout),
         ..LoopConfig::default()
     };
     let served = serve_threads(listeners, loop_config, shutdown, move || {

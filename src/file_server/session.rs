@@ -3,14 +3,27 @@
 //! answers pipelined requests strictly in order, keeps the connection alive
 //! or closes it (RFC 9112 section 9), and enforces the per-connection
 //! deadlines: head read (from a request's first byte, so slowloris fails),
-//! keep-alive idle, and send progress. It never touches a socket.
+//! keep-alive idle. Send progress is the loop's to watch (it sees each
+//! write): the session only names the limit. It never touches a socket.
+//!
+//! A chunked request body is read, strictly, before its request is
+//! answered: if its framing is faulty (RFC 9112 section 7.1) the answer is
+//! 400 and the connection closes, so bytes after a bad body are never taken
+//! for a request, and the answer does not depend on how the bytes arrived.
+//! A Content-Length body cannot be misframed; its request is answered first
+//! and the body discarded after.
+//!
+//! Access log lines wait until their response has been handed to the
+//! kernel (or the connection ended), so they record the body bytes
+//! actually sent, not the bytes planned.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::cache::FileCache;
 use super::handle::{self, Body, Response};
@@ -37,13 +50,29 @@ pub struct HttpSession {
     peer: SocketAddr,
     /// A request body being read and thrown away before the next request.
     discard: Option<BodyDecoder>,
+    /// The request whose chunked body `discard` is reading, answered once
+    /// the body has been read and found well framed.
+    deferred: Option<RequestHead>,
     /// When the first byte of the request now being received arrived.
     head_started: Option<Instant>,
     /// When the connection last did anything (for the keep-alive timeout).
     active_at: Instant,
-    /// `io.output.written()` when last seen, and when it last moved.
+    /// `io.output.written()` when last seen.
     written: u64,
-    progress_at: Instant,
+    /// Access log lines of responses not yet wholly handed to the kernel.
+    logs: VecDeque<PendingLog>,
+}
+
+/// An access log line waiting to learn how many body bytes went out.
+struct PendingLog {
+    time: SystemTime,
+    request: Option<(String, String, &'static str)>,
+    status: u16,
+    referer: Option<Vec<u8>>,
+    user_agent: Option<Vec<u8>>,
+    /// Where the body starts and ends, in `Outbox::written` terms.
+    body_start: u64,
+    body_end: u64,
 }
 
 impl HttpSession {
@@ -58,10 +87,35 @@ impl HttpSession {
             cache,
             peer,
             discard: None,
+            deferred: None,
             head_started: None,
             active_at: now,
             written: 0,
-            progress_at: now,
+            logs: VecDeque::new(),
+        }
+    }
+
+    /// Writes the log lines whose responses were wholly handed to the
+    /// kernel; with `all`, the rest too, counting what of them went out.
+    fn flush_logs(&mut self, written: u64, all: bool) {
+        while let Some(p) = self.logs.front() {
+            if !all && written < p.body_end {
+                break;
+            }
+            let bytes = written.clamp(p.body_start, p.body_end) - p.body_start;
+            access::emit(&access::Entry {
+                peer: self.peer.ip(),
+                time: p.time,
+                request: p
+                    .request
+                    .as_ref()
+                    .map(|(m, t, v)| (m.as_str(), t.as_str(), *v)),
+                status: p.status,
+                bytes,
+                referer: p.referer.as_deref(),
+                user_agent: p.user_agent.as_deref(),
+            });
+            self.logs.pop_front();
         }
     }
 
@@ -75,9 +129,14 @@ impl HttpSession {
                     io.input.consume(d.consumed);
                     if dec.is_done() {
                         self.discard = None;
-                        return None;
+                        let req = self.deferred.take()?;
+                        return self.reply(req, false, io).then_some(Step::Close);
                     }
                     if dec.received() > MAX_DISCARD {
+                        // Not worth reading on: answer (if not yet), close.
+                        if let Some(req) = self.deferred.take() {
+                            self.reply(req, true, io);
+                        }
                         return Some(Step::Close);
                     }
                     if d.consumed == 0 {
@@ -85,53 +144,78 @@ impl HttpSession {
                     }
                 }
                 Err(e) => {
+                    // RFC 9112 section 7.1: the framing is faulty, so where
+                    // this request ends, and the next begins, is unknown.
                     log::debug!("{}: request body: {e}", self.peer);
-                    return Some(Step::Close);
+                    let req = self.deferred.take();
+                    return Some(self.refuse(400, req.as_ref(), io));
                 }
             }
         }
         if io.peer_closed {
             return Some(Step::Close);
         }
+        if io.shutting_down && self.deferred.is_some() {
+            // The request is in flight: answer it, without its body.
+            let req = self.deferred.take()?;
+            self.reply(req, true, io);
+            return Some(Step::Close);
+        }
         let deadline = self.active_at + self.site.limits.head_timeout;
         if io.now >= deadline {
-            return Some(Step::Close);
+            let req = self.deferred.take();
+            return Some(match req {
+                Some(req) => self.refuse(408, Some(&req), io),
+                None => Step::Close,
+            });
         }
         Some(Step::read(Some(deadline)))
     }
 
-    /// Answers one parsed request; returns whether the connection must close.
+    /// Answers one parsed request, or defers that until its chunked body
+    /// has been read; returns whether the connection must close.
     fn answer(&mut self, req: RequestHead, io: &mut Io<'_>) -> bool {
-        let date = super::http_date();
-        let framing = request_framing(&req.headers);
-        let mut resp = match framing {
+        let framing = match request_framing(req.version, &req.headers) {
+            Ok(framing) => framing,
             Err(e) => {
-                // RFC 9112 section 6.3: a request whose body length cannot be
-                // known is answered and the connection closed.
-                let mut r = handle::error(&self.site, status_for(e), &date);
-                r.close = true;
-                r
+                // RFC 9112 sections 6.1 and 6.3: a request whose body length
+                // cannot be known is answered and the connection closed.
+                log::debug!("{}: request framing: {e}", self.peer);
+                self.refuse(status_for(e), Some(&req), io);
+                return true;
             }
-            Ok(_) => handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date),
         };
-        let mut close =
-            resp.close || io.shutting_down || !http::keeps_alive(req.version, &req.headers);
-        if matches!(framing, Ok(Framing::Length(n)) if n > MAX_DISCARD) {
-            close = true;
-        }
-        if let Ok(f) = framing {
-            if f != Framing::Empty {
-                // We never send 100 Continue: a client waiting for it would
-                // stall the connection, so answer and close (RFC 9110
-                // section 10.1.1).
-                if http::find(&req.headers, "expect").is_some() {
-                    close = true;
-                } else if !close {
-                    self.discard = Some(BodyDecoder::new(f));
-                }
+        let close = io.shutting_down
+            || !http::keeps_alive(req.version, &req.headers)
+            || matches!(framing, Framing::Length(n) if n > MAX_DISCARD)
+            // We never send 100 Continue: a client waiting for it would
+            // stall the connection, so answer and close (RFC 9110 section
+            // 10.1.1).
+            || (framing != Framing::Empty && http::find(&req.headers, "expect").is_some());
+        match framing {
+            Framing::Chunked if !close => {
+                self.discard = Some(BodyDecoder::strict(framing));
+                self.deferred = Some(req);
+                false
             }
+            Framing::Length(_) if !close => {
+                let close = self.reply(req, false, io);
+                if !close {
+                    self.discard = Some(BodyDecoder::strict(framing));
+                }
+                close
+            }
+            _ => self.reply(req, close, io),
         }
-        resp.close = close;
+    }
+
+    /// Queues the response to `req`, closing after it if `close` or if the
+    /// handler says so; returns whether the connection must close.
+    fn reply(&mut self, req: RequestHead, close: bool, io: &mut Io<'_>) -> bool {
+        let date = super::http_date();
+        let mut resp = handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date);
+        resp.close |= close;
+        let close = resp.close;
         let http10_ka = req.version == Version::Http10 && !close;
         self.send(resp, req.method == "HEAD", http10_ka, io, Some(&req));
         close
@@ -198,44 +282,40 @@ impl HttpSession {
             io.output.push(out);
         }
         if self.site.access_log {
-            let header = |name| req.and_then(|r| http::find(&r.headers, name));
-            access::emit(&access::Entry {
-                peer: self.peer.ip(),
+            let header = |name| req.and_then(|r| http::find(&r.headers, name).map(<[u8]>::to_vec));
+            let body_end = io.output.written() + io.output.pending();
+            self.logs.push_back(PendingLog {
                 time: SystemTime::now(),
-                request: req.map(|r| (r.method.as_str(), r.target.as_str(), r.version.as_str())),
+                request: req.map(|r| (r.method.clone(), r.target.clone(), r.version.as_str())),
                 status,
-                bytes: body_len,
                 referer: header("referer"),
                 user_agent: header("user-agent"),
+                body_start: body_end - body_len,
+                body_end,
             });
+            self.flush_logs(io.output.written(), false);
         }
     }
 
-    /// A request that could not be parsed: answer with `status`, then close.
-    fn refuse(&mut self, status: u16, io: &mut Io<'_>) -> Step {
+    /// A request that could not be parsed or framed (`req` when its head
+    /// was read): answer with `status`, then close.
+    fn refuse(&mut self, status: u16, req: Option<&RequestHead>, io: &mut Io<'_>) -> Step {
         let mut resp = handle::error(&self.site, status, &super::http_date());
         resp.close = true;
-        self.send(resp, false, false, io, None);
+        let head_only = req.is_some_and(|r| r.method == "HEAD");
+        self.send(resp, head_only, false, io, req);
         Step::Close
     }
 
-    /// Tracks send progress; `Err(())` when the peer stopped reading for
-    /// longer than the send timeout.
-    fn check_progress(&mut self, io: &Io<'_>) -> Result<Option<Instant>, ()> {
+    /// Sending counts as activity: the idle timeout starts once the
+    /// output has drained (the loop drives the session when it does).
+    fn note_progress(&mut self, io: &Io<'_>) {
         let written = io.output.written();
-        if written != self.written || io.output.pending() == 0 {
+        if written != self.written || io.output.pending() > 0 {
             self.written = written;
-            self.progress_at = io.now;
+            self.active_at = io.now;
         }
-        if io.output.pending() == 0 {
-            return Ok(None);
-        }
-        self.active_at = io.now;
-        let deadline = self.progress_at + self.site.limits.send_timeout;
-        if io.now >= deadline {
-            return Err(());
-        }
-        Ok(Some(deadline))
+        self.flush_logs(written, false);
     }
 }
 
@@ -246,16 +326,15 @@ fn status_for(e: ParseError) -> u16 {
         ParseError::UriTooLong => 414,
         ParseError::BadVersion => 505,
         ParseError::UnsupportedTransferCoding => 501,
+        // Malformed heads, and faulty framing: Content-Length with
+        // Transfer-Encoding, Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1).
         _ => 400,
     }
 }
 
 impl Session for HttpSession {
     fn drive(&mut self, io: &mut Io<'_>) -> Step {
-        if self.check_progress(io).is_err() {
-            log::debug!("{}: no send progress, dropping", self.peer);
-            return Step::Abort;
-        }
+        self.note_progress(io);
         loop {
             if let Some(step) = self.discard_body(io) {
                 return step;
@@ -266,10 +345,11 @@ impl Session for HttpSession {
                 return Step::Close;
             }
             if io.output.pending() >= OUTPUT_CAP {
-                // Called again once the output has drained.
+                // Called again once the output has drained; the loop's
+                // send timeout bounds the wait.
                 return Step::Wait {
                     read: false,
-                    deadline: self.check_progress(io).unwrap_or(None),
+                    deadline: None,
                 };
             }
             let parsed = try_parse_request(io.input.data(), self.site.limits.max_head);
@@ -283,28 +363,34 @@ impl Session for HttpSession {
                     }
                 }
                 Ok(None) if io.peer_closed => return Step::Close,
-                Ok(None) => {
-                    let progress = self.check_progress(io).unwrap_or(None);
-                    return self.wait_for_input(io, progress);
-                }
+                Ok(None) => return self.wait_for_input(io),
                 Err(e) => {
                     log::debug!("{}: bad request: {e}", self.peer);
-                    return self.refuse(status_for(e), io);
+                    return self.refuse(status_for(e), None, io);
                 }
             }
         }
+    }
+
+    fn send_timeout(&self) -> Option<Duration> {
+        Some(self.site.limits.send_timeout)
+    }
+
+    fn on_close(&mut self, written: u64) {
+        self.flush_logs(written, true);
     }
 }
 
 impl HttpSession {
     /// Nothing complete to answer: wait for more, under the head deadline
     /// if a request has begun, else the idle timeout.
-    fn wait_for_input(&mut self, io: &mut Io<'_>, progress: Option<Instant>) -> Step {
+    fn wait_for_input(&mut self, io: &mut Io<'_>) -> Step {
         let limits = &self.site.limits;
         let deadline = if io.input.is_empty() {
             self.head_started = None;
-            if progress.is_some() {
-                progress
+            if io.output.pending() > 0 {
+                // Not idle while sending; the loop's send timeout applies.
+                None
             } else {
                 let idle = self.active_at + limits.idle_timeout;
                 if io.now >= idle {
@@ -317,9 +403,9 @@ impl HttpSession {
             let d = started + limits.head_timeout;
             if io.now >= d {
                 log::debug!("{}: request head too slow", self.peer);
-                return self.refuse(408, io);
+                return self.refuse(408, None, io);
             }
-            Some(progress.map_or(d, |p| p.min(d)))
+            Some(d)
         };
         Step::read(deadline)
     }
@@ -448,6 +534,8 @@ mod tests {
             (b"GET / HTTP/1.1\r\n\r\n", 400),
             (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
             (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+            // RFC 9112 section 2.3: HTTP-name is case-sensitive.
+            (b"GET / http/1.1\r\nHost: a\r\n\r\n", 400),
             (b"garbage\r\n\r\n", 400),
             (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
             (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
@@ -464,6 +552,100 @@ mod tests {
                 String::from_utf8_lossy(req)
             );
         }
+    }
+
+    /// Issue 9, item 8: faulty framing (RFC 9112 sections 6.1 and 7.1) is
+    /// answered 400 and closed, and the request pipelined behind it is
+    /// never answered, however the bytes are split.
+    #[test]
+    fn faulty_framing_gets_400_and_nothing_after_it() {
+        let d = tree();
+        let next = b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+        let chunked = |body: &str| {
+            format!("POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{body}")
+        };
+        let bad = [
+            "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                .to_string(),
+            "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Length: 0\r\n\r\n"
+                .to_string(),
+            chunked("3\nabc\r\n0\r\n\r\n"),
+            chunked("3\r\nabc\n0\r\n\r\n"),
+            chunked("3\r\nabc\r\n0\n\n"),
+            chunked("3;x\ry\r\nabc\r\n0\r\n\r\n"),
+            chunked("3 \r\nabc\r\n0\r\n\r\n"),
+            "GET /a.txt http/1.1\r\nHost: x\r\n\r\n".to_string(),
+        ];
+        for req in &bad {
+            let input = [req.as_bytes(), next].concat();
+            for cut in 0..=input.len() {
+                let mut c = Conn::new(d.path());
+                // The loop never drives a session again after Close.
+                let mut step = c.feed(&input[..cut], false);
+                if step != Step::Close {
+                    step = c.feed(&input[cut..], false);
+                }
+                assert_eq!(step, Step::Close, "{req:?} cut {cut}");
+                assert_eq!(statuses(&c.sent), vec![400], "{req:?} cut {cut}");
+                assert!(!String::from_utf8_lossy(&c.sent).contains("hello"));
+            }
+        }
+        // The same bodies, well framed: the POST is answered (405) after
+        // its body, then the GET.
+        for body in ["3\r\nabc\r\n0\r\n\r\n", "3 ;x=\"y\"\r\nabc\r\n0\r\n\r\n"] {
+            let input = [chunked(body).as_bytes(), next].concat();
+            for cut in 0..=input.len() {
+                let mut c = Conn::new(d.path());
+                c.feed(&input[..cut], false);
+                assert!(matches!(c.feed(&input[cut..], false), Step::Wait { .. }));
+                assert_eq!(statuses(&c.sent), vec![405, 200], "{body:?} cut {cut}");
+            }
+        }
+    }
+
+    /// A chunked body waits for its answer; one that never ends gets 408.
+    #[test]
+    fn a_chunked_body_is_read_before_its_answer() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        let step = c.feed(
+            b"POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
+            false,
+        );
+        let Step::Wait {
+            deadline: Some(dl), ..
+        } = step
+        else {
+            panic!("{step:?}")
+        };
+        assert!(c.sent.is_empty());
+        c.now = dl;
+        assert_eq!(c.feed(b"", false), Step::Close);
+        assert_eq!(statuses(&c.sent), vec![408]);
+    }
+
+    /// Shutdown while a chunked body is still coming: the request is in
+    /// flight, so it is answered (without its body) and the connection closed.
+    #[test]
+    fn shutdown_answers_a_request_whose_body_is_unread() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        c.feed(
+            b"POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
+            false,
+        );
+        let mut io = Io {
+            input: &mut c.input,
+            output: &mut c.output,
+            peer_closed: false,
+            shutting_down: true,
+            now: c.now,
+            peer: "127.0.0.1:1".parse().unwrap(),
+        };
+        assert_eq!(c.s.drive(&mut io), Step::Close);
+        c.output.drain_into(&mut c.sent, usize::MAX).unwrap();
+        assert_eq!(statuses(&c.sent), vec![405]);
+        assert!(String::from_utf8_lossy(&c.sent).contains("Connection: close"));
     }
 
     /// Garbage and mangled requests in random pieces: the session must
@@ -578,26 +760,58 @@ mod tests {
             peer: "127.0.0.1:1".parse().unwrap(),
         };
         let step = c.s.drive(&mut io);
-        assert!(
-            matches!(
-                step,
-                Step::Wait {
-                    read: false,
-                    deadline: Some(_)
-                }
-            ),
-            "{step:?}"
+        // No deadline of its own: the loop, which sees every write, drops
+        // the peer after the send timeout without progress.
+        assert_eq!(
+            step,
+            Step::Wait {
+                read: false,
+                deadline: None
+            }
         );
         assert!(!c.input.is_empty(), "second request waits");
-        // Nothing written for the whole send timeout: the peer is dropped.
+        assert_eq!(c.s.send_timeout(), Some(Duration::from_secs(30)));
+    }
+
+    /// The access log counts the body bytes that reached the kernel, not
+    /// the bytes planned: a download cut short logs what went out.
+    #[test]
+    fn access_log_waits_for_the_bytes_actually_sent() {
+        let d = tree();
+        let mut c = Conn::new(d.path());
+        let mut site = Site::for_tests(d.path());
+        site.access_log = true;
+        c.s.site = Arc::new(site);
+        c.input.extend(
+            b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
         let mut io = Io {
             input: &mut c.input,
             output: &mut c.output,
             peer_closed: false,
             shutting_down: false,
-            now: c.now + Duration::from_secs(31),
+            now: c.now,
             peer: "127.0.0.1:1".parse().unwrap(),
         };
-        assert_eq!(c.s.drive(&mut io), Step::Abort);
+        c.s.drive(&mut io);
+        assert_eq!(c.s.logs.len(), 1, "logged before it was sent");
+        let head = c.s.logs[0].body_start;
+        // The kernel takes the head and 1000 body bytes, then the peer goes.
+        c.output.advance(head + 1000);
+        c.s.note_progress(&Io {
+            input: &mut c.input,
+            output: &mut c.output,
+            peer_closed: false,
+            shutting_down: false,
+            now: c.now,
+            peer: "127.0.0.1:1".parse().unwrap(),
+        });
+        assert_eq!(c.s.logs.len(), 1);
+        let sent =
+            |p: &PendingLog, written: u64| written.clamp(p.body_start, p.body_end) - p.body_start;
+        assert_eq!(sent(&c.s.logs[0], c.output.written()), 1000);
+        assert_eq!(c.s.logs[0].body_end - c.s.logs[0].body_start, 300_000);
+        c.s.on_close(c.output.written());
+        assert!(c.s.logs.is_empty());
     }
 }

@@ -246,8 +246,8 @@ impl Service for GreetService {
         Some(GreetSession::new(self.limits, peer, Instant::now()))
     }
 
-    fn refusal(&self) -> &[u8] {
-        b"Error: too many clients, try again later\n"
+    fn refusal(&self) -> Vec<u8> {
+        b"Error: too many clients, try again later\n".to_vec()
     }
 
     fn ended(&mut self, session: GreetSession, how: Ended) {

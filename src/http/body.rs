@@ -1,9 +1,17 @@
 //! Message body framing (RFC 9112 section 6.3) and a push decoder for
 //! length-delimited, chunked (section 7.1) and close-delimited bodies.
+//!
+//! The chunked decoder has two tempers. Request bodies are read strictly
+//! ([`BodyDecoder::strict`]): every line ends in CRLF and chunk extensions
+//! follow the grammar of section 7.1.1, because a server that guesses where
+//! a body ends differently from a proxy in front of it lets one request
+//! smuggle another. Response bodies are read leniently ([`BodyDecoder::new`]),
+//! as curl does: a bare LF ends a line and extensions are skipped, since a
+//! user agent gains nothing by refusing a body an old server framed sloppily.
 
 use std::ops::Range;
 
-use super::{list, Header, ParseError};
+use super::{list, Header, ParseError, Version};
 
 /// Longest chunk-size line (with extensions) or trailer field we accept.
 const MAX_LINE: usize = 4096;
@@ -54,7 +62,13 @@ pub fn response_framing(
 
 /// The framing of a request body, per RFC 9112 section 6.3: chunked,
 /// Content-Length, or none; a request is never close-delimited.
-pub fn request_framing(headers: &[Header]) -> Result<Framing, ParseError> {
+pub fn request_framing(version: Version, headers: &[Header]) -> Result<Framing, ParseError> {
+    // RFC 9112 section 6.1: HTTP/1.0 has no transfer codings, so a 1.0
+    // request carrying Transfer-Encoding has faulty framing (an HTTP/1.0
+    // proxy in front of us would frame it by Content-Length or not at all).
+    if version == Version::Http10 && headers.iter().any(|h| h.is("transfer-encoding")) {
+        return Err(ParseError::TransferEncodingInHttp10);
+    }
     match transfer_coding(headers)? {
         Some(true) => Ok(Framing::Chunked),
         // Rule 4 for requests: the length cannot be determined; 400 (or 501).
@@ -172,6 +186,8 @@ impl std::fmt::Display for Truncated {
 #[derive(Debug, Clone)]
 pub struct BodyDecoder {
     state: State,
+    /// Chunked framing exactly as RFC 9112 section 7.1 writes it.
+    strict: bool,
     received: u64,
     expected: Option<u64>,
     trailers: Vec<Header>,
@@ -179,6 +195,8 @@ pub struct BodyDecoder {
 }
 
 impl BodyDecoder {
+    /// A decoder for a response body: chunked framing is read leniently
+    /// (bare LF line ends, anything after the chunk size skipped).
     pub fn new(framing: Framing) -> Self {
         let (state, expected) = match framing {
             Framing::Empty => (State::Done, Some(0)),
@@ -189,10 +207,22 @@ impl BodyDecoder {
         };
         BodyDecoder {
             state,
+            strict: false,
             received: 0,
             expected,
             trailers: Vec::new(),
             trailer_bytes: 0,
+        }
+    }
+
+    /// A decoder for a request body: chunked framing must be exactly as
+    /// RFC 9112 section 7.1 writes it (CRLF after the size line, after the
+    /// data and after each trailer; extensions as section 7.1.1 has them).
+    /// Anything else is an error, never a guess at where the body ends.
+    pub fn strict(framing: Framing) -> Self {
+        BodyDecoder {
+            strict: true,
+            ..BodyDecoder::new(framing)
         }
     }
 
@@ -247,10 +277,14 @@ impl BodyDecoder {
                 })
             }
             State::ChunkSize => {
-                let Some((line, used)) = take_line(input)? else {
+                let Some((line, used)) = take_line(input, self.strict)? else {
                     return Ok(nothing);
                 };
-                let size = parse_chunk_size(line)?;
+                let size = if self.strict {
+                    parse_chunk_size_strictly(line)?
+                } else {
+                    parse_chunk_size(line)?
+                };
                 self.state = if size == 0 {
                     State::Trailers
                 } else {
@@ -262,12 +296,22 @@ impl BodyDecoder {
                 })
             }
             State::ChunkDataEnd => {
-                let Some((line, used)) = take_line(input)? else {
-                    return Ok(nothing);
+                let used = if self.strict {
+                    // Refuse at the first wrong byte rather than wait for a LF.
+                    match input {
+                        [b'\r', b'\n', ..] => 2,
+                        [] | [b'\r'] => return Ok(nothing),
+                        _ => return Err(ParseError::BadChunk),
+                    }
+                } else {
+                    let Some((line, used)) = take_line(input, false)? else {
+                        return Ok(nothing);
+                    };
+                    if !line.is_empty() {
+                        return Err(ParseError::BadChunk);
+                    }
+                    used
                 };
-                if !line.is_empty() {
-                    return Err(ParseError::BadChunk);
-                }
                 self.state = State::ChunkSize;
                 Ok(Decoded {
                     consumed: used,
@@ -275,7 +319,7 @@ impl BodyDecoder {
                 })
             }
             State::Trailers => {
-                let Some((line, used)) = take_line(input)? else {
+                let Some((line, used)) = take_line(input, self.strict)? else {
                     return Ok(nothing);
                 };
                 if line.is_empty() {
@@ -285,7 +329,7 @@ impl BodyDecoder {
                     if self.trailer_bytes > MAX_TRAILERS {
                         return Err(ParseError::BadChunk);
                     }
-                    self.trailers.push(parse_trailer(line)?);
+                    self.trailers.push(parse_trailer(line, self.strict)?);
                 }
                 Ok(Decoded {
                     consumed: used,
@@ -313,13 +357,19 @@ impl BodyDecoder {
     }
 }
 
-/// A line ending in LF (CR before it optional, as RFC 9112 section 2.2
-/// allows recipients to accept), without its line ending.
-fn take_line(input: &[u8]) -> Result<Option<(&[u8], usize)>, ParseError> {
+/// A line ending in LF, without its line ending. Leniently the CR before
+/// the LF is optional, as RFC 9112 section 2.2 lets a recipient accept in a
+/// head; strictly it is required (section 7.1 writes CRLF, and 2.2 covers
+/// only the start line and fields) and no other CR may be in the line.
+fn take_line(input: &[u8], strict: bool) -> Result<Option<(&[u8], usize)>, ParseError> {
     match input.iter().take(MAX_LINE).position(|&b| b == b'\n') {
         Some(i) => {
             let line = &input[..i];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let line = match line.strip_suffix(b"\r") {
+                Some(line) if !strict || !line.contains(&b'\r') => line,
+                None if !strict => line,
+                _ => return Err(ParseError::BadChunk),
+            };
             Ok(Some((line, i + 1)))
         }
         None if input.len() >= MAX_LINE => Err(ParseError::BadChunkSize),
@@ -349,7 +399,75 @@ fn parse_chunk_size(line: &[u8]) -> Result<u64, ParseError> {
     Ok(size)
 }
 
-fn parse_trailer(line: &[u8]) -> Result<Header, ParseError> {
+/// `chunk-size [ chunk-ext ]` exactly as RFC 9112 section 7.1 has it:
+/// `1*HEXDIG`, then extensions that are checked (and ignored): a space
+/// after the size with no `;` after it is an error, not whitespace.
+fn parse_chunk_size_strictly(line: &[u8]) -> Result<u64, ParseError> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || !is_chunk_ext(&line[digits..]) {
+        return Err(ParseError::BadChunkSize);
+    }
+    parse_chunk_size(&line[..digits])
+}
+
+/// RFC 9112 section 7.1.1: `chunk-ext = *( BWS ";" BWS chunk-ext-name
+/// [ BWS "=" BWS chunk-ext-val ] )`, names tokens, values tokens or
+/// quoted strings. Whitespace may come before a `;` or around `=`, never
+/// at the end.
+fn is_chunk_ext(mut ext: &[u8]) -> bool {
+    let token_len = |s: &[u8]| s.iter().take_while(|&&b| is_tchar(b)).count();
+    while !ext.is_empty() {
+        let Some(rest) = bws(ext).strip_prefix(b";") else {
+            return false;
+        };
+        let rest = bws(rest);
+        let name = token_len(rest);
+        if name == 0 {
+            return false;
+        }
+        ext = &rest[name..];
+        if let Some(value) = bws(ext).strip_prefix(b"=") {
+            let value = bws(value);
+            let len = match value.first() {
+                Some(b'"') => quoted_string_len(value),
+                _ => token_len(value),
+            };
+            if len == 0 {
+                return false;
+            }
+            ext = &value[len..];
+        }
+    }
+    true
+}
+
+/// Skips BWS before an element only: `trim` would also eat trailing
+/// whitespace, which the grammar does not allow.
+fn bws(s: &[u8]) -> &[u8] {
+    &s[s.iter().take_while(|&&b| matches!(b, b' ' | b'\t')).count()..]
+}
+
+/// The length of the quoted-string at the front of `s` (RFC 9110 section
+/// 5.6.4), or 0 when there is none.
+fn quoted_string_len(s: &[u8]) -> usize {
+    // qdtext and the escaped byte of a quoted-pair: HTAB, SP, VCHAR, obs-text.
+    let text = |b: u8| b == b'\t' || (b >= b' ' && b != 0x7f);
+    let mut i = 1;
+    while i < s.len() {
+        match s[i] {
+            b'"' => return i + 1,
+            b'\\' if i + 1 < s.len() && text(s[i + 1]) => i += 2,
+            b'\\' => return 0,
+            b if text(b) => i += 1,
+            _ => return 0,
+        }
+    }
+    0
+}
+
+/// One trailer field line. Strictly its value may hold no control
+/// character but HTAB (RFC 9110 section 5.5).
+fn parse_trailer(line: &[u8], strict: bool) -> Result<Header, ParseError> {
     let colon = line
         .iter()
         .position(|&b| b == b':')
@@ -358,8 +476,12 @@ fn parse_trailer(line: &[u8]) -> Result<Header, ParseError> {
     if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
         return Err(ParseError::BadChunk);
     }
+    let value = super::trim(&line[colon + 1..]);
+    if strict && value.iter().any(|&b| b != b'\t' && (b < b' ' || b == 0x7f)) {
+        return Err(ParseError::BadChunk);
+    }
     let name = String::from_utf8(name.to_vec()).map_err(|_| ParseError::BadChunk)?;
-    Ok(Header::new(name, super::trim(&line[colon + 1..]).to_vec()))
+    Ok(Header::new(name, value.to_vec()))
 }
 
 /// token characters (RFC 9110 section 5.6.2).
@@ -381,7 +503,14 @@ mod tests {
         input: &[u8],
         step: usize,
     ) -> Result<(Vec<u8>, BodyDecoder, usize), ParseError> {
-        let mut dec = BodyDecoder::new(framing);
+        decode_with(BodyDecoder::new(framing), input, step)
+    }
+
+    fn decode_with(
+        mut dec: BodyDecoder,
+        input: &[u8],
+        step: usize,
+    ) -> Result<(Vec<u8>, BodyDecoder, usize), ParseError> {
         let mut buf = Vec::new();
         let mut body = Vec::new();
         let mut fed = 0;
@@ -501,23 +630,153 @@ mod tests {
 
     #[test]
     fn request_framing_never_reads_to_close() {
-        assert_eq!(request_framing(&[]), Ok(Framing::Empty));
+        let v11 = Version::Http11;
+        assert_eq!(request_framing(v11, &[]), Ok(Framing::Empty));
         assert_eq!(
-            request_framing(&[h("Content-Length", "3")]),
+            request_framing(v11, &[h("Content-Length", "3")]),
             Ok(Framing::Length(3))
         );
         assert_eq!(
-            request_framing(&[h("Transfer-Encoding", "chunked")]),
+            request_framing(v11, &[h("Transfer-Encoding", "chunked")]),
             Ok(Framing::Chunked)
         );
         assert_eq!(
-            request_framing(&[h("Transfer-Encoding", "gzip")]),
+            request_framing(v11, &[h("Transfer-Encoding", "gzip")]),
             Err(ParseError::UnsupportedTransferCoding)
         );
         assert_eq!(
-            request_framing(&[h("Transfer-Encoding", "gzip, chunked")]),
+            request_framing(v11, &[h("Transfer-Encoding", "gzip, chunked")]),
             Err(ParseError::UnsupportedTransferCoding)
         );
+    }
+
+    /// RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0 is faulty
+    /// framing, whatever the coding and even beside a Content-Length.
+    #[test]
+    fn http10_with_transfer_encoding_is_faulty_framing() {
+        let v10 = Version::Http10;
+        for headers in [
+            vec![h("Transfer-Encoding", "chunked")],
+            vec![h("transfer-encoding", "gzip")],
+            vec![h("Transfer-Encoding", "chunked"), h("Content-Length", "3")],
+            vec![h("Content-Length", "3"), h("Transfer-Encoding", "")],
+        ] {
+            assert_eq!(
+                request_framing(v10, &headers),
+                Err(ParseError::TransferEncodingInHttp10),
+                "{headers:?}"
+            );
+        }
+        assert_eq!(
+            request_framing(v10, &[h("Content-Length", "3")]),
+            Ok(Framing::Length(3))
+        );
+    }
+
+    /// Decodes all at once, then split in two at every point, and checks
+    /// that every way gives the same outcome: body, bytes used, or error.
+    fn chunked_at_every_split(strict: bool, input: &[u8]) -> Result<(Vec<u8>, usize), ParseError> {
+        let fresh = || {
+            if strict {
+                BodyDecoder::strict(Framing::Chunked)
+            } else {
+                BodyDecoder::new(Framing::Chunked)
+            }
+        };
+        let outcome = |r: Result<(Vec<u8>, BodyDecoder, usize), ParseError>| {
+            r.map(|(body, dec, used)| (body, dec.is_done(), used))
+        };
+        let whole = outcome(decode_with(fresh(), input, input.len().max(1)));
+        for step in 1..input.len() {
+            assert_eq!(
+                outcome(decode_with(fresh(), input, step)),
+                whole,
+                "step {step} of {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        let (body, done, used) = whole?;
+        assert!(done, "{:?} unfinished", String::from_utf8_lossy(input));
+        Ok((body, used))
+    }
+
+    #[test]
+    fn strict_chunked_accepts_the_grammar_of_rfc9112_section_7_1() {
+        let good: &[&[u8]] = &[
+            b"5\r\nhello\r\n0\r\n\r\n",
+            b"5;name=value\r\nhello\r\n0\r\n\r\n",
+            // BWS before ";" and around "=", quoted values with escapes.
+            b"5 ;a\r\nhello\r\n0\r\n\r\n",
+            b"5\t; a = \"q \\\" ;s\" ;b;c=\"\"\r\nhello\r\n0;z\r\n\r\n",
+            b"00005\r\nhello\r\n000\r\nX-Sum: 1\t2\r\n\r\n",
+        ];
+        for input in good {
+            let (body, used) = chunked_at_every_split(true, input).unwrap();
+            assert_eq!(body, b"hello");
+            assert_eq!(used, input.len());
+            assert_eq!(chunked_at_every_split(false, input), Ok((body, used)));
+        }
+    }
+
+    /// What RFC 9112 section 7.1 forbids in a request body: each of these
+    /// was accepted before, so a request pipelined behind it was answered.
+    /// Responses are still read leniently, as curl reads them.
+    #[test]
+    fn strict_chunked_refuses_what_lenient_reads() {
+        let cases: &[(&[u8], ParseError)] = &[
+            (b"5\nhello\r\n0\r\n\r\n", ParseError::BadChunk),
+            (b"5\r\nhello\n0\r\n\r\n", ParseError::BadChunk),
+            (b"5\r\nhello\r\n0\n\r\n", ParseError::BadChunk),
+            (b"5\r\nhello\r\n0\r\n\n", ParseError::BadChunk),
+            (b"5\r\nhello\r\n0\r\nX: y\n\r\n", ParseError::BadChunk),
+            (b"5;a\rb\r\nhello\r\n0\r\n\r\n", ParseError::BadChunk),
+            (b"5 \r\nhello\r\n0\r\n\r\n", ParseError::BadChunkSize),
+            (b"5\t\r\nhello\r\n0\r\n\r\n", ParseError::BadChunkSize),
+            (b"5;a \r\nhello\r\n0\r\n\r\n", ParseError::BadChunkSize),
+            (b"5;\r\nhello\r\n0\r\n\r\n", ParseError::BadChunkSize),
+            (b"5;a=\r\nhello\r\n0\r\n\r\n", ParseError::BadChunkSize),
+            (b"5;a b\r\nhello\r\n0\r\n\r\n", ParseError::BadChunkSize),
+            (b"5;a=\"x\r\nhello\r\n0\r\n\r\n", ParseError::BadChunkSize),
+            (
+                b"5;a=\"\x01\"\r\nhello\r\n0\r\n\r\n",
+                ParseError::BadChunkSize,
+            ),
+            (b"5;a=@\r\nhello\r\n0\r\n\r\n", ParseError::BadChunkSize),
+            (b"0\r\nX: a\x01b\r\n\r\n", ParseError::BadChunk),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                chunked_at_every_split(true, input),
+                Err(*want),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+            let lenient = chunked_at_every_split(false, input);
+            assert!(
+                lenient.is_ok(),
+                "lenient {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+        // Wrong in either temper.
+        for input in [
+            &b"5\rhello\r\n0\r\n\r\n"[..],
+            b"5\r\nhelloXX\r\n0\r\n\r\n",
+            b"-5\r\nhello\r\n0\r\n\r\n",
+            b" 5\r\nhello\r\n0\r\n\r\n",
+        ] {
+            assert!(chunked_at_every_split(true, input).is_err());
+            assert!(chunked_at_every_split(false, input).is_err());
+        }
+    }
+
+    #[test]
+    fn strict_chunk_data_end_fails_at_the_first_wrong_byte() {
+        let mut dec = BodyDecoder::strict(Framing::Chunked);
+        assert_eq!(dec.decode(b"3\r\n").unwrap().consumed, 3);
+        assert_eq!(dec.decode(b"abc").unwrap().consumed, 3);
+        assert_eq!(dec.decode(b"\r").unwrap().consumed, 0);
+        assert_eq!(dec.decode(b"X"), Err(ParseError::BadChunk));
     }
 
     const CHUNKED: &[u8] =

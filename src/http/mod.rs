@@ -35,6 +35,9 @@ pub enum ParseError {
     LengthWithTransferEncoding,
     /// A transfer coding other than chunked as the final coding.
     UnsupportedTransferCoding,
+    /// Transfer-Encoding in an HTTP/1.0 message, which has no transfer
+    /// codings: the framing is faulty (RFC 9112 section 6.1).
+    TransferEncodingInHttp10,
     /// A chunk size line that is not hex, or too large.
     BadChunkSize,
     /// Missing CRLF after chunk data, or a malformed trailer.
@@ -54,6 +57,7 @@ impl fmt::Display for ParseError {
                 "both Transfer-Encoding and Content-Length present"
             }
             ParseError::UnsupportedTransferCoding => "unsupported transfer coding",
+            ParseError::TransferEncodingInHttp10 => "Transfer-Encoding in an HTTP/1.0 message",
             ParseError::BadChunkSize => "invalid chunk size",
             ParseError::BadChunk => "malformed chunked body",
         })

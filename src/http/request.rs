@@ -24,18 +24,23 @@ pub fn try_parse_request(
     buf: &[u8],
     max_head: usize,
 ) -> Result<Option<(RequestHead, usize)>, ParseError> {
+    // Only the first `max_head` bytes are looked at, so what lies beyond the
+    // cap cannot change the answer: it is the same however the bytes arrive.
+    let window = &buf[..buf.len().min(max_head)];
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    let status = req.parse(buf).map_err(map_error)?;
+    let status = match req.parse(window) {
+        Ok(status) => status,
+        Err(httparse::Error::Version) => match version_error(window) {
+            Some(e) => return Err(e),
+            // A version not yet complete: decide when its line is.
+            None => httparse::Status::Partial,
+        },
+        Err(e) => return Err(map_error(e)),
+    };
     match status {
-        httparse::Status::Partial => {
-            if buf.len() >= max_head {
-                Err(too_large(buf, max_head))
-            } else {
-                Ok(None)
-            }
-        }
-        httparse::Status::Complete(n) if n > max_head => Err(too_large(buf, max_head)),
+        httparse::Status::Partial if buf.len() >= max_head => Err(too_large(window)),
+        httparse::Status::Partial => Ok(None),
         httparse::Status::Complete(n) => {
             let head = RequestHead {
                 method: req.method.unwrap_or_default().to_string(),
@@ -54,12 +59,43 @@ pub fn try_parse_request(
 
 /// 414 when even the request line does not fit, 431 otherwise (RFC 9112
 /// section 3, RFC 6585 section 5).
-fn too_large(buf: &[u8], max_head: usize) -> ParseError {
-    let line_fits = buf[..buf.len().min(max_head)].contains(&b'\n');
-    if line_fits {
+fn too_large(window: &[u8]) -> ParseError {
+    if window.contains(&b'\n') {
         ParseError::HeadTooLarge
     } else {
         ParseError::UriTooLong
+    }
+}
+
+/// httparse calls any unexpected byte where the version belongs a version
+/// error. RFC 9112 section 2.3: `HTTP-version = HTTP-name "/" DIGIT "."
+/// DIGIT` with `HTTP-name = %s"HTTP"`, case-sensitive. A well-formed version
+/// we do not speak is `BadVersion` (505); anything else (`http/1.1`,
+/// `HTTP/1.1x`, `HTTP/11`) is a malformed request line (400). `None` while
+/// the version is an unfinished prefix of a well-formed one, so the answer
+/// does not depend on where the bytes were split.
+fn version_error(buf: &[u8]) -> Option<ParseError> {
+    // httparse skips empty lines before the request line (RFC 9112 section 2.2).
+    let start = buf.iter().position(|&b| !matches!(b, b'\r' | b'\n'))?;
+    let rest = &buf[start..];
+    let line_end = rest.iter().position(|&b| b == b'\n');
+    let line = &rest[..line_end.unwrap_or(rest.len())];
+    // httparse has accepted `method SP request-target SP` before the version.
+    let Some(version) = line.splitn(3, |&b| b == b' ').nth(2) else {
+        return Some(ParseError::BadSyntax);
+    };
+    let pattern = |i: usize, b: u8| match i {
+        0..=4 => b == b"HTTP/"[i],
+        5 | 7 => b.is_ascii_digit(),
+        6 => b == b'.',
+        8 => b == b'\r',
+        _ => false,
+    };
+    let fits = version.iter().enumerate().all(|(i, &b)| pattern(i, b));
+    match line_end {
+        None if fits => None,
+        Some(_) if fits && matches!(version.len(), 8 | 9) => Some(ParseError::BadVersion),
+        _ => Some(ParseError::BadSyntax),
     }
 }
 
@@ -109,6 +145,18 @@ mod tests {
     fn bad_requests() {
         let cases: &[(&[u8], ParseError)] = &[
             (b"GET / HTTP/2.0\r\n\r\n", ParseError::BadVersion),
+            (b"GET / HTTP/2.0\n\n", ParseError::BadVersion),
+            (b"\r\nGET / HTTP/1.2\r\n\r\n", ParseError::BadVersion),
+            // RFC 9112 section 2.3: HTTP-name is case-sensitive, one digit each side.
+            (b"GET / http/1.1\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / Http/1.1\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/1.1x\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/11.1\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0x\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0 \r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0\rX\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/\r\n\r\n", ParseError::BadSyntax),
             (
                 b"GET / HTTP/1.1\r\nBad Header\r\n\r\n",
                 ParseError::BadSyntax,
@@ -126,6 +174,46 @@ mod tests {
                 Err(*want),
                 "{:?}",
                 String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    /// Every prefix of a bad request line is "need more" or the very error
+    /// of the whole, so a split can never turn a 400 into a 505 or back.
+    #[test]
+    fn version_errors_do_not_depend_on_the_split() {
+        let cases: &[(&[u8], ParseError)] = &[
+            (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", ParseError::BadVersion),
+            (b"GET / HTTP/1.2\r\n\r\n", ParseError::BadVersion),
+            (b"GET / http/1.1\r\nHost: a\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0x\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.01\r\n\r\n", ParseError::BadSyntax),
+            (b"GET / HTTP/2.0\r\r\n\r\n", ParseError::BadSyntax),
+        ];
+        for (input, want) in cases {
+            assert_eq!(try_parse_request(input, 8192), Err(*want));
+            for end in 0..input.len() {
+                let got = try_parse_request(&input[..end], 8192);
+                assert!(
+                    got == Ok(None) || got == Err(*want),
+                    "{:?} prefix {end}: {got:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+    }
+
+    /// Found by the fuzz tests: an error past the cap made the answer
+    /// depend on the split (431 if the cap was reached first, 400 if the
+    /// bad byte arrived in the same read).
+    #[test]
+    fn what_lies_past_the_cap_does_not_change_the_answer() {
+        let input = b"GET / HTTP/1.1\r\nHost: example.test\r\nBad Line\r\n\r\n";
+        for end in 30..=input.len() {
+            assert_eq!(
+                try_parse_request(&input[..end], 30),
+                Err(ParseError::HeadTooLarge),
+                "{end}"
             );
         }
     }

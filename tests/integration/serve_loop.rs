@@ -1,0 +1,181 @@
+//! `wirecat serve` against the event loop's rules for ending connections:
+//! downloads that close (`Connection: close`, HTTP/1.0) are flushed under
+//! the send-progress rule and never cut by the linger, the send timeout
+//! counts from the last byte taken, the access log records the bytes
+//! actually sent, and the 503 for a full loop carries a Date and arrives
+//! despite an unread request.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::support::{self, Background, TIMEOUT};
+
+/// A sparse file of zeros: large to send, free to make.
+const BIG: u64 = 256 << 20;
+
+fn serve(dir: &Path, extra: &[&str]) -> (Background, SocketAddr) {
+    let mut cmd = support::wirecat();
+    cmd.args(["serve", "-p", "0", "--threads", "1"])
+        .args(extra)
+        .arg(dir);
+    let (bg, first) = Background::start(&mut cmd);
+    assert!(first.starts_with("Serving "), "{first}");
+    let addr = support::addr_in(&first);
+    (bg, addr)
+}
+
+fn site() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    fs::File::create(d.path().join("big.bin"))
+        .unwrap()
+        .set_len(BIG)
+        .unwrap();
+    fs::write(d.path().join("a.txt"), "hello\n").unwrap();
+    d
+}
+
+/// Reads a response head byte by byte (so no body byte is taken with it).
+fn read_head(c: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(c.read(&mut b).unwrap(), 1, "EOF inside the head");
+        head.push(b[0]);
+    }
+    String::from_utf8(head).unwrap()
+}
+
+/// Reads to EOF `budget` bytes at a time: each read waits on data, so a
+/// small budget makes a slow but steady reader. Returns the byte count
+/// and whether all were zero.
+fn read_body(c: &mut TcpStream, budget: usize) -> (u64, bool) {
+    let mut buf = vec![0u8; budget];
+    let (mut total, mut zeros) = (0u64, true);
+    loop {
+        let n = c.read(&mut buf).expect("body read");
+        if n == 0 {
+            return (total, zeros);
+        }
+        zeros &= buf[..n].iter().all(|&b| b == 0);
+        total += n as u64;
+    }
+}
+
+/// The next access log line that mentions `needle`.
+fn log_line(bg: &Background, needle: &str) -> String {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = bg
+            .lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn closing_downloads_outlast_the_linger_and_log_every_byte() {
+    let d = site();
+    // The linger is bounded by --send-timeout: half a second here, while
+    // each download takes longer than that. Every window of half a second
+    // sees progress, so nothing may be cut.
+    let (bg, addr) = serve(d.path(), &["--send-timeout", "0.5"]);
+    for (req, version) in [
+        (
+            "GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1",
+        ),
+        ("GET /big.bin HTTP/1.0\r\n\r\n", "HTTP/1.0"),
+    ] {
+        let mut c = support::connect(addr);
+        let started = Instant::now();
+        c.write_all(req.as_bytes()).unwrap();
+        let head = read_head(&mut c);
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        let (got, zeros) = read_body(&mut c, 1024);
+        let took = started.elapsed();
+        assert_eq!(got, BIG, "{version}: body cut short after {took:?}");
+        assert!(zeros);
+        assert!(
+            took > Duration::from_millis(500),
+            "{version}: too fast ({took:?}) to outlast the linger"
+        );
+        let line = log_line(&bg, &format!("\"GET /big.bin {version}\""));
+        assert!(line.contains(&format!(" 200 {BIG} ")), "{line}");
+    }
+}
+
+#[test]
+fn access_log_counts_the_bytes_of_a_cut_download() {
+    let d = site();
+    let (bg, addr) = serve(d.path(), &[]);
+    let mut c = support::connect(addr);
+    c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    read_head(&mut c);
+    let mut buf = vec![0u8; 1 << 20];
+    c.read_exact(&mut buf).unwrap();
+    // Go away with a reset, mid-body.
+    socket2::SockRef::from(&c)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(c);
+    let line = log_line(&bg, "\"GET /big.bin HTTP/1.1\"");
+    let bytes: u64 = line
+        .split("\" 200 ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no byte count in {line}"));
+    assert!((1 << 20..BIG).contains(&bytes), "{line}");
+}
+
+#[test]
+fn send_timeout_drops_a_client_that_never_reads_after_one_timeout() {
+    let d = site();
+    let (bg, addr) = serve(d.path(), &["--send-timeout", "1"]);
+    let mut c = support::connect(addr);
+    let asked = Instant::now();
+    c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    // Never read. The log line is written when the connection ends, so
+    // its arrival times the drop.
+    let line = log_line(&bg, "\"GET /big.bin HTTP/1.1\"");
+    let took = asked.elapsed();
+    assert!(line.contains(" 200 "), "{line}");
+    assert!(took >= Duration::from_secs(1), "dropped after {took:?}");
+    assert!(took < Duration::from_millis(1750), "dropped after {took:?}");
+}
+
+#[test]
+fn refusal_503_has_a_date_and_arrives_despite_an_unread_request() {
+    let d = site();
+    let (_bg, addr) = serve(d.path(), &["-q", "--max-connections", "1"]);
+    let mut held = support::connect(addr);
+    held.write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    read_head(&mut held);
+    let mut body = [0u8; 6];
+    held.read_exact(&mut body).unwrap();
+    for _ in 0..5 {
+        let mut c = support::connect(addr);
+        let mut req = b"POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\n".to_vec();
+        req.resize(req.len() + 50_000, b'x');
+        c.write_all(&req).unwrap();
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).expect("503 lost to a reset");
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 503 "), "{text}");
+        let date = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Date: "))
+            .unwrap_or_else(|| panic!("no Date in {text}"));
+        assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
+    }
+}

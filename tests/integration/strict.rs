@@ -1,0 +1,121 @@
+//! Protocol strictness of `wirecat serve` over the real binary (issue 9,
+//! item 8): faulty framing and malformed versions get 400 and a close, and
+//! a request pipelined behind the bad one in the same write is never
+//! answered, since where it begins is exactly what is in doubt.
+
+use std::fs;
+use std::io::{ErrorKind, Read, Write};
+use std::net::SocketAddr;
+
+use wirecat::http::response::try_parse_response;
+
+use crate::support::{self, Background};
+
+/// The body of the file the pipelined request asks for.
+const MARKER: &str = "pipelined-request-was-answered";
+/// The request sent right behind each bad one.
+const NEXT: &str = "GET /next.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+
+fn serve() -> (Background, SocketAddr, tempfile::TempDir) {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("next.txt"), MARKER).unwrap();
+    let mut cmd = support::wirecat();
+    cmd.args(["serve", "-q", "-p", "0", "--threads", "1"])
+        .arg(d.path());
+    let (bg, first) = Background::start(&mut cmd);
+    assert!(first.starts_with("Serving "), "{first}");
+    (bg, support::addr_in(&first), d)
+}
+
+/// Sends `raw` in one write and reads until the server closes; fails if it
+/// keeps the connection open past the timeout.
+fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
+    let mut s = support::connect(addr);
+    s.write_all(raw).expect("write");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            // Closing with the pipelined request unread may reset.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return out,
+            Err(e) => panic!("connection left open ({e}); got {:?}", lossy(&out)),
+        }
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The status and Connection header of every response in `out`.
+fn responses(mut out: &[u8]) -> Vec<(u16, Option<String>)> {
+    let mut all = Vec::new();
+    while !out.is_empty() {
+        let (head, n) = try_parse_response(out, 64 * 1024)
+            .expect("a valid response head")
+            .expect("a whole response head");
+        let len: usize = head
+            .header("content-length")
+            .map_or(0, |v| lossy(v).parse().unwrap());
+        let conn = head.header("connection").map(lossy);
+        all.push((head.status, conn));
+        out = &out[(n + len).min(out.len())..];
+    }
+    all
+}
+
+fn chunked(body: &str) -> String {
+    format!("POST /next.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}")
+}
+
+#[test]
+fn faulty_framing_is_400_close_and_the_next_request_is_not_answered() {
+    let (_bg, addr, _dir) = serve();
+    let bad = [
+        // RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0.
+        "GET /next.txt HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+            .to_string(),
+        // Section 7.1: CRLF after the size line, the data, the last chunk.
+        chunked("3\nabc\r\n0\r\n\r\n"),
+        chunked("3\r\nabc\n0\r\n\r\n"),
+        chunked("3\r\nabc\r\n0\n\n"),
+        // Section 7.1.1: no CR in an extension, no space without a ";".
+        chunked("3;ext\rjunk\r\nabc\r\n0\r\n\r\n"),
+        chunked("3 \r\nabc\r\n0\r\n\r\n"),
+        // Section 2.3: HTTP-name is case-sensitive; this is malformed, not 505.
+        "GET /next.txt http/1.1\r\nHost: t\r\n\r\n".to_string(),
+    ];
+    for req in &bad {
+        let out = exchange(addr, [req.as_str(), NEXT].concat().as_bytes());
+        assert_eq!(
+            responses(&out),
+            vec![(400, Some("close".to_string()))],
+            "{req:?} got {:?}",
+            lossy(&out)
+        );
+        assert!(
+            !lossy(&out).contains(MARKER),
+            "{req:?} got {:?}",
+            lossy(&out)
+        );
+    }
+}
+
+/// The control: well framed, the same requests are answered, and so is the
+/// one behind them, so the test above can see a pipelined answer.
+#[test]
+fn well_framed_bodies_keep_the_connection_for_the_next_request() {
+    let (_bg, addr, _dir) = serve();
+    for body in [
+        "3\r\nabc\r\n0\r\n\r\n",
+        "3 ;ext=\"a b\"\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+    ] {
+        let last = "GET /next.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+        let out = exchange(addr, [chunked(body).as_str(), last].concat().as_bytes());
+        let got: Vec<u16> = responses(&out).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(got, vec![405, 200], "{body:?} got {:?}", lossy(&out));
+        assert!(lossy(&out).ends_with(MARKER));
+    }
+}
