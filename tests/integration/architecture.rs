@@ -219,13 +219,59 @@ fn without_tests(toks: Vec<(Tok, usize)>) -> (Vec<(Tok, usize)>, usize) {
     (out, test_lines)
 }
 
+/// Modules declared `#[cfg(test)] mod name;` in `toks` (test-only files).
+fn test_only_children(toks: &[(Tok, usize)]) -> Vec<String> {
+    let words: Vec<&Tok> = toks.iter().map(|t| &t.0).collect();
+    let cfg_test = [
+        Tok::Punct("#"),
+        Tok::Punct("["),
+        Tok::Ident("cfg".into()),
+        Tok::Punct("("),
+        Tok::Ident("test".into()),
+        Tok::Punct(")"),
+        Tok::Punct("]"),
+    ];
+    let mut out = Vec::new();
+    for i in 0..words.len() {
+        if words[i..].len() < cfg_test.len()
+            || words[i..i + 7].iter().zip(&cfg_test).any(|(a, b)| *a != b)
+        {
+            continue;
+        }
+        let mut j = i + 7;
+        if ident(toks.get(j)) == Some("pub") {
+            j += 1;
+        }
+        if ident(toks.get(j)) == Some("mod")
+            && toks.get(j + 2).map(|t| &t.0) == Some(&Tok::Punct(";"))
+        {
+            if let Some(name) = ident(toks.get(j + 1)) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out
+}
+
 fn load() -> Vec<File> {
     let src = src_dir();
     let mut paths = Vec::new();
     rust_files(&src, &mut paths);
+    // Files that only tests compile (`#[cfg(test)] mod tests;`) are test code.
+    let mut test_only = BTreeSet::new();
+    for p in &paths {
+        let rel = p.strip_prefix(&src).unwrap();
+        let text = std::fs::read_to_string(p).unwrap();
+        for child in test_only_children(&lex(&text)) {
+            let mut m = module_of(rel);
+            m.push(child);
+            test_only.insert(m);
+        }
+    }
     paths
         .iter()
         .filter(|p| !p.ends_with("main.rs"))
+        .filter(|p| !test_only.contains(&module_of(p.strip_prefix(&src).unwrap())))
         .map(|p| {
             let rel = p.strip_prefix(&src).unwrap();
             let text = std::fs::read_to_string(p).unwrap();
