@@ -16,7 +16,7 @@ use crate::http::body::{response_framing, Framing};
 use crate::http::content_coding::{codings, Coding, CodingError};
 use crate::http::disposition;
 use crate::http::response::ResponseHead;
-use crate::http::{keeps_alive, ParseError};
+use crate::http::{keeps_alive, ParseError, Version};
 
 /// What the request asked for, as far as the response head's meaning goes.
 #[derive(Debug, Clone, Copy)]
@@ -155,6 +155,11 @@ pub fn plan(head: &ResponseHead, ask: &Ask<'_>) -> Result<Plan, Refusal> {
     if head.status == 101 {
         return Ok(Plan::SwitchRefused);
     }
+    // RFC 9112 section 6.1: Transfer-Encoding in an HTTP/1.0 message is
+    // faulty framing, even with a Content-Length beside it.
+    if head.version == Version::Http10 && head.header("transfer-encoding").is_some() {
+        return Err(Refusal::Framing(ParseError::TransferEncodingInHttp10));
+    }
     let framing =
         response_framing(ask.method, head.status, &head.headers).map_err(Refusal::Framing)?;
     if ask.follow && redirect::is_followed(head.status) {
@@ -209,7 +214,6 @@ fn codings_to_undo(
     codings(&head.headers).map_err(Refusal::Coding)
 }
 
-/// `-C`: what the final head says about the part we asked the rest of.
 /// A body whose transfer codings end in something other than chunked is
 /// delimited by the close (RFC 9112 section 6.3, rule 4), but its bytes are
 /// still transfer-coded, and a recipient must decode every transfer coding
@@ -225,6 +229,7 @@ fn check_transfer_coding(head: &ResponseHead, framing: Framing) -> Result<(), Re
     }
 }
 
+/// `-C`: what the final head says about the part we asked the rest of.
 fn part_reply(head: &ResponseHead, partial: &Partial) -> Result<PartReply, Refusal> {
     let have = partial.have;
     let range = head.header("content-range").and_then(parse_content_range);
@@ -508,6 +513,12 @@ mod tests {
                 fetch(),
                 Refusal::Framing(ParseError::LengthWithTransferEncoding),
                 "both Transfer-Encoding and Content-Length present in the response head",
+            ),
+            (
+                b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+                fetch(),
+                Refusal::Framing(ParseError::TransferEncodingInHttp10),
+                "Transfer-Encoding in an HTTP/1.0 message in the response head",
             ),
             // A redirect is no excuse for framing we cannot trust.
             (
