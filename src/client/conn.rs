@@ -18,20 +18,36 @@ use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Session, Step};
 use crate::tls::{MaybeTls, TlsError};
 
+/// Where the connection stands below the HTTP exchange.
+enum Stage {
+    /// A CONNECT exchange runs before the inner session starts.
+    Tunnel(Connecting),
+    /// Bytes pass to the inner session (TLS, then HTTP).
+    Through,
+    /// The tunnel failed; this error explains the ending.
+    Failed(Error),
+}
+
 /// The CONNECT exchange still to run before the inner session starts.
 struct Connecting {
     tunnel: Tunnel,
-    sent: bool,
+    request: Request,
     /// Our and the proxy's address, passed on once the tunnel is open, so
     /// TLS and connect timings start there.
     addrs: Option<(SocketAddr, SocketAddr)>,
     deadline: Option<Instant>,
 }
 
+/// The CONNECT request: still to queue, or queued and awaiting the reply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Request {
+    Unsent,
+    Sent,
+}
+
 pub struct Conn {
-    connecting: Option<Connecting>,
+    stage: Stage,
     session: MaybeTls<FetchSession>,
-    error: Option<Error>,
     /// `-v`: the CONNECT exchange and the TLS parameters go in the transcript.
     printer: Printer,
 }
@@ -42,10 +58,10 @@ pub struct Conn {
 pub fn open(job: Job, pool: SharedPool) -> Result<Conn> {
     let target = job.target.clone();
     let config = job.config.clone();
-    let connecting = match (&target.via, target.is_https()) {
-        (Some(proxy), true) => Some(Connecting {
+    let stage = match (&target.via, target.is_https()) {
+        (Some(proxy), true) => Stage::Tunnel(Connecting {
             tunnel: Tunnel::new(&target.host, target.port, proxy),
-            sent: false,
+            request: Request::Unsent,
             addrs: None,
             deadline: config
                 .read_timeout
@@ -54,7 +70,7 @@ pub fn open(job: Job, pool: SharedPool) -> Result<Conn> {
                 .min()
                 .map(|d| Instant::now() + d),
         }),
-        _ => None,
+        _ => Stage::Through,
     };
     let inner = FetchSession::new(job, pool);
     let session = if target.is_https() {
@@ -68,9 +84,8 @@ pub fn open(job: Job, pool: SharedPool) -> Result<Conn> {
         MaybeTls::Plain(inner)
     };
     Ok(Conn {
-        connecting,
+        stage,
         session,
-        error: None,
         printer: config.printer,
     })
 }
@@ -84,9 +99,13 @@ impl Conn {
         let handshake = tls.and_then(|t| t.handshake_time());
         let tls_error = self.session.tls_error().cloned();
         let (mut job, result) = self.session.into_inner().finish(how, interrupted);
+        let failed = match self.stage {
+            Stage::Failed(e) => Some(e),
+            _ => None,
+        };
         // Cumulative from the hop's start, like the other fields (curl's appconnect).
         job.timing.tls = handshake.map(|h| job.timing.connect.unwrap_or_default() + h);
-        let result = match (result, self.error, tls_error) {
+        let result = match (result, failed, tls_error) {
             (Err(_), Some(e), _) => Err(e),
             (Err(Error::Interrupted), _, _) => Err(Error::Interrupted),
             // Where the data stopped is the inner session's to say.
@@ -102,17 +121,17 @@ impl Conn {
     /// Runs the CONNECT exchange: `Some(step)` while it is under way,
     /// `None` once the tunnel is open (or when there is none).
     fn tunnel(&mut self, io: &mut Io<'_>) -> Result<Option<Step>> {
-        let Some(c) = &mut self.connecting else {
+        let Stage::Tunnel(c) = &mut self.stage else {
             return Ok(None);
         };
         if io.shutting_down {
             return Err(Error::Interrupted);
         }
-        if !c.sent {
+        if c.request == Request::Unsent {
             let request = c.tunnel.request();
             self.printer.request(&request);
             io.output.push(request);
-            c.sent = true;
+            c.request = Request::Sent;
         }
         match c.tunnel.reply(io.input.data(), io.peer_closed)? {
             TunnelState::Waiting => {
@@ -135,7 +154,7 @@ impl Conn {
                 if let Some((local, peer)) = c.addrs {
                     self.session.on_connect(local, peer, io.now);
                 }
-                self.connecting = None;
+                self.stage = Stage::Through;
                 Ok(None)
             }
         }
@@ -144,21 +163,22 @@ impl Conn {
 
 impl Session for Conn {
     fn on_connect(&mut self, local: SocketAddr, peer: SocketAddr, now: Instant) {
-        match &mut self.connecting {
-            Some(c) => c.addrs = Some((local, peer)),
-            None => self.session.on_connect(local, peer, now),
+        match &mut self.stage {
+            Stage::Tunnel(c) => c.addrs = Some((local, peer)),
+            Stage::Through => self.session.on_connect(local, peer, now),
+            Stage::Failed(_) => {}
         }
     }
 
     fn drive(&mut self, io: &mut Io<'_>) -> Step {
-        if self.error.is_some() {
+        if matches!(self.stage, Stage::Failed(_)) {
             return Step::Abort;
         }
         match self.tunnel(io) {
             Ok(Some(step)) => return step,
             Ok(None) => {}
             Err(e) => {
-                self.error = Some(e);
+                self.stage = Stage::Failed(e);
                 return Step::Abort;
             }
         }
@@ -238,7 +258,7 @@ mod tests {
         let job = Job::new(Rc::new(config), url, Instant::now()).unwrap();
         let conn = open_plain(job).unwrap();
         assert!(conn.session.as_tls().is_some());
-        assert!(conn.connecting.is_none());
+        assert!(matches!(conn.stage, Stage::Through));
     }
 
     #[test]
