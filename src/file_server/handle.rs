@@ -10,11 +10,11 @@ use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::cache::{self, FileCache, FileId};
+use super::cache::{self, FileCache, FileId, FileMeta};
 use super::listing;
 use super::path::{self, UrlPath};
 use super::reply::{self, Head, Piece, Plan, Validators};
-use super::Site;
+use super::site::Site;
 use crate::http::request::RequestHead;
 use crate::http::{self, Version};
 
@@ -140,15 +140,6 @@ fn cache_key(url: &UrlPath) -> String {
         key.push_str("index.html");
     }
     key
-}
-
-/// What the reply to a file needs besides its bytes.
-#[derive(Debug, Clone)]
-pub struct FileMeta {
-    pub validators: Validators,
-    /// `None` when the mtime cannot be an HTTP-date: no header is sent.
-    pub last_modified: Option<String>,
-    pub content_type: String,
 }
 
 /// Where a file's bytes come from.

@@ -7,6 +7,7 @@
 //! after 9999) gets no `Last-Modified`, and date preconditions are ignored
 //! for it as for a file without a date; its ETag still tells versions apart.
 
+use std::cell::Cell;
 use std::fmt::Display;
 use std::io::Write;
 use std::ops::Range;
@@ -342,10 +343,41 @@ pub fn status_line(status: u16) -> &'static str {
     }
 }
 
+/// The Date header value (RFC 9110 section 6.6.1), formatted at most once
+/// per second per thread.
+pub fn http_date() -> [u8; 29] {
+    thread_local! {
+        static CACHE: Cell<(u64, [u8; 29])> = const { Cell::new((u64::MAX, [0; 29])) };
+    }
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CACHE.with(|c| {
+        let (at, date) = c.get();
+        if at == secs {
+            return date;
+        }
+        // A clock set before 1970 or past 9999 would make httpdate panic;
+        // such a clock is wrong anyway, so say 1970 rather than crash.
+        let now = http_date_time(now).unwrap_or(UNIX_EPOCH);
+        let mut date = [0u8; 29];
+        date.copy_from_slice(&httpdate::fmt_http_date(now).as_bytes()[..29]);
+        c.set((secs, date));
+        date
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_is_imf_fixdate() {
+        let d = http_date();
+        let s = std::str::from_utf8(&d).unwrap();
+        assert!(s.ends_with(" GMT"), "{s}");
+        assert!(httpdate::parse_http_date(s).is_ok());
+    }
 
     fn v() -> Validators {
         Validators::new(1000, Some(UNIX_EPOCH + Duration::new(1_700_000_000, 123)))

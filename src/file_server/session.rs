@@ -27,8 +27,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::cache::FileCache;
 use super::handle::{self, Body, Response};
-use super::reply::Piece;
-use super::{log as access, Site};
+use super::log as access;
+use super::reply::{http_date, Piece};
+use super::site::Site;
 use crate::event_loop::{Io, Session, Step};
 use crate::http::body::{request_framing, BodyDecoder, Framing};
 use crate::http::request::{try_parse_request, RequestHead};
@@ -212,7 +213,7 @@ impl HttpSession {
     /// Queues the response to `req`, closing after it if `close` or if the
     /// handler says so; returns whether the connection must close.
     fn reply(&mut self, req: RequestHead, close: bool, io: &mut Io<'_>) -> bool {
-        let date = super::http_date();
+        let date = http_date();
         let mut resp = handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date);
         resp.close |= close;
         let close = resp.close;
@@ -300,7 +301,7 @@ impl HttpSession {
     /// A request that could not be parsed or framed (`req` when its head
     /// was read): answer with `status`, then close.
     fn refuse(&mut self, status: u16, req: Option<&RequestHead>, io: &mut Io<'_>) -> Step {
-        let mut resp = handle::error(&self.site, status, &super::http_date());
+        let mut resp = handle::error(&self.site, status, &http_date());
         resp.close = true;
         let head_only = req.is_some_and(|r| r.method == "HEAD");
         self.send(resp, head_only, false, io, req);
