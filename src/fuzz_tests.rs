@@ -28,7 +28,7 @@ use crate::file_server::cache::FileCache;
 use crate::file_server::session::HttpSession;
 use crate::file_server::Site;
 use crate::greeter::{GreetLimits, GreetSession};
-use crate::http::body::{request_framing, BodyDecoder, Framing};
+use crate::http::body::{request_framing, BodyDecoder, Framing, Next};
 use crate::http::request::try_parse_request;
 use crate::http::response::try_parse_response;
 use crate::http::{Header, ParseError};
@@ -339,6 +339,18 @@ fn decode_in_pieces(mut dec: BodyDecoder, input: &[u8], cuts: &[usize]) -> Decod
                 Ok(d) => {
                     assert!(d.consumed <= buf.len(), "used more than given");
                     assert!(d.body.start <= d.body.end && d.body.end <= d.consumed);
+                    assert_eq!(
+                        d.next == Next::Done,
+                        dec.is_done(),
+                        "next says {:?}",
+                        d.next
+                    );
+                    assert_eq!(
+                        d.next == Next::NeedMore,
+                        !dec.is_done() && (d.consumed == 0 || d.consumed == buf.len()),
+                        "next says {:?}",
+                        d.next
+                    );
                     body.extend_from_slice(&buf[d.body]);
                     buf.drain(..d.consumed);
                     used += d.consumed;

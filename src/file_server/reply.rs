@@ -13,7 +13,7 @@ use std::io::Write;
 use std::ops::Range;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::http::{self, Header};
+use crate::http::{self, Header, Version};
 
 /// More ranges than this in one request are treated as abuse (RFC 9110
 /// section 14.2 lets a server ignore or refuse such sets).
@@ -308,15 +308,39 @@ impl Head {
         self
     }
 
-    /// Ends the head. HTTP/1.0 clients need keep-alive said out loud.
-    pub fn finish(mut self, close: bool, http10_keep_alive: bool) -> Vec<u8> {
-        if close {
-            self.buf.extend_from_slice(b"Connection: close\r\n");
-        } else if http10_keep_alive {
-            self.buf.extend_from_slice(b"Connection: keep-alive\r\n");
+    /// Ends the head, saying what becomes of the connection.
+    pub fn finish(mut self, connection: Connection) -> Vec<u8> {
+        match connection {
+            Connection::Close => self.buf.extend_from_slice(b"Connection: close\r\n"),
+            Connection::KeepAlive => self.buf.extend_from_slice(b"Connection: keep-alive\r\n"),
+            Connection::Persist => {}
         }
         self.buf.extend_from_slice(b"\r\n");
         self.buf
+    }
+}
+
+/// What a response head says about its connection (RFC 9112 section 9.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// `Connection: close`: the server closes after this response.
+    Close,
+    /// Nothing: an HTTP/1.1 connection persists unless told otherwise.
+    Persist,
+    /// `Connection: keep-alive`: an HTTP/1.0 client persists only when
+    /// told so (RFC 9112 appendix C.2.2).
+    KeepAlive,
+}
+
+impl Connection {
+    /// For a response that closes the connection or not, to a request of
+    /// `version`.
+    pub fn after(close: bool, version: Version) -> Connection {
+        match (close, version) {
+            (true, _) => Connection::Close,
+            (false, Version::Http10) => Connection::KeepAlive,
+            (false, _) => Connection::Persist,
+        }
     }
 }
 
@@ -586,7 +610,7 @@ mod tests {
     fn head_rendering() {
         let mut h = Head::new(404, b"DATE", b"X-A: 1\r\n");
         h.header("Content-Length", 3);
-        let bytes = h.finish(true, false);
+        let bytes = h.finish(Connection::Close);
         assert_eq!(
             bytes,
             b"HTTP/1.1 404 Not Found\r\nServer: wirecat\r\nDate: DATE\r\nX-A: 1\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"

@@ -28,10 +28,10 @@ use std::time::{Duration, Instant, SystemTime};
 use super::cache::FileCache;
 use super::handle::{self, Body, Response};
 use super::log as access;
-use super::reply::{http_date, Piece};
+use super::reply::{http_date, Connection, Piece};
 use super::site::Site;
 use crate::event_loop::{Io, Session, Step};
-use crate::http::body::{request_framing, BodyDecoder, Framing};
+use crate::http::body::{request_framing, BodyDecoder, Framing, Next};
 use crate::http::request::{try_parse_request, RequestHead};
 use crate::http::{self, ParseError, Version};
 
@@ -128,7 +128,7 @@ impl HttpSession {
             match dec.decode(io.input.data()) {
                 Ok(d) => {
                     io.input.consume(d.consumed);
-                    if dec.is_done() {
+                    if d.next == Next::Done {
                         self.discard = None;
                         let req = self.deferred.take()?;
                         return self.reply(req, false, io).then_some(Step::Close);
@@ -140,7 +140,7 @@ impl HttpSession {
                         }
                         return Some(Step::Close);
                     }
-                    if d.consumed == 0 {
+                    if d.next == Next::NeedMore {
                         break;
                     }
                 }
@@ -217,85 +217,94 @@ impl HttpSession {
         let mut resp = handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date);
         resp.close |= close;
         let close = resp.close;
-        let http10_ka = req.version == Version::Http10 && !close;
-        self.send(resp, req.method == "HEAD", http10_ka, io, Some(&req));
+        self.send(resp, Some(&req), io);
         close
     }
 
-    /// Queues a response; the body is left out for HEAD.
-    fn send(
-        &mut self,
-        resp: Response,
-        head_only: bool,
-        http10_ka: bool,
-        io: &mut Io<'_>,
-        req: Option<&RequestHead>,
-    ) {
+    /// Queues a response to `req` (`None`: a request whose head could not
+    /// be read). A HEAD response is its head alone, which still says how
+    /// long the body would be (RFC 9110 section 9.3.2).
+    fn send(&mut self, resp: Response, req: Option<&RequestHead>, io: &mut Io<'_>) {
         let status = resp.head.status;
-        let body_len = if head_only { 0 } else { resp.body.len() };
-        let mut out = resp.head.finish(resp.close, http10_ka);
-        if !head_only {
-            match resp.body {
-                Body::Empty => io.output.push(out),
-                Body::Bytes(b) => {
-                    out.extend_from_slice(&b);
-                    io.output.push(out);
-                }
-                Body::Shared { data, range } => {
-                    out.extend_from_slice(&data[range.start as usize..range.end as usize]);
-                    io.output.push(out);
-                }
-                Body::File { file, range } if range.end - range.start <= INLINE_FILE => {
-                    let at = out.len();
-                    out.resize(at + (range.end - range.start) as usize, 0);
-                    match file.read_exact_at(&mut out[at..], range.start) {
-                        Ok(()) => io.output.push(out),
-                        Err(e) => {
-                            // The file shrank since we looked: the promised
-                            // length cannot be met, so the peer must see the
-                            // connection end early rather than a short body.
-                            log::debug!("read for {}: {e}", self.peer);
-                            out.truncate(at);
-                            io.output.push(out);
-                            io.output
-                                .push_file(file, range.start, range.end - range.start);
-                        }
+        let version = req.map_or(Version::Http11, |r| r.version);
+        let out = resp.head.finish(Connection::after(resp.close, version));
+        let body_len = if req.is_some_and(|r| r.method == "HEAD") {
+            io.output.push(out);
+            0
+        } else {
+            let len = resp.body.len();
+            self.queue(out, resp.body, io);
+            len
+        };
+        if self.site.access_log {
+            self.log_later(status, body_len, req, io);
+        }
+    }
+
+    /// Queues a finished head and its body: small bodies in the same
+    /// buffer as the head (one write), large files by sendfile.
+    fn queue(&self, mut out: Vec<u8>, body: Body, io: &mut Io<'_>) {
+        match body {
+            Body::Empty => io.output.push(out),
+            Body::Bytes(b) => {
+                out.extend_from_slice(&b);
+                io.output.push(out);
+            }
+            Body::Shared { data, range } => {
+                out.extend_from_slice(&data[range.start as usize..range.end as usize]);
+                io.output.push(out);
+            }
+            Body::File { file, range } if range.end - range.start <= INLINE_FILE => {
+                let at = out.len();
+                out.resize(at + (range.end - range.start) as usize, 0);
+                match file.read_exact_at(&mut out[at..], range.start) {
+                    Ok(()) => io.output.push(out),
+                    Err(e) => {
+                        // The file shrank since we looked: the promised
+                        // length cannot be met, so the peer must see the
+                        // connection end early rather than a short body.
+                        log::debug!("read for {}: {e}", self.peer);
+                        out.truncate(at);
+                        io.output.push(out);
+                        io.output
+                            .push_file(file, range.start, range.end - range.start);
                     }
                 }
-                Body::File { file, range } => {
-                    io.output.push(out);
-                    io.output
-                        .push_file(file, range.start, range.end - range.start);
-                }
-                Body::Multipart { file, pieces } => {
-                    io.output.push(out);
-                    for p in pieces {
-                        match p {
-                            Piece::Bytes(b) => io.output.push(b),
-                            Piece::File(r) => {
-                                io.output.push_file(file.clone(), r.start, r.end - r.start)
-                            }
+            }
+            Body::File { file, range } => {
+                io.output.push(out);
+                io.output
+                    .push_file(file, range.start, range.end - range.start);
+            }
+            Body::Multipart { file, pieces } => {
+                io.output.push(out);
+                for p in pieces {
+                    match p {
+                        Piece::Bytes(b) => io.output.push(b),
+                        Piece::File(r) => {
+                            io.output.push_file(file.clone(), r.start, r.end - r.start)
                         }
                     }
                 }
             }
-        } else {
-            io.output.push(out);
         }
-        if self.site.access_log {
-            let header = |name| req.and_then(|r| http::find(&r.headers, name).map(<[u8]>::to_vec));
-            let body_end = io.output.written() + io.output.pending();
-            self.logs.push_back(PendingLog {
-                time: SystemTime::now(),
-                request: req.map(|r| (r.method.clone(), r.target.clone(), r.version.as_str())),
-                status,
-                referer: header("referer"),
-                user_agent: header("user-agent"),
-                body_start: body_end - body_len,
-                body_end,
-            });
-            self.flush_logs(io.output.written(), false);
-        }
+    }
+
+    /// Notes the access log line of the response just queued, to be
+    /// written once its last body byte has been handed to the kernel.
+    fn log_later(&mut self, status: u16, body_len: u64, req: Option<&RequestHead>, io: &Io<'_>) {
+        let header = |name| req.and_then(|r| http::find(&r.headers, name).map(<[u8]>::to_vec));
+        let body_end = io.output.written() + io.output.pending();
+        self.logs.push_back(PendingLog {
+            time: SystemTime::now(),
+            request: req.map(|r| (r.method.clone(), r.target.clone(), r.version.as_str())),
+            status,
+            referer: header("referer"),
+            user_agent: header("user-agent"),
+            body_start: body_end - body_len,
+            body_end,
+        });
+        self.flush_logs(io.output.written(), false);
     }
 
     /// A request that could not be parsed or framed (`req` when its head
@@ -303,8 +312,7 @@ impl HttpSession {
     fn refuse(&mut self, status: u16, req: Option<&RequestHead>, io: &mut Io<'_>) -> Step {
         let mut resp = handle::error(&self.site, status, &http_date());
         resp.close = true;
-        let head_only = req.is_some_and(|r| r.method == "HEAD");
-        self.send(resp, head_only, false, io, req);
+        self.send(resp, req, io);
         Step::Close
     }
 

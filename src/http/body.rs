@@ -127,11 +127,26 @@ pub fn content_length(headers: &[Header]) -> Result<Option<u64>, ParseError> {
 }
 
 /// The result of one `decode` call: `consumed` input bytes may be dropped,
-/// and `body` (a range of the input) holds decoded body bytes, possibly empty.
+/// `body` (a range of the input) holds decoded body bytes, possibly empty,
+/// and `next` says whether to call again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
     pub consumed: usize,
     pub body: Range<usize>,
+    pub next: Next,
+}
+
+/// What to do after a `decode` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Call again with the input after `consumed`: more may decode now.
+    Decode,
+    /// All the input that can be used was used: call again when more
+    /// bytes have arrived.
+    NeedMore,
+    /// The body, and any trailers, ended; what follows the consumed bytes
+    /// belongs to the next message.
+    Done,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,98 +260,109 @@ impl BodyDecoder {
         &self.trailers
     }
 
-    /// Decodes from the front of `input`. Call again while `consumed > 0`;
-    /// `consumed == 0` means more input is needed (or the body is done).
+    /// Decodes from the front of `input`; [`Decoded::next`] says whether
+    /// to call again now, after more input, or not at all.
     pub fn decode(&mut self, input: &[u8]) -> Result<Decoded, ParseError> {
-        let nothing = Decoded {
-            consumed: 0,
-            body: 0..0,
-        };
-        match self.state {
-            State::Done => Ok(nothing),
+        let (consumed, body) = match self.state {
+            State::Done => (0, 0..0),
             State::Close => {
                 self.received += input.len() as u64;
-                Ok(Decoded {
-                    consumed: input.len(),
-                    body: 0..input.len(),
-                })
+                (input.len(), 0..input.len())
             }
             State::Length(left) | State::ChunkData(left) => {
-                let n = left.min(input.len() as u64) as usize;
-                self.received += n as u64;
-                let left = left - n as u64;
-                self.state = match (&self.state, left) {
-                    (State::Length(_), 0) => State::Done,
-                    (State::Length(_), _) => State::Length(left),
-                    (_, 0) => State::ChunkDataEnd,
-                    _ => State::ChunkData(left),
-                };
-                Ok(Decoded {
-                    consumed: n,
-                    body: 0..n,
-                })
+                let n = self.take_data(left, input.len());
+                (n, 0..n)
             }
-            State::ChunkSize => {
-                let Some((line, used)) = take_line(input, self.strict)? else {
-                    return Ok(nothing);
-                };
-                let size = if self.strict {
-                    parse_chunk_size_strictly(line)?
-                } else {
-                    parse_chunk_size(line)?
-                };
-                self.state = if size == 0 {
-                    State::Trailers
-                } else {
-                    State::ChunkData(size)
-                };
-                Ok(Decoded {
-                    consumed: used,
-                    body: 0..0,
-                })
+            State::ChunkSize => (self.chunk_size_line(input)?, 0..0),
+            State::ChunkDataEnd => (self.chunk_data_end(input)?, 0..0),
+            State::Trailers => (self.trailer_line(input)?, 0..0),
+        };
+        let next = if self.state == State::Done {
+            Next::Done
+        } else if consumed == 0 || consumed == input.len() {
+            Next::NeedMore
+        } else {
+            Next::Decode
+        };
+        Ok(Decoded {
+            consumed,
+            body,
+            next,
+        })
+    }
+
+    /// Body bytes of a length or a chunk with `left` to go, up to
+    /// `available`. Returns how many.
+    fn take_data(&mut self, left: u64, available: usize) -> usize {
+        let n = left.min(available as u64) as usize;
+        self.received += n as u64;
+        let left = left - n as u64;
+        self.state = match (&self.state, left) {
+            (State::Length(_), 0) => State::Done,
+            (State::Length(_), _) => State::Length(left),
+            (_, 0) => State::ChunkDataEnd,
+            _ => State::ChunkData(left),
+        };
+        n
+    }
+
+    /// `chunk-size [ chunk-ext ] CRLF` (RFC 9112 section 7.1); 0 when the
+    /// line is not all there yet.
+    fn chunk_size_line(&mut self, input: &[u8]) -> Result<usize, ParseError> {
+        let Some((line, used)) = take_line(input, self.strict)? else {
+            return Ok(0);
+        };
+        let size = if self.strict {
+            parse_chunk_size_strictly(line)?
+        } else {
+            parse_chunk_size(line)?
+        };
+        self.state = if size == 0 {
+            State::Trailers
+        } else {
+            State::ChunkData(size)
+        };
+        Ok(used)
+    }
+
+    /// The CRLF after a chunk's data; 0 when it is not all there yet.
+    fn chunk_data_end(&mut self, input: &[u8]) -> Result<usize, ParseError> {
+        let used = if self.strict {
+            // Refuse at the first wrong byte rather than wait for a LF.
+            match input {
+                [b'\r', b'\n', ..] => 2,
+                [] | [b'\r'] => return Ok(0),
+                _ => return Err(ParseError::BadChunk),
             }
-            State::ChunkDataEnd => {
-                let used = if self.strict {
-                    // Refuse at the first wrong byte rather than wait for a LF.
-                    match input {
-                        [b'\r', b'\n', ..] => 2,
-                        [] | [b'\r'] => return Ok(nothing),
-                        _ => return Err(ParseError::BadChunk),
-                    }
-                } else {
-                    let Some((line, used)) = take_line(input, false)? else {
-                        return Ok(nothing);
-                    };
-                    if !line.is_empty() {
-                        return Err(ParseError::BadChunk);
-                    }
-                    used
-                };
-                self.state = State::ChunkSize;
-                Ok(Decoded {
-                    consumed: used,
-                    body: 0..0,
-                })
+        } else {
+            let Some((line, used)) = take_line(input, false)? else {
+                return Ok(0);
+            };
+            if !line.is_empty() {
+                return Err(ParseError::BadChunk);
             }
-            State::Trailers => {
-                let Some((line, used)) = take_line(input, self.strict)? else {
-                    return Ok(nothing);
-                };
-                if line.is_empty() {
-                    self.state = State::Done;
-                } else {
-                    self.trailer_bytes += used;
-                    if self.trailer_bytes > MAX_TRAILERS {
-                        return Err(ParseError::BadChunk);
-                    }
-                    self.trailers.push(parse_trailer(line, self.strict)?);
-                }
-                Ok(Decoded {
-                    consumed: used,
-                    body: 0..0,
-                })
+            used
+        };
+        self.state = State::ChunkSize;
+        Ok(used)
+    }
+
+    /// One trailer field, or the empty line that ends the body; 0 when the
+    /// line is not all there yet.
+    fn trailer_line(&mut self, input: &[u8]) -> Result<usize, ParseError> {
+        let Some((line, used)) = take_line(input, self.strict)? else {
+            return Ok(0);
+        };
+        if line.is_empty() {
+            self.state = State::Done;
+        } else {
+            self.trailer_bytes += used;
+            if self.trailer_bytes > MAX_TRAILERS {
+                return Err(ParseError::BadChunk);
             }
+            self.trailers.push(parse_trailer(line, self.strict)?);
         }
+        Ok(used)
     }
 
     /// The peer closed the connection: fine for a close-delimited body (it
@@ -871,6 +897,35 @@ mod tests {
         dec.finish_at_eof().unwrap();
         assert!(dec.is_done());
         assert_eq!(dec.received(), 3);
+    }
+
+    /// `consumed == 0` used to mean both "need more" and "done"; `next`
+    /// tells them apart, and says when to call again at once.
+    #[test]
+    fn decode_says_what_comes_next() {
+        let mut dec = BodyDecoder::new(Framing::Length(5));
+        assert_eq!(dec.decode(b"hel").unwrap().next, Next::NeedMore);
+        let d = dec.decode(b"loNEXT").unwrap();
+        assert_eq!((d.consumed, d.next), (2, Next::Done));
+        assert_eq!(dec.decode(b"NEXT").unwrap().next, Next::Done);
+        let mut dec = BodyDecoder::strict(Framing::Chunked);
+        let mut input: &[u8] = b"3\r\nabc\r\n0\r\n\r\nNEXT";
+        let mut nexts = Vec::new();
+        loop {
+            let d = dec.decode(input).unwrap();
+            input = &input[d.consumed..];
+            nexts.push(d.next);
+            if d.next != Next::Decode {
+                break;
+            }
+        }
+        assert_eq!(nexts.last(), Some(&Next::Done));
+        assert_eq!(input, b"NEXT");
+        let mut dec = BodyDecoder::new(Framing::Chunked);
+        assert_eq!(dec.decode(b"3\r").unwrap().next, Next::NeedMore);
+        assert_eq!(dec.decode(b"").unwrap().next, Next::NeedMore);
+        let mut dec = BodyDecoder::new(Framing::Close);
+        assert_eq!(dec.decode(b"abc").unwrap().next, Next::NeedMore);
     }
 
     #[test]
