@@ -422,8 +422,10 @@ impl HttpSession {
 
 #[cfg(test)]
 mod tests {
+    use std::ops::{Deref, DerefMut};
+
     use super::*;
-    use crate::event_loop::{InBuf, Outbox};
+    use crate::event_loop::testing::Wire;
     use crate::file_server::{Limits, Site};
     use std::time::Duration;
 
@@ -438,51 +440,44 @@ mod tests {
         Arc::new(s)
     }
 
+    /// A session on a [`Wire`]; the wire's fields (`input`, `output`,
+    /// `sent`, `now`) are the harness's own.
     struct Conn {
         s: HttpSession,
-        input: InBuf,
-        output: Outbox,
-        sent: Vec<u8>,
-        now: Instant,
+        wire: Wire,
+    }
+
+    impl Deref for Conn {
+        type Target = Wire;
+        fn deref(&self) -> &Wire {
+            &self.wire
+        }
+    }
+
+    impl DerefMut for Conn {
+        fn deref_mut(&mut self) -> &mut Wire {
+            &mut self.wire
+        }
     }
 
     impl Conn {
         fn new(dir: &std::path::Path) -> Conn {
-            let now = Instant::now();
+            let wire = Wire::new();
             Conn {
                 s: HttpSession::new(
                     site(dir),
                     Rc::new(RefCell::new(FileCache::new())),
-                    "127.0.0.1:1".parse().unwrap(),
-                    now,
+                    wire.peer,
+                    wire.now,
                 ),
-                input: InBuf::new(),
-                output: Outbox::new(),
-                sent: Vec::new(),
-                now,
+                wire,
             }
         }
 
         /// Feeds bytes, drives, and collects all output (as the loop would).
         fn feed(&mut self, bytes: &[u8], peer_closed: bool) -> Step {
-            self.input.extend(bytes);
-            loop {
-                let mut io = Io {
-                    input: &mut self.input,
-                    output: &mut self.output,
-                    peer_closed,
-                    shutting_down: false,
-                    now: self.now,
-                    peer: "127.0.0.1:1".parse().unwrap(),
-                };
-                let step = self.s.drive(&mut io);
-                let drained = !self.output.is_empty();
-                self.output.drain_into(&mut self.sent, usize::MAX).unwrap();
-                // The loop drives again once output drains, as here.
-                if !drained || !matches!(step, Step::Wait { .. }) {
-                    return step;
-                }
-            }
+            self.wire.peer_closed = peer_closed;
+            self.wire.feed_all(&mut self.s, bytes)
         }
     }
 
@@ -643,16 +638,9 @@ mod tests {
             b"POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
             false,
         );
-        let mut io = Io {
-            input: &mut c.input,
-            output: &mut c.output,
-            peer_closed: false,
-            shutting_down: true,
-            now: c.now,
-            peer: "127.0.0.1:1".parse().unwrap(),
-        };
-        assert_eq!(c.s.drive(&mut io), Step::Close);
-        c.output.drain_into(&mut c.sent, usize::MAX).unwrap();
+        c.wire.shutting_down = true;
+        assert_eq!(c.wire.drive(&mut c.s), Step::Close);
+        c.flush();
         assert_eq!(statuses(&c.sent), vec![405]);
         assert!(String::from_utf8_lossy(&c.sent).contains("Connection: close"));
     }
@@ -760,15 +748,7 @@ mod tests {
         c.input.extend(
             b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
         );
-        let mut io = Io {
-            input: &mut c.input,
-            output: &mut c.output,
-            peer_closed: false,
-            shutting_down: false,
-            now: c.now,
-            peer: "127.0.0.1:1".parse().unwrap(),
-        };
-        let step = c.s.drive(&mut io);
+        let step = c.wire.drive(&mut c.s);
         // No deadline of its own: the loop, which sees every write, drops
         // the peer after the send timeout without progress.
         assert_eq!(
@@ -794,27 +774,12 @@ mod tests {
         c.input.extend(
             b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
         );
-        let mut io = Io {
-            input: &mut c.input,
-            output: &mut c.output,
-            peer_closed: false,
-            shutting_down: false,
-            now: c.now,
-            peer: "127.0.0.1:1".parse().unwrap(),
-        };
-        c.s.drive(&mut io);
+        c.wire.drive(&mut c.s);
         assert_eq!(c.s.logs.len(), 1, "logged before it was sent");
         let head = c.s.logs[0].body_start;
         // The kernel takes the head and 1000 body bytes, then the peer goes.
         c.output.advance(head + 1000);
-        c.s.note_progress(&Io {
-            input: &mut c.input,
-            output: &mut c.output,
-            peer_closed: false,
-            shutting_down: false,
-            now: c.now,
-            peer: "127.0.0.1:1".parse().unwrap(),
-        });
+        c.s.note_progress(&c.wire.io());
         assert_eq!(c.s.logs.len(), 1);
         let sent =
             |p: &PendingLog, written: u64| written.clamp(p.body_start, p.body_end) - p.body_start;
