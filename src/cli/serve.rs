@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{bind_addr, seconds, ServeArgs};
 use crate::error::{Error, Result};
 use crate::file_server::{Config, Limits};
-use crate::http::body::is_tchar;
+use crate::http::is_tchar;
 
 /// `serve`'s flags, checked and resolved.
 pub fn serve_config(args: &ServeArgs) -> Result<Config> {
