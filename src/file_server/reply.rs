@@ -91,7 +91,7 @@ pub enum Plan {
 pub fn plan(headers: &[Header], v: &Validators) -> Plan {
     // Step 1 and 2: If-Match, else If-Unmodified-Since.
     if headers.iter().any(|h| h.is("if-match")) {
-        if !tag_list_matches(headers, "if-match", &v.etag, true) {
+        if !tag_list_matches(headers, "if-match", &v.etag, Compare::Strong) {
             return Plan::PreconditionFailed;
         }
     } else if let (Some(date), Some(modified)) =
@@ -105,7 +105,7 @@ pub fn plan(headers: &[Header], v: &Validators) -> Plan {
     // Step 3 and 4: If-None-Match, else If-Modified-Since (GET and HEAD only,
     // which is all that reaches here).
     if headers.iter().any(|h| h.is("if-none-match")) {
-        if tag_list_matches(headers, "if-none-match", &v.etag, false) {
+        if tag_list_matches(headers, "if-none-match", &v.etag, Compare::Weak) {
             return Plan::NotModified;
         }
     } else if let (Some(date), Some(modified)) =
@@ -132,15 +132,24 @@ pub fn plan(headers: &[Header], v: &Validators) -> Plan {
     }
 }
 
-/// Does an If-Match (strong comparison) or If-None-Match (weak comparison)
-/// list match our tag? `*` matches any current representation.
-fn tag_list_matches(headers: &[Header], name: &str, etag: &str, strong: bool) -> bool {
+/// How two entity-tags are compared (RFC 9110 section 8.8.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compare {
+    /// Both strong and equal: If-Match and If-Range.
+    Strong,
+    /// Equal opaque tags, weak or not: If-None-Match.
+    Weak,
+}
+
+/// Does an If-Match or If-None-Match list match our tag? `*` matches any
+/// current representation.
+fn tag_list_matches(headers: &[Header], name: &str, etag: &str, compare: Compare) -> bool {
     http::list(headers, name).any(|t| {
         if t == b"*" {
             return true;
         }
         match t.strip_prefix(b"W/") {
-            Some(_) if strong => false,
+            Some(_) if compare == Compare::Strong => false,
             Some(weak) => weak == etag.as_bytes(),
             None => t == etag.as_bytes(),
         }
@@ -371,21 +380,23 @@ pub fn status_line(status: u16) -> &'static str {
 /// per second per thread.
 pub fn http_date() -> [u8; 29] {
     thread_local! {
-        static CACHE: Cell<(u64, [u8; 29])> = const { Cell::new((u64::MAX, [0; 29])) };
+        /// The second formatted last, and its date.
+        static CACHE: Cell<Option<(u64, [u8; 29])>> = const { Cell::new(None) };
     }
     let now = SystemTime::now();
     let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     CACHE.with(|c| {
-        let (at, date) = c.get();
-        if at == secs {
-            return date;
+        if let Some((at, date)) = c.get() {
+            if at == secs {
+                return date;
+            }
         }
         // A clock set before 1970 or past 9999 would make httpdate panic;
         // such a clock is wrong anyway, so say 1970 rather than crash.
         let now = http_date_time(now).unwrap_or(UNIX_EPOCH);
         let mut date = [0u8; 29];
         date.copy_from_slice(&httpdate::fmt_http_date(now).as_bytes()[..29]);
-        c.set((secs, date));
+        c.set(Some((secs, date)));
         date
     })
 }

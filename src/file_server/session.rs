@@ -64,6 +64,15 @@ pub struct HttpSession {
     logs: VecDeque<PendingLog>,
 }
 
+/// Which waiting access log lines to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    /// Those whose responses were wholly handed to the kernel.
+    Sent,
+    /// All: the connection ended, so what went out is all that will.
+    All,
+}
+
 /// An access log line waiting to learn how many body bytes went out.
 struct PendingLog {
     time: SystemTime,
@@ -96,11 +105,11 @@ impl HttpSession {
         }
     }
 
-    /// Writes the log lines whose responses were wholly handed to the
-    /// kernel; with `all`, the rest too, counting what of them went out.
-    fn flush_logs(&mut self, written: u64, all: bool) {
+    /// Writes the waiting log lines `which` says, counting for each the
+    /// body bytes among the `written` ones.
+    fn flush_logs(&mut self, written: u64, which: Flush) {
         while let Some(p) = self.logs.front() {
-            if !all && written < p.body_end {
+            if which == Flush::Sent && written < p.body_end {
                 break;
             }
             let bytes = written.clamp(p.body_start, p.body_end) - p.body_start;
@@ -304,7 +313,7 @@ impl HttpSession {
             body_start: body_end - body_len,
             body_end,
         });
-        self.flush_logs(io.output.written(), false);
+        self.flush_logs(io.output.written(), Flush::Sent);
     }
 
     /// A request that could not be parsed or framed (`req` when its head
@@ -324,7 +333,7 @@ impl HttpSession {
             self.written = written;
             self.active_at = io.now;
         }
-        self.flush_logs(written, false);
+        self.flush_logs(written, Flush::Sent);
     }
 }
 
@@ -386,7 +395,7 @@ impl Session for HttpSession {
     }
 
     fn on_close(&mut self, written: u64) {
-        self.flush_logs(written, true);
+        self.flush_logs(written, Flush::All);
     }
 }
 

@@ -11,7 +11,9 @@
 
 use std::ops::Range;
 
-use super::chunked::{parse_chunk_size, parse_chunk_size_strictly, parse_trailer, take_line};
+use super::chunked::{
+    parse_chunk_size, parse_chunk_size_strictly, parse_trailer, take_line, Temper,
+};
 use super::{list, Header, ParseError, Version};
 
 /// Token characters; here for callers that found them here first.
@@ -55,8 +57,8 @@ pub fn response_framing(
     match transfer_coding(headers)? {
         // Rule 4: chunked last means chunked; any other final coding means
         // the body runs until the connection closes.
-        Some(true) => Ok(Framing::Chunked),
-        Some(false) => Ok(Framing::Close),
+        Some(Coded::Chunked) => Ok(Framing::Chunked),
+        Some(Coded::Other) => Ok(Framing::Close),
         // Rules 5 to 7.
         None => Ok(content_length(headers)?.map_or(Framing::Close, Framing::Length)),
     }
@@ -72,19 +74,28 @@ pub fn request_framing(version: Version, headers: &[Header]) -> Result<Framing, 
         return Err(ParseError::TransferEncodingInHttp10);
     }
     match transfer_coding(headers)? {
-        Some(true) => Ok(Framing::Chunked),
+        Some(Coded::Chunked) => Ok(Framing::Chunked),
         // Rule 4 for requests: the length cannot be determined; 400 (or 501).
-        Some(false) => Err(ParseError::UnsupportedTransferCoding),
+        Some(Coded::Other) => Err(ParseError::UnsupportedTransferCoding),
         None => Ok(content_length(headers)?.map_or(Framing::Empty, Framing::Length)),
     }
 }
 
-/// `None` without Transfer-Encoding; otherwise whether the codings are
-/// exactly "chunked" (true) or something we cannot decode (false; the
-/// caller decides whether that is an error). Transfer-Encoding with
-/// Content-Length is refused outright (rule 3): it is the classic request
-/// smuggling vector, and a recipient that guesses risks truncation.
-fn transfer_coding(headers: &[Header]) -> Result<Option<bool>, ParseError> {
+/// What Transfer-Encoding says about the body's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coded {
+    /// Exactly "chunked": the chunks frame it.
+    Chunked,
+    /// A coding we cannot decode last: only the connection's end frames it
+    /// (the caller decides whether that is an error).
+    Other,
+}
+
+/// `None` without Transfer-Encoding; otherwise how the codings frame the
+/// body. Transfer-Encoding with Content-Length is refused outright (rule
+/// 3): it is the classic request smuggling vector, and a recipient that
+/// guesses risks truncation.
+fn transfer_coding(headers: &[Header]) -> Result<Option<Coded>, ParseError> {
     if !headers.iter().any(|h| h.is("transfer-encoding")) {
         return Ok(None);
     }
@@ -93,12 +104,12 @@ fn transfer_coding(headers: &[Header]) -> Result<Option<bool>, ParseError> {
     }
     let codings: Vec<&[u8]> = list(headers, "transfer-encoding").collect();
     match codings.as_slice() {
-        [only] if only.eq_ignore_ascii_case(b"chunked") => Ok(Some(true)),
+        [only] if only.eq_ignore_ascii_case(b"chunked") => Ok(Some(Coded::Chunked)),
         [.., last] if last.eq_ignore_ascii_case(b"chunked") => {
             Err(ParseError::UnsupportedTransferCoding)
         }
         [] => Err(ParseError::UnsupportedTransferCoding),
-        _ => Ok(Some(false)),
+        _ => Ok(Some(Coded::Other)),
     }
 }
 
@@ -203,8 +214,8 @@ impl std::fmt::Display for Truncated {
 #[derive(Debug, Clone)]
 pub struct BodyDecoder {
     state: State,
-    /// Chunked framing exactly as RFC 9112 section 7.1 writes it.
-    strict: bool,
+    /// How exactly chunked framing is read.
+    temper: Temper,
     received: u64,
     expected: Option<u64>,
     trailers: Vec<Header>,
@@ -224,7 +235,7 @@ impl BodyDecoder {
         };
         BodyDecoder {
             state,
-            strict: false,
+            temper: Temper::Lenient,
             received: 0,
             expected,
             trailers: Vec::new(),
@@ -238,7 +249,7 @@ impl BodyDecoder {
     /// Anything else is an error, never a guess at where the body ends.
     pub fn strict(framing: Framing) -> Self {
         BodyDecoder {
-            strict: true,
+            temper: Temper::Strict,
             ..BodyDecoder::new(framing)
         }
     }
@@ -311,10 +322,10 @@ impl BodyDecoder {
     /// `chunk-size [ chunk-ext ] CRLF` (RFC 9112 section 7.1); 0 when the
     /// line is not all there yet.
     fn chunk_size_line(&mut self, input: &[u8]) -> Result<usize, ParseError> {
-        let Some((line, used)) = take_line(input, self.strict)? else {
+        let Some((line, used)) = take_line(input, self.temper)? else {
             return Ok(0);
         };
-        let size = if self.strict {
+        let size = if self.temper == Temper::Strict {
             parse_chunk_size_strictly(line)?
         } else {
             parse_chunk_size(line)?
@@ -329,7 +340,7 @@ impl BodyDecoder {
 
     /// The CRLF after a chunk's data; 0 when it is not all there yet.
     fn chunk_data_end(&mut self, input: &[u8]) -> Result<usize, ParseError> {
-        let used = if self.strict {
+        let used = if self.temper == Temper::Strict {
             // Refuse at the first wrong byte rather than wait for a LF.
             match input {
                 [b'\r', b'\n', ..] => 2,
@@ -337,7 +348,7 @@ impl BodyDecoder {
                 _ => return Err(ParseError::BadChunk),
             }
         } else {
-            let Some((line, used)) = take_line(input, false)? else {
+            let Some((line, used)) = take_line(input, Temper::Lenient)? else {
                 return Ok(0);
             };
             if !line.is_empty() {
@@ -352,7 +363,7 @@ impl BodyDecoder {
     /// One trailer field, or the empty line that ends the body; 0 when the
     /// line is not all there yet.
     fn trailer_line(&mut self, input: &[u8]) -> Result<usize, ParseError> {
-        let Some((line, used)) = take_line(input, self.strict)? else {
+        let Some((line, used)) = take_line(input, self.temper)? else {
             return Ok(0);
         };
         if line.is_empty() {
@@ -362,7 +373,7 @@ impl BodyDecoder {
             if self.trailer_bytes > MAX_TRAILERS {
                 return Err(ParseError::BadChunk);
             }
-            self.trailers.push(parse_trailer(line, self.strict)?);
+            self.trailers.push(parse_trailer(line, self.temper)?);
         }
         Ok(used)
     }

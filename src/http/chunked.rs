@@ -5,6 +5,16 @@
 
 use super::{is_tchar, trim, Header, ParseError};
 
+/// How exactly chunked framing is read: request bodies strictly, response
+/// bodies leniently (the reasons are in `body`'s module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Temper {
+    /// Bare LF line ends, extensions skipped unchecked, any trailer value.
+    Lenient,
+    /// Exactly the grammar of RFC 9112 section 7.1.
+    Strict,
+}
+
 /// Longest chunk-size line (with extensions) or trailer field we accept.
 pub const MAX_LINE: usize = 4096;
 
@@ -12,13 +22,13 @@ pub const MAX_LINE: usize = 4096;
 /// the LF is optional, as RFC 9112 section 2.2 lets a recipient accept in a
 /// head; strictly it is required (section 7.1 writes CRLF, and 2.2 covers
 /// only the start line and fields) and no other CR may be in the line.
-pub fn take_line(input: &[u8], strict: bool) -> Result<Option<(&[u8], usize)>, ParseError> {
+pub fn take_line(input: &[u8], temper: Temper) -> Result<Option<(&[u8], usize)>, ParseError> {
     match input.iter().take(MAX_LINE).position(|&b| b == b'\n') {
         Some(i) => {
             let line = &input[..i];
             let line = match line.strip_suffix(b"\r") {
-                Some(line) if !strict || !line.contains(&b'\r') => line,
-                None if !strict => line,
+                Some(line) if temper == Temper::Lenient || !line.contains(&b'\r') => line,
+                None if temper == Temper::Lenient => line,
                 _ => return Err(ParseError::BadChunk),
             };
             Ok(Some((line, i + 1)))
@@ -118,7 +128,7 @@ fn quoted_string_len(s: &[u8]) -> usize {
 
 /// One trailer field line. Strictly its value may hold no control
 /// character but HTAB (RFC 9110 section 5.5).
-pub fn parse_trailer(line: &[u8], strict: bool) -> Result<Header, ParseError> {
+pub fn parse_trailer(line: &[u8], temper: Temper) -> Result<Header, ParseError> {
     let colon = line
         .iter()
         .position(|&b| b == b':')
@@ -128,7 +138,7 @@ pub fn parse_trailer(line: &[u8], strict: bool) -> Result<Header, ParseError> {
         return Err(ParseError::BadChunk);
     }
     let value = trim(&line[colon + 1..]);
-    if strict && value.iter().any(|&b| b != b'\t' && (b < b' ' || b == 0x7f)) {
+    if temper == Temper::Strict && value.iter().any(|&b| b != b'\t' && (b < b' ' || b == 0x7f)) {
         return Err(ParseError::BadChunk);
     }
     let name = String::from_utf8(name.to_vec()).map_err(|_| ParseError::BadChunk)?;
