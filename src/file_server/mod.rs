@@ -1,18 +1,22 @@
 //! `serve`: a static file server on the event loop, one loop per core.
 //!
 //! This module takes a plain [`Config`] (`cli::serve` resolves the flags
-//! into one), binds the listeners (SO_REUSEPORT, one per loop), announces the URLs, and runs a
-//! [`FileService`] per loop that hands each connection an
-//! [`session::HttpSession`]. The parts:
+//! into one; nothing here knows a flag), binds the listeners (SO_REUSEPORT,
+//! one per loop), announces the URLs, and runs a [`FileService`] per loop
+//! that hands each connection an [`session::HttpSession`]. The parts, in
+//! an order where each uses only files above it (and none uses this one,
+//! so there are no import cycles):
 //!
 //! - [`path`]: request-target cleaning and opening beneath the root;
-//! - [`handle`]: one request to one response (methods, Host, directories);
 //! - [`reply`]: conditionals, ranges and response heads, pure;
+//! - [`log`]: the combined-format access log;
+//! - [`site`]: the plain config, the limits and what all loops share;
+//! - [`cache`]: the per-loop small-file cache, revalidated by stat (an
+//!   entry keeps its file's `FileMeta` with its bytes);
 //! - [`listing`]: HTML and JSON directory listings;
-//! - [`cache`]: the per-loop small-file cache, revalidated by stat;
+//! - [`handle`]: one request to one response (methods, Host, directories);
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
-//!   keep-alive, deadlines);
-//! - [`log`]: the combined-format access log.
+//!   keep-alive, deadlines).
 
 pub mod cache;
 pub mod handle;
