@@ -23,12 +23,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::event_loop::{InBuf, Io, Outbox, Session, Step};
+use crate::event_loop::testing::Wire;
+use crate::event_loop::{Session, Step};
 use crate::file_server::cache::FileCache;
 use crate::file_server::session::HttpSession;
 use crate::file_server::Site;
 use crate::greeter::{GreetLimits, GreetSession};
-use crate::http::body::{request_framing, BodyDecoder, Framing};
+use crate::http::body::{request_framing, BodyDecoder, Framing, Next};
 use crate::http::request::try_parse_request;
 use crate::http::response::try_parse_response;
 use crate::http::{Header, ParseError};
@@ -339,6 +340,18 @@ fn decode_in_pieces(mut dec: BodyDecoder, input: &[u8], cuts: &[usize]) -> Decod
                 Ok(d) => {
                     assert!(d.consumed <= buf.len(), "used more than given");
                     assert!(d.body.start <= d.body.end && d.body.end <= d.consumed);
+                    assert_eq!(
+                        d.next == Next::Done,
+                        dec.is_done(),
+                        "next says {:?}",
+                        d.next
+                    );
+                    assert_eq!(
+                        d.next == Next::NeedMore,
+                        !dec.is_done() && (d.consumed == 0 || d.consumed == buf.len()),
+                        "next says {:?}",
+                        d.next
+                    );
                     body.extend_from_slice(&buf[d.body]);
                     buf.drain(..d.consumed);
                     used += d.consumed;
@@ -454,10 +467,7 @@ fn length_and_close_decoders() {
 /// A session with plain buffers, driven as the event loop drives it.
 struct Driven<S> {
     session: S,
-    input: InBuf,
-    output: Outbox,
-    sent: Vec<u8>,
-    now: Instant,
+    wire: Wire,
     last: Option<Step>,
 }
 
@@ -465,10 +475,7 @@ impl<S: Session> Driven<S> {
     fn new(session: S, now: Instant) -> Self {
         Driven {
             session,
-            input: InBuf::new(),
-            output: Outbox::new(),
-            sent: Vec::new(),
-            now,
+            wire: Wire { now, ..Wire::new() },
             last: None,
         }
     }
@@ -482,19 +489,12 @@ impl<S: Session> Driven<S> {
     /// drives a session again once it returned Close or Abort.
     fn feed(&mut self, bytes: &[u8], peer_closed: bool) -> Step {
         assert!(!self.closed());
-        self.input.extend(bytes);
+        self.wire.input.extend(bytes);
+        self.wire.peer_closed = peer_closed;
         for _ in 0..10_000 {
-            let mut io = Io {
-                input: &mut self.input,
-                output: &mut self.output,
-                peer_closed,
-                shutting_down: false,
-                now: self.now,
-                peer: "127.0.0.1:1".parse().unwrap(),
-            };
-            let step = self.session.drive(&mut io);
-            let queued = !self.output.is_empty();
-            self.output.drain_into(&mut self.sent, usize::MAX).unwrap();
+            let step = self.wire.drive(&mut self.session);
+            let queued = !self.wire.output.is_empty();
+            self.wire.flush();
             self.last = Some(step);
             match step {
                 // The loop drives again once queued output has drained.
@@ -608,10 +608,10 @@ fn http_session() {
         input.extend_from_slice(MARKER_REQUEST);
         let whole = new_http_session(&site).run(&input, &[]);
         let split = new_http_session(&site).run(&input, &cuts(rng, input.len()));
-        let got = responses(&whole.sent);
+        let got = responses(&whole.wire.sent);
         let text = || String::from_utf8_lossy(&input).into_owned();
         assert_eq!(
-            responses(&split.sent),
+            responses(&split.wire.sent),
             got,
             "split differently: {:?}",
             text()
@@ -636,7 +636,7 @@ fn http_session() {
             text()
         );
         if refused {
-            let answered_marker = String::from_utf8_lossy(&whole.sent).contains(MARKER_BODY);
+            let answered_marker = String::from_utf8_lossy(&whole.wire.sent).contains(MARKER_BODY);
             assert!(
                 !answered_marker,
                 "answered past a refused request: {:?}",
@@ -688,8 +688,8 @@ fn greet_session() {
         let whole = session().run(&input, &[]);
         let split = session().run(&input, &cuts(rng, input.len()));
         assert_eq!(
-            (&split.sent, split.last, split.session.messages()),
-            (&whole.sent, whole.last, whole.session.messages()),
+            (&split.wire.sent, split.last, split.session.messages()),
+            (&whole.wire.sent, whole.last, whole.session.messages()),
             "split differently: {:?}",
             String::from_utf8_lossy(&input)
         );

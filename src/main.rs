@@ -14,7 +14,9 @@ fn main() {
     let result = match cli.command {
         Command::Fetch(args) => cli::fetch::fetch_run(&args, verbose).and_then(client::run),
         Command::Headers(args) => cli::fetch::headers_run(&args, verbose).and_then(client::run),
-        Command::Serve(args) => file_server::serve_command(args),
+        Command::Serve(args) => {
+            cli::serve::serve_config(&args).and_then(|c| file_server::serve(&c))
+        }
         Command::Greet(args) => cli::greet::greet_config(&args).and_then(|c| greeter::greet(&c)),
         Command::Talk(args) => cli::greet::talk_config(&args).and_then(|c| greeter::talk(&c)),
         Command::Completions(args) => {

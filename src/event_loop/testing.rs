@@ -46,17 +46,22 @@ impl Wire {
         }
     }
 
-    /// One call to `drive`, output left queued.
-    pub fn drive<S: Session>(&mut self, session: &mut S) -> Step {
-        let mut io = Io {
+    /// The [`Io`] the loop would hand a session now, for tests that call
+    /// a session's own methods rather than `drive`.
+    pub fn io(&mut self) -> Io<'_> {
+        Io {
             input: &mut self.input,
             output: &mut self.output,
             peer_closed: self.peer_closed,
             shutting_down: self.shutting_down,
             now: self.now,
             peer: self.peer,
-        };
-        session.drive(&mut io)
+        }
+    }
+
+    /// One call to `drive`, output left queued.
+    pub fn drive<S: Session>(&mut self, session: &mut S) -> Step {
+        session.drive(&mut self.io())
     }
 
     /// Moves everything queued into `sent`, as a peer that reads at once.

@@ -14,8 +14,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::rc::Rc;
 
-use super::handle::FileMeta;
 use super::path::Root;
+use super::reply::Validators;
 
 /// Files larger than this are streamed with sendfile instead.
 pub const MAX_FILE: u64 = 64 * 1024;
@@ -55,6 +55,15 @@ impl FileId {
             ctime: (m.ctime(), m.ctime_nsec()),
         }
     }
+}
+
+/// What the reply to a file needs besides its bytes.
+#[derive(Debug, Clone)]
+pub struct FileMeta {
+    pub validators: Validators,
+    /// `None` when the mtime cannot be an HTTP-date: no header is sent.
+    pub last_modified: Option<String>,
+    pub content_type: String,
 }
 
 /// One cached file with what its replies need.
@@ -106,7 +115,6 @@ impl FileCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::file_server::reply::Validators;
     use std::time::UNIX_EPOCH;
 
     fn entry(root: &Root, name: &str) -> Rc<Entry> {

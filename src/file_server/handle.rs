@@ -10,11 +10,11 @@ use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::cache::{self, FileCache, FileId};
+use super::cache::{self, FileCache, FileId, FileMeta};
 use super::listing;
 use super::path::{self, UrlPath};
 use super::reply::{self, Head, Piece, Plan, Validators};
-use super::Site;
+use super::site::Site;
 use crate::http::request::RequestHead;
 use crate::http::{self, Version};
 
@@ -140,15 +140,6 @@ fn cache_key(url: &UrlPath) -> String {
         key.push_str("index.html");
     }
     key
-}
-
-/// What the reply to a file needs besides its bytes.
-#[derive(Debug, Clone)]
-pub struct FileMeta {
-    pub validators: Validators,
-    /// `None` when the mtime cannot be an HTTP-date: no header is sent.
-    pub last_modified: Option<String>,
-    pub content_type: String,
 }
 
 /// Where a file's bytes come from.
@@ -322,6 +313,8 @@ pub fn content_type(name: &str) -> String {
     }
 }
 
+/// The reply to GET or HEAD of a file: one arm per [`Plan`] that
+/// `reply::plan` makes of the request's conditionals and Range.
 fn file_reply(
     site: &Site,
     req: &RequestHead,
@@ -329,92 +322,110 @@ fn file_reply(
     content: Content,
     date: &[u8],
 ) -> Response {
-    let v = &fm.validators;
-    let plan = reply::plan(&req.headers, v);
-    let status = match &plan {
-        Plan::Full => 200,
-        Plan::NotModified => 304,
-        Plan::PreconditionFailed => 412,
-        Plan::Partial(_) => 206,
-        Plan::Unsatisfiable => 416,
-    };
-    if status == 412 {
-        return error(site, 412, date);
-    }
-    if status == 416 {
-        let mut r = error(site, 416, date);
-        r.head.header("Content-Range", format!("bytes */{}", v.len));
-        return r;
-    }
-    let mut head = Head::new(status, date, &site.extra_headers);
-    // RFC 9110 section 15.4.5: a 304 carries the validators a 200 would.
-    if let Some(lm) = &fm.last_modified {
-        head.text("Last-Modified", lm);
-    }
-    head.text("ETag", &v.etag);
-    if status == 304 {
-        return Response {
-            head,
+    let len = fm.validators.len;
+    match reply::plan(&req.headers, &fm.validators) {
+        Plan::PreconditionFailed => error(site, 412, date),
+        Plan::Unsatisfiable => {
+            let mut r = error(site, 416, date);
+            r.head.header("Content-Range", format!("bytes */{len}"));
+            r
+        }
+        // RFC 9110 section 15.4.5: a 304 carries the validators a 200 would.
+        Plan::NotModified => Response {
+            head: validated_head(site, 304, fm, date),
             body: Body::Empty,
             close: false,
-        };
-    }
-    head.text("Accept-Ranges", "bytes");
-    let ctype = fm.content_type.as_str();
-    let whole = |range: Range<u64>| match &content {
-        Content::Disk(file) => Body::File {
-            file: file.clone(),
-            range,
         },
-        Content::Memory(data) => Body::Shared {
-            data: data.clone(),
-            range,
-        },
-    };
-    let body = match plan {
+        Plan::Full => {
+            let mut head = content_head(site, 200, fm, date);
+            head.text("Content-Type", &fm.content_type);
+            sized(head, content.slice(0..len))
+        }
         Plan::Partial(ranges) if ranges.len() == 1 => {
             let r = ranges[0].clone();
-            head.header("Content-Type", ctype).header(
+            let mut head = content_head(site, 206, fm, date);
+            head.header("Content-Type", &fm.content_type).header(
                 "Content-Range",
-                format!("bytes {}-{}/{}", r.start, r.end - 1, v.len),
+                format!("bytes {}-{}/{len}", r.start, r.end - 1),
             );
-            whole(r)
+            sized(head, content.slice(r))
         }
         Plan::Partial(ranges) => {
-            let (pieces, _) = reply::multipart(&ranges, v.len, ctype, &site.boundary);
+            let (pieces, _) = reply::multipart(&ranges, len, &fm.content_type, &site.boundary);
+            let mut head = content_head(site, 206, fm, date);
             head.header(
                 "Content-Type",
                 format!("multipart/byteranges; boundary={}", site.boundary),
             );
-            match &content {
-                Content::Disk(file) => Body::Multipart {
-                    file: file.clone(),
-                    pieces,
-                },
-                Content::Memory(data) => {
-                    let mut out = Vec::new();
-                    for p in pieces {
-                        match p {
-                            Piece::Bytes(b) => out.extend_from_slice(&b),
-                            Piece::File(r) => {
-                                out.extend_from_slice(&data[r.start as usize..r.end as usize])
-                            }
-                        }
-                    }
-                    Body::Bytes(out)
-                }
-            }
+            sized(head, content.pieces(pieces))
         }
-        _ => {
-            head.text("Content-Type", ctype);
-            whole(0..v.len)
-        }
-    };
+    }
+}
+
+/// A head with the file's validators: Last-Modified (when the mtime can
+/// be an HTTP-date) and ETag.
+fn validated_head(site: &Site, status: u16, fm: &FileMeta, date: &[u8]) -> Head {
+    let mut head = Head::new(status, date, &site.extra_headers);
+    if let Some(lm) = &fm.last_modified {
+        head.text("Last-Modified", lm);
+    }
+    head.text("ETag", &fm.validators.etag);
+    head
+}
+
+/// The head of a 200 or 206: validators, and ranges on offer.
+fn content_head(site: &Site, status: u16, fm: &FileMeta, date: &[u8]) -> Head {
+    let mut head = validated_head(site, status, fm, date);
+    head.text("Accept-Ranges", "bytes");
+    head
+}
+
+/// `head` with the Content-Length of `body`, and `body`.
+fn sized(mut head: Head, body: Body) -> Response {
     head.header("Content-Length", body.len());
     Response {
         head,
         body,
         close: false,
+    }
+}
+
+impl Content {
+    /// The bytes of `range`, from wherever they are.
+    fn slice(&self, range: Range<u64>) -> Body {
+        match self {
+            Content::Disk(file) => Body::File {
+                file: file.clone(),
+                range,
+            },
+            Content::Memory(data) => Body::Shared {
+                data: data.clone(),
+                range,
+            },
+        }
+    }
+
+    /// A multipart/byteranges body: from disk piece by piece, from memory
+    /// assembled at once (it is small).
+    fn pieces(&self, pieces: Vec<Piece>) -> Body {
+        match self {
+            Content::Disk(file) => Body::Multipart {
+                file: file.clone(),
+                pieces,
+            },
+            Content::Memory(data) => {
+                let mut out = Vec::new();
+                for p in pieces {
+                    match p {
+                        Piece::Bytes(b) => out.extend_from_slice(&b),
+                        Piece::File(r) => {
+                            out.extend_from_slice(&data[r.start as usize..r.end as usize])
+                        }
+                    }
+                }
+                Body::Bytes(out)
+            }
+        }
     }
 }
 

@@ -1,18 +1,22 @@
 //! `serve`: a static file server on the event loop, one loop per core.
 //!
-//! This module resolves the command line into a [`Config`], binds the
-//! listeners (SO_REUSEPORT, one per loop), announces the URLs, and runs a
-//! [`FileService`] per loop that hands each connection an
-//! [`session::HttpSession`]. The parts:
+//! This module takes a plain [`Config`] (`cli::serve` resolves the flags
+//! into one; nothing here knows a flag), binds the listeners (SO_REUSEPORT,
+//! one per loop), announces the URLs, and runs a [`FileService`] per loop
+//! that hands each connection an [`session::HttpSession`]. The parts, in
+//! an order where each uses only files above it (and none uses this one,
+//! so there are no import cycles):
 //!
 //! - [`path`]: request-target cleaning and opening beneath the root;
-//! - [`handle`]: one request to one response (methods, Host, directories);
 //! - [`reply`]: conditionals, ranges and response heads, pure;
+//! - [`log`]: the combined-format access log;
+//! - [`site`]: the plain config, the limits and what all loops share;
+//! - [`cache`]: the per-loop small-file cache, revalidated by stat (an
+//!   entry keeps its file's `FileMeta` with its bytes);
 //! - [`listing`]: HTML and JSON directory listings;
-//! - [`cache`]: the per-loop small-file cache, revalidated by stat;
+//! - [`handle`]: one request to one response (methods, Host, directories);
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
-//!   keep-alive, deadlines);
-//! - [`log`]: the combined-format access log.
+//!   keep-alive, deadlines).
 
 pub mod cache;
 pub mod handle;
@@ -21,194 +25,21 @@ pub mod log;
 pub mod path;
 pub mod reply;
 pub mod session;
+pub mod site;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use crate::cli::{seconds, ServeArgs};
 use crate::error::{Error, Result};
 use crate::event_loop::{bind_listener, serve_threads, Ended, LoopConfig, Service, Shutdown};
 use cache::FileCache;
-use path::Root;
+use reply::http_date;
 use session::HttpSession;
-
-/// Per-connection limits that keep one client from starving the others.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Largest request head (431 or 414 beyond it).
-    pub max_head: usize,
-    /// From the first byte of a request to the end of its head.
-    pub head_timeout: Duration,
-    /// How long a keep-alive connection may sit between requests.
-    pub idle_timeout: Duration,
-    /// How long queued output may go without any byte being taken.
-    pub send_timeout: Duration,
-}
-
-/// `serve`'s options, resolved.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub dir: PathBuf,
-    pub addr: SocketAddr,
-    pub threads: usize,
-    pub listing: bool,
-    pub hidden: bool,
-    pub follow_symlinks: bool,
-    /// `-H` lines, each already `Name: value\r\n`.
-    pub extra_headers: Vec<u8>,
-    pub access_log: bool,
-    pub limits: Limits,
-    pub max_connections: usize,
-    pub grace: Duration,
-}
-
-impl Config {
-    pub fn from_args(args: &ServeArgs) -> Result<Config> {
-        let threads = match args.threads {
-            Some(0) => return Err(Error::Usage("--threads: must be at least 1".into())),
-            Some(n) => n,
-            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        };
-        let mut extra_headers = Vec::new();
-        for h in &args.headers {
-            extra_headers.extend_from_slice(&header_line(h)?);
-        }
-        let secs = |v: f64, flag: &str, default: u64| -> Result<Duration> {
-            Ok(seconds(v, flag)?.unwrap_or(Duration::from_secs(default)))
-        };
-        Ok(Config {
-            dir: args.dir.clone(),
-            addr: crate::cli::bind_addr(&args.bind, args.port)?,
-            threads,
-            listing: !args.no_listing,
-            hidden: args.hidden,
-            follow_symlinks: args.follow_symlinks,
-            extra_headers,
-            access_log: !args.quiet,
-            limits: Limits {
-                max_head: 8 * 1024,
-                head_timeout: secs(args.head_timeout, "--head-timeout", 10)?,
-                idle_timeout: secs(args.idle_timeout, "--idle-timeout", 60)?,
-                send_timeout: secs(args.send_timeout, "--send-timeout", 30)?,
-            },
-            max_connections: args.max_connections.max(1),
-            grace: secs(args.grace, "--grace", 5)?,
-        })
-    }
-}
-
-/// Checks a `-H "Name: value"` and renders it as a head line. Names must
-/// be tokens and values free of CR, LF and NUL, so no flag can split a
-/// response.
-fn header_line(h: &str) -> Result<Vec<u8>> {
-    let bad = || Error::Usage(format!("-H {h:?}: expected \"Name: value\""));
-    let (name, value) = h.split_once(':').ok_or_else(bad)?;
-    let value = value.trim();
-    if name.is_empty()
-        || !name.bytes().all(crate::http::body::is_tchar)
-        || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
-    {
-        return Err(bad());
-    }
-    Ok(format!("{name}: {value}\r\n").into_bytes())
-}
-
-/// Everything the sessions of all loops share.
-#[derive(Debug)]
-pub struct Site {
-    pub root: Root,
-    pub listing: bool,
-    pub hidden: bool,
-    pub extra_headers: Vec<u8>,
-    /// The multipart/byteranges boundary, random per process.
-    pub boundary: String,
-    pub access_log: bool,
-    pub limits: Limits,
-}
-
-impl Site {
-    pub fn new(config: &Config) -> Result<Site> {
-        let meta = std::fs::metadata(&config.dir).map_err(|e| Error::file(&config.dir, e))?;
-        if !meta.is_dir() {
-            return Err(Error::file(
-                &config.dir,
-                io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
-            ));
-        }
-        std::fs::read_dir(&config.dir).map_err(|e| Error::file(&config.dir, e))?;
-        let root = Root::open(&config.dir, config.follow_symlinks)
-            .map_err(|e| Error::file(&config.dir, e))?;
-        Ok(Site {
-            root,
-            listing: config.listing,
-            hidden: config.hidden,
-            extra_headers: config.extra_headers.clone(),
-            boundary: boundary(),
-            access_log: config.access_log,
-            limits: config.limits.clone(),
-        })
-    }
-
-    #[cfg(test)]
-    pub(crate) fn for_tests(dir: &std::path::Path) -> Site {
-        Site {
-            root: Root::open(dir, false).unwrap(),
-            listing: true,
-            hidden: false,
-            extra_headers: Vec::new(),
-            boundary: "BOUNDARY".into(),
-            access_log: false,
-            limits: Limits {
-                max_head: 8192,
-                head_timeout: Duration::from_secs(10),
-                idle_timeout: Duration::from_secs(60),
-                send_timeout: Duration::from_secs(30),
-            },
-        }
-    }
-}
-
-/// A boundary no file is likely to contain: time and pid, hashed.
-fn boundary() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.write_u32(std::process::id());
-    format!("wirecat-{:016x}", h.finish())
-}
-
-/// The Date header value (RFC 9110 section 6.6.1), formatted at most once
-/// per second per thread.
-pub fn http_date() -> [u8; 29] {
-    thread_local! {
-        static CACHE: Cell<(u64, [u8; 29])> = const { Cell::new((u64::MAX, [0; 29])) };
-    }
-    let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    CACHE.with(|c| {
-        let (at, date) = c.get();
-        if at == secs {
-            return date;
-        }
-        // A clock set before 1970 or past 9999 would make httpdate panic;
-        // such a clock is wrong anyway, so say 1970 rather than crash.
-        let now = reply::http_date_time(now).unwrap_or(UNIX_EPOCH);
-        let mut date = [0u8; 29];
-        date.copy_from_slice(&httpdate::fmt_http_date(now).as_bytes()[..29]);
-        c.set((secs, date));
-        date
-    })
-}
+pub use site::{Config, Limits, Site};
 
 /// One loop's service: a session per accepted connection.
 pub struct FileService {
@@ -346,15 +177,14 @@ fn interface_addrs(v6: bool) -> Vec<IpAddr> {
 }
 
 /// `wirecat serve`: bind, announce, serve until SIGINT or SIGTERM.
-pub fn serve_command(args: ServeArgs) -> Result<()> {
-    let config = Config::from_args(&args)?;
-    serve(config, Shutdown::new(), true)
+pub fn serve(config: &Config) -> Result<()> {
+    serve_until(config, Shutdown::new(), true)
 }
 
 /// Serves `config` until `shutdown` is requested; with `signals`, SIGINT
 /// and SIGTERM request it.
-pub fn serve(config: Config, shutdown: Shutdown, signals: bool) -> Result<()> {
-    let site = Arc::new(Site::new(&config)?);
+pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result<()> {
+    let site = Arc::new(Site::new(config)?);
     let listeners = bind_all(config.addr, config.threads)?;
     let local = listeners[0]
         .local_addr()
@@ -390,25 +220,6 @@ pub fn serve(config: Config, shutdown: Shutdown, signals: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn header_flags_cannot_split_responses() {
-        assert_eq!(
-            header_line("Access-Control-Allow-Origin: *").unwrap(),
-            b"Access-Control-Allow-Origin: *\r\n"
-        );
-        for bad in ["NoColon", ": v", "Bad Name: v", "X: a\r\nY: b", "X: a\nb"] {
-            assert!(header_line(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn date_is_imf_fixdate() {
-        let d = http_date();
-        let s = std::str::from_utf8(&d).unwrap();
-        assert!(s.ends_with(" GMT"), "{s}");
-        assert!(httpdate::parse_http_date(s).is_ok());
-    }
 
     #[test]
     fn announcement_first_line() {

@@ -7,12 +7,13 @@
 //! after 9999) gets no `Last-Modified`, and date preconditions are ignored
 //! for it as for a file without a date; its ETag still tells versions apart.
 
+use std::cell::Cell;
 use std::fmt::Display;
 use std::io::Write;
 use std::ops::Range;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::http::{self, Header};
+use crate::http::{self, Header, Version};
 
 /// More ranges than this in one request are treated as abuse (RFC 9110
 /// section 14.2 lets a server ignore or refuse such sets).
@@ -90,7 +91,7 @@ pub enum Plan {
 pub fn plan(headers: &[Header], v: &Validators) -> Plan {
     // Step 1 and 2: If-Match, else If-Unmodified-Since.
     if headers.iter().any(|h| h.is("if-match")) {
-        if !tag_list_matches(headers, "if-match", &v.etag, true) {
+        if !tag_list_matches(headers, "if-match", &v.etag, Compare::Strong) {
             return Plan::PreconditionFailed;
         }
     } else if let (Some(date), Some(modified)) =
@@ -104,7 +105,7 @@ pub fn plan(headers: &[Header], v: &Validators) -> Plan {
     // Step 3 and 4: If-None-Match, else If-Modified-Since (GET and HEAD only,
     // which is all that reaches here).
     if headers.iter().any(|h| h.is("if-none-match")) {
-        if tag_list_matches(headers, "if-none-match", &v.etag, false) {
+        if tag_list_matches(headers, "if-none-match", &v.etag, Compare::Weak) {
             return Plan::NotModified;
         }
     } else if let (Some(date), Some(modified)) =
@@ -131,15 +132,24 @@ pub fn plan(headers: &[Header], v: &Validators) -> Plan {
     }
 }
 
-/// Does an If-Match (strong comparison) or If-None-Match (weak comparison)
-/// list match our tag? `*` matches any current representation.
-fn tag_list_matches(headers: &[Header], name: &str, etag: &str, strong: bool) -> bool {
+/// How two entity-tags are compared (RFC 9110 section 8.8.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compare {
+    /// Both strong and equal: If-Match and If-Range.
+    Strong,
+    /// Equal opaque tags, weak or not: If-None-Match.
+    Weak,
+}
+
+/// Does an If-Match or If-None-Match list match our tag? `*` matches any
+/// current representation.
+fn tag_list_matches(headers: &[Header], name: &str, etag: &str, compare: Compare) -> bool {
     http::list(headers, name).any(|t| {
         if t == b"*" {
             return true;
         }
         match t.strip_prefix(b"W/") {
-            Some(_) if strong => false,
+            Some(_) if compare == Compare::Strong => false,
             Some(weak) => weak == etag.as_bytes(),
             None => t == etag.as_bytes(),
         }
@@ -307,15 +317,39 @@ impl Head {
         self
     }
 
-    /// Ends the head. HTTP/1.0 clients need keep-alive said out loud.
-    pub fn finish(mut self, close: bool, http10_keep_alive: bool) -> Vec<u8> {
-        if close {
-            self.buf.extend_from_slice(b"Connection: close\r\n");
-        } else if http10_keep_alive {
-            self.buf.extend_from_slice(b"Connection: keep-alive\r\n");
+    /// Ends the head, saying what becomes of the connection.
+    pub fn finish(mut self, connection: Connection) -> Vec<u8> {
+        match connection {
+            Connection::Close => self.buf.extend_from_slice(b"Connection: close\r\n"),
+            Connection::KeepAlive => self.buf.extend_from_slice(b"Connection: keep-alive\r\n"),
+            Connection::Persist => {}
         }
         self.buf.extend_from_slice(b"\r\n");
         self.buf
+    }
+}
+
+/// What a response head says about its connection (RFC 9112 section 9.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    /// `Connection: close`: the server closes after this response.
+    Close,
+    /// Nothing: an HTTP/1.1 connection persists unless told otherwise.
+    Persist,
+    /// `Connection: keep-alive`: an HTTP/1.0 client persists only when
+    /// told so (RFC 9112 appendix C.2.2).
+    KeepAlive,
+}
+
+impl Connection {
+    /// For a response that closes the connection or not, to a request of
+    /// `version`.
+    pub fn after(close: bool, version: Version) -> Connection {
+        match (close, version) {
+            (true, _) => Connection::Close,
+            (false, Version::Http10) => Connection::KeepAlive,
+            (false, _) => Connection::Persist,
+        }
     }
 }
 
@@ -342,10 +376,43 @@ pub fn status_line(status: u16) -> &'static str {
     }
 }
 
+/// The Date header value (RFC 9110 section 6.6.1), formatted at most once
+/// per second per thread.
+pub fn http_date() -> [u8; 29] {
+    thread_local! {
+        /// The second formatted last, and its date.
+        static CACHE: Cell<Option<(u64, [u8; 29])>> = const { Cell::new(None) };
+    }
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CACHE.with(|c| {
+        if let Some((at, date)) = c.get() {
+            if at == secs {
+                return date;
+            }
+        }
+        // A clock set before 1970 or past 9999 would make httpdate panic;
+        // such a clock is wrong anyway, so say 1970 rather than crash.
+        let now = http_date_time(now).unwrap_or(UNIX_EPOCH);
+        let mut date = [0u8; 29];
+        date.copy_from_slice(&httpdate::fmt_http_date(now).as_bytes()[..29]);
+        c.set(Some((secs, date)));
+        date
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_is_imf_fixdate() {
+        let d = http_date();
+        let s = std::str::from_utf8(&d).unwrap();
+        assert!(s.ends_with(" GMT"), "{s}");
+        assert!(httpdate::parse_http_date(s).is_ok());
+    }
 
     fn v() -> Validators {
         Validators::new(1000, Some(UNIX_EPOCH + Duration::new(1_700_000_000, 123)))
@@ -554,7 +621,7 @@ mod tests {
     fn head_rendering() {
         let mut h = Head::new(404, b"DATE", b"X-A: 1\r\n");
         h.header("Content-Length", 3);
-        let bytes = h.finish(true, false);
+        let bytes = h.finish(Connection::Close);
         assert_eq!(
             bytes,
             b"HTTP/1.1 404 Not Found\r\nServer: wirecat\r\nDate: DATE\r\nX-A: 1\r\nContent-Length: 3\r\nConnection: close\r\n\r\n"

@@ -27,10 +27,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::cache::FileCache;
 use super::handle::{self, Body, Response};
-use super::reply::Piece;
-use super::{log as access, Site};
+use super::log as access;
+use super::reply::{http_date, Connection, Piece};
+use super::site::Site;
 use crate::event_loop::{Io, Session, Step};
-use crate::http::body::{request_framing, BodyDecoder, Framing};
+use crate::http::body::{request_framing, BodyDecoder, Framing, Next};
 use crate::http::request::{try_parse_request, RequestHead};
 use crate::http::{self, ParseError, Version};
 
@@ -61,6 +62,15 @@ pub struct HttpSession {
     written: u64,
     /// Access log lines of responses not yet wholly handed to the kernel.
     logs: VecDeque<PendingLog>,
+}
+
+/// Which waiting access log lines to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    /// Those whose responses were wholly handed to the kernel.
+    Sent,
+    /// All: the connection ended, so what went out is all that will.
+    All,
 }
 
 /// An access log line waiting to learn how many body bytes went out.
@@ -95,11 +105,11 @@ impl HttpSession {
         }
     }
 
-    /// Writes the log lines whose responses were wholly handed to the
-    /// kernel; with `all`, the rest too, counting what of them went out.
-    fn flush_logs(&mut self, written: u64, all: bool) {
+    /// Writes the waiting log lines `which` says, counting for each the
+    /// body bytes among the `written` ones.
+    fn flush_logs(&mut self, written: u64, which: Flush) {
         while let Some(p) = self.logs.front() {
-            if !all && written < p.body_end {
+            if which == Flush::Sent && written < p.body_end {
                 break;
             }
             let bytes = written.clamp(p.body_start, p.body_end) - p.body_start;
@@ -127,7 +137,7 @@ impl HttpSession {
             match dec.decode(io.input.data()) {
                 Ok(d) => {
                     io.input.consume(d.consumed);
-                    if dec.is_done() {
+                    if d.next == Next::Done {
                         self.discard = None;
                         let req = self.deferred.take()?;
                         return self.reply(req, false, io).then_some(Step::Close);
@@ -139,7 +149,7 @@ impl HttpSession {
                         }
                         return Some(Step::Close);
                     }
-                    if d.consumed == 0 {
+                    if d.next == Next::NeedMore {
                         break;
                     }
                 }
@@ -212,98 +222,106 @@ impl HttpSession {
     /// Queues the response to `req`, closing after it if `close` or if the
     /// handler says so; returns whether the connection must close.
     fn reply(&mut self, req: RequestHead, close: bool, io: &mut Io<'_>) -> bool {
-        let date = super::http_date();
+        let date = http_date();
         let mut resp = handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date);
         resp.close |= close;
         let close = resp.close;
-        let http10_ka = req.version == Version::Http10 && !close;
-        self.send(resp, req.method == "HEAD", http10_ka, io, Some(&req));
+        self.send(resp, Some(&req), io);
         close
     }
 
-    /// Queues a response; the body is left out for HEAD.
-    fn send(
-        &mut self,
-        resp: Response,
-        head_only: bool,
-        http10_ka: bool,
-        io: &mut Io<'_>,
-        req: Option<&RequestHead>,
-    ) {
+    /// Queues a response to `req` (`None`: a request whose head could not
+    /// be read). A HEAD response is its head alone, which still says how
+    /// long the body would be (RFC 9110 section 9.3.2).
+    fn send(&mut self, resp: Response, req: Option<&RequestHead>, io: &mut Io<'_>) {
         let status = resp.head.status;
-        let body_len = if head_only { 0 } else { resp.body.len() };
-        let mut out = resp.head.finish(resp.close, http10_ka);
-        if !head_only {
-            match resp.body {
-                Body::Empty => io.output.push(out),
-                Body::Bytes(b) => {
-                    out.extend_from_slice(&b);
-                    io.output.push(out);
-                }
-                Body::Shared { data, range } => {
-                    out.extend_from_slice(&data[range.start as usize..range.end as usize]);
-                    io.output.push(out);
-                }
-                Body::File { file, range } if range.end - range.start <= INLINE_FILE => {
-                    let at = out.len();
-                    out.resize(at + (range.end - range.start) as usize, 0);
-                    match file.read_exact_at(&mut out[at..], range.start) {
-                        Ok(()) => io.output.push(out),
-                        Err(e) => {
-                            // The file shrank since we looked: the promised
-                            // length cannot be met, so the peer must see the
-                            // connection end early rather than a short body.
-                            log::debug!("read for {}: {e}", self.peer);
-                            out.truncate(at);
-                            io.output.push(out);
-                            io.output
-                                .push_file(file, range.start, range.end - range.start);
-                        }
+        let version = req.map_or(Version::Http11, |r| r.version);
+        let out = resp.head.finish(Connection::after(resp.close, version));
+        let body_len = if req.is_some_and(|r| r.method == "HEAD") {
+            io.output.push(out);
+            0
+        } else {
+            let len = resp.body.len();
+            self.queue(out, resp.body, io);
+            len
+        };
+        if self.site.access_log {
+            self.log_later(status, body_len, req, io);
+        }
+    }
+
+    /// Queues a finished head and its body: small bodies in the same
+    /// buffer as the head (one write), large files by sendfile.
+    fn queue(&self, mut out: Vec<u8>, body: Body, io: &mut Io<'_>) {
+        match body {
+            Body::Empty => io.output.push(out),
+            Body::Bytes(b) => {
+                out.extend_from_slice(&b);
+                io.output.push(out);
+            }
+            Body::Shared { data, range } => {
+                out.extend_from_slice(&data[range.start as usize..range.end as usize]);
+                io.output.push(out);
+            }
+            Body::File { file, range } if range.end - range.start <= INLINE_FILE => {
+                let at = out.len();
+                out.resize(at + (range.end - range.start) as usize, 0);
+                match file.read_exact_at(&mut out[at..], range.start) {
+                    Ok(()) => io.output.push(out),
+                    Err(e) => {
+                        // The file shrank since we looked: the promised
+                        // length cannot be met, so the peer must see the
+                        // connection end early rather than a short body.
+                        log::debug!("read for {}: {e}", self.peer);
+                        out.truncate(at);
+                        io.output.push(out);
+                        io.output
+                            .push_file(file, range.start, range.end - range.start);
                     }
                 }
-                Body::File { file, range } => {
-                    io.output.push(out);
-                    io.output
-                        .push_file(file, range.start, range.end - range.start);
-                }
-                Body::Multipart { file, pieces } => {
-                    io.output.push(out);
-                    for p in pieces {
-                        match p {
-                            Piece::Bytes(b) => io.output.push(b),
-                            Piece::File(r) => {
-                                io.output.push_file(file.clone(), r.start, r.end - r.start)
-                            }
+            }
+            Body::File { file, range } => {
+                io.output.push(out);
+                io.output
+                    .push_file(file, range.start, range.end - range.start);
+            }
+            Body::Multipart { file, pieces } => {
+                io.output.push(out);
+                for p in pieces {
+                    match p {
+                        Piece::Bytes(b) => io.output.push(b),
+                        Piece::File(r) => {
+                            io.output.push_file(file.clone(), r.start, r.end - r.start)
                         }
                     }
                 }
             }
-        } else {
-            io.output.push(out);
         }
-        if self.site.access_log {
-            let header = |name| req.and_then(|r| http::find(&r.headers, name).map(<[u8]>::to_vec));
-            let body_end = io.output.written() + io.output.pending();
-            self.logs.push_back(PendingLog {
-                time: SystemTime::now(),
-                request: req.map(|r| (r.method.clone(), r.target.clone(), r.version.as_str())),
-                status,
-                referer: header("referer"),
-                user_agent: header("user-agent"),
-                body_start: body_end - body_len,
-                body_end,
-            });
-            self.flush_logs(io.output.written(), false);
-        }
+    }
+
+    /// Notes the access log line of the response just queued, to be
+    /// written once its last body byte has been handed to the kernel.
+    fn log_later(&mut self, status: u16, body_len: u64, req: Option<&RequestHead>, io: &Io<'_>) {
+        let header = |name| req.and_then(|r| http::find(&r.headers, name).map(<[u8]>::to_vec));
+        let body_end = io.output.written() + io.output.pending();
+        self.logs.push_back(PendingLog {
+            time: SystemTime::now(),
+            request: req.map(|r| (r.method.clone(), r.target.clone(), r.version.as_str())),
+            status,
+            referer: header("referer"),
+            user_agent: header("user-agent"),
+            body_start: body_end - body_len,
+            body_end,
+        });
+        self.flush_logs(io.output.written(), Flush::Sent);
     }
 
     /// A request that could not be parsed or framed (`req` when its head
     /// was read): answer with `status`, then close.
     fn refuse(&mut self, status: u16, req: Option<&RequestHead>, io: &mut Io<'_>) -> Step {
-        let mut resp = handle::error(&self.site, status, &super::http_date());
+        let mut resp = handle::error(&self.site, status, &http_date());
         resp.close = true;
-        let head_only = req.is_some_and(|r| r.method == "HEAD");
-        self.send(resp, head_only, false, io, req);
+        self.send(resp, req, io);
         Step::Close
     }
 
@@ -315,7 +333,7 @@ impl HttpSession {
             self.written = written;
             self.active_at = io.now;
         }
-        self.flush_logs(written, false);
+        self.flush_logs(written, Flush::Sent);
     }
 }
 
@@ -377,7 +395,7 @@ impl Session for HttpSession {
     }
 
     fn on_close(&mut self, written: u64) {
-        self.flush_logs(written, true);
+        self.flush_logs(written, Flush::All);
     }
 }
 
@@ -413,8 +431,10 @@ impl HttpSession {
 
 #[cfg(test)]
 mod tests {
+    use std::ops::{Deref, DerefMut};
+
     use super::*;
-    use crate::event_loop::{InBuf, Outbox};
+    use crate::event_loop::testing::Wire;
     use crate::file_server::{Limits, Site};
     use std::time::Duration;
 
@@ -429,51 +449,44 @@ mod tests {
         Arc::new(s)
     }
 
+    /// A session on a [`Wire`]; the wire's fields (`input`, `output`,
+    /// `sent`, `now`) are the harness's own.
     struct Conn {
         s: HttpSession,
-        input: InBuf,
-        output: Outbox,
-        sent: Vec<u8>,
-        now: Instant,
+        wire: Wire,
+    }
+
+    impl Deref for Conn {
+        type Target = Wire;
+        fn deref(&self) -> &Wire {
+            &self.wire
+        }
+    }
+
+    impl DerefMut for Conn {
+        fn deref_mut(&mut self) -> &mut Wire {
+            &mut self.wire
+        }
     }
 
     impl Conn {
         fn new(dir: &std::path::Path) -> Conn {
-            let now = Instant::now();
+            let wire = Wire::new();
             Conn {
                 s: HttpSession::new(
                     site(dir),
                     Rc::new(RefCell::new(FileCache::new())),
-                    "127.0.0.1:1".parse().unwrap(),
-                    now,
+                    wire.peer,
+                    wire.now,
                 ),
-                input: InBuf::new(),
-                output: Outbox::new(),
-                sent: Vec::new(),
-                now,
+                wire,
             }
         }
 
         /// Feeds bytes, drives, and collects all output (as the loop would).
         fn feed(&mut self, bytes: &[u8], peer_closed: bool) -> Step {
-            self.input.extend(bytes);
-            loop {
-                let mut io = Io {
-                    input: &mut self.input,
-                    output: &mut self.output,
-                    peer_closed,
-                    shutting_down: false,
-                    now: self.now,
-                    peer: "127.0.0.1:1".parse().unwrap(),
-                };
-                let step = self.s.drive(&mut io);
-                let drained = !self.output.is_empty();
-                self.output.drain_into(&mut self.sent, usize::MAX).unwrap();
-                // The loop drives again once output drains, as here.
-                if !drained || !matches!(step, Step::Wait { .. }) {
-                    return step;
-                }
-            }
+            self.wire.peer_closed = peer_closed;
+            self.wire.feed_all(&mut self.s, bytes)
         }
     }
 
@@ -634,16 +647,9 @@ mod tests {
             b"POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab",
             false,
         );
-        let mut io = Io {
-            input: &mut c.input,
-            output: &mut c.output,
-            peer_closed: false,
-            shutting_down: true,
-            now: c.now,
-            peer: "127.0.0.1:1".parse().unwrap(),
-        };
-        assert_eq!(c.s.drive(&mut io), Step::Close);
-        c.output.drain_into(&mut c.sent, usize::MAX).unwrap();
+        c.wire.shutting_down = true;
+        assert_eq!(c.wire.drive(&mut c.s), Step::Close);
+        c.flush();
         assert_eq!(statuses(&c.sent), vec![405]);
         assert!(String::from_utf8_lossy(&c.sent).contains("Connection: close"));
     }
@@ -751,15 +757,7 @@ mod tests {
         c.input.extend(
             b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
         );
-        let mut io = Io {
-            input: &mut c.input,
-            output: &mut c.output,
-            peer_closed: false,
-            shutting_down: false,
-            now: c.now,
-            peer: "127.0.0.1:1".parse().unwrap(),
-        };
-        let step = c.s.drive(&mut io);
+        let step = c.wire.drive(&mut c.s);
         // No deadline of its own: the loop, which sees every write, drops
         // the peer after the send timeout without progress.
         assert_eq!(
@@ -785,27 +783,12 @@ mod tests {
         c.input.extend(
             b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
         );
-        let mut io = Io {
-            input: &mut c.input,
-            output: &mut c.output,
-            peer_closed: false,
-            shutting_down: false,
-            now: c.now,
-            peer: "127.0.0.1:1".parse().unwrap(),
-        };
-        c.s.drive(&mut io);
+        c.wire.drive(&mut c.s);
         assert_eq!(c.s.logs.len(), 1, "logged before it was sent");
         let head = c.s.logs[0].body_start;
         // The kernel takes the head and 1000 body bytes, then the peer goes.
         c.output.advance(head + 1000);
-        c.s.note_progress(&Io {
-            input: &mut c.input,
-            output: &mut c.output,
-            peer_closed: false,
-            shutting_down: false,
-            now: c.now,
-            peer: "127.0.0.1:1".parse().unwrap(),
-        });
+        c.s.note_progress(&c.wire.io());
         assert_eq!(c.s.logs.len(), 1);
         let sent =
             |p: &PendingLog, written: u64| written.clamp(p.body_start, p.body_end) - p.body_start;

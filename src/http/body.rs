@@ -11,10 +11,14 @@
 
 use std::ops::Range;
 
+use super::chunked::{
+    parse_chunk_size, parse_chunk_size_strictly, parse_trailer, take_line, Temper,
+};
 use super::{list, Header, ParseError, Version};
 
-/// Longest chunk-size line (with extensions) or trailer field we accept.
-const MAX_LINE: usize = 4096;
+/// Token characters; here for callers that found them here first.
+pub use super::is_tchar;
+
 /// Total trailer section size we accept.
 const MAX_TRAILERS: usize = 16 * 1024;
 
@@ -53,8 +57,8 @@ pub fn response_framing(
     match transfer_coding(headers)? {
         // Rule 4: chunked last means chunked; any other final coding means
         // the body runs until the connection closes.
-        Some(true) => Ok(Framing::Chunked),
-        Some(false) => Ok(Framing::Close),
+        Some(Coded::Chunked) => Ok(Framing::Chunked),
+        Some(Coded::Other) => Ok(Framing::Close),
         // Rules 5 to 7.
         None => Ok(content_length(headers)?.map_or(Framing::Close, Framing::Length)),
     }
@@ -70,19 +74,28 @@ pub fn request_framing(version: Version, headers: &[Header]) -> Result<Framing, 
         return Err(ParseError::TransferEncodingInHttp10);
     }
     match transfer_coding(headers)? {
-        Some(true) => Ok(Framing::Chunked),
+        Some(Coded::Chunked) => Ok(Framing::Chunked),
         // Rule 4 for requests: the length cannot be determined; 400 (or 501).
-        Some(false) => Err(ParseError::UnsupportedTransferCoding),
+        Some(Coded::Other) => Err(ParseError::UnsupportedTransferCoding),
         None => Ok(content_length(headers)?.map_or(Framing::Empty, Framing::Length)),
     }
 }
 
-/// `None` without Transfer-Encoding; otherwise whether the codings are
-/// exactly "chunked" (true) or something we cannot decode (false; the
-/// caller decides whether that is an error). Transfer-Encoding with
-/// Content-Length is refused outright (rule 3): it is the classic request
-/// smuggling vector, and a recipient that guesses risks truncation.
-fn transfer_coding(headers: &[Header]) -> Result<Option<bool>, ParseError> {
+/// What Transfer-Encoding says about the body's end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coded {
+    /// Exactly "chunked": the chunks frame it.
+    Chunked,
+    /// A coding we cannot decode last: only the connection's end frames it
+    /// (the caller decides whether that is an error).
+    Other,
+}
+
+/// `None` without Transfer-Encoding; otherwise how the codings frame the
+/// body. Transfer-Encoding with Content-Length is refused outright (rule
+/// 3): it is the classic request smuggling vector, and a recipient that
+/// guesses risks truncation.
+fn transfer_coding(headers: &[Header]) -> Result<Option<Coded>, ParseError> {
     if !headers.iter().any(|h| h.is("transfer-encoding")) {
         return Ok(None);
     }
@@ -91,12 +104,12 @@ fn transfer_coding(headers: &[Header]) -> Result<Option<bool>, ParseError> {
     }
     let codings: Vec<&[u8]> = list(headers, "transfer-encoding").collect();
     match codings.as_slice() {
-        [only] if only.eq_ignore_ascii_case(b"chunked") => Ok(Some(true)),
+        [only] if only.eq_ignore_ascii_case(b"chunked") => Ok(Some(Coded::Chunked)),
         [.., last] if last.eq_ignore_ascii_case(b"chunked") => {
             Err(ParseError::UnsupportedTransferCoding)
         }
         [] => Err(ParseError::UnsupportedTransferCoding),
-        _ => Ok(Some(false)),
+        _ => Ok(Some(Coded::Other)),
     }
 }
 
@@ -127,11 +140,26 @@ pub fn content_length(headers: &[Header]) -> Result<Option<u64>, ParseError> {
 }
 
 /// The result of one `decode` call: `consumed` input bytes may be dropped,
-/// and `body` (a range of the input) holds decoded body bytes, possibly empty.
+/// `body` (a range of the input) holds decoded body bytes, possibly empty,
+/// and `next` says whether to call again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
     pub consumed: usize,
     pub body: Range<usize>,
+    pub next: Next,
+}
+
+/// What to do after a `decode` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Call again with the input after `consumed`: more may decode now.
+    Decode,
+    /// All the input that can be used was used: call again when more
+    /// bytes have arrived.
+    NeedMore,
+    /// The body, and any trailers, ended; what follows the consumed bytes
+    /// belongs to the next message.
+    Done,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,8 +214,8 @@ impl std::fmt::Display for Truncated {
 #[derive(Debug, Clone)]
 pub struct BodyDecoder {
     state: State,
-    /// Chunked framing exactly as RFC 9112 section 7.1 writes it.
-    strict: bool,
+    /// How exactly chunked framing is read.
+    temper: Temper,
     received: u64,
     expected: Option<u64>,
     trailers: Vec<Header>,
@@ -207,7 +235,7 @@ impl BodyDecoder {
         };
         BodyDecoder {
             state,
-            strict: false,
+            temper: Temper::Lenient,
             received: 0,
             expected,
             trailers: Vec::new(),
@@ -221,7 +249,7 @@ impl BodyDecoder {
     /// Anything else is an error, never a guess at where the body ends.
     pub fn strict(framing: Framing) -> Self {
         BodyDecoder {
-            strict: true,
+            temper: Temper::Strict,
             ..BodyDecoder::new(framing)
         }
     }
@@ -245,98 +273,109 @@ impl BodyDecoder {
         &self.trailers
     }
 
-    /// Decodes from the front of `input`. Call again while `consumed > 0`;
-    /// `consumed == 0` means more input is needed (or the body is done).
+    /// Decodes from the front of `input`; [`Decoded::next`] says whether
+    /// to call again now, after more input, or not at all.
     pub fn decode(&mut self, input: &[u8]) -> Result<Decoded, ParseError> {
-        let nothing = Decoded {
-            consumed: 0,
-            body: 0..0,
-        };
-        match self.state {
-            State::Done => Ok(nothing),
+        let (consumed, body) = match self.state {
+            State::Done => (0, 0..0),
             State::Close => {
                 self.received += input.len() as u64;
-                Ok(Decoded {
-                    consumed: input.len(),
-                    body: 0..input.len(),
-                })
+                (input.len(), 0..input.len())
             }
             State::Length(left) | State::ChunkData(left) => {
-                let n = left.min(input.len() as u64) as usize;
-                self.received += n as u64;
-                let left = left - n as u64;
-                self.state = match (&self.state, left) {
-                    (State::Length(_), 0) => State::Done,
-                    (State::Length(_), _) => State::Length(left),
-                    (_, 0) => State::ChunkDataEnd,
-                    _ => State::ChunkData(left),
-                };
-                Ok(Decoded {
-                    consumed: n,
-                    body: 0..n,
-                })
+                let n = self.take_data(left, input.len());
+                (n, 0..n)
             }
-            State::ChunkSize => {
-                let Some((line, used)) = take_line(input, self.strict)? else {
-                    return Ok(nothing);
-                };
-                let size = if self.strict {
-                    parse_chunk_size_strictly(line)?
-                } else {
-                    parse_chunk_size(line)?
-                };
-                self.state = if size == 0 {
-                    State::Trailers
-                } else {
-                    State::ChunkData(size)
-                };
-                Ok(Decoded {
-                    consumed: used,
-                    body: 0..0,
-                })
+            State::ChunkSize => (self.chunk_size_line(input)?, 0..0),
+            State::ChunkDataEnd => (self.chunk_data_end(input)?, 0..0),
+            State::Trailers => (self.trailer_line(input)?, 0..0),
+        };
+        let next = if self.state == State::Done {
+            Next::Done
+        } else if consumed == 0 || consumed == input.len() {
+            Next::NeedMore
+        } else {
+            Next::Decode
+        };
+        Ok(Decoded {
+            consumed,
+            body,
+            next,
+        })
+    }
+
+    /// Body bytes of a length or a chunk with `left` to go, up to
+    /// `available`. Returns how many.
+    fn take_data(&mut self, left: u64, available: usize) -> usize {
+        let n = left.min(available as u64) as usize;
+        self.received += n as u64;
+        let left = left - n as u64;
+        self.state = match (&self.state, left) {
+            (State::Length(_), 0) => State::Done,
+            (State::Length(_), _) => State::Length(left),
+            (_, 0) => State::ChunkDataEnd,
+            _ => State::ChunkData(left),
+        };
+        n
+    }
+
+    /// `chunk-size [ chunk-ext ] CRLF` (RFC 9112 section 7.1); 0 when the
+    /// line is not all there yet.
+    fn chunk_size_line(&mut self, input: &[u8]) -> Result<usize, ParseError> {
+        let Some((line, used)) = take_line(input, self.temper)? else {
+            return Ok(0);
+        };
+        let size = if self.temper == Temper::Strict {
+            parse_chunk_size_strictly(line)?
+        } else {
+            parse_chunk_size(line)?
+        };
+        self.state = if size == 0 {
+            State::Trailers
+        } else {
+            State::ChunkData(size)
+        };
+        Ok(used)
+    }
+
+    /// The CRLF after a chunk's data; 0 when it is not all there yet.
+    fn chunk_data_end(&mut self, input: &[u8]) -> Result<usize, ParseError> {
+        let used = if self.temper == Temper::Strict {
+            // Refuse at the first wrong byte rather than wait for a LF.
+            match input {
+                [b'\r', b'\n', ..] => 2,
+                [] | [b'\r'] => return Ok(0),
+                _ => return Err(ParseError::BadChunk),
             }
-            State::ChunkDataEnd => {
-                let used = if self.strict {
-                    // Refuse at the first wrong byte rather than wait for a LF.
-                    match input {
-                        [b'\r', b'\n', ..] => 2,
-                        [] | [b'\r'] => return Ok(nothing),
-                        _ => return Err(ParseError::BadChunk),
-                    }
-                } else {
-                    let Some((line, used)) = take_line(input, false)? else {
-                        return Ok(nothing);
-                    };
-                    if !line.is_empty() {
-                        return Err(ParseError::BadChunk);
-                    }
-                    used
-                };
-                self.state = State::ChunkSize;
-                Ok(Decoded {
-                    consumed: used,
-                    body: 0..0,
-                })
+        } else {
+            let Some((line, used)) = take_line(input, Temper::Lenient)? else {
+                return Ok(0);
+            };
+            if !line.is_empty() {
+                return Err(ParseError::BadChunk);
             }
-            State::Trailers => {
-                let Some((line, used)) = take_line(input, self.strict)? else {
-                    return Ok(nothing);
-                };
-                if line.is_empty() {
-                    self.state = State::Done;
-                } else {
-                    self.trailer_bytes += used;
-                    if self.trailer_bytes > MAX_TRAILERS {
-                        return Err(ParseError::BadChunk);
-                    }
-                    self.trailers.push(parse_trailer(line, self.strict)?);
-                }
-                Ok(Decoded {
-                    consumed: used,
-                    body: 0..0,
-                })
+            used
+        };
+        self.state = State::ChunkSize;
+        Ok(used)
+    }
+
+    /// One trailer field, or the empty line that ends the body; 0 when the
+    /// line is not all there yet.
+    fn trailer_line(&mut self, input: &[u8]) -> Result<usize, ParseError> {
+        let Some((line, used)) = take_line(input, self.temper)? else {
+            return Ok(0);
+        };
+        if line.is_empty() {
+            self.state = State::Done;
+        } else {
+            self.trailer_bytes += used;
+            if self.trailer_bytes > MAX_TRAILERS {
+                return Err(ParseError::BadChunk);
             }
+            self.trailers.push(parse_trailer(line, self.temper)?);
         }
+        Ok(used)
     }
 
     /// The peer closed the connection: fine for a close-delimited body (it
@@ -357,141 +396,10 @@ impl BodyDecoder {
     }
 }
 
-/// A line ending in LF, without its line ending. Leniently the CR before
-/// the LF is optional, as RFC 9112 section 2.2 lets a recipient accept in a
-/// head; strictly it is required (section 7.1 writes CRLF, and 2.2 covers
-/// only the start line and fields) and no other CR may be in the line.
-fn take_line(input: &[u8], strict: bool) -> Result<Option<(&[u8], usize)>, ParseError> {
-    match input.iter().take(MAX_LINE).position(|&b| b == b'\n') {
-        Some(i) => {
-            let line = &input[..i];
-            let line = match line.strip_suffix(b"\r") {
-                Some(line) if !strict || !line.contains(&b'\r') => line,
-                None if !strict => line,
-                _ => return Err(ParseError::BadChunk),
-            };
-            Ok(Some((line, i + 1)))
-        }
-        None if input.len() >= MAX_LINE => Err(ParseError::BadChunkSize),
-        None => Ok(None),
-    }
-}
-
-/// chunk-size [ chunk-ext ]: hex digits, then optional whitespace and
-/// `;ext` parts, which we ignore (RFC 9112 section 7.1.1).
-fn parse_chunk_size(line: &[u8]) -> Result<u64, ParseError> {
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 {
-        return Err(ParseError::BadChunkSize);
-    }
-    let rest = super::trim(&line[digits..]);
-    if !rest.is_empty() && rest[0] != b';' {
-        return Err(ParseError::BadChunkSize);
-    }
-    let mut size: u64 = 0;
-    for &b in &line[..digits] {
-        let d = (b as char).to_digit(16).expect("checked hex") as u64;
-        size = size
-            .checked_mul(16)
-            .and_then(|s| s.checked_add(d))
-            .ok_or(ParseError::BadChunkSize)?;
-    }
-    Ok(size)
-}
-
-/// `chunk-size [ chunk-ext ]` exactly as RFC 9112 section 7.1 has it:
-/// `1*HEXDIG`, then extensions that are checked (and ignored): a space
-/// after the size with no `;` after it is an error, not whitespace.
-fn parse_chunk_size_strictly(line: &[u8]) -> Result<u64, ParseError> {
-    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
-    if digits == 0 || !is_chunk_ext(&line[digits..]) {
-        return Err(ParseError::BadChunkSize);
-    }
-    parse_chunk_size(&line[..digits])
-}
-
-/// RFC 9112 section 7.1.1: `chunk-ext = *( BWS ";" BWS chunk-ext-name
-/// [ BWS "=" BWS chunk-ext-val ] )`, names tokens, values tokens or
-/// quoted strings. Whitespace may come before a `;` or around `=`, never
-/// at the end.
-fn is_chunk_ext(mut ext: &[u8]) -> bool {
-    let token_len = |s: &[u8]| s.iter().take_while(|&&b| is_tchar(b)).count();
-    while !ext.is_empty() {
-        let Some(rest) = bws(ext).strip_prefix(b";") else {
-            return false;
-        };
-        let rest = bws(rest);
-        let name = token_len(rest);
-        if name == 0 {
-            return false;
-        }
-        ext = &rest[name..];
-        if let Some(value) = bws(ext).strip_prefix(b"=") {
-            let value = bws(value);
-            let len = match value.first() {
-                Some(b'"') => quoted_string_len(value),
-                _ => token_len(value),
-            };
-            if len == 0 {
-                return false;
-            }
-            ext = &value[len..];
-        }
-    }
-    true
-}
-
-/// Skips BWS before an element only: `trim` would also eat trailing
-/// whitespace, which the grammar does not allow.
-fn bws(s: &[u8]) -> &[u8] {
-    &s[s.iter().take_while(|&&b| matches!(b, b' ' | b'\t')).count()..]
-}
-
-/// The length of the quoted-string at the front of `s` (RFC 9110 section
-/// 5.6.4), or 0 when there is none.
-fn quoted_string_len(s: &[u8]) -> usize {
-    // qdtext and the escaped byte of a quoted-pair: HTAB, SP, VCHAR, obs-text.
-    let text = |b: u8| b == b'\t' || (b >= b' ' && b != 0x7f);
-    let mut i = 1;
-    while i < s.len() {
-        match s[i] {
-            b'"' => return i + 1,
-            b'\\' if i + 1 < s.len() && text(s[i + 1]) => i += 2,
-            b'\\' => return 0,
-            b if text(b) => i += 1,
-            _ => return 0,
-        }
-    }
-    0
-}
-
-/// One trailer field line. Strictly its value may hold no control
-/// character but HTAB (RFC 9110 section 5.5).
-fn parse_trailer(line: &[u8], strict: bool) -> Result<Header, ParseError> {
-    let colon = line
-        .iter()
-        .position(|&b| b == b':')
-        .ok_or(ParseError::BadChunk)?;
-    let name = &line[..colon];
-    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
-        return Err(ParseError::BadChunk);
-    }
-    let value = super::trim(&line[colon + 1..]);
-    if strict && value.iter().any(|&b| b != b'\t' && (b < b' ' || b == 0x7f)) {
-        return Err(ParseError::BadChunk);
-    }
-    let name = String::from_utf8(name.to_vec()).map_err(|_| ParseError::BadChunk)?;
-    Ok(Header::new(name, value.to_vec()))
-}
-
-/// token characters (RFC 9110 section 5.6.2).
-pub fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::chunked::MAX_LINE;
 
     fn h(name: &str, value: &str) -> Header {
         Header::new(name, value)
@@ -871,6 +779,35 @@ mod tests {
         dec.finish_at_eof().unwrap();
         assert!(dec.is_done());
         assert_eq!(dec.received(), 3);
+    }
+
+    /// `consumed == 0` used to mean both "need more" and "done"; `next`
+    /// tells them apart, and says when to call again at once.
+    #[test]
+    fn decode_says_what_comes_next() {
+        let mut dec = BodyDecoder::new(Framing::Length(5));
+        assert_eq!(dec.decode(b"hel").unwrap().next, Next::NeedMore);
+        let d = dec.decode(b"loNEXT").unwrap();
+        assert_eq!((d.consumed, d.next), (2, Next::Done));
+        assert_eq!(dec.decode(b"NEXT").unwrap().next, Next::Done);
+        let mut dec = BodyDecoder::strict(Framing::Chunked);
+        let mut input: &[u8] = b"3\r\nabc\r\n0\r\n\r\nNEXT";
+        let mut nexts = Vec::new();
+        loop {
+            let d = dec.decode(input).unwrap();
+            input = &input[d.consumed..];
+            nexts.push(d.next);
+            if d.next != Next::Decode {
+                break;
+            }
+        }
+        assert_eq!(nexts.last(), Some(&Next::Done));
+        assert_eq!(input, b"NEXT");
+        let mut dec = BodyDecoder::new(Framing::Chunked);
+        assert_eq!(dec.decode(b"3\r").unwrap().next, Next::NeedMore);
+        assert_eq!(dec.decode(b"").unwrap().next, Next::NeedMore);
+        let mut dec = BodyDecoder::new(Framing::Close);
+        assert_eq!(dec.decode(b"abc").unwrap().next, Next::NeedMore);
     }
 
     #[test]

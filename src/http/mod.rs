@@ -5,6 +5,7 @@
 //! parser that answers "complete, used N bytes", "need more" or an error.
 
 pub mod body;
+pub mod chunked;
 pub mod content_coding;
 pub mod disposition;
 pub mod request;
@@ -114,6 +115,11 @@ pub fn list<'a>(headers: &'a [Header], name: &'a str) -> impl Iterator<Item = &'
 /// Does the list header `name` contain `token` (case-insensitive)?
 pub fn has_token(headers: &[Header], name: &str, token: &str) -> bool {
     list(headers, name).any(|v| v.eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// token characters (RFC 9110 section 5.6.2).
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Strips optional whitespace (SP and HTAB, RFC 9110 section 5.6.3).

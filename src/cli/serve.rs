@@ -1,0 +1,109 @@
+//! `serve` flags resolved into the file server's plain [`Config`]: the
+//! thread count checked, seconds turned into durations (0 falling back to
+//! the default), `-H` lines checked and rendered, the bind address parsed.
+//! The file server never sees a flag; nothing here binds or opens.
+
+use std::time::Duration;
+
+use super::{bind_addr, seconds, ServeArgs};
+use crate::error::{Error, Result};
+use crate::file_server::{Config, Limits};
+use crate::http::is_tchar;
+
+/// `serve`'s flags, checked and resolved.
+pub fn serve_config(args: &ServeArgs) -> Result<Config> {
+    let threads = match args.threads {
+        Some(0) => return Err(Error::Usage("--threads: must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let mut extra_headers = Vec::new();
+    for h in &args.headers {
+        extra_headers.extend_from_slice(&header_line(h)?);
+    }
+    let secs = |v: f64, flag: &str, default: u64| -> Result<Duration> {
+        Ok(seconds(v, flag)?.unwrap_or(Duration::from_secs(default)))
+    };
+    Ok(Config {
+        dir: args.dir.clone(),
+        addr: bind_addr(&args.bind, args.port)?,
+        threads,
+        listing: !args.no_listing,
+        hidden: args.hidden,
+        follow_symlinks: args.follow_symlinks,
+        extra_headers,
+        access_log: !args.quiet,
+        limits: Limits {
+            max_head: 8 * 1024,
+            head_timeout: secs(args.head_timeout, "--head-timeout", 10)?,
+            idle_timeout: secs(args.idle_timeout, "--idle-timeout", 60)?,
+            send_timeout: secs(args.send_timeout, "--send-timeout", 30)?,
+        },
+        max_connections: args.max_connections.max(1),
+        grace: secs(args.grace, "--grace", 5)?,
+    })
+}
+
+/// Checks a `-H "Name: value"` and renders it as a head line. Names must
+/// be tokens and values free of CR, LF and NUL, so no flag can split a
+/// response.
+fn header_line(h: &str) -> Result<Vec<u8>> {
+    let bad = || Error::Usage(format!("-H {h:?}: expected \"Name: value\""));
+    let (name, value) = h.split_once(':').ok_or_else(bad)?;
+    let value = value.trim();
+    if name.is_empty()
+        || !name.bytes().all(is_tchar)
+        || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0)
+    {
+        return Err(bad());
+    }
+    Ok(format!("{name}: {value}\r\n").into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn serve_args(extra: &[&str]) -> ServeArgs {
+        let cli = Cli::parse_from(["wirecat", "serve"].iter().chain(extra));
+        match cli.command {
+            Command::Serve(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn header_flags_cannot_split_responses() {
+        assert_eq!(
+            header_line("Access-Control-Allow-Origin: *").unwrap(),
+            b"Access-Control-Allow-Origin: *\r\n"
+        );
+        for bad in ["NoColon", ": v", "Bad Name: v", "X: a\r\nY: b", "X: a\nb"] {
+            assert!(header_line(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn serve_flags() {
+        let c = serve_config(&serve_args(&["-p", "0", "--threads", "2", "-H", "X-A: b"])).unwrap();
+        assert_eq!(c.addr.port(), 0);
+        assert_eq!(c.threads, 2);
+        assert_eq!(c.extra_headers, b"X-A: b\r\n");
+        assert_eq!(c.limits.max_head, 8192);
+        let c = serve_config(&serve_args(&["--idle-timeout", "0"])).unwrap();
+        assert_eq!(
+            c.limits.idle_timeout,
+            Duration::from_secs(60),
+            "0 is the default"
+        );
+        for bad in [&["--threads", "0"][..], &["-H", "X: a\nb"]] {
+            assert!(matches!(
+                serve_config(&serve_args(bad)),
+                Err(Error::Usage(_))
+            ));
+        }
+    }
+}
