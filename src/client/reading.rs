@@ -10,7 +10,7 @@ use super::outlet::Outlet;
 use super::plan::{BodyPlan, Refusal};
 use crate::error::{Error, Result};
 use crate::event_loop::InBuf;
-use crate::http::body::BodyDecoder;
+use crate::http::body::{BodyDecoder, Next};
 use crate::http::content_coding::{Coding, DecodeError, Decoder};
 
 /// A body being read.
@@ -61,7 +61,7 @@ impl Reading {
                 self.unwrap.write(outlet, &input.data()[d.body])?;
             }
             input.consume(d.consumed);
-            if decoder.is_done() || d.consumed == 0 {
+            if d.next != Next::Decode {
                 break;
             }
         }
