@@ -6,8 +6,6 @@
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, UdpSocket};
 
-use super::bind_listener;
-
 /// `n` listeners on `addr`, one per loop, sharing one port through
 /// SO_REUSEPORT so the kernel spreads connections and the loops share
 /// nothing. With port 0 the first bind picks the port the others join.
@@ -28,6 +26,26 @@ pub fn bind_listeners(addr: SocketAddr, n: usize) -> io::Result<Vec<TcpListener>
         listeners.push(bind_listener(local, true)?);
     }
     Ok(listeners)
+}
+
+/// Binds a listening socket with SO_REUSEADDR (so a restart does not fail
+/// with "address in use") and, when `reuse_port`, SO_REUSEPORT so several
+/// loops can each own a listener on the same port. An unspecified IPv6
+/// address listens dual-stack.
+pub fn bind_listener(addr: SocketAddr, reuse_port: bool) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    if reuse_port {
+        socket.set_reuse_port(true)?;
+    }
+    if addr.is_ipv6() && addr.ip().is_unspecified() {
+        socket.set_only_v6(false)?;
+    }
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
 }
 
 /// A UDP socket for a server on `addr`, without SO_REUSEPORT: a port in

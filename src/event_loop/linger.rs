@@ -17,7 +17,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 
-use super::{is_interrupted, is_would_block};
+use super::errors::{is_interrupted, is_would_block};
 
 /// Tokens of lingering sockets carry this bit; connection keys never reach it.
 pub(super) const TAG: usize = 1 << (usize::BITS - 2);

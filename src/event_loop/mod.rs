@@ -12,149 +12,28 @@
 //! A closed connection lingers (half-closed, input drained) before its
 //! socket is closed, and a panic in one connection's session drops that
 //! connection only; `tcp` explains both.
+//!
+//! This file is a facade: every item lives in a leaf file and is re-exported
+//! here, so the children never depend on their parent.
 
 mod bind;
 mod buffer;
+mod control;
+mod errors;
 mod linger;
+mod session;
 mod shutdown;
 mod tcp;
 mod udp;
 
-use std::io;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-
-pub use bind::{bind_listeners, bind_udp, bind_udp_client};
+pub use bind::{bind_listener, bind_listeners, bind_udp, bind_udp_client};
 pub use buffer::{Chunk, InBuf, Outbox};
+pub use control::Control;
+pub use errors::is_would_block;
+pub use session::{Ended, Io, Service, Session, Step};
 pub use shutdown::{Notifier, RemoveOnExit, Shutdown};
-pub use tcp::{bind_listener, serve_threads, Control, EventLoop, LoopConfig};
+pub use tcp::{serve_threads, EventLoop, LoopConfig};
 pub use udp::{DatagramLoop, DatagramQueue, DatagramService, Flow};
-
-/// Everything a session may look at or change on one call to `drive`.
-pub struct Io<'a> {
-    /// Bytes received and not yet consumed.
-    pub input: &'a mut InBuf,
-    /// Bytes (and file ranges) to send, in order.
-    pub output: &'a mut Outbox,
-    /// The peer has closed its sending side; no more input will come.
-    pub peer_closed: bool,
-    /// The loop is shutting down: finish what is in flight, start nothing new.
-    pub shutting_down: bool,
-    /// When this turn of the loop began.
-    pub now: Instant,
-    /// The address at the other end.
-    pub peer: SocketAddr,
-}
-
-/// What a session wants after a call to `drive`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Keep the connection. Read more input only if `read`; call `drive`
-    /// again by `deadline` at the latest.
-    Wait {
-        read: bool,
-        deadline: Option<Instant>,
-    },
-    /// Send everything queued, then close. The flush is bounded by send
-    /// progress (the session's send timeout, else the loop's linger time);
-    /// once the last byte is with the kernel, the loop lingers: it
-    /// half-closes and drains input for up to its linger time.
-    Close,
-    /// Close now, discarding queued output (a reset, an error, a timeout).
-    Abort,
-}
-
-impl Step {
-    pub fn read(deadline: Option<Instant>) -> Step {
-        Step::Wait {
-            read: true,
-            deadline,
-        }
-    }
-}
-
-/// One connection's protocol logic, sans I/O.
-///
-/// `drive` is called whenever anything may have changed: new input, EOF,
-/// output drained, a deadline reached, a wake-up or shutdown. It must be
-/// idempotent: doing nothing when nothing changed is correct.
-pub trait Session {
-    /// The connection is established (accepted, or an outgoing connect
-    /// confirmed). `local` is our address.
-    fn on_connect(&mut self, _local: SocketAddr, _peer: SocketAddr, _now: Instant) {}
-
-    fn drive(&mut self, io: &mut Io<'_>) -> Step;
-
-    /// The most input the loop should buffer before the session consumes
-    /// some; reading stops there (backpressure) rather than growing memory.
-    fn input_cap(&self) -> usize {
-        64 * 1024
-    }
-
-    /// How long queued output may wait without the kernel taking a single
-    /// byte before the loop drops the connection (`Ended::Failed` with
-    /// `TimedOut`). Counted from the last byte taken, or from when output
-    /// was queued while none was waiting; `None` never times out while
-    /// open (a closing connection is then bounded by the linger time).
-    fn send_timeout(&self) -> Option<Duration> {
-        None
-    }
-
-    /// The connection is over, by any path; `written` output bytes in all
-    /// were handed to the kernel. Called just before `Service::ended`.
-    fn on_close(&mut self, _written: u64) {}
-}
-
-/// How a connection ended, as the service is told.
-#[derive(Debug)]
-pub enum Ended {
-    /// The session returned `Close` or `Abort`, or the loop shut down.
-    Closed,
-    /// A socket error (reset, broken pipe), the send timeout (`TimedOut`)
-    /// or a panic in the session ended it.
-    Failed(io::Error),
-    /// An outgoing connect never succeeded; the last error for each address tried.
-    ConnectFailed(io::Error),
-}
-
-/// Owns the sessions of one loop: makes them for accepted connections,
-/// starts outgoing ones, and hears how each ended.
-pub trait Service {
-    type Session: Session;
-
-    /// A listener accepted `peer`; `None` closes the connection at once.
-    fn accept(&mut self, _peer: SocketAddr, _local: SocketAddr) -> Option<Self::Session> {
-        None
-    }
-
-    /// Bytes written (best effort) to a connection refused because the
-    /// loop is at its connection limit, e.g. an HTTP 503; made at refusal
-    /// time, so it may carry the current date. The loop then drains what
-    /// the peer sent before closing, so the refusal is not lost to a reset.
-    fn refusal(&self) -> Vec<u8> {
-        Vec::new()
-    }
-
-    /// A connection ended; the session is handed back with its final state.
-    fn ended(&mut self, session: Self::Session, how: Ended);
-
-    /// Called on every loop turn and wake-up: start outgoing connections
-    /// through `ctl`. Return `false` once the service has nothing left to
-    /// do; the loop then stops when its connections are gone.
-    fn tick(&mut self, _ctl: &mut Control<'_, Self::Session>) -> bool {
-        true
-    }
-}
-
-/// Is this the error a nonblocking socket gives when it would have to wait?
-pub fn is_would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock
-}
-
-/// Errors that are worth retrying at once rather than treating as fatal.
-fn is_interrupted(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::Interrupted
-}
 
 #[cfg(test)]
 pub mod testing;

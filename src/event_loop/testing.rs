@@ -5,7 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::{InBuf, Io, Outbox, Session, Step};
+use super::buffer::{InBuf, Outbox};
+use super::session::{Io, Session, Step};
 
 /// One connection's worth of loop state, owned by a test.
 pub struct Wire {

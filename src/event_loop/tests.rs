@@ -2,7 +2,7 @@
 //! partial reads and writes, backpressure, deadlines, connect failures and
 //! shutdown. Every blocking call in the test threads has a timeout.
 
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
 use std::sync::mpsc;
 use std::thread;
@@ -250,6 +250,50 @@ fn outgoing_connect_reports_failure_when_all_addresses_refuse() {
     assert!(how.starts_with("ConnectFailed"), "{how}");
     assert!(how.contains("refused"), "{how}");
     h.join().unwrap().unwrap();
+}
+
+/// Asks once for a connect to no address at all.
+struct Nowhere {
+    asked: bool,
+    ended: mpsc::Sender<String>,
+}
+
+impl Service for Nowhere {
+    type Session = Echo;
+
+    fn ended(&mut self, _s: Echo, how: Ended) {
+        let _ = self.ended.send(format!("{how:?}"));
+    }
+
+    fn tick(&mut self, ctl: &mut Control<'_, Echo>) -> bool {
+        if !std::mem::replace(&mut self.asked, true) {
+            let echo = Echo {
+                idle: None,
+                echoed: 0,
+                deadline: None,
+            };
+            ctl.connect(Vec::new(), echo);
+            assert_eq!(ctl.connections(), 1, "a connect asked for counts at once");
+        }
+        false
+    }
+}
+
+#[test]
+fn outgoing_connect_to_no_address_fails_without_a_socket() {
+    let (tx, rx) = mpsc::channel();
+    let mut lp = EventLoop::new(LoopConfig::default(), Shutdown::new()).unwrap();
+    let mut svc = Nowhere {
+        asked: false,
+        ended: tx,
+    };
+    lp.run(&mut svc).unwrap();
+    let how = rx.recv_timeout(T).unwrap();
+    assert!(how.starts_with("ConnectFailed"), "{how}");
+    assert!(
+        how.contains("AddrNotAvailable") && how.contains("no address"),
+        "{how}"
+    );
 }
 
 #[test]

@@ -9,7 +9,8 @@ use std::time::Instant;
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-use super::{is_interrupted, is_would_block, Notifier, Shutdown};
+use super::errors::{is_interrupted, is_would_block};
+use super::shutdown::{Notifier, Shutdown};
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);

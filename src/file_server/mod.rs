@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::event_loop::{bind_listener, serve_threads, Ended, LoopConfig, Service, Shutdown};
+use crate::event_loop::{bind_listeners, serve_threads, Ended, LoopConfig, Service, Shutdown};
 use cache::FileCache;
 use reply::http_date;
 use session::HttpSession;
@@ -94,25 +94,6 @@ impl Service for FileService {
             ::log::debug!("connection failed: {e}");
         }
     }
-}
-
-/// Binds one listener per loop on the same port (SO_REUSEPORT): the first
-/// with the port asked for, the rest with the port it got.
-fn bind_all(addr: SocketAddr, n: usize) -> Result<Vec<std::net::TcpListener>> {
-    let fail = |e| Error::io(format!("cannot listen on {addr}"), e);
-    if addr.port() != 0 {
-        // SO_REUSEPORT would let us share a port another server (even
-        // another wirecat) already listens on; a plain bind first makes
-        // "address in use" an error, as it should be.
-        drop(std::net::TcpListener::bind(addr).map_err(fail)?);
-    }
-    let first = bind_listener(addr, true).map_err(fail)?;
-    let real = first.local_addr().map_err(fail)?;
-    let mut all = vec![first];
-    for _ in 1..n {
-        all.push(bind_listener(real, true).map_err(fail)?);
-    }
-    Ok(all)
 }
 
 /// `http://host:port/`, with brackets for IPv6.
@@ -185,7 +166,8 @@ pub fn serve(config: &Config) -> Result<()> {
 /// and SIGTERM request it.
 pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result<()> {
     let site = Arc::new(Site::new(config)?);
-    let listeners = bind_all(config.addr, config.threads)?;
+    let cannot_listen = |e| Error::io(format!("cannot listen on {}", config.addr), e);
+    let listeners = bind_listeners(config.addr, config.threads).map_err(cannot_listen)?;
     let local = listeners[0]
         .local_addr()
         .map_err(|e| Error::io("listener address", e))?;

@@ -351,6 +351,7 @@ impl<S: Session> Session for TlsSession<S> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::event_loop::testing::Wire;
     use crate::tls::client_config;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     use rustls::ServerConnection;
@@ -482,9 +483,8 @@ pub(crate) mod tests {
     /// output, and input only while the session asks to read.
     struct Pair {
         tls: TlsSession<Recorder>,
-        input: InBuf,
-        output: Outbox,
-        peer_closed: bool,
+        /// The loop's side: the ciphertext buffers and the peer's EOF.
+        wire: Wire,
         server: ServerConnection,
         to_client: Vec<u8>,
         server_got: Vec<u8>,
@@ -511,9 +511,7 @@ pub(crate) mod tests {
             server.set_buffer_limit(None);
             Pair {
                 tls: TlsSession::new(client, host, inner).unwrap(),
-                input: InBuf::new(),
-                output: Outbox::new(),
-                peer_closed: false,
+                wire: Wire::with_peer(SocketAddr::from(([127, 0, 0, 1], 443))),
                 server,
                 to_client: Vec::new(),
                 server_got: Vec::new(),
@@ -530,21 +528,14 @@ pub(crate) mod tests {
         }
 
         fn drive(&mut self) {
-            let mut io = Io {
-                input: &mut self.input,
-                output: &mut self.output,
-                peer_closed: self.peer_closed,
-                shutting_down: false,
-                now: Instant::now(),
-                peer: SocketAddr::from(([127, 0, 0, 1], 443)),
-            };
-            self.step = self.tls.drive(&mut io);
+            self.wire.now = Instant::now();
+            self.step = self.wire.drive(&mut self.tls);
             self.drives += 1;
         }
 
         fn serve(&mut self) {
-            let mut bytes = Vec::new();
-            self.output.drain_into(&mut bytes, usize::MAX).unwrap();
+            self.wire.flush();
+            let bytes = self.wire.take_sent();
             for piece in bytes.chunks(self.chunk.min(bytes.len().max(1))) {
                 let mut s = piece;
                 while !s.is_empty() && self.server_error.is_none() {
@@ -588,22 +579,22 @@ pub(crate) mod tests {
         fn run(&mut self) {
             self.drive();
             for _ in 0..1_000_000 {
-                let had_output = !self.output.is_empty();
+                let had_output = !self.wire.output.is_empty();
                 self.serve();
                 if !matches!(self.step, Step::Wait { .. }) {
                     return;
                 }
                 let mut dirty = had_output; // "output drained"
                 let wants = matches!(self.step, Step::Wait { read: true, .. });
-                if wants && self.input.len() < self.tls.input_cap() {
+                if wants && self.wire.input.len() < self.tls.input_cap() {
                     if !self.to_client.is_empty() {
-                        let room = self.tls.input_cap() - self.input.len();
+                        let room = self.tls.input_cap() - self.wire.input.len();
                         let n = self.chunk.min(self.to_client.len()).min(room);
-                        self.input.extend(&self.to_client[..n]);
+                        self.wire.input.extend(&self.to_client[..n]);
                         self.to_client.drain(..n);
                         dirty = true;
-                    } else if self.replied && self.end != End::Open && !self.peer_closed {
-                        self.peer_closed = true;
+                    } else if self.replied && self.end != End::Open && !self.wire.peer_closed {
+                        self.wire.peer_closed = true;
                         dirty = true;
                     }
                 }
@@ -786,7 +777,7 @@ pub(crate) mod tests {
     fn eof_during_the_handshake_is_an_error() {
         let mut p = good_pair("localhost");
         p.drive();
-        p.peer_closed = true;
+        p.wire.peer_closed = true;
         p.drive();
         assert!(matches!(p.tls.error(), Some(TlsError::Other(m)) if m.contains("handshake")));
         assert!(!matches!(p.step, Step::Wait { .. }));
@@ -796,7 +787,7 @@ pub(crate) mod tests {
     fn garbage_from_the_server_is_an_error_not_a_panic() {
         let mut p = good_pair("localhost");
         p.drive();
-        p.input.extend(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        p.wire.input.extend(b"HTTP/1.1 400 Bad Request\r\n\r\n");
         p.drive();
         assert!(matches!(p.tls.error(), Some(TlsError::Other(_))));
         assert_ne!(p.step, Step::read(None));
@@ -872,7 +863,7 @@ pub(crate) mod tests {
         for _ in 0..3 {
             p.drive();
             assert_eq!(p.step, Step::read(None));
-            assert!(p.output.is_empty());
+            assert!(p.wire.output.is_empty());
         }
     }
 }

@@ -88,7 +88,8 @@ impl<S: Session> Session for MaybeTls<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_loop::{InBuf, Outbox};
+    use crate::event_loop::testing::Wire;
+    use crate::event_loop::Outbox;
 
     struct Hello;
 
@@ -104,17 +105,8 @@ mod tests {
     }
 
     fn drive(s: &mut MaybeTls<Hello>) -> (Step, Outbox) {
-        let mut input = InBuf::new();
-        let mut output = Outbox::new();
-        let mut io = Io {
-            input: &mut input,
-            output: &mut output,
-            peer_closed: false,
-            shutting_down: false,
-            now: Instant::now(),
-            peer: SocketAddr::from(([127, 0, 0, 1], 1)),
-        };
-        (s.drive(&mut io), output)
+        let mut wire = Wire::new();
+        (wire.drive(s), wire.output)
     }
 
     #[test]

@@ -1,0 +1,48 @@
+//! What a service may ask of its loop from `Service::tick`: start outgoing
+//! connections, get a wake-up handle, read the clock and the connection
+//! count. Requests are only recorded here; the loop carries them out when
+//! `tick` returns, so this file knows no socket and no loop internals.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::shutdown::Notifier;
+
+/// An outgoing connection a service asked for: the addresses to try in
+/// order, and the session to drive once one of them answers.
+pub(super) type ConnectRequest<S> = (Vec<SocketAddr>, S);
+
+/// What a service may do to the loop from `tick`.
+pub struct Control<'a, S> {
+    pub(super) connects: &'a mut Vec<ConnectRequest<S>>,
+    pub(super) notifier: &'a Notifier,
+    pub(super) now: Instant,
+    /// Connections open or connecting when `tick` was called.
+    pub(super) open: usize,
+}
+
+impl<S> Control<'_, S> {
+    /// Starts a nonblocking connect to the first of `addrs`, falling back to
+    /// the next on failure or after the loop's connect timeout. The session
+    /// is driven once the connect is confirmed; if none succeeds the service
+    /// gets it back through `ended` with `Ended::ConnectFailed`.
+    pub fn connect(&mut self, addrs: Vec<SocketAddr>, session: S) {
+        self.connects.push((addrs, session));
+    }
+
+    /// A handle that wakes this loop from another thread; every session is
+    /// then driven once.
+    pub fn notifier(&self) -> Notifier {
+        self.notifier.clone()
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Connections currently open or connecting, counting those asked for
+    /// in this call.
+    pub fn connections(&self) -> usize {
+        self.open + self.connects.len()
+    }
+}

@@ -1,0 +1,178 @@
+//! The state of one TCP loop: its knobs ([`LoopConfig`]), the connection
+//! table and what each connection remembers between turns (readiness,
+//! buffers, deadlines). Plain data and the deadline arithmetic on it: no
+//! socket is read, written or registered here.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Poll};
+use slab::Slab;
+
+use super::token::Ready;
+use crate::event_loop::buffer::{InBuf, Outbox};
+use crate::event_loop::control::ConnectRequest;
+use crate::event_loop::linger::Lingering;
+use crate::event_loop::session::Session;
+use crate::event_loop::shutdown::{Notifier, Shutdown};
+
+/// Knobs of one loop.
+#[derive(Debug, Clone)]
+pub struct LoopConfig {
+    /// Connections one loop holds at most; more are accepted, sent the
+    /// service's refusal and closed. Closed connections still lingering
+    /// are counted apart, at most as many again (64 at least), and are the
+    /// first to go when descriptors run out.
+    pub max_connections: usize,
+    /// Bytes asked for per read(2).
+    pub read_chunk: usize,
+    /// After a close, how long the loop keeps reading (and discarding)
+    /// until the peer closes too, counted from when the last byte was
+    /// handed to the kernel. Also how long a closing connection may go
+    /// without send progress when its session has no send timeout.
+    pub linger: Duration,
+    /// How long in-flight work may run after a shutdown request.
+    pub grace: Duration,
+    /// How long each address of an outgoing connect may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        LoopConfig {
+            max_connections: 16_384,
+            read_chunk: 16 * 1024,
+            linger: Duration::from_secs(5),
+            grace: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+pub(super) enum State {
+    /// A nonblocking connect to the connection's `peer` is under way;
+    /// `rest` are the addresses still to try if it fails, last first.
+    Connecting {
+        rest: Vec<SocketAddr>,
+    },
+    Open,
+    /// The session asked to close: flush, then linger.
+    Closing,
+}
+
+pub(super) struct Conn<S> {
+    pub stream: TcpStream,
+    pub session: S,
+    pub state: State,
+    pub input: InBuf,
+    pub output: Outbox,
+    pub peer: SocketAddr,
+    pub readable: bool,
+    /// The peer's FIN (or an error) was reported: read on until EOF.
+    pub read_closed: bool,
+    pub writable: bool,
+    pub peer_closed: bool,
+    pub want_read: bool,
+    /// The session's deadline (or the connect timeout while connecting).
+    pub deadline: Option<Instant>,
+    /// The session's `send_timeout`, asked once.
+    pub send_timeout: Option<Duration>,
+    /// When output last moved: the kernel took bytes, or output was queued
+    /// while none was waiting. Only meaningful while output is pending.
+    pub sent_at: Instant,
+    /// `drive` must run even without I/O progress (new, woken, timed out).
+    pub dirty: bool,
+}
+
+/// One poll instance with its listeners and connections.
+pub struct EventLoop<S> {
+    pub(super) poll: Poll,
+    pub(super) events: Events,
+    pub(super) conns: Slab<Conn<S>>,
+    pub(super) listeners: Vec<TcpListener>,
+    pub(super) accept_paused_until: Option<Instant>,
+    pub(super) notifier: Notifier,
+    pub(super) shutdown: Shutdown,
+    pub(super) config: LoopConfig,
+    pub(super) next_sweep: Option<Instant>,
+    /// Connections that used up their fair share and have more to do.
+    pub(super) backlog: Vec<usize>,
+    /// Reused between turns: what the last poll reported, in order.
+    pub(super) ready: Vec<Ready>,
+    /// Reused between turns: connects the service asked for in `tick`.
+    pub(super) connects: Vec<ConnectRequest<S>>,
+    /// Outgoing connections that never got a socket (no address, or every
+    /// address refused at once), with why; the service hears of them
+    /// right after its `tick`.
+    pub(super) unstarted: Vec<(S, io::Error)>,
+    pub(super) shutting_down: bool,
+    /// Closed connections draining their input (lingering close).
+    pub(super) lingering: Lingering,
+    /// Every read lands here first unless the connection's own buffer is
+    /// already large, so an idle or slow connection holds only the bytes
+    /// it sent (a slowloris head costs its length, not a read buffer).
+    pub(super) scratch: Vec<u8>,
+}
+
+impl<S: Session> Conn<S> {
+    pub fn new(
+        stream: TcpStream,
+        session: S,
+        peer: SocketAddr,
+        state: State,
+        now: Instant,
+    ) -> Self {
+        let send_timeout = session.send_timeout();
+        Conn {
+            stream,
+            session,
+            state,
+            input: InBuf::new(),
+            output: Outbox::new(),
+            peer,
+            readable: true,
+            read_closed: false,
+            writable: true,
+            peer_closed: false,
+            want_read: true,
+            deadline: None,
+            send_timeout,
+            sent_at: now,
+            dirty: true,
+        }
+    }
+
+    /// When the peer will have gone too long without taking any output:
+    /// the send timeout after the last progress. A closing connection
+    /// whose session has none is bounded by the linger time instead.
+    pub fn send_deadline(&self, linger: Duration) -> Option<Instant> {
+        if self.output.is_empty() {
+            return None;
+        }
+        let limit = match self.state {
+            State::Open => self.send_timeout,
+            State::Closing => Some(self.send_timeout.unwrap_or(linger)),
+            State::Connecting { .. } => None,
+        };
+        limit.map(|t| self.sent_at + t)
+    }
+
+    /// The first instant this connection needs attention without I/O.
+    pub fn due(&self, linger: Duration) -> Option<Instant> {
+        min_time(self.deadline, self.send_deadline(linger))
+    }
+
+    /// Whether a read now could bring anything the session has room for.
+    pub fn can_read(&self, cap: usize) -> bool {
+        self.want_read && self.readable && !self.peer_closed && self.input.len() < cap
+    }
+}
+
+pub(super) fn min_time(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
