@@ -3,15 +3,17 @@
 //! real peer (python's http.server). Every failure case checks the exit
 //! code, the message, and that no file is left under the final name.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use crate::support::{assert_stderr_has, needs_ipv6, run, stderr, wirecat, Background, TIMEOUT};
+use crate::support::{
+    assert_code, assert_stderr_has, files, needs_ipv6, read_request_head, stderr, stdout, wirecat,
+    wirecat_in, Background, TIMEOUT,
+};
 
 /// What the scripted server does on a connection once it has read the request.
 #[derive(Clone)]
@@ -95,18 +97,9 @@ fn answer(conn: TcpStream, requests: &Mutex<Vec<String>>, handler: &Handler) {
     conn.set_read_timeout(Some(TIMEOUT)).unwrap();
     conn.set_write_timeout(Some(TIMEOUT)).unwrap();
     let mut reader = BufReader::new(&conn);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        head.push_str(&line);
-        if line == "\r\n" {
-            break;
-        }
-    }
+    let Some(head) = read_request_head(&mut reader) else {
+        return;
+    };
     let length = head
         .lines()
         .find_map(|l| {
@@ -143,42 +136,11 @@ fn answer(conn: TcpStream, requests: &Mutex<Vec<String>>, handler: &Handler) {
     }
 }
 
-/// Runs `wirecat ARGS` in `dir`.
-fn wirecat_in(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = wirecat();
-    cmd.current_dir(dir).args(args);
-    run(&mut cmd, TIMEOUT)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The names in `dir`, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 fn ok_response(body: &str) -> Act {
     send(format!(
         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Odd-CASE: kept\r\n\r\n{body}",
         body.len()
     ))
-}
-
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
 }
 
 #[test]

@@ -4,68 +4,14 @@
 //! way, truncation without close_notify, and redirects between http and
 //! https. Also home to the small plain and TLS servers web.rs reuses.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::{Arc, Mutex};
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-
-use crate::support::{assert_stderr_has, needs_ipv6, run, stderr, wirecat, TIMEOUT};
-
-/// A CA made at test time, and leaves it signs.
-pub struct Pki {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    pub ca_pem: String,
-}
-
-impl Pki {
-    pub fn new() -> Pki {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "wirecat https test CA");
-        let cert = params.self_signed(&key).unwrap();
-        Pki {
-            issuer: rcgen::Issuer::new(params, key),
-            ca_pem: cert.pem(),
-        }
-    }
-
-    /// A server config for a leaf naming `names`, valid until `until_year`.
-    pub fn server(&self, names: &[&str], until_year: i32) -> Arc<rustls::ServerConfig> {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let mut params = rcgen::CertificateParams::new(names.clone()).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, names[0].clone());
-        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
-        params.not_after = rcgen::date_time_ymd(until_year, 1, 1);
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone()];
-        let key: PrivateKeyDer<'static> = PrivatePkcs8KeyDer::from(key.serialize_der()).into();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut c = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-        c.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Arc::new(c)
-    }
-
-    /// The CA as a PEM file in `dir`, for `--cacert`.
-    pub fn ca_file(&self, dir: &Path) -> PathBuf {
-        let path = dir.join("ca.pem");
-        std::fs::write(&path, &self.ca_pem).unwrap();
-        path
-    }
-}
+use crate::support::{
+    assert_code, assert_stderr_has, files, needs_ipv6, read_request_head, stderr, stdout, test_ca,
+    wirecat_in, TIMEOUT,
+};
 
 /// What a test server sends back for one request.
 pub struct Reply {
@@ -144,7 +90,7 @@ fn serve(
     sock.set_write_timeout(Some(TIMEOUT)).unwrap();
     match tls {
         None => {
-            let head = read_head(&mut &sock);
+            let head = read_request_head(&mut BufReader::new(&sock));
             let Some(head) = head else { return };
             requests.lock().unwrap().push(head.clone());
             let r = handler(&head);
@@ -156,7 +102,7 @@ fn serve(
             let conn = rustls::ServerConnection::new(config).unwrap();
             let mut tls = rustls::StreamOwned::new(conn, sock);
             // A client that refuses our certificate ends here.
-            let Some(head) = read_head(&mut tls) else {
+            let Some(head) = read_request_head(&mut BufReader::new(&mut tls)) else {
                 return;
             };
             requests.lock().unwrap().push(head.clone());
@@ -172,54 +118,6 @@ fn serve(
             let _ = tls.sock.read(&mut [0u8; 1024]);
         }
     }
-}
-
-/// Reads a request head (up to its blank line), byte-wise so nothing of a
-/// TLS stream is lost; `None` if the connection ends first.
-fn read_head(r: &mut impl Read) -> Option<String> {
-    let mut reader = BufReader::new(r);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return None,
-            Ok(_) => {}
-        }
-        head.push_str(&line);
-        if line == "\r\n" {
-            return Some(head);
-        }
-    }
-}
-
-pub fn wirecat_in(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = wirecat();
-    cmd.current_dir(dir).args(args);
-    run(&mut cmd, TIMEOUT)
-}
-
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-pub fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-}
-
-/// The names in `dir`, sorted.
-pub fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 fn body() -> Vec<u8> {
@@ -247,7 +145,7 @@ fn chunked(body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn https_bodies_arrive_byte_identical_in_every_framing() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let b = body();
@@ -295,7 +193,7 @@ fn https_bodies_arrive_byte_identical_in_every_framing() {
 
 #[test]
 fn https_certificate_errors_are_one_line_with_exit_10() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let ca = ca.to_str().unwrap();
@@ -339,7 +237,7 @@ fn https_certificate_errors_are_one_line_with_exit_10() {
 
 #[test]
 fn https_insecure_accepts_any_certificate_with_a_warning() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let server = TestServer::start(Some(pki.server(&["elsewhere.test"], 2001)), |_| {
         reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
     });
@@ -352,7 +250,7 @@ fn https_insecure_accepts_any_certificate_with_a_warning() {
 
 #[test]
 fn https_close_delimited_body_without_close_notify_is_truncated() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let server = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), |_| Reply {
@@ -375,7 +273,7 @@ fn https_close_delimited_body_without_close_notify_is_truncated() {
 
 #[test]
 fn redirects_between_http_and_https_both_ways() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let secure = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), |head| {
@@ -438,7 +336,7 @@ fn redirects_between_http_and_https_both_ways() {
 
 #[test]
 fn headers_verbose_shows_tls_and_timing_has_the_handshake() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let server = TestServer::start(Some(pki.server(&["127.0.0.1"], 3000)), |_| {
@@ -478,7 +376,7 @@ fn https_to_an_ipv6_literal_checks_the_ip_name() {
         return;
     }
     let listener = TcpListener::bind("[::1]:0").unwrap();
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let server = TestServer::on(listener, Some(pki.server(&["::1"], 4000)), |_| {

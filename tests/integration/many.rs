@@ -345,7 +345,7 @@ fn a_connection_closed_while_idle_is_retried_once() {
 /// request of a `-P 1` run.
 #[test]
 fn many_https_urls_share_one_tls_connection() {
-    let pki = crate::https::Pki::new();
+    let pki = crate::support::test_ca();
     let config = pki.server(&["127.0.0.1"], 2099);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

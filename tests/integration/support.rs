@@ -1,39 +1,83 @@
-//! Shared test helpers: run the real binary with a deadline, hold a
-//! background server that is killed on drop, and open sockets with timeouts.
+//! Shared test helpers, the one copy every test module uses: run the real
+//! binary with a deadline, launch `wirecat serve` / `greet` in the
+//! background (killed on drop) and find where it listens, talk raw HTTP
+//! over sockets with timeouts, wait for a condition with a deadline, and
+//! report a test that cannot run here as skipped.
 //! Nothing here sleeps to synchronise: servers announce their address on
-//! stdout and tests wait for that line.
+//! stdout and tests wait for that line; other waits poll a condition until
+//! a deadline.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::ffi::{OsStr, OsString};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
+
+use wirecat::http::response::try_parse_response;
+
+/// Certificates made at test time; the same file serves the library's
+/// unit tests (see its module doc).
+#[path = "../../src/tls/test_pki.rs"]
+mod test_pki;
+pub use test_pki::Pki;
+
+/// The CA the integration tests' HTTPS servers are signed by.
+pub fn test_ca() -> Pki {
+    Pki::new("wirecat https test CA")
+}
 
 /// Upper bound for any single blocking step in a test.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The binary under test.
-pub fn wirecat() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wirecat"));
+// ---- Running the binary -------------------------------------------------
+
+/// Removes what the caller's environment could change about a run.
+fn clean_env(cmd: &mut Command) -> &mut Command {
     cmd.env_remove("RUST_LOG")
         .env_remove("http_proxy")
         .env_remove("https_proxy")
         .env_remove("HTTPS_PROXY")
         .env_remove("all_proxy")
         .env_remove("ALL_PROXY")
-        .env("NO_COLOR", "1");
+        .env("NO_COLOR", "1")
+}
+
+/// The binary under test.
+pub fn wirecat() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wirecat"));
+    clean_env(&mut cmd);
     cmd
 }
 
 /// Runs `cmd` to completion, killing it if it outlives `timeout`.
 pub fn run(cmd: &mut Command, timeout: Duration) -> Output {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    run_with_stdin(cmd, None, timeout)
+}
+
+/// Runs `cmd` with `input` (if any) on its stdin, else an empty stdin,
+/// killing it if it outlives `timeout`.
+pub fn run_with_stdin(cmd: &mut Command, input: Option<&[u8]>, timeout: Duration) -> Output {
+    cmd.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn");
+    if let Some(input) = input {
+        let mut stdin = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        // A thread, so a child that does not read cannot block the test.
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+    }
     let out = drain(child.stdout.take().unwrap());
     let err = drain(child.stderr.take().unwrap());
     let status = match child.wait_timeout(timeout).expect("wait") {
@@ -61,33 +105,107 @@ fn drain(mut r: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
     rx
 }
 
-/// A background process (a server) killed when dropped.
+/// Runs `wirecat ARGS` in `dir`.
+pub fn wirecat_in(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = wirecat();
+    cmd.current_dir(dir).args(args);
+    run(&mut cmd, TIMEOUT)
+}
+
+/// What a finished process wrote on stdout, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What a finished process wrote on stderr, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Fails with both outputs unless the process exited with `code`.
+pub fn assert_code(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// Fails with the whole of stderr when `needle` is not in it.
+pub fn assert_stderr_has(out: &Output, needle: &str) {
+    let err = stderr(out);
+    assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+}
+
+/// The names in `dir`, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+// ---- Background processes -----------------------------------------------
+
+/// A background process (a server, a download) killed when dropped.
 pub struct Background {
     pub child: Child,
     /// Lines the process printed on stdout after the first, as they come.
+    /// Always empty (disconnected) when stdout is left unread.
     pub lines: mpsc::Receiver<String>,
+    /// Stdout after the first line, when it is left unread (see
+    /// [`Launch::stdout_unread`]).
+    pub stdout: Option<BufReader<ChildStdout>>,
+    /// Stderr line by line, when collected (see [`Launch::stderr_lines`]);
+    /// otherwise stderr is the test's.
+    pub stderr: Option<mpsc::Receiver<String>>,
 }
 
 impl Background {
     /// Spawns `cmd` and waits for its first stdout line, which servers use
     /// to announce where they listen; returns it with the handle.
     pub fn start(cmd: &mut Command) -> (Background, String) {
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().expect("spawn");
-        let lines = read_lines(child.stdout.take().unwrap());
-        let first = match lines.recv_timeout(TIMEOUT) {
-            Ok(l) => l,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("{cmd:?} printed nothing within {TIMEOUT:?}");
-            }
-        };
-        (Background { child, lines }, first)
+        Background::spawn(cmd, false, false)
     }
 
-    /// Sends a signal (SIGINT, SIGTERM) to the process.
+    fn spawn(cmd: &mut Command, stdout_unread: bool, stderr_lines: bool) -> (Background, String) {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(if stderr_lines {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            });
+        let mut child = cmd.spawn().expect("spawn");
+        let stderr = stderr_lines.then(|| read_lines(child.stderr.take().unwrap()));
+        let out = child.stdout.take().unwrap();
+        let (first, lines, stdout) = if stdout_unread {
+            let (first, rest) = first_line_only(out);
+            let (_, none) = mpsc::channel();
+            (first, none, rest)
+        } else {
+            let lines = read_lines(out);
+            (lines.recv_timeout(TIMEOUT).ok(), lines, None)
+        };
+        let Some(first) = first else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} printed nothing within {TIMEOUT:?}");
+        };
+        let bg = Background {
+            child,
+            lines,
+            stdout,
+            stderr,
+        };
+        (bg, first)
+    }
+
+    /// Sends a signal (INT, TERM, KILL) to the process.
     pub fn signal(&self, sig: &str) {
         let status = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
@@ -97,11 +215,24 @@ impl Background {
     }
 
     /// Waits for the process to exit, failing the test after `timeout`.
-    pub fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
+    pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
         self.child
             .wait_timeout(timeout)
             .expect("wait")
             .unwrap_or_else(|| panic!("process did not exit within {timeout:?}"))
+    }
+
+    /// The next stdout line (after the first) that contains `needle`,
+    /// waiting up to [`TIMEOUT`] in all.
+    pub fn line_with(&self, needle: &str) -> String {
+        next_line_with(&self.lines, needle, "stdout")
+    }
+
+    /// The next stderr line that contains `needle`, waiting up to
+    /// [`TIMEOUT`] in all; stderr must be collected.
+    pub fn stderr_line(&self, needle: &str) -> String {
+        let lines = self.stderr.as_ref().expect("stderr is not collected");
+        next_line_with(lines, needle, "stderr")
     }
 }
 
@@ -112,7 +243,19 @@ impl Drop for Background {
     }
 }
 
-fn read_lines(out: ChildStdout) -> mpsc::Receiver<String> {
+fn next_line_with(lines: &mpsc::Receiver<String>, needle: &str, what: &str) -> String {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(l) if l.contains(needle) => return l,
+            Ok(_) => {}
+            Err(_) => panic!("no {what} line with {needle:?} within {TIMEOUT:?}"),
+        }
+    }
+}
+
+fn read_lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines() {
@@ -123,6 +266,151 @@ fn read_lines(out: ChildStdout) -> mpsc::Receiver<String> {
         }
     });
     rx
+}
+
+/// Reads the first line of `out` (bounded by [`TIMEOUT`]) and hands back
+/// the reader with nothing more taken from the pipe than that line (the
+/// process writes nothing else before it is asked to).
+fn first_line_only(out: ChildStdout) -> (Option<String>, Option<BufReader<ChildStdout>>) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(out);
+        let mut first = String::new();
+        let _ = reader.read_line(&mut first);
+        let _ = tx.send((first, reader));
+    });
+    match rx.recv_timeout(TIMEOUT) {
+        Ok((first, reader)) if !first.is_empty() => {
+            (Some(first.trim_end().to_string()), Some(reader))
+        }
+        _ => (None, None),
+    }
+}
+
+/// A wirecat server to start in the background on a kernel-chosen port:
+/// `wirecat serve -p 0 [ARGS] DIR` or `wirecat greet -p 0 [ARGS]`.
+pub struct Launch {
+    args: Vec<OsString>,
+    root: Option<OsString>,
+    envs: Vec<(OsString, OsString)>,
+    max_open_files: Option<u32>,
+    stdout_unread: bool,
+    stderr_lines: bool,
+    announces: &'static str,
+}
+
+/// `wirecat serve -p 0 DIR`, to be given more flags and started.
+pub fn serve(dir: impl AsRef<Path>) -> Launch {
+    Launch::new(&["serve", "-p", "0"], Some(dir.as_ref()), "Serving ")
+}
+
+/// `wirecat greet -p 0`, to be given more flags and started.
+pub fn greet() -> Launch {
+    Launch::new(&["greet", "-p", "0"], None, "Greeting on ")
+}
+
+impl Launch {
+    fn new(args: &[&str], root: Option<&Path>, announces: &'static str) -> Launch {
+        Launch {
+            args: args.iter().map(OsString::from).collect(),
+            root: root.map(|r| r.as_os_str().to_owned()),
+            envs: Vec::new(),
+            max_open_files: None,
+            stdout_unread: false,
+            stderr_lines: false,
+            announces,
+        }
+    }
+
+    /// More flags (before the root directory).
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Launch {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// `-v` before the subcommand: log each connection on stderr.
+    pub fn verbose(mut self) -> Launch {
+        self.args.insert(0, "-v".into());
+        self
+    }
+
+    /// An environment variable for the server.
+    pub fn env(mut self, key: &str, value: &str) -> Launch {
+        self.envs.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs the server under `ulimit -n n` (through `sh`).
+    pub fn max_open_files(mut self, n: u32) -> Launch {
+        self.max_open_files = Some(n);
+        self
+    }
+
+    /// Leaves stdout unread after the announcement, a pipe that fills up;
+    /// the test takes it from [`Background::stdout`].
+    pub fn stdout_unread(mut self) -> Launch {
+        self.stdout_unread = true;
+        self
+    }
+
+    /// Collects stderr line by line into [`Background::stderr`].
+    pub fn stderr_lines(mut self) -> Launch {
+        self.stderr_lines = true;
+        self
+    }
+
+    /// The command this launches, for a test that runs it another way.
+    pub fn command(&self) -> Command {
+        let args = self.args.iter().chain(&self.root);
+        let mut cmd = match self.max_open_files {
+            None => wirecat(),
+            Some(n) => {
+                let mut sh = Command::new("sh");
+                clean_env(&mut sh)
+                    .arg("-c")
+                    .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                    .arg(env!("CARGO_BIN_EXE_wirecat"));
+                sh
+            }
+        };
+        cmd.args(args);
+        for (k, v) in &self.envs {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts the server and waits (bounded) for its announcement line.
+    pub fn start(&self) -> Server {
+        let (bg, announced) =
+            Background::spawn(&mut self.command(), self.stdout_unread, self.stderr_lines);
+        assert!(
+            announced.starts_with(self.announces),
+            "unexpected first line: {announced:?}"
+        );
+        Server {
+            addr: addr_in(&announced),
+            bg,
+            announced,
+        }
+    }
+}
+
+/// A running server from [`Launch::start`], killed on drop.
+pub struct Server {
+    pub bg: Background,
+    /// Where it listens, from its announcement.
+    pub addr: SocketAddr,
+    /// Its first stdout line.
+    pub announced: String,
+}
+
+impl Server {
+    /// `http://ADDR/PATH` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
 }
 
 /// The `host:port` at the end of an announcement such as
@@ -139,6 +427,22 @@ pub fn addr_in(line: &str) -> SocketAddr {
         .unwrap_or_else(|e| panic!("bad address in {line:?}: {e}"))
 }
 
+/// Polls `done` until it holds, failing with `what` after [`TIMEOUT`].
+/// For conditions nothing announces (a file growing): the short pause
+/// between checks only spaces the polls, it decides nothing.
+pub fn wait_until<T>(what: &str, mut done: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(v) = done() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what} (waited {TIMEOUT:?})");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+// ---- Raw HTTP over sockets ----------------------------------------------
+
 /// A TCP connection with read and write timeouts, so no test can hang.
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let s = TcpStream::connect_timeout(&addr, TIMEOUT).expect("connect");
@@ -147,22 +451,185 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     s
 }
 
-/// What a finished process wrote on stderr, as text.
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+/// Reads until the peer closes (a reset counts as closing: closing with a
+/// request unread may reset); fails if it keeps the connection open past
+/// the timeout.
+pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return out,
+            Err(e) => panic!(
+                "connection left open ({e}); got {:?}",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
 }
 
-/// Fails with the whole of stderr when `needle` is not in it.
-pub fn assert_stderr_has(out: &Output, needle: &str) {
-    let err = stderr(out);
-    assert!(err.contains(needle), "stderr lacks {needle:?}:\n{err}");
+/// Sends `raw` in one write on a fresh connection and reads until the
+/// server closes (see [`read_to_close`]).
+pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
+    let mut s = connect(addr);
+    s.write_all(raw).expect("write");
+    read_to_close(&mut s)
 }
+
+/// Reads a request head up to its blank line; `None` if the connection
+/// ends first. What follows the head stays in `r`.
+pub fn read_request_head(r: &mut impl BufRead) -> Option<String> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        match r.read_line(&mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) => {}
+        }
+        head.push_str(&line);
+        if line == "\r\n" {
+            return Some(head);
+        }
+    }
+}
+
+/// A parsed response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A whole response read to the close: the head, and all after it as
+    /// the body. A server that closes without a response fails here.
+    pub fn parse(raw: &[u8], what: &str) -> Resp {
+        let (h, n) = try_parse_response(raw, 64 * 1024)
+            .expect("valid head")
+            .unwrap_or_else(|| panic!("{what}: no response (did the loop die?)"));
+        Resp {
+            status: h.status,
+            headers: h
+                .headers
+                .iter()
+                .map(|x| (x.name.clone(), x.value_lossy().into_owned()))
+                .collect(),
+            body: raw[n..].to_vec(),
+        }
+    }
+}
+
+/// A client connection that reads responses one at a time.
+pub struct Client {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub fn new(addr: SocketAddr) -> Client {
+        Client {
+            stream: connect(addr),
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write request");
+    }
+
+    /// Reads once more into the buffer; the byte count.
+    pub fn fill(&mut self) -> usize {
+        let mut chunk = [0u8; 64 * 1024];
+        let n = self.stream.read(&mut chunk).expect("read (timed out?)");
+        self.buf.extend_from_slice(&chunk[..n]);
+        n
+    }
+
+    /// Reads one response; `head` says the request was HEAD (no body).
+    pub fn response(&mut self, head: bool) -> Resp {
+        let (h, n) = loop {
+            if let Some(parsed) = try_parse_response(&self.buf, 64 * 1024).expect("valid head") {
+                break parsed;
+            }
+            assert!(self.fill() > 0, "connection closed before a response head");
+        };
+        self.buf.drain(..n);
+        let headers: Vec<(String, String)> = h
+            .headers
+            .iter()
+            .map(|x| (x.name.clone(), x.value_lossy().into_owned()))
+            .collect();
+        let len = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+            .map(|(_, v)| v.parse::<usize>().expect("numeric Content-Length"));
+        let body = if head || h.status == 304 {
+            Vec::new()
+        } else if let Some(len) = len {
+            while self.buf.len() < len {
+                assert!(self.fill() > 0, "connection closed inside a body");
+            }
+            self.buf.drain(..len).collect()
+        } else {
+            while self.fill() > 0 {}
+            std::mem::take(&mut self.buf)
+        };
+        Resp {
+            status: h.status,
+            headers,
+            body,
+        }
+    }
+
+    /// True when the server closed the connection (EOF, or a reset).
+    pub fn closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        matches!(self.stream.read(&mut b), Ok(0) | Err(_)) && self.buf.is_empty()
+    }
+}
+
+/// One request on a fresh connection; the response read by its framing.
+pub fn request(addr: SocketAddr, raw: &str) -> Resp {
+    let mut c = Client::new(addr);
+    c.send(raw.as_bytes());
+    c.response(raw.starts_with("HEAD "))
+}
+
+/// `GET path` with `Connection: close`, read to the close.
+pub fn get(addr: SocketAddr, path: &str) -> Resp {
+    get_with(addr, path, "")
+}
+
+/// `GET path` with `Connection: close` and `extra` header lines (each
+/// ending in CRLF), read to the close.
+pub fn get_with(addr: SocketAddr, path: &str, extra: &str) -> Resp {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{extra}\r\n");
+    Resp::parse(&exchange(addr, req.as_bytes()), &format!("GET {path}"))
+}
+
+// ---- Skipping -----------------------------------------------------------
 
 /// Set (to anything) to make a skipped test fail instead, on a machine
 /// where every test is expected to run.
 pub const NO_SKIP_ENV: &str = "WIRECAT_TEST_NO_SKIP";
 
-/// Reports the running test as skipped; the caller then returns.
+/// Reports the running test (or a part of it) as skipped; the caller then
+/// returns or leaves the part out.
 ///
 /// A plain `eprintln!` would be swallowed: libtest captures the print
 /// macros of a test that passes. This writes to the process's stderr

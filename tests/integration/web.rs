@@ -9,9 +9,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use crate::https::{assert_code, files, reply, wirecat_in, Pki, TestServer};
-use crate::support::stderr;
-use crate::support::{run, wirecat, TIMEOUT};
+use crate::https::{reply, TestServer};
+use crate::support::{assert_code, files, run, stderr, test_ca, wirecat, wirecat_in, TIMEOUT};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -361,7 +360,7 @@ fn plain_http_through_a_proxy_uses_the_absolute_form() {
 
 #[test]
 fn https_through_a_proxy_uses_a_connect_tunnel() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let server = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), |_| {
         reply("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ntunneled")
     });
@@ -437,7 +436,7 @@ fn heads_are_never_coloured_into_a_pipe() {
 
 #[test]
 fn proxy_credentials_reach_the_proxy_and_nothing_else() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let secure = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), |_| {
         reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
     });
