@@ -9,8 +9,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use crate::support::{
-    assert_code, assert_stderr_has, files, needs_ipv6, read_request_head, stderr, stdout, test_ca,
-    wirecat_in, TIMEOUT,
+    assert_code, assert_stderr_has, files, listen_on, needs_ipv6, pseudo_random, read_request_head,
+    stderr, stdout, test_ca, wirecat_in, Listening, TIMEOUT,
 };
 
 /// What a test server sends back for one request.
@@ -30,12 +30,13 @@ pub fn reply(bytes: impl AsRef<[u8]>) -> Reply {
 type Handler = dyn Fn(&str) -> Reply + Send + Sync;
 
 /// A server on 127.0.0.1:0, plain or TLS, answering every connection from
-/// its handler, and recording each request head. Its thread ends with the
-/// test process; each connection is bounded by socket timeouts.
+/// its handler, and recording each request head. It stops accepting when
+/// dropped; each connection is bounded by socket timeouts.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub tls: bool,
     requests: Arc<Mutex<Vec<String>>>,
+    _listening: Listening,
 }
 
 impl TestServer {
@@ -52,22 +53,18 @@ impl TestServer {
         tls: Option<Arc<rustls::ServerConfig>>,
         handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
     ) -> TestServer {
-        let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let server = TestServer {
-            addr,
-            tls: tls.is_some(),
-            requests: requests.clone(),
-        };
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let (requests, handler, tls) = (requests.clone(), handler.clone(), tls.clone());
-                std::thread::spawn(move || serve(conn, tls, &requests, &*handler));
-            }
+        let seen = requests.clone();
+        let is_tls = tls.is_some();
+        let listening = listen_on(listener, move |conn| {
+            serve(conn, tls.clone(), &seen, &handler)
         });
-        server
+        TestServer {
+            addr: listening.addr,
+            tls: is_tls,
+            requests,
+            _listening: listening,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -121,15 +118,7 @@ fn serve(
 }
 
 fn body() -> Vec<u8> {
-    let mut x: u32 = 0x2545_f491;
-    (0..400_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    pseudo_random(400_000, 9)
 }
 
 fn chunked(body: &[u8]) -> Vec<u8> {

@@ -9,25 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use crate::support::{
-    self, assert_code, files as names, read_request_head, request, run, stdout, wait_until,
-    wirecat, Background, Server, TIMEOUT,
+    self, assert_code, files as names, pseudo_random, read_request_head, request, run, stdout,
+    wait_until, wirecat, Background, Server, TIMEOUT,
 };
 
 /// Bytes the stalling server sends before it stops.
 const SENT: usize = 1 << 20;
-
-/// Deterministic, incompressible-looking content of `len` bytes.
-fn content(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 fn serve(dir: &Path) -> Server {
     support::serve(dir).start()
@@ -126,7 +113,7 @@ fn interrupted_download(dl: &Path, stall: SocketAddr) -> (Background, PathBuf) {
 fn sigint_keeps_the_part_and_a_resume_completes_it() {
     let srv = tempfile::tempdir().unwrap();
     let dl = tempfile::tempdir().unwrap();
-    let body = content(4 * SENT, 1);
+    let body = pseudo_random(4 * SENT, 1);
     std::fs::write(srv.path().join("big.bin"), &body).unwrap();
     let server = serve(srv.path());
     let stall = staller(body.clone(), etag_of(server.addr, "/big.bin"));
@@ -162,7 +149,7 @@ fn sigint_keeps_the_part_and_a_resume_completes_it() {
 fn sigkill_then_a_changed_file_gives_the_new_file_not_a_mix() {
     let srv = tempfile::tempdir().unwrap();
     let dl = tempfile::tempdir().unwrap();
-    let old = content(4 * SENT, 2);
+    let old = pseudo_random(4 * SENT, 2);
     std::fs::write(srv.path().join("big.bin"), &old).unwrap();
     let server = serve(srv.path());
     let stall = staller(old.clone(), etag_of(server.addr, "/big.bin"));
@@ -173,7 +160,7 @@ fn sigkill_then_a_changed_file_gives_the_new_file_not_a_mix() {
     assert!(std::fs::metadata(&part).unwrap().len() > 0);
 
     // A different size: a different ETag whatever the clock's resolution.
-    let new = content(3 * SENT + 17, 3);
+    let new = pseudo_random(3 * SENT + 17, 3);
     std::fs::write(srv.path().join("big.bin"), &new).unwrap();
     let out = resume(dl.path(), server.addr, "big.bin");
     assert_code(&out, 0);
@@ -185,7 +172,7 @@ fn sigkill_then_a_changed_file_gives_the_new_file_not_a_mix() {
 #[test]
 fn without_continue_an_interrupt_leaves_nothing() {
     let dl = tempfile::tempdir().unwrap();
-    let stall = staller(content(4 * SENT, 4), "\"x\"".into());
+    let stall = staller(pseudo_random(4 * SENT, 4), "\"x\"".into());
     let url = format!("http://{stall}/big.bin");
     // The temporary name is random: wait until some file holds data.
     let (bg, _) = interrupted(&mut fetch(dl.path(), &url, false), dl.path(), |_| true);
@@ -201,7 +188,7 @@ fn the_longest_names_keep_and_resume_their_parts() {
     let srv = tempfile::tempdir().unwrap();
     let dl = tempfile::tempdir().unwrap();
     let name = format!("{}.bin", "r".repeat(251));
-    let body = content(4 * SENT, 5);
+    let body = pseudo_random(4 * SENT, 5);
     std::fs::write(srv.path().join(&name), &body).unwrap();
     let server = serve(srv.path());
     let stall = staller(body.clone(), etag_of(server.addr, &format!("/{name}")));

@@ -13,7 +13,9 @@ use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
@@ -441,6 +443,20 @@ pub fn wait_until<T>(what: &str, mut done: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// `len` bytes, the same every run for a `seed`, different between seeds,
+/// and not trivially compressible (xorshift).
+pub fn pseudo_random(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
 // ---- Raw HTTP over sockets ----------------------------------------------
 
 /// A TCP connection with read and write timeouts, so no test can hang.
@@ -466,6 +482,59 @@ pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
                 "connection left open ({e}); got {:?}",
                 String::from_utf8_lossy(&out)
             ),
+        }
+    }
+}
+
+/// An in-process server's accept loop: each connection goes to `handle`
+/// on a thread of its own; dropping it stops the loop. Connections are
+/// bounded by the handler's socket timeouts.
+pub struct Listening {
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// An accept loop on 127.0.0.1 port 0 (see [`Listening`]).
+pub fn listen(handle: impl Fn(TcpStream) + Send + Sync + 'static) -> Listening {
+    listen_on(TcpListener::bind("127.0.0.1:0").unwrap(), handle)
+}
+
+/// An accept loop on `listener` (see [`Listening`]).
+pub fn listen_on(
+    listener: TcpListener,
+    handle: impl Fn(TcpStream) + Send + Sync + 'static,
+) -> Listening {
+    let addr = listener.local_addr().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handle = Arc::new(handle);
+    let thread = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop.load(Ordering::Acquire) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let handle = handle.clone();
+                std::thread::spawn(move || handle(conn));
+            }
+        })
+    };
+    Listening {
+        addr,
+        stop,
+        thread: Some(thread),
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, TIMEOUT);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }
