@@ -7,15 +7,14 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use wait_timeout::ChildExt;
-
 use crate::support::{
-    assert_stderr_has, listen, read_request_head, stderr, wirecat, wirecat_in, Listening, TIMEOUT,
+    assert_stderr_has, listen, read_request_head, run_with_stdin, stderr, wirecat, wirecat_in,
+    Background, Listening, TIMEOUT,
 };
 
 /// What the server saw.
@@ -214,29 +213,14 @@ fn urls_from_a_file_and_from_stdin() {
     assert_eq!(files["two"], body_for("/two"));
 
     let dir = tempfile::tempdir().unwrap();
-    let mut child = wirecat()
-        .current_dir(dir.path())
-        .args(["fetch", "-i", "-", &server.url("/three")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(list.as_bytes())
-        .unwrap();
-    let status = child.wait_timeout(TIMEOUT).unwrap().expect("finished");
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(status.success(), "{err}");
+    let out = run_with_stdin(
+        wirecat()
+            .current_dir(dir.path())
+            .args(["fetch", "-i", "-", &server.url("/three")]),
+        Some(list.as_bytes()),
+        TIMEOUT,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         saved(dir.path()).keys().collect::<Vec<_>>(),
         ["one", "three", "two"]
@@ -414,24 +398,16 @@ fn an_interrupted_run_exits_130_and_leaves_nothing() {
     });
     let dir = tempfile::tempdir().unwrap();
     let urls: Vec<String> = (0..4).map(|i| format!("http://{addr}/s{i}")).collect();
-    let mut child = wirecat()
-        .current_dir(dir.path())
-        .args(["fetch", "-P", "2"])
-        .args(&urls)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Background::quiet(
+        wirecat()
+            .current_dir(dir.path())
+            .args(["fetch", "-P", "2"])
+            .args(&urls),
+    );
     for _ in 0..2 {
         seen.recv_timeout(TIMEOUT).expect("two downloads under way");
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = child.wait_timeout(TIMEOUT).unwrap().expect("exited");
-    assert_eq!(status.code(), Some(130));
+    child.signal("INT");
+    assert_eq!(child.wait(TIMEOUT).code(), Some(130));
     assert!(saved(dir.path()).is_empty());
 }

@@ -21,6 +21,15 @@ fn serve(dir: &Path, extra: &[&str]) -> Server {
     support::serve(dir).args(threads).args(extra).start()
 }
 
+/// `GET path` with header lines `headers` (CRLF between them) on a fresh
+/// keep-alive connection, the response read by its framing.
+fn get_with_headers(addr: SocketAddr, path: &str, headers: &str) -> Resp {
+    request(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: t\r\n{headers}\r\n\r\n"),
+    )
+}
+
 fn www() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("www")
 }
@@ -254,12 +263,7 @@ fn conditional_requests() {
     let first = get(s.addr, "/a.txt");
     let etag = first.header("etag").unwrap().to_string();
     let lm = first.header("last-modified").unwrap().to_string();
-    let ask = |h: &str| {
-        request(
-            s.addr,
-            &format!("GET /a.txt HTTP/1.1\r\nHost: t\r\n{h}\r\n\r\n"),
-        )
-    };
+    let ask = |h: &str| get_with_headers(s.addr, "/a.txt", h);
     let cases: Vec<(String, u16)> = vec![
         (format!("If-None-Match: {etag}"), 304),
         (format!("If-None-Match: \"nope\", W/{etag}"), 304),
@@ -302,12 +306,7 @@ fn range_requests() {
     let d = site();
     let s = serve(d.path(), &["-q"]);
     let hundred: Vec<u8> = (0..100u8).collect();
-    let ask = |h: &str| {
-        request(
-            s.addr,
-            &format!("GET /hundred.bin HTTP/1.1\r\nHost: t\r\n{h}\r\n\r\n"),
-        )
-    };
+    let ask = |h: &str| get_with_headers(s.addr, "/hundred.bin", h);
     let singles = [
         ("bytes=0-9", 0..10),
         ("bytes=90-", 90..100),

@@ -174,6 +174,23 @@ impl Background {
         Background::spawn(cmd, false, false)
     }
 
+    /// Spawns `cmd` with no stdin, stdout or stderr, and waits for nothing.
+    pub fn quiet(cmd: &mut Command) -> Background {
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let (_, none) = mpsc::channel();
+        Background {
+            child,
+            lines: none,
+            stdout: None,
+            stderr: None,
+        }
+    }
+
     fn spawn(cmd: &mut Command, stdout_unread: bool, stderr_lines: bool) -> (Background, String) {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
