@@ -2,120 +2,14 @@
 //! in-process rustls server on 127.0.0.1:0 with certificates made at test
 //! time (good, wrong host, untrusted issuer, expired), bodies framed every
 //! way, truncation without close_notify, and redirects between http and
-//! https. Also home to the small plain and TLS servers web.rs reuses.
+//! https.
 
-use std::io::{BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::TcpListener;
 
 use crate::support::{
-    assert_code, assert_stderr_has, files, listen_on, needs_ipv6, pseudo_random, read_request_head,
-    stderr, stdout, test_ca, wirecat_in, Listening, TIMEOUT,
+    assert_code, assert_stderr_has, files, needs_ipv6, pseudo_random, reply, stderr, stdout,
+    test_ca, wirecat_in, Reply, TestServer,
 };
-
-/// What a test server sends back for one request.
-pub struct Reply {
-    pub bytes: Vec<u8>,
-    /// End the TLS stream with close_notify (ignored for plain servers).
-    pub close_notify: bool,
-}
-
-pub fn reply(bytes: impl AsRef<[u8]>) -> Reply {
-    Reply {
-        bytes: bytes.as_ref().to_vec(),
-        close_notify: true,
-    }
-}
-
-type Handler = dyn Fn(&str) -> Reply + Send + Sync;
-
-/// A server on 127.0.0.1:0, plain or TLS, answering every connection from
-/// its handler, and recording each request head. It stops accepting when
-/// dropped; each connection is bounded by socket timeouts.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    pub tls: bool,
-    requests: Arc<Mutex<Vec<String>>>,
-    _listening: Listening,
-}
-
-impl TestServer {
-    pub fn start(
-        tls: Option<Arc<rustls::ServerConfig>>,
-        handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
-    ) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        TestServer::on(listener, tls, handler)
-    }
-
-    pub fn on(
-        listener: TcpListener,
-        tls: Option<Arc<rustls::ServerConfig>>,
-        handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
-    ) -> TestServer {
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = requests.clone();
-        let is_tls = tls.is_some();
-        let listening = listen_on(listener, move |conn| {
-            serve(conn, tls.clone(), &seen, &handler)
-        });
-        TestServer {
-            addr: listening.addr,
-            tls: is_tls,
-            requests,
-            _listening: listening,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}{path}", self.addr)
-    }
-
-    pub fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-fn serve(
-    sock: TcpStream,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    requests: &Mutex<Vec<String>>,
-    handler: &Handler,
-) {
-    sock.set_read_timeout(Some(TIMEOUT)).unwrap();
-    sock.set_write_timeout(Some(TIMEOUT)).unwrap();
-    match tls {
-        None => {
-            let head = read_request_head(&mut BufReader::new(&sock));
-            let Some(head) = head else { return };
-            requests.lock().unwrap().push(head.clone());
-            let r = handler(&head);
-            let _ = (&sock).write_all(&r.bytes);
-            let _ = sock.shutdown(std::net::Shutdown::Write);
-            let _ = (&sock).read(&mut [0u8; 1024]);
-        }
-        Some(config) => {
-            let conn = rustls::ServerConnection::new(config).unwrap();
-            let mut tls = rustls::StreamOwned::new(conn, sock);
-            // A client that refuses our certificate ends here.
-            let Some(head) = read_request_head(&mut BufReader::new(&mut tls)) else {
-                return;
-            };
-            requests.lock().unwrap().push(head.clone());
-            let r = handler(&head);
-            let _ = tls.write_all(&r.bytes);
-            if r.close_notify {
-                tls.conn.send_close_notify();
-            }
-            let _ = tls.flush();
-            let _ = tls.sock.shutdown(std::net::Shutdown::Write);
-            // Wait for the client to go before dropping, so unread data
-            // does not turn our close into a reset.
-            let _ = tls.sock.read(&mut [0u8; 1024]);
-        }
-    }
-}
 
 fn body() -> Vec<u8> {
     pseudo_random(400_000, 9)

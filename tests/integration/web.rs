@@ -9,9 +9,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use crate::https::{reply, TestServer};
 use crate::support::{
-    assert_code, files, listen, run, stderr, test_ca, wirecat, wirecat_in, Listening, TIMEOUT,
+    assert_code, files, listen, reply, run, stderr, test_ca, wirecat, wirecat_in, Listening,
+    TestServer, TIMEOUT,
 };
 
 fn gzip(data: &[u8]) -> Vec<u8> {
