@@ -9,7 +9,7 @@ use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::support::{self, get_with as get, Server};
+use crate::support::{self, get_to_close as get, Server};
 
 fn serve(dir: &Path) -> Server {
     support::serve(dir).args(["-q", "--threads", "1"]).start()

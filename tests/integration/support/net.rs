@@ -233,14 +233,18 @@ pub fn request(addr: SocketAddr, raw: &str) -> Resp {
     c.response(raw.starts_with("HEAD "))
 }
 
-/// `GET path` with `Connection: close`, read to the close.
+/// `GET path` with `Connection: close` on a fresh connection, the
+/// response read by its framing (the client does not wait for the close).
 pub fn get(addr: SocketAddr, path: &str) -> Resp {
-    get_with(addr, path, "")
+    request(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+    )
 }
 
 /// `GET path` with `Connection: close` and `extra` header lines (each
-/// ending in CRLF), read to the close.
-pub fn get_with(addr: SocketAddr, path: &str, extra: &str) -> Resp {
+/// ending in CRLF), read to the close: the body is all after the head.
+pub fn get_to_close(addr: SocketAddr, path: &str, extra: &str) -> Resp {
     let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{extra}\r\n");
     Resp::parse(&exchange(addr, req.as_bytes()), &format!("GET {path}"))
 }
