@@ -109,14 +109,35 @@ fn interrupted_download(dl: &Path, stall: SocketAddr) -> (Background, PathBuf) {
     (bg, dl.join(part))
 }
 
-#[test]
-fn sigint_keeps_the_part_and_a_resume_completes_it() {
+/// A download in the making: `wirecat serve` holding `name` (of `body`)
+/// in `srv`, a staller that sends part of the same file under the same
+/// ETag, and an empty folder `dl` to download into.
+struct Setup {
+    srv: tempfile::TempDir,
+    dl: tempfile::TempDir,
+    server: Server,
+    stall: SocketAddr,
+}
+
+fn setup(name: &str, body: &[u8]) -> Setup {
     let srv = tempfile::tempdir().unwrap();
     let dl = tempfile::tempdir().unwrap();
-    let body = pseudo_random(4 * SENT, 1);
-    std::fs::write(srv.path().join("big.bin"), &body).unwrap();
+    std::fs::write(srv.path().join(name), body).unwrap();
     let server = serve(srv.path());
-    let stall = staller(body.clone(), etag_of(server.addr, "/big.bin"));
+    let stall = staller(body.to_vec(), etag_of(server.addr, &format!("/{name}")));
+    Setup {
+        srv,
+        dl,
+        server,
+        stall,
+    }
+}
+
+#[test]
+fn sigint_keeps_the_part_and_a_resume_completes_it() {
+    let body = pseudo_random(4 * SENT, 1);
+    let t = setup("big.bin", &body);
+    let (dl, server, stall) = (&t.dl, &t.server, t.stall);
 
     let (bg, part) = interrupted_download(dl.path(), stall);
     interrupt(bg);
@@ -147,12 +168,9 @@ fn sigint_keeps_the_part_and_a_resume_completes_it() {
 
 #[test]
 fn sigkill_then_a_changed_file_gives_the_new_file_not_a_mix() {
-    let srv = tempfile::tempdir().unwrap();
-    let dl = tempfile::tempdir().unwrap();
     let old = pseudo_random(4 * SENT, 2);
-    std::fs::write(srv.path().join("big.bin"), &old).unwrap();
-    let server = serve(srv.path());
-    let stall = staller(old.clone(), etag_of(server.addr, "/big.bin"));
+    let t = setup("big.bin", &old);
+    let (srv, dl, server, stall) = (&t.srv, &t.dl, &t.server, t.stall);
 
     let (mut bg, part) = interrupted_download(dl.path(), stall);
     bg.signal("KILL");
@@ -185,13 +203,10 @@ fn without_continue_an_interrupt_leaves_nothing() {
 /// of the full name, and the next run finds them again (issue 9, item 10).
 #[test]
 fn the_longest_names_keep_and_resume_their_parts() {
-    let srv = tempfile::tempdir().unwrap();
-    let dl = tempfile::tempdir().unwrap();
     let name = format!("{}.bin", "r".repeat(251));
     let body = pseudo_random(4 * SENT, 5);
-    std::fs::write(srv.path().join(&name), &body).unwrap();
-    let server = serve(srv.path());
-    let stall = staller(body.clone(), etag_of(server.addr, &format!("/{name}")));
+    let t = setup(&name, &body);
+    let (dl, server, stall) = (&t.dl, &t.server, t.stall);
 
     let url = |addr: SocketAddr| format!("http://{addr}/{name}");
     let (bg, part) = interrupted(&mut fetch(dl.path(), &url(stall), true), dl.path(), |n| {
