@@ -18,6 +18,8 @@ mod config;
 mod error;
 mod info;
 mod session;
+#[cfg(test)]
+mod test_pki;
 mod transport;
 
 pub use config::{client_config, server_name, ALPN_HTTP11};

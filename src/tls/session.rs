@@ -353,76 +353,19 @@ pub(crate) mod tests {
     use super::*;
     use crate::event_loop::testing::Wire;
     use crate::tls::client_config;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use crate::tls::test_pki::{server_config, Leaf, Pki};
     use rustls::ServerConnection;
 
-    /// Certificates made at test time: a CA, and leaves it signs.
-    pub(crate) struct Pki {
-        issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-        pub ca_pem: String,
+    /// A client config trusting `pki`'s CA (through a real `--cacert` file).
+    trait Trusting {
+        fn client(&self) -> Arc<ClientConfig>;
     }
 
-    pub(crate) struct Leaf {
-        pub chain: Vec<CertificateDer<'static>>,
-        pub key: PrivateKeyDer<'static>,
-    }
-
-    impl Pki {
-        pub(crate) fn new(name: &str) -> Pki {
-            let key = rcgen::KeyPair::generate().unwrap();
-            let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-            params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-            params
-                .distinguished_name
-                .push(rcgen::DnType::CommonName, name);
-            let cert = params.self_signed(&key).unwrap();
-            Pki {
-                issuer: rcgen::Issuer::new(params, key),
-                ca_pem: cert.pem(),
-            }
-        }
-
-        /// A leaf for `names`, valid from 2000 to `until_year`.
-        pub(crate) fn leaf(&self, names: &[&str], until_year: i32) -> Leaf {
-            let key = rcgen::KeyPair::generate().unwrap();
-            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-            let mut params = rcgen::CertificateParams::new(names.clone()).unwrap();
-            params
-                .distinguished_name
-                .push(rcgen::DnType::CommonName, names[0].clone());
-            params.not_before = rcgen::date_time_ymd(2000, 1, 1);
-            params.not_after = rcgen::date_time_ymd(until_year, 1, 1);
-            let cert = params.signed_by(&key, &self.issuer).unwrap();
-            Leaf {
-                chain: vec![cert.der().clone()],
-                key: PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
-            }
-        }
-
-        /// A client config trusting this CA (through a real `--cacert` file).
-        pub(crate) fn client(&self) -> Arc<ClientConfig> {
+    impl Trusting for Pki {
+        fn client(&self) -> Arc<ClientConfig> {
             let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("ca.pem");
-            std::fs::write(&path, &self.ca_pem).unwrap();
-            client_config(Some(&path), false).unwrap()
+            client_config(Some(&self.ca_file(dir.path())), false).unwrap()
         }
-    }
-
-    pub(crate) fn server_config(leaf: &Leaf, tls12_only: bool) -> Arc<rustls::ServerConfig> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let versions: &[&rustls::SupportedProtocolVersion] = if tls12_only {
-            &[&rustls::version::TLS12]
-        } else {
-            rustls::DEFAULT_VERSIONS
-        };
-        let mut c = rustls::ServerConfig::builder_with_provider(provider)
-            .with_protocol_versions(versions)
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
-            .unwrap();
-        c.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Arc::new(c)
     }
 
     /// A plaintext session that sends `send` at once, keeps what it gets,

@@ -3,15 +3,15 @@
 //! real peer (python's http.server). Every failure case checks the exit
 //! code, the message, and that no file is left under the final name.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
-use crate::support::{assert_stderr_has, needs_ipv6, run, stderr, wirecat, Background, TIMEOUT};
+use crate::support::{
+    assert_code, assert_stderr_has, files, listen, needs_ipv6, pseudo_random, read_request_head,
+    stderr, stdout, wirecat, wirecat_in, Background, Listening, TIMEOUT,
+};
 
 /// What the scripted server does on a connection once it has read the request.
 #[derive(Clone)]
@@ -32,37 +32,18 @@ type Handler = dyn Fn(&str) -> Vec<Act> + Send + Sync;
 /// A server that answers each request with the acts its handler returns,
 /// then closes. Records every request (head and body) it read.
 struct Scripted {
-    addr: SocketAddr,
+    listening: Listening,
     requests: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Scripted {
     fn start(handler: impl Fn(&str) -> Vec<Act> + Send + Sync + 'static) -> Scripted {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let thread = {
-            let (requests, stop) = (requests.clone(), stop.clone());
-            std::thread::spawn(move || {
-                for conn in listener.incoming() {
-                    if stop.load(Ordering::Acquire) {
-                        break;
-                    }
-                    let Ok(conn) = conn else { continue };
-                    let (requests, handler) = (requests.clone(), handler.clone());
-                    std::thread::spawn(move || answer(conn, &requests, &*handler));
-                }
-            })
-        };
+        let seen = requests.clone();
+        let listening = listen(move |conn| answer(conn, &seen, &handler));
         Scripted {
-            addr,
+            listening,
             requests,
-            stop,
-            thread: Some(thread),
         }
     }
 
@@ -72,7 +53,7 @@ impl Scripted {
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.listening.addr)
     }
 
     fn requests(&self) -> Vec<String> {
@@ -80,33 +61,13 @@ impl Scripted {
     }
 }
 
-impl Drop for Scripted {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, TIMEOUT);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 fn answer(conn: TcpStream, requests: &Mutex<Vec<String>>, handler: &Handler) {
     conn.set_read_timeout(Some(TIMEOUT)).unwrap();
     conn.set_write_timeout(Some(TIMEOUT)).unwrap();
     let mut reader = BufReader::new(&conn);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        head.push_str(&line);
-        if line == "\r\n" {
-            break;
-        }
-    }
+    let Some(head) = read_request_head(&mut reader) else {
+        return;
+    };
     let length = head
         .lines()
         .find_map(|l| {
@@ -143,42 +104,11 @@ fn answer(conn: TcpStream, requests: &Mutex<Vec<String>>, handler: &Handler) {
     }
 }
 
-/// Runs `wirecat ARGS` in `dir`.
-fn wirecat_in(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = wirecat();
-    cmd.current_dir(dir).args(args);
-    run(&mut cmd, TIMEOUT)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The names in `dir`, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 fn ok_response(body: &str) -> Act {
     send(format!(
         "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nX-Odd-CASE: kept\r\n\r\n{body}",
         body.len()
     ))
-}
-
-fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
 }
 
 #[test]
@@ -217,7 +147,7 @@ fn fetch_sends_a_well_formed_request() {
     assert_code(&out, 0);
     let want = format!(
         "GET /a%20b/c?q=1&r=%2F HTTP/1.1\r\nHost: {}\r\nUser-Agent: wirecat/{}\r\nAccept: */*\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n",
-        server.addr,
+        server.listening.addr,
         env!("CARGO_PKG_VERSION")
     );
     assert_eq!(server.requests(), [want]);
@@ -781,19 +711,6 @@ fn ipv6_literal() {
     );
 }
 
-/// Bytes that are the same every run but not trivially compressible.
-fn pseudo_random(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 const PEER: &str = r#"
 import functools, http.server, sys
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -808,7 +725,7 @@ server.serve_forever()
 #[test]
 fn real_peer_files_arrive_byte_for_byte() {
     let www = tempfile::tempdir().unwrap();
-    let big = pseudo_random(3 << 20);
+    let big = pseudo_random(3 << 20, 1);
     let odd_name = "with space \u{e9}%#.bin";
     std::fs::write(www.path().join(odd_name), &big).unwrap();
     std::fs::write(www.path().join("empty"), b"").unwrap();

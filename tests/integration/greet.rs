@@ -4,16 +4,14 @@
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use crate::support::{addr_in, connect, run, wirecat, Background, TIMEOUT};
+use crate::support::{self, connect, run, run_with_stdin, wirecat, Background, TIMEOUT};
 
 fn greet(extra: &[&str]) -> (Background, SocketAddr) {
-    let (server, line) = Background::start(wirecat().args(["greet", "-p", "0"]).args(extra));
-    assert!(line.starts_with("Greeting on "), "{line}");
-    (server, addr_in(&line))
+    let server = support::greet().args(extra).start();
+    (server.bg, server.addr)
 }
 
 /// A client that reads replies line by line.
@@ -205,23 +203,12 @@ fn greet_closes_idle_clients() {
 
 #[test]
 fn greet_logs_connections_like_the_lesson() {
-    let mut child = wirecat()
-        .args(["-v", "greet", "-p", "0", "--threads", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let addr = addr_in(first.trim_end());
-    let (tx, rx) = mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let server = support::greet()
+        .verbose()
+        .args(["--threads", "1"])
+        .stderr_lines()
+        .start();
+    let (addr, rx) = (server.addr, server.bg.stderr.as_ref().unwrap());
     let mut c = Client::new(addr);
     let local = c.writer.local_addr().unwrap();
     c.send(b"Michael\nexit\n");
@@ -237,8 +224,6 @@ fn greet_logs_connections_like_the_lesson() {
             seen.push(line);
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]
@@ -320,7 +305,7 @@ fn second_greet_on_the_same_port_fails(extra: &[&str]) {
         Duration::from_secs(5),
     );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let err = crate::support::stderr(&out);
+    let err = support::stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.starts_with("wirecat: cannot listen on ") && err.contains("in use"),
@@ -358,37 +343,7 @@ fn talk_against_greet_with_messages() {
 
 /// Runs `wirecat talk` with `input` on stdin.
 fn talk_with_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
-    let mut child = wirecat()
-        .arg("talk")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    wait_output(child)
-}
-
-fn wait_output(child: std::process::Child) -> std::process::Output {
-    let (tx, rx) = mpsc::channel();
-    let pid = child.id();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(TIMEOUT) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("talk did not finish within {TIMEOUT:?}");
-        }
-    }
+    run_with_stdin(wirecat().arg("talk").args(args), Some(input), TIMEOUT)
 }
 
 #[test]

@@ -2,236 +2,17 @@
 //! in-process rustls server on 127.0.0.1:0 with certificates made at test
 //! time (good, wrong host, untrusted issuer, expired), bodies framed every
 //! way, truncation without close_notify, and redirects between http and
-//! https. Also home to the small plain and TLS servers web.rs reuses.
+//! https.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::sync::{Arc, Mutex};
+use std::net::TcpListener;
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-
-use crate::support::{assert_stderr_has, needs_ipv6, run, stderr, wirecat, TIMEOUT};
-
-/// A CA made at test time, and leaves it signs.
-pub struct Pki {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    pub ca_pem: String,
-}
-
-impl Pki {
-    pub fn new() -> Pki {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "wirecat https test CA");
-        let cert = params.self_signed(&key).unwrap();
-        Pki {
-            issuer: rcgen::Issuer::new(params, key),
-            ca_pem: cert.pem(),
-        }
-    }
-
-    /// A server config for a leaf naming `names`, valid until `until_year`.
-    pub fn server(&self, names: &[&str], until_year: i32) -> Arc<rustls::ServerConfig> {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let mut params = rcgen::CertificateParams::new(names.clone()).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, names[0].clone());
-        params.not_before = rcgen::date_time_ymd(2000, 1, 1);
-        params.not_after = rcgen::date_time_ymd(until_year, 1, 1);
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone()];
-        let key: PrivateKeyDer<'static> = PrivatePkcs8KeyDer::from(key.serialize_der()).into();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut c = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .unwrap();
-        c.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Arc::new(c)
-    }
-
-    /// The CA as a PEM file in `dir`, for `--cacert`.
-    pub fn ca_file(&self, dir: &Path) -> PathBuf {
-        let path = dir.join("ca.pem");
-        std::fs::write(&path, &self.ca_pem).unwrap();
-        path
-    }
-}
-
-/// What a test server sends back for one request.
-pub struct Reply {
-    pub bytes: Vec<u8>,
-    /// End the TLS stream with close_notify (ignored for plain servers).
-    pub close_notify: bool,
-}
-
-pub fn reply(bytes: impl AsRef<[u8]>) -> Reply {
-    Reply {
-        bytes: bytes.as_ref().to_vec(),
-        close_notify: true,
-    }
-}
-
-type Handler = dyn Fn(&str) -> Reply + Send + Sync;
-
-/// A server on 127.0.0.1:0, plain or TLS, answering every connection from
-/// its handler, and recording each request head. Its thread ends with the
-/// test process; each connection is bounded by socket timeouts.
-pub struct TestServer {
-    pub addr: SocketAddr,
-    pub tls: bool,
-    requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl TestServer {
-    pub fn start(
-        tls: Option<Arc<rustls::ServerConfig>>,
-        handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
-    ) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        TestServer::on(listener, tls, handler)
-    }
-
-    pub fn on(
-        listener: TcpListener,
-        tls: Option<Arc<rustls::ServerConfig>>,
-        handler: impl Fn(&str) -> Reply + Send + Sync + 'static,
-    ) -> TestServer {
-        let addr = listener.local_addr().unwrap();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let server = TestServer {
-            addr,
-            tls: tls.is_some(),
-            requests: requests.clone(),
-        };
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let (requests, handler, tls) = (requests.clone(), handler.clone(), tls.clone());
-                std::thread::spawn(move || serve(conn, tls, &requests, &*handler));
-            }
-        });
-        server
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}{path}", self.addr)
-    }
-
-    pub fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-fn serve(
-    sock: TcpStream,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    requests: &Mutex<Vec<String>>,
-    handler: &Handler,
-) {
-    sock.set_read_timeout(Some(TIMEOUT)).unwrap();
-    sock.set_write_timeout(Some(TIMEOUT)).unwrap();
-    match tls {
-        None => {
-            let head = read_head(&mut &sock);
-            let Some(head) = head else { return };
-            requests.lock().unwrap().push(head.clone());
-            let r = handler(&head);
-            let _ = (&sock).write_all(&r.bytes);
-            let _ = sock.shutdown(std::net::Shutdown::Write);
-            let _ = (&sock).read(&mut [0u8; 1024]);
-        }
-        Some(config) => {
-            let conn = rustls::ServerConnection::new(config).unwrap();
-            let mut tls = rustls::StreamOwned::new(conn, sock);
-            // A client that refuses our certificate ends here.
-            let Some(head) = read_head(&mut tls) else {
-                return;
-            };
-            requests.lock().unwrap().push(head.clone());
-            let r = handler(&head);
-            let _ = tls.write_all(&r.bytes);
-            if r.close_notify {
-                tls.conn.send_close_notify();
-            }
-            let _ = tls.flush();
-            let _ = tls.sock.shutdown(std::net::Shutdown::Write);
-            // Wait for the client to go before dropping, so unread data
-            // does not turn our close into a reset.
-            let _ = tls.sock.read(&mut [0u8; 1024]);
-        }
-    }
-}
-
-/// Reads a request head (up to its blank line), byte-wise so nothing of a
-/// TLS stream is lost; `None` if the connection ends first.
-fn read_head(r: &mut impl Read) -> Option<String> {
-    let mut reader = BufReader::new(r);
-    let mut head = String::new();
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return None,
-            Ok(_) => {}
-        }
-        head.push_str(&line);
-        if line == "\r\n" {
-            return Some(head);
-        }
-    }
-}
-
-pub fn wirecat_in(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = wirecat();
-    cmd.current_dir(dir).args(args);
-    run(&mut cmd, TIMEOUT)
-}
-
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-pub fn assert_code(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "stdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-}
-
-/// The names in `dir`, sorted.
-pub fn files(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
+use crate::support::{
+    assert_code, assert_stderr_has, files, needs_ipv6, pseudo_random, reply, stderr, stdout,
+    test_ca, wirecat_in, Reply, TestServer,
+};
 
 fn body() -> Vec<u8> {
-    let mut x: u32 = 0x2545_f491;
-    (0..400_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    pseudo_random(400_000, 9)
 }
 
 fn chunked(body: &[u8]) -> Vec<u8> {
@@ -247,7 +28,7 @@ fn chunked(body: &[u8]) -> Vec<u8> {
 
 #[test]
 fn https_bodies_arrive_byte_identical_in_every_framing() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let b = body();
@@ -295,7 +76,7 @@ fn https_bodies_arrive_byte_identical_in_every_framing() {
 
 #[test]
 fn https_certificate_errors_are_one_line_with_exit_10() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let ca = ca.to_str().unwrap();
@@ -339,7 +120,7 @@ fn https_certificate_errors_are_one_line_with_exit_10() {
 
 #[test]
 fn https_insecure_accepts_any_certificate_with_a_warning() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let server = TestServer::start(Some(pki.server(&["elsewhere.test"], 2001)), |_| {
         reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
     });
@@ -352,7 +133,7 @@ fn https_insecure_accepts_any_certificate_with_a_warning() {
 
 #[test]
 fn https_close_delimited_body_without_close_notify_is_truncated() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let server = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), |_| Reply {
@@ -375,7 +156,7 @@ fn https_close_delimited_body_without_close_notify_is_truncated() {
 
 #[test]
 fn redirects_between_http_and_https_both_ways() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let secure = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), |head| {
@@ -438,7 +219,7 @@ fn redirects_between_http_and_https_both_ways() {
 
 #[test]
 fn headers_verbose_shows_tls_and_timing_has_the_handshake() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let server = TestServer::start(Some(pki.server(&["127.0.0.1"], 3000)), |_| {
@@ -478,7 +259,7 @@ fn https_to_an_ipv6_literal_checks_the_ip_name() {
         return;
     }
     let listener = TcpListener::bind("[::1]:0").unwrap();
-    let pki = Pki::new();
+    let pki = test_ca();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
     let server = TestServer::on(listener, Some(pki.server(&["::1"], 4000)), |_| {

@@ -5,16 +5,17 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Output, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use wait_timeout::ChildExt;
-
-use crate::support::{assert_stderr_has, run, stderr, wirecat, TIMEOUT};
+use crate::support::{
+    assert_stderr_has, listen, read_request_head, run_with_stdin, stderr, wirecat, wirecat_in,
+    Background, Listening, TIMEOUT,
+};
 
 /// What the server saw.
 #[derive(Default)]
@@ -31,33 +32,20 @@ struct Counts {
 /// set, each response waits until that many connections are open at once
 /// (bounded), so a test can see whether the client reaches its limit.
 struct KeepAlive {
-    addr: SocketAddr,
+    listening: Listening,
     counts: Arc<Counts>,
-    stop: Arc<AtomicBool>,
 }
 
 impl KeepAlive {
     fn start(gate: Option<usize>, close_each: bool) -> KeepAlive {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let counts = Arc::new(Counts::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let (c, s) = (counts.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::Acquire) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let c = c.clone();
-                std::thread::spawn(move || serve_conn(conn, &c, gate, close_each));
-            }
-        });
-        KeepAlive { addr, counts, stop }
+        let c = counts.clone();
+        let listening = listen(move |conn| serve_conn(conn, &c, gate, close_each));
+        KeepAlive { listening, counts }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("http://{}{path}", self.listening.addr)
     }
 
     fn connections(&self) -> usize {
@@ -66,13 +54,6 @@ impl KeepAlive {
 
     fn requests(&self) -> usize {
         self.counts.requests.load(Ordering::Acquire)
-    }
-}
-
-impl Drop for KeepAlive {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        let _ = TcpStream::connect_timeout(&self.addr, TIMEOUT);
     }
 }
 
@@ -141,7 +122,7 @@ fn serve_conn(conn: TcpStream, counts: &Counts, gate: Option<usize>, close_each:
 }
 
 fn fetch_in(dir: &Path, args: &[&str]) -> Output {
-    run(wirecat().current_dir(dir).arg("fetch").args(args), TIMEOUT)
+    wirecat_in(dir, &[&["fetch"], args].concat())
 }
 
 /// File name -> contents, for every file in `dir`.
@@ -232,29 +213,14 @@ fn urls_from_a_file_and_from_stdin() {
     assert_eq!(files["two"], body_for("/two"));
 
     let dir = tempfile::tempdir().unwrap();
-    let mut child = wirecat()
-        .current_dir(dir.path())
-        .args(["fetch", "-i", "-", &server.url("/three")])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(list.as_bytes())
-        .unwrap();
-    let status = child.wait_timeout(TIMEOUT).unwrap().expect("finished");
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(status.success(), "{err}");
+    let out = run_with_stdin(
+        wirecat()
+            .current_dir(dir.path())
+            .args(["fetch", "-i", "-", &server.url("/three")]),
+        Some(list.as_bytes()),
+        TIMEOUT,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         saved(dir.path()).keys().collect::<Vec<_>>(),
         ["one", "three", "two"]
@@ -345,7 +311,7 @@ fn a_connection_closed_while_idle_is_retried_once() {
 /// request of a `-P 1` run.
 #[test]
 fn many_https_urls_share_one_tls_connection() {
-    let pki = crate::https::Pki::new();
+    let pki = crate::support::test_ca();
     let config = pki.server(&["127.0.0.1"], 2099);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -422,10 +388,7 @@ fn an_interrupted_run_exits_130_and_leaves_nothing() {
                 sock.set_read_timeout(Some(TIMEOUT)).unwrap();
                 let mut w = sock.try_clone().unwrap();
                 let mut r = BufReader::new(sock);
-                let mut line = String::new();
-                while r.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-                    line.clear();
-                }
+                let _ = read_request_head(&mut r);
                 // Half a body, then silence until the client goes.
                 let _ = w.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhalf");
                 let _ = seen_tx.send(());
@@ -435,24 +398,16 @@ fn an_interrupted_run_exits_130_and_leaves_nothing() {
     });
     let dir = tempfile::tempdir().unwrap();
     let urls: Vec<String> = (0..4).map(|i| format!("http://{addr}/s{i}")).collect();
-    let mut child = wirecat()
-        .current_dir(dir.path())
-        .args(["fetch", "-P", "2"])
-        .args(&urls)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Background::quiet(
+        wirecat()
+            .current_dir(dir.path())
+            .args(["fetch", "-P", "2"])
+            .args(&urls),
+    );
     for _ in 0..2 {
         seen.recv_timeout(TIMEOUT).expect("two downloads under way");
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let status = child.wait_timeout(TIMEOUT).unwrap().expect("exited");
-    assert_eq!(status.code(), Some(130));
+    child.signal("INT");
+    assert_eq!(child.wait(TIMEOUT).code(), Some(130));
     assert!(saved(dir.path()).is_empty());
 }

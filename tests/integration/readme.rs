@@ -1,9 +1,7 @@
 //! The README tells the truth: its two commands, its examples' output, its
 //! exit codes and the flags it mentions are checked against the real binary.
 
-use std::io::{Read, Write};
-
-use crate::support::{addr_in, connect, run, wirecat, Background, TIMEOUT};
+use crate::support::{self, exchange, run, wirecat, TIMEOUT};
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
@@ -51,13 +49,12 @@ fn readme_opens_with_the_two_commands_and_ci_runs_the_second() {
 fn readme_main_command_serves_the_demo_site() {
     // The README's `serve www` on port 8000, here on a kernel-chosen port.
     let www = concat!(env!("CARGO_MANIFEST_DIR"), "/www");
-    let (_server, line) = Background::start(wirecat().args(["serve", "-p", "0", www]));
-    assert!(line.starts_with("Serving "), "{line}");
-    let mut c = connect(addr_in(&line));
-    c.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut page = String::new();
-    c.read_to_string(&mut page).unwrap();
+    let server = support::serve(www).start();
+    let page = exchange(
+        server.addr,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let page = String::from_utf8(page).unwrap();
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
     assert!(page.contains("<h1>Welcome!</h1>"), "{page}");
 }
@@ -65,8 +62,8 @@ fn readme_main_command_serves_the_demo_site() {
 #[test]
 fn readme_greeting_dialogue_is_what_talk_prints() {
     let text = readme();
-    let (_server, line) = Background::start(wirecat().args(["greet", "-p", "0"]));
-    let addr = addr_in(&line).to_string();
+    let server = support::greet().start();
+    let addr = server.addr.to_string();
     let out = run(
         wirecat().args(["talk", &addr, "Michael", "Tracy", "Sarah"]),
         TIMEOUT,

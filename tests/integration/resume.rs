@@ -3,49 +3,29 @@
 //! against `wirecat serve` holding the same file, or a changed one. The
 //! result must be byte for byte the server's file, never a mix.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use crate::support::{addr_in, connect, run, wirecat, Background, TIMEOUT};
+use crate::support::{
+    self, assert_code, files as names, pseudo_random, read_request_head, request, run, stdout,
+    wait_until, wirecat, Background, Server, TIMEOUT,
+};
 
 /// Bytes the stalling server sends before it stops.
 const SENT: usize = 1 << 20;
 
-/// Deterministic, incompressible-looking content of `len` bytes.
-fn content(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
-fn serve(dir: &Path) -> (Background, SocketAddr) {
-    let (bg, line) = Background::start(wirecat().args(["serve", "-p", "0"]).arg(dir));
-    let addr = addr_in(&line);
-    (bg, addr)
+fn serve(dir: &Path) -> Server {
+    support::serve(dir).start()
 }
 
 /// The ETag `wirecat serve` gives `path`, read from a HEAD response.
 fn etag_of(addr: SocketAddr, path: &str) -> String {
-    let mut s = connect(addr);
-    write!(
-        s,
-        "HEAD {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut head = String::new();
-    s.read_to_string(&mut head).unwrap();
-    head.lines()
-        .find_map(|l| l.strip_prefix("ETag: "))
-        .unwrap_or_else(|| panic!("no ETag in {head}"))
+    let raw = format!("HEAD {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let r = request(addr, &raw);
+    r.header("etag")
+        .unwrap_or_else(|| panic!("no ETag in {:?}", r.headers))
         .trim()
         .to_string()
 }
@@ -62,10 +42,7 @@ fn staller(body: Vec<u8>, etag: String) -> SocketAddr {
         conn.set_read_timeout(Some(TIMEOUT)).unwrap();
         let mut w = conn.try_clone().unwrap();
         let mut r = BufReader::new(conn);
-        let mut line = String::new();
-        while r.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
-            line.clear();
-        }
+        let _ = read_request_head(&mut r);
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: {etag}\r\n\r\n",
             body.len()
@@ -79,68 +56,99 @@ fn staller(body: Vec<u8>, etag: String) -> SocketAddr {
     addr
 }
 
-/// Starts `fetch -C` against the staller and waits (bounded) until the
-/// part file holds some data, which proves the transfer is under way.
-fn interrupted_download(dl: &Path, addr: SocketAddr) -> (Background, PathBuf) {
-    let url = format!("http://{addr}/big.bin");
-    let (bg, first) =
-        Background::start(
-            wirecat()
-                .current_dir(dl)
-                .args(["fetch", "-C", "--no-progress", &url]),
-        );
-    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
-    let part = dl.join("big.bin.part");
-    let deadline = Instant::now() + TIMEOUT;
-    while std::fs::metadata(&part).map_or(0, |m| m.len()) < (SENT / 4) as u64 {
-        assert!(Instant::now() < deadline, "the part file never grew");
-        std::thread::sleep(Duration::from_millis(10));
+/// `wirecat fetch [-C] --no-progress` of `url` in `dl`.
+fn fetch(dl: &Path, url: &str, resume: bool) -> Command {
+    let mut cmd = wirecat();
+    cmd.current_dir(dl).arg("fetch");
+    if resume {
+        cmd.arg("-C");
     }
-    (bg, part)
+    cmd.args(["--no-progress", url]);
+    cmd
 }
 
-fn resume(dl: &Path, addr: SocketAddr) -> Output {
-    let url = format!("http://{addr}/big.bin");
+/// Starts `cmd` (a download from the staller) and waits (bounded) until a
+/// file in `dl` that `wanted` picks holds some data, which proves the
+/// transfer is under way; returns the process and that file's name.
+fn interrupted(
+    cmd: &mut Command,
+    dl: &Path,
+    wanted: impl Fn(&str) -> bool,
+) -> (Background, String) {
+    let (bg, first) = Background::start(cmd);
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let name = wait_until("no download file grew", || {
+        names(dl).into_iter().find(|n| {
+            wanted(n) && std::fs::metadata(dl.join(n)).map_or(0, |m| m.len()) >= (SENT / 4) as u64
+        })
+    });
+    (bg, name)
+}
+
+/// Interrupts the download with SIGINT, which exits 130.
+fn interrupt(mut bg: Background) {
+    bg.signal("INT");
+    assert_eq!(bg.wait(TIMEOUT).code(), Some(130));
+}
+
+/// `fetch -C` of `/{name}` from `addr` in `dl`, to the end.
+fn resume(dl: &Path, addr: SocketAddr, name: &str) -> Output {
     run(
-        wirecat().current_dir(dl).args(["fetch", "-C", &url]),
+        wirecat()
+            .current_dir(dl)
+            .args(["fetch", "-C", &format!("http://{addr}/{name}")]),
         TIMEOUT,
     )
 }
 
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
+/// Starts `fetch -C` of `/big.bin` from the staller at `stall` and waits
+/// until its part file holds data; returns the process and the part's path.
+fn interrupted_download(dl: &Path, stall: SocketAddr) -> (Background, PathBuf) {
+    let url = format!("http://{stall}/big.bin");
+    let (bg, part) = interrupted(&mut fetch(dl, &url, true), dl, |n| n == "big.bin.part");
+    (bg, dl.join(part))
+}
+
+/// A download in the making: `wirecat serve` holding `name` (of `body`)
+/// in `srv`, a staller that sends part of the same file under the same
+/// ETag, and an empty folder `dl` to download into.
+struct Setup {
+    srv: tempfile::TempDir,
+    dl: tempfile::TempDir,
+    server: Server,
+    stall: SocketAddr,
+}
+
+fn setup(name: &str, body: &[u8]) -> Setup {
+    let srv = tempfile::tempdir().unwrap();
+    let dl = tempfile::tempdir().unwrap();
+    std::fs::write(srv.path().join(name), body).unwrap();
+    let server = serve(srv.path());
+    let stall = staller(body.to_vec(), etag_of(server.addr, &format!("/{name}")));
+    Setup {
+        srv,
+        dl,
+        server,
+        stall,
+    }
 }
 
 #[test]
 fn sigint_keeps_the_part_and_a_resume_completes_it() {
-    let srv = tempfile::tempdir().unwrap();
-    let dl = tempfile::tempdir().unwrap();
-    let body = content(4 * SENT, 1);
-    std::fs::write(srv.path().join("big.bin"), &body).unwrap();
-    let (_server, addr) = serve(srv.path());
-    let stall = staller(body.clone(), etag_of(addr, "/big.bin"));
+    let body = pseudo_random(4 * SENT, 1);
+    let t = setup("big.bin", &body);
+    let (dl, server, stall) = (&t.dl, &t.server, t.stall);
 
-    let (mut bg, part) = interrupted_download(dl.path(), stall);
-    bg.signal("INT");
-    assert_eq!(bg.wait(TIMEOUT).code(), Some(130));
+    let (bg, part) = interrupted_download(dl.path(), stall);
+    interrupt(bg);
     let kept = std::fs::read(&part).unwrap();
     assert!(!kept.is_empty() && kept.len() <= SENT, "{}", kept.len());
     assert_eq!(kept, body[..kept.len()]);
     assert_eq!(names(dl.path()), ["big.bin.part", "big.bin.part.meta"]);
 
-    let out = resume(dl.path(), addr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.starts_with("HTTP/1.1 206"), "{stdout}");
+    let out = resume(dl.path(), server.addr, "big.bin");
+    assert_code(&out, 0);
+    assert!(stdout(&out).starts_with("HTTP/1.1 206"), "{}", stdout(&out));
     assert!(std::fs::read(dl.path().join("big.bin")).unwrap() == body);
     assert_eq!(names(dl.path()), ["big.bin"]);
 
@@ -148,28 +156,21 @@ fn sigint_keeps_the_part_and_a_resume_completes_it() {
     std::fs::rename(dl.path().join("big.bin"), &part).unwrap();
     std::fs::write(
         dl.path().join("big.bin.part.meta"),
-        format!("if-range {}\n", etag_of(addr, "/big.bin")),
+        format!("if-range {}\n", etag_of(server.addr, "/big.bin")),
     )
     .unwrap();
-    let out = resume(dl.path(), addr);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("HTTP/1.1 416"));
+    let out = resume(dl.path(), server.addr, "big.bin");
+    assert_code(&out, 0);
+    assert!(stdout(&out).starts_with("HTTP/1.1 416"));
     assert!(std::fs::read(dl.path().join("big.bin")).unwrap() == body);
     assert_eq!(names(dl.path()), ["big.bin"]);
 }
 
 #[test]
 fn sigkill_then_a_changed_file_gives_the_new_file_not_a_mix() {
-    let srv = tempfile::tempdir().unwrap();
-    let dl = tempfile::tempdir().unwrap();
-    let old = content(4 * SENT, 2);
-    std::fs::write(srv.path().join("big.bin"), &old).unwrap();
-    let (_server, addr) = serve(srv.path());
-    let stall = staller(old.clone(), etag_of(addr, "/big.bin"));
+    let old = pseudo_random(4 * SENT, 2);
+    let t = setup("big.bin", &old);
+    let (srv, dl, server, stall) = (&t.srv, &t.dl, &t.server, t.stall);
 
     let (mut bg, part) = interrupted_download(dl.path(), stall);
     bg.signal("KILL");
@@ -177,16 +178,11 @@ fn sigkill_then_a_changed_file_gives_the_new_file_not_a_mix() {
     assert!(std::fs::metadata(&part).unwrap().len() > 0);
 
     // A different size: a different ETag whatever the clock's resolution.
-    let new = content(3 * SENT + 17, 3);
+    let new = pseudo_random(3 * SENT + 17, 3);
     std::fs::write(srv.path().join("big.bin"), &new).unwrap();
-    let out = resume(dl.path(), addr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.starts_with("HTTP/1.1 200"), "{stdout}");
+    let out = resume(dl.path(), server.addr, "big.bin");
+    assert_code(&out, 0);
+    assert!(stdout(&out).starts_with("HTTP/1.1 200"), "{}", stdout(&out));
     assert!(std::fs::read(dl.path().join("big.bin")).unwrap() == new);
     assert_eq!(names(dl.path()), ["big.bin"]);
 }
@@ -194,29 +190,11 @@ fn sigkill_then_a_changed_file_gives_the_new_file_not_a_mix() {
 #[test]
 fn without_continue_an_interrupt_leaves_nothing() {
     let dl = tempfile::tempdir().unwrap();
-    let stall = staller(content(4 * SENT, 4), "\"x\"".into());
+    let stall = staller(pseudo_random(4 * SENT, 4), "\"x\"".into());
     let url = format!("http://{stall}/big.bin");
-    let (mut bg, first) =
-        Background::start(
-            wirecat()
-                .current_dir(dl.path())
-                .args(["fetch", "--no-progress", &url]),
-        );
-    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
     // The temporary name is random: wait until some file holds data.
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let grown = std::fs::read_dir(dl.path())
-            .unwrap()
-            .any(|e| e.unwrap().metadata().unwrap().len() >= (SENT / 4) as u64);
-        if grown {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no temporary file grew");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    bg.signal("INT");
-    assert_eq!(bg.wait(TIMEOUT).code(), Some(130));
+    let (bg, _) = interrupted(&mut fetch(dl.path(), &url, false), dl.path(), |_| true);
+    interrupt(bg);
     assert!(names(dl.path()).is_empty(), "{:?}", names(dl.path()));
 }
 
@@ -225,50 +203,21 @@ fn without_continue_an_interrupt_leaves_nothing() {
 /// of the full name, and the next run finds them again (issue 9, item 10).
 #[test]
 fn the_longest_names_keep_and_resume_their_parts() {
-    let srv = tempfile::tempdir().unwrap();
-    let dl = tempfile::tempdir().unwrap();
     let name = format!("{}.bin", "r".repeat(251));
-    let body = content(4 * SENT, 5);
-    std::fs::write(srv.path().join(&name), &body).unwrap();
-    let (_server, addr) = serve(srv.path());
-    let stall = staller(body.clone(), etag_of(addr, &format!("/{name}")));
+    let body = pseudo_random(4 * SENT, 5);
+    let t = setup(&name, &body);
+    let (dl, server, stall) = (&t.dl, &t.server, t.stall);
 
-    let fetch = |addr: SocketAddr| {
-        let url = format!("http://{addr}/{name}");
-        let mut cmd = wirecat();
-        cmd.current_dir(dl.path())
-            .args(["fetch", "-C", "--no-progress", &url]);
-        cmd
-    };
-    let (mut bg, first) = Background::start(&mut fetch(stall));
-    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
-    let deadline = Instant::now() + TIMEOUT;
-    let part = loop {
-        let grown = names(dl.path()).into_iter().find(|n| {
-            n.ends_with(".part")
-                && std::fs::metadata(dl.path().join(n)).map_or(0, |m| m.len()) >= (SENT / 4) as u64
-        });
-        if let Some(part) = grown {
-            break part;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no part file grew: {:?}",
-            names(dl.path())
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    bg.signal("INT");
-    assert_eq!(bg.wait(TIMEOUT).code(), Some(130));
+    let url = |addr: SocketAddr| format!("http://{addr}/{name}");
+    let (bg, part) = interrupted(&mut fetch(dl.path(), &url(stall), true), dl.path(), |n| {
+        n.ends_with(".part")
+    });
+    interrupt(bg);
     assert_eq!(names(dl.path()), [part.clone(), format!("{part}.meta")]);
 
-    let out = run(&mut fetch(addr), TIMEOUT);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("HTTP/1.1 206"));
+    let out = run(&mut fetch(dl.path(), &url(server.addr), true), TIMEOUT);
+    assert_code(&out, 0);
+    assert!(stdout(&out).starts_with("HTTP/1.1 206"));
     assert!(std::fs::read(dl.path().join(&name)).unwrap() == body);
     assert_eq!(names(dl.path()), [name]);
 }

@@ -4,136 +4,29 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use wirecat::http::response::try_parse_response;
+use crate::support::{self, get, request, Client, Resp, Server, TIMEOUT};
 
-use crate::support::{self, Background, TIMEOUT};
-
-/// A running `wirecat serve`, killed on drop.
-struct Server {
-    bg: Background,
-    addr: SocketAddr,
-}
-
+/// `wirecat serve` on port 0, on two loops unless the test says otherwise.
 fn serve(dir: &Path, extra: &[&str]) -> Server {
-    let mut cmd = support::wirecat();
-    cmd.args(["serve", "-p", "0"]);
-    if !extra.contains(&"--threads") {
-        cmd.args(["--threads", "2"]);
-    }
-    cmd.args(extra).arg(dir);
-    let (bg, first) = Background::start(&mut cmd);
-    assert!(first.starts_with("Serving "), "{first}");
-    Server {
-        bg,
-        addr: support::addr_in(&first),
-    }
+    let threads: &[&str] = if extra.contains(&"--threads") {
+        &[]
+    } else {
+        &["--threads", "2"]
+    };
+    support::serve(dir).args(threads).args(extra).start()
 }
 
-/// A parsed response.
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// A client connection that reads responses one at a time.
-struct Client {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Client {
-    fn new(addr: SocketAddr) -> Client {
-        Client {
-            stream: support::connect(addr),
-            buf: Vec::new(),
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("write request");
-    }
-
-    fn fill(&mut self) -> usize {
-        let mut chunk = [0u8; 64 * 1024];
-        let n = self.stream.read(&mut chunk).expect("read (timed out?)");
-        self.buf.extend_from_slice(&chunk[..n]);
-        n
-    }
-
-    /// Reads one response; `head` says the request was HEAD (no body).
-    fn response(&mut self, head: bool) -> Resp {
-        let (h, n) = loop {
-            if let Some(parsed) = try_parse_response(&self.buf, 64 * 1024).expect("valid head") {
-                break parsed;
-            }
-            assert!(self.fill() > 0, "connection closed before a response head");
-        };
-        self.buf.drain(..n);
-        let headers: Vec<(String, String)> = h
-            .headers
-            .iter()
-            .map(|x| (x.name.clone(), x.value_lossy().into_owned()))
-            .collect();
-        let len = headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .map(|(_, v)| v.parse::<usize>().expect("numeric Content-Length"));
-        let body = if head || h.status == 304 {
-            Vec::new()
-        } else if let Some(len) = len {
-            while self.buf.len() < len {
-                assert!(self.fill() > 0, "connection closed inside a body");
-            }
-            self.buf.drain(..len).collect()
-        } else {
-            while self.fill() > 0 {}
-            std::mem::take(&mut self.buf)
-        };
-        Resp {
-            status: h.status,
-            headers,
-            body,
-        }
-    }
-
-    /// True when the server closed the connection (EOF, or a reset).
-    fn closed(&mut self) -> bool {
-        let mut b = [0u8; 1];
-        matches!(self.stream.read(&mut b), Ok(0) | Err(_)) && self.buf.is_empty()
-    }
-}
-
-/// One request on a fresh connection.
-fn request(addr: SocketAddr, raw: &str) -> Resp {
-    let mut c = Client::new(addr);
-    c.send(raw.as_bytes());
-    c.response(raw.starts_with("HEAD "))
-}
-
-fn get(addr: SocketAddr, path: &str) -> Resp {
+/// `GET path` with header lines `headers` (CRLF between them) on a fresh
+/// keep-alive connection, the response read by its framing.
+fn get_with_headers(addr: SocketAddr, path: &str, headers: &str) -> Resp {
     request(
         addr,
-        &format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+        &format!("GET {path} HTTP/1.1\r\nHost: t\r\n{headers}\r\n\r\n"),
     )
 }
 
@@ -370,12 +263,7 @@ fn conditional_requests() {
     let first = get(s.addr, "/a.txt");
     let etag = first.header("etag").unwrap().to_string();
     let lm = first.header("last-modified").unwrap().to_string();
-    let ask = |h: &str| {
-        request(
-            s.addr,
-            &format!("GET /a.txt HTTP/1.1\r\nHost: t\r\n{h}\r\n\r\n"),
-        )
-    };
+    let ask = |h: &str| get_with_headers(s.addr, "/a.txt", h);
     let cases: Vec<(String, u16)> = vec![
         (format!("If-None-Match: {etag}"), 304),
         (format!("If-None-Match: \"nope\", W/{etag}"), 304),
@@ -418,12 +306,7 @@ fn range_requests() {
     let d = site();
     let s = serve(d.path(), &["-q"]);
     let hundred: Vec<u8> = (0..100u8).collect();
-    let ask = |h: &str| {
-        request(
-            s.addr,
-            &format!("GET /hundred.bin HTTP/1.1\r\nHost: t\r\n{h}\r\n\r\n"),
-        )
-    };
+    let ask = |h: &str| get_with_headers(s.addr, "/hundred.bin", h);
     let singles = [
         ("bytes=0-9", 0..10),
         ("bytes=90-", 90..100),
@@ -796,15 +679,17 @@ fn extra_headers_and_access_log() {
         "GET /a.txt HTTP/1.1\r\nHost: t\r\nUser-Agent: tester \"1\"\r\nReferer: http://r/\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    assert_eq!(
-        get(s.addr, "/missing").header("access-control-allow-origin"),
-        Some("*")
-    );
+    // Each line is logged when its connection ends, and two loops end
+    // theirs in no set order: read the first line before the next request.
     let line = s.bg.lines.recv_timeout(TIMEOUT).expect("access log line");
     assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
     assert!(
         line.ends_with("\"GET /a.txt HTTP/1.1\" 200 6 \"http://r/\" \"tester \\x221\\x22\""),
         "{line}"
+    );
+    assert_eq!(
+        get(s.addr, "/missing").header("access-control-allow-origin"),
+        Some("*")
     );
     let line = s.bg.lines.recv_timeout(TIMEOUT).expect("second log line");
     assert!(line.contains("\"GET /missing HTTP/1.1\" 404 "), "{line}");
@@ -822,68 +707,36 @@ fn tool(name: &str) -> Command {
     cmd
 }
 
+/// `curl -sS --max-time 10 ARGS`.
+fn curl(args: &[&str]) -> Output {
+    support::run(
+        tool("curl").args(["-sS", "--max-time", "10"]).args(args),
+        TIMEOUT,
+    )
+}
+
 #[test]
 fn curl_as_a_client() {
     let d = site();
     let s = serve(d.path(), &["-q"]);
-    let base = format!("http://{}", s.addr);
-    let out = support::run(
-        tool("curl").args([
-            "-sS",
-            "--max-time",
-            "10",
-            "-D",
-            "-",
-            &format!("{base}/a.txt"),
-            &format!("{base}/hundred.bin"),
-        ]),
-        TIMEOUT,
-    );
+    let (a, hundred, sub) = (s.url("/a.txt"), s.url("/hundred.bin"), s.url("/sub"));
+    let out = curl(&["-D", "-", &a, &hundred]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
     assert!(text.contains("hello\n"));
-    let out = support::run(
-        tool("curl").args([
-            "-sS",
-            "--max-time",
-            "10",
-            "-r",
-            "10-19",
-            &format!("{base}/hundred.bin"),
-        ]),
-        TIMEOUT,
-    );
+    let out = curl(&["-r", "10-19", &hundred]);
     assert_eq!(out.stdout, (10..20u8).collect::<Vec<u8>>());
-    let out = support::run(
-        tool("curl").args([
-            "-sS",
-            "--max-time",
-            "10",
-            "-0",
-            "-I",
-            &format!("{base}/a.txt"),
-        ]),
-        TIMEOUT,
-    );
+    let out = curl(&["-0", "-I", &a]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Content-Length: 6"));
-    let out = support::run(
-        tool("curl").args([
-            "-sS",
-            "--max-time",
-            "10",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code} %{redirect_url}",
-            &format!("{base}/sub"),
-        ]),
-        TIMEOUT,
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        format!("301 {base}/sub/")
-    );
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{redirect_url}",
+        &sub,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("301 {sub}/"));
 }
 
 #[test]
@@ -965,15 +818,11 @@ fn cpu_ticks(pid: u32) -> u64 {
 #[test]
 fn out_of_descriptors_pauses_accepting_without_spinning_or_exiting() {
     let d = site();
-    let mut cmd = Command::new("sh");
-    cmd.args([
-        "-c",
-        "ulimit -n 32 && exec \"$0\" serve -q -p 0 --threads 1 \"$1\"",
-    ])
-    .arg(env!("CARGO_BIN_EXE_wirecat"))
-    .arg(d.path());
-    let (bg, first) = Background::start(&mut cmd);
-    let addr = support::addr_in(&first);
+    let s = support::serve(d.path())
+        .args(["-q", "--threads", "1"])
+        .max_open_files(32)
+        .start();
+    let addr = s.addr;
     // More connections than descriptors: the kernel completes the
     // handshakes; the server accepts what it can and leaves the rest queued.
     let mut conns: Vec<Client> = (0..40).map(|_| Client::new(addr)).collect();
@@ -1002,7 +851,7 @@ fn out_of_descriptors_pauses_accepting_without_spinning_or_exiting() {
         answered.len()
     );
     // Stuck without descriptors, the server must not spin.
-    let before = cpu_ticks(bg.child.id());
+    let before = cpu_ticks(s.bg.child.id());
     let waited = Instant::now();
     let last = conns.len() - 1;
     conns[last]
@@ -1013,7 +862,7 @@ fn out_of_descriptors_pauses_accepting_without_spinning_or_exiting() {
         conns[last].stream.peek(&mut b).is_err(),
         "answered without a free descriptor"
     );
-    let used = cpu_ticks(bg.child.id()) - before;
+    let used = cpu_ticks(s.bg.child.id()) - before;
     assert!(
         used * 10 < waited.elapsed().as_millis() as u64,
         "{used} ticks in {:?}",
@@ -1034,7 +883,7 @@ fn out_of_descriptors_pauses_accepting_without_spinning_or_exiting() {
         let r = c.response(false);
         assert_eq!(r.status, 200);
     }
-    drop(bg);
+    drop(s);
 }
 
 #[test]

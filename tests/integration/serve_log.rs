@@ -5,13 +5,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use wait_timeout::ChildExt;
-
-use crate::support::{addr_in, connect, wirecat, TIMEOUT};
+use crate::support::{self, connect, TIMEOUT};
 
 /// How long one response may take: prompt, though the log is stalled.
 const PROMPT: Duration = Duration::from_secs(5);
@@ -26,11 +23,8 @@ fn target(tag: &str) -> String {
 /// `wirecat serve` with stdout a pipe handed back unread (after the
 /// announcement) and stderr collected line by line.
 struct Server {
-    child: Child,
+    served: support::Server,
     addr: SocketAddr,
-    /// Unread until a test takes it.
-    stdout: Option<BufReader<ChildStdout>>,
-    stderr: mpsc::Receiver<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -38,39 +32,14 @@ impl Server {
     fn start() -> Server {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("index.html"), "hi\n").unwrap();
-        let mut child = wirecat()
-            .args(["serve", "-p", "0", "--threads", "2"])
-            .arg(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let (tx, stderr) = mpsc::channel();
-        let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(err).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        // Nothing else is written before the first request, so the reader
-        // buffers the announcement only.
-        let (line_tx, line_rx) = mpsc::channel();
-        let handle = std::thread::spawn(move || {
-            let mut first = String::new();
-            let _ = stdout.read_line(&mut first);
-            let _ = line_tx.send(first);
-            stdout
-        });
-        let first = line_rx.recv_timeout(TIMEOUT).expect("no announcement");
-        let stdout = handle.join().unwrap();
-        assert!(first.starts_with("Serving "), "{first}");
+        let served = support::serve(dir.path())
+            .args(["--threads", "2"])
+            .stdout_unread()
+            .stderr_lines()
+            .start();
         Server {
-            child,
-            addr: addr_in(first.trim_end()),
-            stdout: Some(stdout),
-            stderr,
+            addr: served.addr,
+            served,
             _dir: dir,
         }
     }
@@ -110,34 +79,17 @@ impl Server {
 
     /// Waits for a stderr line containing `needle`.
     fn stderr_line(&self, needle: &str) -> String {
-        loop {
-            match self.stderr.recv_timeout(TIMEOUT) {
-                Ok(l) if l.contains(needle) => return l,
-                Ok(_) => {}
-                Err(_) => panic!("no stderr line with {needle:?}"),
-            }
-        }
+        self.served.bg.stderr_line(needle)
     }
 
     fn terminate(&mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let status = self.child.wait_timeout(TIMEOUT).unwrap();
+        self.served.bg.signal("TERM");
+        let status = self.served.bg.wait(TIMEOUT);
         assert_eq!(
-            status.and_then(|s| s.code()),
+            status.code(),
             Some(0),
             "serve did not exit cleanly within {TIMEOUT:?} with stdout stalled"
         );
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -162,7 +114,7 @@ fn serve_answers_every_request_while_stdout_is_not_read_and_the_log_resumes() {
     // The reader comes back: what was queued arrives, and the dropped
     // lines are reported once the writer has caught up.
     let (tx, lines) = mpsc::channel();
-    let mut stdout = server.stdout.take().unwrap();
+    let mut stdout = server.served.bg.stdout.take().unwrap();
     std::thread::spawn(move || {
         let mut line = String::new();
         while stdout.read_line(&mut line).is_ok_and(|n| n > 0) {
@@ -195,7 +147,13 @@ fn serve_exits_promptly_on_sigterm_with_stdout_stalled() {
     let report = server.stderr_line("access-log lines dropped");
     let lost = dropped_in(&report);
     let mut rest = String::new();
-    let _ = server.stdout.take().unwrap().read_to_string(&mut rest);
+    let _ = server
+        .served
+        .bg
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut rest);
     // The last line may have been cut where the pipe filled up.
     let written = rest.lines().filter(|l| is_log_line(l)).count() as u64;
     assert!(written > 0, "nothing reached stdout");

@@ -7,24 +7,20 @@
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{self, Background, TIMEOUT};
+use crate::support::{self, Server};
 
 /// A sparse file of zeros: large to send, free to make.
 const BIG: u64 = 256 << 20;
 
-fn serve(dir: &Path, extra: &[&str]) -> (Background, SocketAddr) {
-    let mut cmd = support::wirecat();
-    cmd.args(["serve", "-p", "0", "--threads", "1"])
+fn serve(dir: &Path, extra: &[&str]) -> Server {
+    support::serve(dir)
+        .args(["--threads", "1"])
         .args(extra)
-        .arg(dir);
-    let (bg, first) = Background::start(&mut cmd);
-    assert!(first.starts_with("Serving "), "{first}");
-    let addr = support::addr_in(&first);
-    (bg, addr)
+        .start()
 }
 
 fn site() -> tempfile::TempDir {
@@ -64,28 +60,13 @@ fn read_body(c: &mut TcpStream, budget: usize) -> (u64, bool) {
     }
 }
 
-/// The next access log line that mentions `needle`.
-fn log_line(bg: &Background, needle: &str) -> String {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = bg
-            .lines
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("no log line with {needle:?}"));
-        if line.contains(needle) {
-            return line;
-        }
-    }
-}
-
 #[test]
 fn closing_downloads_outlast_the_linger_and_log_every_byte() {
     let d = site();
     // The linger is bounded by --send-timeout: half a second here, while
     // each download takes longer than that. Every window of half a second
     // sees progress, so nothing may be cut.
-    let (bg, addr) = serve(d.path(), &["--send-timeout", "0.5"]);
+    let Server { bg, addr, .. } = serve(d.path(), &["--send-timeout", "0.5"]);
     for (req, version) in [
         (
             "GET /big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
@@ -106,7 +87,7 @@ fn closing_downloads_outlast_the_linger_and_log_every_byte() {
             took > Duration::from_millis(500),
             "{version}: too fast ({took:?}) to outlast the linger"
         );
-        let line = log_line(&bg, &format!("\"GET /big.bin {version}\""));
+        let line = bg.line_with(&format!("\"GET /big.bin {version}\""));
         assert!(line.contains(&format!(" 200 {BIG} ")), "{line}");
     }
 }
@@ -114,7 +95,7 @@ fn closing_downloads_outlast_the_linger_and_log_every_byte() {
 #[test]
 fn access_log_counts_the_bytes_of_a_cut_download() {
     let d = site();
-    let (bg, addr) = serve(d.path(), &[]);
+    let Server { bg, addr, .. } = serve(d.path(), &[]);
     let mut c = support::connect(addr);
     c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
@@ -126,7 +107,7 @@ fn access_log_counts_the_bytes_of_a_cut_download() {
         .set_linger(Some(Duration::ZERO))
         .unwrap();
     drop(c);
-    let line = log_line(&bg, "\"GET /big.bin HTTP/1.1\"");
+    let line = bg.line_with("\"GET /big.bin HTTP/1.1\"");
     let bytes: u64 = line
         .split("\" 200 ")
         .nth(1)
@@ -139,14 +120,14 @@ fn access_log_counts_the_bytes_of_a_cut_download() {
 #[test]
 fn send_timeout_drops_a_client_that_never_reads_after_one_timeout() {
     let d = site();
-    let (bg, addr) = serve(d.path(), &["--send-timeout", "1"]);
+    let Server { bg, addr, .. } = serve(d.path(), &["--send-timeout", "1"]);
     let mut c = support::connect(addr);
     let asked = Instant::now();
     c.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();
     // Never read. The log line is written when the connection ends, so
     // its arrival times the drop.
-    let line = log_line(&bg, "\"GET /big.bin HTTP/1.1\"");
+    let line = bg.line_with("\"GET /big.bin HTTP/1.1\"");
     let took = asked.elapsed();
     assert!(line.contains(" 200 "), "{line}");
     assert!(took >= Duration::from_secs(1), "dropped after {took:?}");
@@ -156,7 +137,8 @@ fn send_timeout_drops_a_client_that_never_reads_after_one_timeout() {
 #[test]
 fn refusal_503_has_a_date_and_arrives_despite_an_unread_request() {
     let d = site();
-    let (_bg, addr) = serve(d.path(), &["-q", "--max-connections", "1"]);
+    let s = serve(d.path(), &["-q", "--max-connections", "1"]);
+    let addr = s.addr;
     let mut held = support::connect(addr);
     held.write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
         .unwrap();

@@ -5,60 +5,14 @@
 //! deterministically in `file_server::path`'s unit tests.
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use wirecat::http::response::try_parse_response;
+use crate::support::{self, get_to_close as get, Server};
 
-use crate::support::{self, Background};
-
-struct Resp {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-fn serve(dir: &Path) -> (Background, SocketAddr) {
-    let mut cmd = support::wirecat();
-    cmd.args(["serve", "-q", "-p", "0", "--threads", "1"])
-        .arg(dir);
-    let (bg, first) = Background::start(&mut cmd);
-    let addr = support::addr_in(&first);
-    (bg, addr)
-}
-
-/// One request with `Connection: close`, read to EOF. A server that
-/// panicked on the request closes without a response: that fails here.
-fn get(addr: SocketAddr, path: &str, extra: &str) -> Resp {
-    let mut s = support::connect(addr);
-    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{extra}\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let (h, n) = try_parse_response(&raw, 64 * 1024)
-        .expect("valid head")
-        .unwrap_or_else(|| panic!("GET {path}: no response (did the loop die?)"));
-    Resp {
-        status: h.status,
-        headers: h
-            .headers
-            .iter()
-            .map(|x| (x.name.clone(), x.value_lossy().into_owned()))
-            .collect(),
-        body: String::from_utf8_lossy(&raw[n..]).into_owned(),
-    }
+fn serve(dir: &Path) -> Server {
+    support::serve(dir).args(["-q", "--threads", "1"]).start()
 }
 
 /// Sets a file's mtime; `false` when the file system refuses the date.
@@ -86,12 +40,12 @@ fn files_dated_before_1970_or_after_9999_are_served_and_listed() {
     let far = UNIX_EPOCH + Duration::from_secs(253_402_300_800 + 86_400);
     let future_ok = set_mtime(&d.path().join("future.txt"), far);
     if !future_ok {
-        eprintln!("SKIPPED: this file system refuses a year-10000 mtime; only 1960 is tested");
+        support::skip("this file system refuses a year-10000 mtime; only 1960 is tested");
     }
-    let (_bg, addr) = serve(d.path());
+    let Server { addr, bg: _bg, .. } = serve(d.path());
 
     let r = get(addr, "/old.txt", "");
-    assert_eq!((r.status, r.body.as_str()), (200, "old"));
+    assert_eq!((r.status, r.text().as_str()), (200, "old"));
     assert_eq!(r.header("Last-Modified"), None, "1960 is not an HTTP-date");
     assert!(r.header("ETag").is_some());
     // No modification date: If-Modified-Since is ignored (RFC 9110
@@ -104,7 +58,7 @@ fn files_dated_before_1970_or_after_9999_are_served_and_listed() {
 
     if future_ok {
         let r = get(addr, "/future.txt", "");
-        assert_eq!((r.status, r.body.as_str()), (200, "future"));
+        assert_eq!((r.status, r.text().as_str()), (200, "future"));
         assert_eq!(r.header("Last-Modified"), None);
         let ius = "If-Unmodified-Since: Fri, 31 Dec 9999 23:59:59 GMT\r\n";
         assert_eq!(get(addr, "/future.txt", ius).status, 200);
@@ -113,11 +67,11 @@ fn files_dated_before_1970_or_after_9999_are_served_and_listed() {
     for _ in 0..2 {
         let page = get(addr, "/", "");
         assert_eq!(page.status, 200);
-        assert!(page.body.contains("\"./old.txt\""), "{}", page.body);
-        assert!(page.body.contains("\"./future.txt\""), "{}", page.body);
+        assert!(page.text().contains("\"./old.txt\""), "{}", page.text());
+        assert!(page.text().contains("\"./future.txt\""), "{}", page.text());
         let json = get(addr, "/", "Accept: application/json\r\n");
         assert_eq!(json.status, 200);
-        let j: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+        let j: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
         let modified = |name: &str| {
             j["entries"]
                 .as_array()
@@ -169,7 +123,7 @@ fn tricky_root(top: &Path) -> std::path::PathBuf {
 fn symlinks_are_resolved_beneath_the_root_or_refused() {
     let top = tempfile::tempdir().unwrap();
     let root = tricky_root(&top.path().canonicalize().unwrap());
-    let (_bg, addr) = serve(&root);
+    let Server { addr, bg: _bg, .. } = serve(&root);
     let served = [
         ("/real/in.txt", "inside"),
         ("/abs-in/in.txt", "inside"),
@@ -179,7 +133,7 @@ fn symlinks_are_resolved_beneath_the_root_or_refused() {
     ];
     for (path, body) in served {
         let r = get(addr, path, "");
-        assert_eq!((r.status, r.body.as_str()), (200, body), "{path}");
+        assert_eq!((r.status, r.text().as_str()), (200, body), "{path}");
     }
     let refused = [
         "/abs-out/secret.txt",
@@ -196,15 +150,16 @@ fn symlinks_are_resolved_beneath_the_root_or_refused() {
     ];
     for path in refused {
         let r = get(addr, path, "");
-        assert_eq!(r.status, 404, "{path}: {}", r.body);
-        assert!(!r.body.contains("SECRET") && !r.body.contains("secret.txt"));
+        let body = r.text();
+        assert_eq!(r.status, 404, "{path}: {body}");
+        assert!(!body.contains("SECRET") && !body.contains("secret.txt"));
     }
     // Listings through an inside link work and leave out links that leave.
     let page = get(addr, "/abs-in/", "");
     assert_eq!(page.status, 200);
-    assert!(page.body.contains("\"./in.txt\""), "{}", page.body);
-    assert!(!page.body.contains("nested-out"), "{}", page.body);
-    let page = get(addr, "/", "").body;
+    assert!(page.text().contains("\"./in.txt\""), "{}", page.text());
+    assert!(!page.text().contains("nested-out"), "{}", page.text());
+    let page = get(addr, "/", "").text();
     for name in ["abs-in/", "rel-in/"] {
         assert!(page.contains(&format!("\"./{name}\"")), "{name}: {page}");
     }
@@ -235,7 +190,7 @@ fn folder_swapped_for_an_outside_symlink_under_load_never_leaks() {
     fs::write(out.join("f.txt"), "SECRET").unwrap();
     fs::write(out.join("outside-only.txt"), "SECRET").unwrap();
     symlink(&out, root.join("swap")).unwrap();
-    let (_bg, addr) = serve(&root);
+    let Server { addr, bg: _bg, .. } = serve(&root);
 
     let stop = Arc::new(AtomicBool::new(false));
     let (started, running) = std::sync::mpsc::channel();
@@ -264,16 +219,16 @@ fn folder_swapped_for_an_outside_symlink_under_load_never_leaks() {
     for i in 0..600 {
         let path = if i % 3 == 0 { "/d/" } else { "/d/f.txt" };
         let r = get(addr, path, "");
+        let body = r.text();
         assert!(
-            !r.body.contains("SECRET") && !r.body.contains("outside-only"),
-            "{path} leaked: {} {}",
+            !body.contains("SECRET") && !body.contains("outside-only"),
+            "{path} leaked: {} {body}",
             r.status,
-            r.body
         );
         match r.status {
             200 => inside += 1,
             404 => refused += 1,
-            s => panic!("{path}: {s} {}", r.body),
+            s => panic!("{path}: {s} {body}"),
         }
     }
     stop.store(true, Ordering::Relaxed);

@@ -4,45 +4,25 @@
 //! answered, since where it begins is exactly what is in doubt.
 
 use std::fs;
-use std::io::{ErrorKind, Read, Write};
 use std::net::SocketAddr;
 
 use wirecat::http::response::try_parse_response;
 
-use crate::support::{self, Background};
+use crate::support::{self, exchange, Server};
 
 /// The body of the file the pipelined request asks for.
 const MARKER: &str = "pipelined-request-was-answered";
 /// The request sent right behind each bad one.
 const NEXT: &str = "GET /next.txt HTTP/1.1\r\nHost: t\r\n\r\n";
 
-fn serve() -> (Background, SocketAddr, tempfile::TempDir) {
+fn serve() -> (Server, SocketAddr, tempfile::TempDir) {
     let d = tempfile::tempdir().unwrap();
     fs::write(d.path().join("next.txt"), MARKER).unwrap();
-    let mut cmd = support::wirecat();
-    cmd.args(["serve", "-q", "-p", "0", "--threads", "1"])
-        .arg(d.path());
-    let (bg, first) = Background::start(&mut cmd);
-    assert!(first.starts_with("Serving "), "{first}");
-    (bg, support::addr_in(&first), d)
-}
-
-/// Sends `raw` in one write and reads until the server closes; fails if it
-/// keeps the connection open past the timeout.
-fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
-    let mut s = support::connect(addr);
-    s.write_all(raw).expect("write");
-    let mut out = Vec::new();
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return out,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-            // Closing with the pipelined request unread may reset.
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return out,
-            Err(e) => panic!("connection left open ({e}); got {:?}", lossy(&out)),
-        }
-    }
+    let s = support::serve(d.path())
+        .args(["-q", "--threads", "1"])
+        .start();
+    let addr = s.addr;
+    (s, addr, d)
 }
 
 fn lossy(b: &[u8]) -> String {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use wirecat::event_loop::{Ended, EventLoop, Io, LoopConfig, Service, Session, Shutdown, Step};
 use wirecat::tls::{client_config, TlsError, TlsSession};
 
-use crate::https::Pki;
 use crate::support::TIMEOUT;
+use crate::support::{test_ca, Pki};
 
 /// Sends a request, keeps every byte of the reply, and finishes at EOF
 /// (a close-delimited body), or gives up at its deadline.
@@ -128,7 +128,7 @@ fn body() -> Vec<u8> {
 
 #[test]
 fn tls_close_delimited_body_over_loopback() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let addr = serve_once(pki.server(&["localhost"], 2999), body(), true);
     let (session, how) = fetch(&pki, addr, "localhost");
     assert_eq!(session.error(), None, "{how}");
@@ -145,7 +145,7 @@ fn tls_close_delimited_body_over_loopback() {
 
 #[test]
 fn tls_eof_without_close_notify_is_truncation_over_loopback() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let addr = serve_once(pki.server(&["localhost"], 2999), body(), false);
     let (session, how) = fetch(&pki, addr, "localhost");
     assert_eq!(session.error(), Some(&TlsError::Truncated), "{how}");
@@ -154,7 +154,7 @@ fn tls_eof_without_close_notify_is_truncation_over_loopback() {
 
 #[test]
 fn tls_wrong_host_over_loopback() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let addr = serve_once(pki.server(&["elsewhere.test"], 2999), body(), true);
     let (session, how) = fetch(&pki, addr, "127.0.0.1");
     assert!(

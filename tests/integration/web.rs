@@ -6,12 +6,13 @@
 //! what it saw.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 
-use crate::https::{assert_code, files, reply, wirecat_in, Pki, TestServer};
-use crate::support::stderr;
-use crate::support::{run, wirecat, TIMEOUT};
+use crate::support::{
+    assert_code, files, listen, reply, run, stderr, test_ca, wirecat, wirecat_in, Listening,
+    TestServer, TIMEOUT,
+};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -204,28 +205,20 @@ fn remote_name_header_is_sanitised_and_never_overwrites() {
 /// Plain requests it answers itself (saying what it was asked); CONNECT
 /// it tunnels to the named loopback address.
 struct Proxy {
-    addr: SocketAddr,
+    listening: Listening,
     seen: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proxy {
     fn start() -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { continue };
-                let log = log.clone();
-                std::thread::spawn(move || proxy_one(conn, &log));
-            }
-        });
-        Proxy { addr, seen }
+        let listening = listen(move |conn| proxy_one(conn, &log));
+        Proxy { listening, seen }
     }
 
     fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.listening.addr)
     }
 
     fn seen(&self) -> Vec<String> {
@@ -361,7 +354,7 @@ fn plain_http_through_a_proxy_uses_the_absolute_form() {
 
 #[test]
 fn https_through_a_proxy_uses_a_connect_tunnel() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let server = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), |_| {
         reply("HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ntunneled")
     });
@@ -437,14 +430,14 @@ fn heads_are_never_coloured_into_a_pipe() {
 
 #[test]
 fn proxy_credentials_reach_the_proxy_and_nothing_else() {
-    let pki = Pki::new();
+    let pki = test_ca();
     let secure = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), |_| {
         reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
     });
     let proxy = Proxy::start();
     let dir = tempfile::tempdir().unwrap();
     let ca = pki.ca_file(dir.path());
-    let with_user = format!("http://me:s%40cret@{}", proxy.addr);
+    let with_user = format!("http://me:s%40cret@{}", proxy.listening.addr);
     let plain_url = "http://plain.invalid/p";
     for url in [plain_url, &secure.url("/s")] {
         let out = fetch_with_env(

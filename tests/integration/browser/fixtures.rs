@@ -6,6 +6,8 @@
 use std::fs;
 use std::path::Path;
 
+use crate::support::pseudo_random;
+
 /// File names a listing must escape and link correctly: spaces, `#`, `%`,
 /// `?`, both quotes, HTML metacharacters, `+`/`;`, non-ASCII (two- to
 /// four-byte UTF-8) and a very long name (250 bytes, near NAME_MAX).
@@ -51,17 +53,8 @@ pub fn awkward_tree(dir: &Path) {
 
 /// `len` bytes that cover every byte value (NUL, CR, LF, 0xFF...) in an
 /// order no transfer could produce by accident (xorshift).
-pub fn payload(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|i| {
-            if i < 256 {
-                return i as u8;
-            }
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+pub fn payload(len: usize, seed: u32) -> Vec<u8> {
+    let mut bytes: Vec<u8> = (0..len.min(256)).map(|i| i as u8).collect();
+    bytes.extend(pseudo_random(len.saturating_sub(256), seed));
+    bytes
 }

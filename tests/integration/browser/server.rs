@@ -9,14 +9,12 @@ use std::process::Command;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::Instant;
 
-use crate::support::{addr_in, wirecat, Background, TIMEOUT};
+use crate::support::{self, addr_in, Background, TIMEOUT};
 
 /// `wirecat serve` on an ephemeral loopback port. Its first stdout line is
 /// `Serving DIR at http://127.0.0.1:PORT/`, then one access-log line per response.
 pub fn wirecat_serve(dir: &Path) -> Command {
-    let mut cmd = wirecat();
-    cmd.args(["serve", "-p", "0", "-b", "127.0.0.1"]).arg(dir);
-    cmd
+    support::serve(dir).args(["-b", "127.0.0.1"]).command()
 }
 
 /// A stand-in used while `wirecat serve` was being written: python's
