@@ -103,6 +103,7 @@ pub fn run(run: Run) -> Result<()> {
         // connects still under way.
         grace: Duration::from_millis(50),
         connect_timeout,
+        ..LoopConfig::default()
     };
     let mut event_loop =
         EventLoop::new(loop_config, shutdown.clone()).map_err(|e| Error::io("event loop", e))?;

@@ -43,6 +43,13 @@ impl<S: Session> EventLoop<S> {
             return;
         }
         loop {
+            if self.conns.len() + self.lingering.len() >= self.socket_budget {
+                // Out of our share of descriptors: the rest wait in the
+                // kernel's backlog until a connection closes (or the timer).
+                log::debug!("{} sockets held; pausing accepts", self.socket_budget);
+                self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
+                return;
+            }
             let Some(listener) = self.listeners.get(index) else {
                 return;
             };

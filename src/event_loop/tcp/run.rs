@@ -11,7 +11,7 @@ use mio::event::Event;
 use mio::{Events, Poll, Waker};
 use slab::Slab;
 
-use super::table::{min_time, Conn, EventLoop, LoopConfig};
+use super::table::{min_time, socket_budget, Conn, EventLoop, LoopConfig};
 use super::token::{Ready, Source, WAKER};
 use crate::event_loop::control::Control;
 use crate::event_loop::errors::is_interrupted;
@@ -35,10 +35,15 @@ where
     Svc: Service,
     F: Fn() -> Svc + Send + Sync + 'static,
 {
+    raise_descriptor_limit();
     let make_service = std::sync::Arc::new(make_service);
     let mut handles = Vec::new();
+    let loops = listeners.len();
     for (i, listener) in listeners.into_iter().enumerate() {
-        let config = config.clone();
+        let config = LoopConfig {
+            loops,
+            ..config.clone()
+        };
         let shutdown = shutdown.clone();
         let make_service = make_service.clone();
         let handle = std::thread::Builder::new()
@@ -63,6 +68,23 @@ where
     first_error.map_or(Ok(()), Err)
 }
 
+/// A server's connections are descriptors: lift the soft RLIMIT_NOFILE to
+/// the hard one, as nginx's `worker_rlimit_nofile` or Go's runtime do, so
+/// a low default (often 1024) does not cap the loops' share.
+fn raise_descriptor_limit() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            log::debug!("raising the descriptor limit: {e}");
+        }
+    }
+}
+
 impl<S: Session> EventLoop<S> {
     pub fn new(config: LoopConfig, shutdown: Shutdown) -> io::Result<Self> {
         let poll = Poll::new()?;
@@ -75,6 +97,7 @@ impl<S: Session> EventLoop<S> {
             conns: Slab::new(),
             listeners: Vec::new(),
             accept_paused_until: None,
+            socket_budget: socket_budget(config.loops),
             notifier,
             shutdown,
             next_sweep: None,

@@ -37,6 +37,9 @@ pub struct LoopConfig {
     pub grace: Duration,
     /// How long each address of an outgoing connect may take.
     pub connect_timeout: Duration,
+    /// How many loops share the process's descriptors: each accepts only
+    /// while its sockets stay within its share of RLIMIT_NOFILE.
+    pub loops: usize,
 }
 
 impl Default for LoopConfig {
@@ -47,6 +50,7 @@ impl Default for LoopConfig {
             linger: Duration::from_secs(5),
             grace: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(10),
+            loops: 1,
         }
     }
 }
@@ -93,6 +97,9 @@ pub struct EventLoop<S> {
     pub(super) conns: Slab<Conn<S>>,
     pub(super) listeners: Vec<TcpListener>,
     pub(super) accept_paused_until: Option<Instant>,
+    /// Sockets (connections and lingering closes) this loop holds before it
+    /// stops accepting; see [`socket_budget`].
+    pub(super) socket_budget: usize,
     pub(super) notifier: Notifier,
     pub(super) shutdown: Shutdown,
     pub(super) config: LoopConfig,
@@ -174,5 +181,51 @@ pub(super) fn min_time(a: Option<Instant>, b: Option<Instant>) -> Option<Instant
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+/// Descriptors kept out of every loop's share: stdio, the poll and its
+/// waker, listeners, the served root, the log's stdout, signal plumbing.
+const RESERVED_DESCRIPTORS: u64 = 16;
+
+/// Sockets one of `loops` loops may hold. Each connection may hold a
+/// second descriptor while it works (the file it sends), so a loop takes
+/// half its share of what RLIMIT_NOFILE leaves after the reserve. Without
+/// this, accept(2) could take the last descriptor and the request it
+/// brought would fail to open its file (a 500) instead of waiting in the
+/// kernel's backlog until a descriptor is free.
+pub(super) fn socket_budget(loops: usize) -> usize {
+    let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    budget_for(limit, loops)
+}
+
+/// [`socket_budget`] for a soft limit (`None`: unlimited).
+fn budget_for(limit: Option<u64>, loops: usize) -> usize {
+    let limit = limit.unwrap_or(u64::MAX);
+    let share = limit.saturating_sub(RESERVED_DESCRIPTORS) / 2 / loops.max(1) as u64;
+    usize::try_from(share).unwrap_or(usize::MAX).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_loop_takes_half_its_share_of_what_the_reserve_leaves() {
+        // (soft limit, loops, sockets per loop)
+        let cases = [
+            (Some(32), 1, 8),
+            (Some(1024), 1, 504),
+            (Some(1024), 2, 252),
+            (Some(1_048_576), 2, 262_140),
+            // Tiny or odd limits still let one connection in.
+            (Some(10), 1, 1),
+            (Some(0), 4, 1),
+            (Some(100), 0, 42),
+            (None, 2, (u64::MAX - 16) as usize / 4),
+        ];
+        for (limit, loops, want) in cases {
+            assert_eq!(budget_for(limit, loops), want, "{limit:?} {loops}");
+        }
     }
 }
