@@ -112,10 +112,22 @@ fn serve_conn(conn: TcpStream, counts: &Counts, gate: Option<usize>, close_each:
             body.len(),
             if close { "Connection: close\r\n" } else { "" }
         );
-        if writer.write_all(reply.as_bytes()).is_err() || close {
+        if close {
+            // Counted as closed before the client can see the reply: a
+            // client at its limit may open the next connection as soon as
+            // it has read this one, and that must not look like one too many.
+            closed(counts);
+            let _ = writer.write_all(reply.as_bytes());
+            return;
+        }
+        if writer.write_all(reply.as_bytes()).is_err() {
             break;
         }
     }
+    closed(counts);
+}
+
+fn closed(counts: &Counts) {
     let mut open = counts.open.lock().unwrap();
     *open -= 1;
     counts.changed.notify_all();
