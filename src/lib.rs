@@ -3,40 +3,67 @@
 //! # Architecture
 //!
 //! ```text
-//!  main -> cli --> client::fetch / client::headers --+
-//!              --> file_server::serve ---------------+--> event_loop (mio: sockets,
-//!              --> greeter::greet / greeter::talk ---+     readiness, timers, shutdown)
-//!                                                          | drives (Session, Service,
-//!                                                          v  DatagramService traits)
-//!                     tls::TlsSession (https: ciphertext <-> plaintext)
-//!                                                          | wraps
-//!                                                          v
-//!                     FetchSession / HttpSession / GreetSession   (no sockets)
-//!                                                          | use
-//!                                                          v
-//!                                         http:: (pure codec over bytes)
+//!  main --> cli: clap types, resolved into plain configs
+//!   |         cli::fetch -> client::Run
+//!   |         cli::serve -> file_server::Config
+//!   |         cli::greet -> greeter::{GreetConfig, TalkConfig}
+//!   v
+//!  client::run            file_server::serve        greeter::greet / talk
+//!   FetchService           FileService               GreetService, UdpGreeter,
+//!   Conn: CONNECT tunnel,    HttpSession               TalkService, UdpTalk
+//!     then tls::MaybeTls<    (path, reply, listing,    GreetSession, TalkSession
+//!       FetchSession>         cache, log)
+//!   FetchSession: plan,
+//!     apply, reading, outlet
+//!        \                        |                        /
+//!         +----- services and sessions (no sockets) ------+
+//!                                 | driven by (Session, Service,
+//!                                 v  DatagramService traits)
+//!  event_loop: the only mio user. Binds, accepts, connects, reads, writes
+//!              (sendfile), deadlines, lingering closes, signals, shutdown.
+//!
+//!  Sessions speak through http:: (a pure codec over bytes), which uses
+//!  nothing else in the crate.
 //! ```
 //!
 //! - [`http`] is a pure HTTP/1.1 codec over byte slices: request and
-//!   response heads, body framing (RFC 9112 section 6.3), chunked decoding,
-//!   content codings, Content-Disposition file names. It depends on nothing
-//!   else in the crate.
-//! - [`event_loop`] is the only module that imports mio. It owns sockets,
-//!   readiness, partial reads and writes (sendfile for file ranges),
-//!   deadlines and graceful shutdown, and drives sessions through the
-//!   [`event_loop::Session`] trait: input bytes in, output bytes out, a
+//!   response heads, body framing (RFC 9112 section 6.3), chunked coding
+//!   (strict for requests, lenient for responses), content codings (one
+//!   file per coding), Content-Disposition file names. Push parsers in the
+//!   httparse manner: `Ok(None)` for "need more", a small `Copy` error.
+//! - [`event_loop`] is the only module that imports mio, and the only one
+//!   that binds a socket ([`event_loop::bind_listeners`],
+//!   [`event_loop::bind_udp`]). It drives sessions through
+//!   [`event_loop::Session`]: input bytes in, output bytes out, a
 //!   [`event_loop::Step`] back. It knows nothing of HTTP.
-//! - [`client`], [`file_server`] and [`greeter`] are sessions and the
-//!   services that make them. None of them touches a socket, so each can be
-//!   driven in a unit test with plain buffers.
-//! - [`tls`] is one more sans-IO layer for outgoing HTTPS: a
-//!   [`tls::TlsSession`] wraps an inner session, feeding socket ciphertext
-//!   to rustls and the plaintext to the inner session, and back. Like the
-//!   other sessions it never touches a socket.
-//! - [`cli`] holds the clap types and resolves them into plain configs;
-//!   [`error`] holds the error type and the one exit-code policy.
+//!   `event_loop::testing::Wire` (tests only) drives any session with
+//!   plain buffers, the way every session's unit tests do.
+//! - [`client`], [`file_server`] and [`greeter`] are the services and the
+//!   sessions they make. None touches a socket. Each session is a state
+//!   machine with one enum of states, and its pure decisions have modules
+//!   of their own that are tested with tables: [`client::plan`] decides
+//!   what a response head means, and [`file_server::reply`] decides how a
+//!   request is answered.
+//! - [`tls`] is one more sans-IO layer, used by the client alone: in
+//!   [`client::conn`], a [`tls::MaybeTls`] wraps the [`client::session::FetchSession`]
+//!   for https, feeding the socket's ciphertext to rustls and the plaintext
+//!   to the session, and back.
+//! - [`cli`] holds the clap types and resolves them into the plain configs
+//!   above; no feature module imports it. [`error`] holds the error type and
+//!   the one exit-code policy.
 //!
-//! Arrows point down only; `grep -rn 'use mio' src/` shows only `event_loop`.
+//! # Rules, and how they are checked
+//!
+//! Arrows point down only. `grep -rn 'mio::' src/` shows only `event_loop`.
+//! `cargo test --test integration architecture` reads `src/` and fails on:
+//!
+//! - an import cycle between files. A `mod.rs` that uses or re-exports its
+//!   children depends on them, so a child never imports an item its own
+//!   `mod.rs` defines: shared items live in leaf files (`event_loop/session.rs`,
+//!   `client/ending.rs`, `file_server/site.rs`, `greeter/reply.rs`, ...);
+//! - mio outside `event_loop`, or clap, or an import of `cli`, outside `cli`;
+//! - a file without its `//!` line;
+//! - a file over 500 non-test lines, or a function over 60 lines.
 
 pub mod cli;
 pub mod client;
