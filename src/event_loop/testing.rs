@@ -104,3 +104,34 @@ impl Wire {
         String::from_utf8_lossy(&self.sent).into_owned()
     }
 }
+
+/// A session on its own [`Wire`], for harnesses that add helpers of their
+/// own (`impl OnWire<MySession> { .. }`); the wire's fields read through.
+pub struct OnWire<S> {
+    pub session: S,
+    pub wire: Wire,
+}
+
+impl<S> std::ops::Deref for OnWire<S> {
+    type Target = Wire;
+    fn deref(&self) -> &Wire {
+        &self.wire
+    }
+}
+
+impl<S> std::ops::DerefMut for OnWire<S> {
+    fn deref_mut(&mut self) -> &mut Wire {
+        &mut self.wire
+    }
+}
+
+impl<S: Session> OnWire<S> {
+    pub fn drive(&mut self) -> Step {
+        self.wire.drive(&mut self.session)
+    }
+
+    /// [`Wire::feed`] for this session.
+    pub fn feed(&mut self, bytes: &[u8]) -> Step {
+        self.wire.feed(&mut self.session, bytes)
+    }
+}

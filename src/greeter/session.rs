@@ -264,30 +264,13 @@ impl Service for GreetService {
 
 #[cfg(test)]
 mod tests {
-    use std::ops::{Deref, DerefMut};
 
     use super::*;
-    use crate::event_loop::testing::Wire;
+    use crate::event_loop::testing::{OnWire, Wire};
 
     /// A session on a [`Wire`]; the wire's fields (`input`, `output`,
     /// `sent`, `now`, `peer_closed`, `shutting_down`) are the harness's own.
-    struct Harness {
-        session: GreetSession,
-        wire: Wire,
-    }
-
-    impl Deref for Harness {
-        type Target = Wire;
-        fn deref(&self) -> &Wire {
-            &self.wire
-        }
-    }
-
-    impl DerefMut for Harness {
-        fn deref_mut(&mut self) -> &mut Wire {
-            &mut self.wire
-        }
-    }
+    type Harness = OnWire<GreetSession>;
 
     impl Harness {
         fn new(limits: GreetLimits) -> Self {
@@ -296,15 +279,6 @@ mod tests {
                 session: GreetSession::new(limits, wire.peer, wire.now),
                 wire,
             }
-        }
-
-        fn drive(&mut self) -> Step {
-            self.wire.drive(&mut self.session)
-        }
-
-        /// Feeds bytes and drives; then "sends" everything queued.
-        fn feed(&mut self, bytes: &[u8]) -> Step {
-            self.wire.feed(&mut self.session, bytes)
         }
 
         fn text(&self) -> String {

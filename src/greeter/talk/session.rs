@@ -217,12 +217,11 @@ fn connect_error(server: &str, e: io::Error) -> Error {
 
 #[cfg(test)]
 mod tests {
-    use std::ops::{Deref, DerefMut};
     use std::sync::mpsc;
     use std::time::Duration;
 
     use super::*;
-    use crate::event_loop::testing::Wire;
+    use crate::event_loop::testing::{OnWire, Wire};
 
     const T: TalkTimeouts = TalkTimeouts {
         reply: Some(Duration::from_secs(5)),
@@ -231,23 +230,7 @@ mod tests {
 
     /// A session on a [`Wire`]; the wire's fields (`now`, `peer_closed`)
     /// are the harness's own.
-    struct Harness {
-        session: TalkSession<Vec<u8>>,
-        wire: Wire,
-    }
-
-    impl Deref for Harness {
-        type Target = Wire;
-        fn deref(&self) -> &Wire {
-            &self.wire
-        }
-    }
-
-    impl DerefMut for Harness {
-        fn deref_mut(&mut self) -> &mut Wire {
-            &mut self.wire
-        }
-    }
+    type Harness = OnWire<TalkSession<Vec<u8>>>;
 
     impl Harness {
         fn new(outgoing: Outgoing) -> Self {
@@ -255,10 +238,6 @@ mod tests {
                 session: TalkSession::new(Vec::new(), outgoing, T, "srv".into()),
                 wire: Wire::new(),
             }
-        }
-
-        fn feed(&mut self, bytes: &[u8]) -> Step {
-            self.wire.feed(&mut self.session, bytes)
         }
 
         fn sent(&mut self) -> String {
