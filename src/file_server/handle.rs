@@ -211,6 +211,14 @@ fn open_error(site: &Site, e: &io::Error, date: &[u8]) -> Response {
             Some(rustix::io::Errno::LOOP | rustix::io::Errno::NAMETOOLONG) => {
                 error(site, 404, date)
             }
+            // Out of descriptors is a passing overload, not a fault: the
+            // client may try again (RFC 9110 section 15.6.4).
+            Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE) => {
+                log::warn!("open: {e}; answering 503");
+                let mut r = error(site, 503, date);
+                r.head.header("Retry-After", 1);
+                r
+            }
             _ => {
                 log::debug!("open: {e}");
                 error(site, 500, date)
@@ -440,6 +448,39 @@ mod tests {
             target: target.into(),
             version,
             headers: headers.iter().map(|(n, v)| Header::new(*n, *v)).collect(),
+        }
+    }
+
+    #[test]
+    fn open_errors_map_to_statuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = Site::for_tests(dir.path());
+        let os = io::Error::from_raw_os_error;
+        let cases = [
+            (io::Error::from(io::ErrorKind::NotFound), 404, None),
+            (io::Error::from(io::ErrorKind::PermissionDenied), 403, None),
+            (os(rustix::io::Errno::LOOP.raw_os_error()), 404, None),
+            (os(rustix::io::Errno::NAMETOOLONG.raw_os_error()), 404, None),
+            // Out of descriptors: try again shortly, not a server fault.
+            (
+                os(rustix::io::Errno::MFILE.raw_os_error()),
+                503,
+                Some("Retry-After: 1"),
+            ),
+            (
+                os(rustix::io::Errno::NFILE.raw_os_error()),
+                503,
+                Some("Retry-After: 1"),
+            ),
+            (os(rustix::io::Errno::IO.raw_os_error()), 500, None),
+        ];
+        for (e, status, header) in cases {
+            let r = open_error(&site, &e, b"Sun, 29 Nov 2026 00:00:00 GMT");
+            assert_eq!(r.head.status, status, "{e}");
+            let head = String::from_utf8(r.head.finish(reply::Connection::Persist)).unwrap();
+            if let Some(h) = header {
+                assert!(head.contains(h), "{e}: {head}");
+            }
         }
     }
 

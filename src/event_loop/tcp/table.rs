@@ -188,12 +188,12 @@ pub(super) fn min_time(a: Option<Instant>, b: Option<Instant>) -> Option<Instant
 /// waker, listeners, the served root, the log's stdout, signal plumbing.
 const RESERVED_DESCRIPTORS: u64 = 16;
 
-/// Sockets one of `loops` loops may hold. Each connection may hold a
-/// second descriptor while it works (the file it sends), so a loop takes
-/// half its share of what RLIMIT_NOFILE leaves after the reserve. Without
-/// this, accept(2) could take the last descriptor and the request it
-/// brought would fail to open its file (a 500) instead of waiting in the
-/// kernel's backlog until a descriptor is free.
+/// Sockets one of `loops` loops may hold: its share of RLIMIT_NOFILE,
+/// after the fixed reserve and an eighth of the limit kept for what
+/// connections open while they work (the file a request sends). Without
+/// it, accept(2) could take the last descriptor and the request it brought
+/// would find none for its file, instead of waiting in the kernel's
+/// backlog until a descriptor is free.
 pub(super) fn socket_budget(loops: usize) -> usize {
     let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
     budget_for(limit, loops)
@@ -202,7 +202,8 @@ pub(super) fn socket_budget(loops: usize) -> usize {
 /// [`socket_budget`] for a soft limit (`None`: unlimited).
 fn budget_for(limit: Option<u64>, loops: usize) -> usize {
     let limit = limit.unwrap_or(u64::MAX);
-    let share = limit.saturating_sub(RESERVED_DESCRIPTORS) / 2 / loops.max(1) as u64;
+    let kept = RESERVED_DESCRIPTORS.saturating_add(limit / 8);
+    let share = limit.saturating_sub(kept) / loops.max(1) as u64;
     usize::try_from(share).unwrap_or(usize::MAX).max(1)
 }
 
@@ -211,18 +212,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_loop_takes_half_its_share_of_what_the_reserve_leaves() {
+    fn each_loop_takes_its_share_of_what_the_reserves_leave() {
         // (soft limit, loops, sockets per loop)
         let cases = [
-            (Some(32), 1, 8),
-            (Some(1024), 1, 504),
-            (Some(1024), 2, 252),
-            (Some(1_048_576), 2, 262_140),
+            (Some(32), 1, 12),
+            (Some(1024), 1, 880),
+            (Some(1024), 2, 440),
+            (Some(20_000), 2, 8742),
+            (Some(1_048_576), 2, 458_744),
             // Tiny or odd limits still let one connection in.
             (Some(10), 1, 1),
             (Some(0), 4, 1),
-            (Some(100), 0, 42),
-            (None, 2, (u64::MAX - 16) as usize / 4),
+            (Some(100), 0, 72),
+            (None, 2, ((u64::MAX - 16 - u64::MAX / 8) / 2) as usize),
         ];
         for (limit, loops, want) in cases {
             assert_eq!(budget_for(limit, loops), want, "{limit:?} {loops}");
