@@ -13,6 +13,14 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::error::{Error, Result, EXIT_CODES};
 
+/// The end of every subcommand's help: the exit codes are listed once, in
+/// `wirecat --help`.
+macro_rules! see_exit_codes {
+    () => {
+        "Exit codes: see wirecat --help."
+    };
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "wirecat",
@@ -21,8 +29,9 @@ use crate::error::{Error, Result, EXIT_CODES};
     after_help = EXIT_CODES
 )]
 pub struct Cli {
-    /// More output: -v shows requests, interim and redirect heads and info
-    /// logs; -vv debug logs; -vvv trace. RUST_LOG overrides the log level.
+    /// More output on stderr, repeatable: -v info logs, -vv debug, -vvv
+    /// trace (RUST_LOG overrides the level). What -v adds depends on the
+    /// subcommand: see the end of its --help.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
@@ -102,13 +111,17 @@ pub struct RequestArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = format!("{}\n{EXIT_CODES}", concat!(
-    "Examples:\n",
-    "  wirecat fetch http://127.0.0.1:8000/            saves index.html, prints the head\n",
-    "  wirecat fetch -o page.html http://example.test/  saves exactly there\n",
-    "  wirecat fetch -o - http://127.0.0.1:8000/x.txt   body to stdout\n",
-    "  wirecat fetch -d 'a=1' -X PUT http://127.0.0.1:8000/form\n",
-)))]
+#[command(after_help = concat!(
+    "Examples (against `wirecat serve www`):\n",
+    "  wirecat fetch http://127.0.0.1:8000/                      saves index.html, prints the head\n",
+    "  wirecat fetch -o page.html http://127.0.0.1:8000/         saves exactly there\n",
+    "  wirecat fetch -o - http://127.0.0.1:8000/files/notes.txt  body to stdout\n",
+    "  wirecat fetch -C http://127.0.0.1:8000/files/tone.wav     resumable (tone.wav.part)\n",
+    "  wirecat fetch http://127.0.0.1:8000/style.css http://127.0.0.1:8000/logo.svg\n",
+    "\n",
+    "-v also prints the request sent, interim and redirect heads, and chunked trailers.\n",
+    see_exit_codes!(),
+))]
 pub struct FetchArgs {
     /// URLs to download (http or https).
     #[arg(value_name = "URL")]
@@ -184,13 +197,17 @@ pub struct FetchArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = format!("{}\n{EXIT_CODES}", concat!(
-    "Examples:\n",
+#[command(after_help = concat!(
+    "Examples (against `wirecat serve www`):\n",
     "  wirecat headers http://127.0.0.1:8000/          HEAD, head printed as received\n",
     "  wirecat headers --get --timing http://127.0.0.1:8000/\n",
     "  wirecat headers --raw http://127.0.0.1:8000/ | od -c\n",
-    "  wirecat headers -v -L http://127.0.0.1:8000/dir\n",
-)))]
+    "  wirecat headers -v -L http://127.0.0.1:8000/files   the 301, then the folder\n",
+    "\n",
+    "-v also prints the request sent, every hop's head with -L, and for https\n",
+    "the TLS version, cipher suite and certificate.\n",
+    see_exit_codes!(),
+))]
 pub struct HeadersArgs {
     /// URL to ask.
     #[arg(value_name = "URL")]
@@ -224,6 +241,11 @@ pub struct HeadersArgs {
     "  wirecat serve -p 0 .              any free port; the URL is printed\n",
     "  wirecat serve -b 0.0.0.0 -p 8080 ~/share\n",
     "  wirecat serve -H 'Access-Control-Allow-Origin: *' dist\n",
+    "\n",
+    "The access log goes to stdout (-q: none). -v logs on stderr the shutdown\n",
+    "(signal, grace period over); -vv also each connection's trouble (a bad\n",
+    "request, a slow head, a stalled client dropped, the connection limit).\n",
+    see_exit_codes!(),
 ))]
 pub struct ServeArgs {
     /// Folder to serve.
@@ -294,6 +316,11 @@ pub struct ServeArgs {
     "  wirecat greet                     tcp://127.0.0.1:9999\n",
     "  wirecat greet --udp -p 0\n",
     "  wirecat -v greet -p 0 --threads 1   logs each connection\n",
+    "\n",
+    "-v logs on stderr \"accepted connection from IP:PORT\", \"connection from\n",
+    "IP:PORT closed (N messages)\", idle and stalled clients closed, and over UDP\n",
+    "the datagrams answered at exit; -vv also each datagram and socket error.\n",
+    see_exit_codes!(),
 ))]
 pub struct GreetArgs {
     /// Port to listen on (0 picks a free one).
@@ -334,6 +361,10 @@ pub struct GreetArgs {
     "  printf 'a\\nb\\n' | wirecat talk 127.0.0.1:9999\n",
     "  wirecat talk --udp 127.0.0.1:9999 hello\n",
     "  wirecat talk udp://127.0.0.1:9999 hello   (the server's own announcement)\n",
+    "\n",
+    "-v adds nothing for talk; -vv logs the connect attempts and, over UDP,\n",
+    "datagrams from other addresses that are ignored.\n",
+    see_exit_codes!(),
 ))]
 pub struct TalkArgs {
     /// Server address, HOST:PORT.
@@ -362,6 +393,13 @@ pub struct TalkArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Example (bash):\n",
+    "  mkdir -p ~/.local/share/bash-completion/completions\n",
+    "  wirecat completions bash > ~/.local/share/bash-completion/completions/wirecat\n",
+    "\n",
+    see_exit_codes!(),
+))]
 pub struct CompletionsArgs {
     /// bash, zsh, fish, elvish or powershell.
     pub shell: clap_complete::Shell,

@@ -1,7 +1,15 @@
-//! The README tells the truth: its two commands, its examples' output, its
-//! exit codes and the flags it mentions are checked against the real binary.
+//! The README tells the truth: its two commands, every ```console block
+//! (each `$` line run against the real binary and the demo site, its output
+//! compared once what legitimately varies is masked), its exit codes and the
+//! flags it mentions are checked against the real binary; so is every
+//! example in the binary's own `--help`.
 
-use crate::support::{self, exchange, run, wirecat, TIMEOUT};
+use std::path::Path;
+use std::process::Command;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use crate::support::{self, exchange, run, wirecat, Background, TIMEOUT};
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
@@ -160,4 +168,236 @@ fn wirecat_help(args: &[&str]) -> String {
     let out = run(wirecat().args(&args), TIMEOUT);
     assert!(out.status.success(), "{args:?}: {out:?}");
     String::from_utf8(out.stdout).unwrap()
+}
+
+// ---- Running the README's console blocks ---------------------------------
+
+/// One `$ command` of a console block and the lines shown under it.
+struct Shown {
+    command: String,
+    output: Vec<String>,
+}
+
+/// Every ```console block, as its commands with their shown output.
+fn console_blocks(text: &str) -> Vec<Vec<Shown>> {
+    let mut blocks = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line != "```console" {
+            continue;
+        }
+        let mut block: Vec<Shown> = Vec::new();
+        for line in lines.by_ref().take_while(|l| !l.starts_with("```")) {
+            match (line.strip_prefix("$ "), block.last_mut()) {
+                (Some(command), _) => block.push(Shown {
+                    command: command.to_string(),
+                    output: Vec::new(),
+                }),
+                (None, Some(last)) => last.output.push(line.to_string()),
+                (None, None) => panic!("console block starts without `$`: {line:?}"),
+            }
+        }
+        blocks.push(block);
+    }
+    blocks
+}
+
+/// What varies from run to run, masked: dates (header values and the access
+/// log's bracket), ETags, and every decimal number (timings, rates and,
+/// harmlessly, versions and addresses), with the rate's unit; and trailing
+/// blanks, which Markdown does not keep.
+fn masked(line: &str) -> String {
+    let line = line.trim_end();
+    let bare = line.strip_prefix("< ").unwrap_or(line);
+    for name in ["Date: ", "Last-Modified: ", "ETag: "] {
+        if bare.starts_with(name) {
+            return format!("{}{name}*", &line[..line.len() - bare.len()]);
+        }
+    }
+    let mut line = line.to_string();
+    if let (Some(open), Some(close)) = (line.find(" - - ["), line.find("] \"")) {
+        line.replace_range(open + 6..close, "DATE");
+    }
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+            continue;
+        }
+        let mut number = c.to_string();
+        while let Some(&d) = chars.peek() {
+            if d.is_ascii_digit() || (d == '.' && !number.ends_with('.')) {
+                number.push(d);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        match number.strip_suffix('.') {
+            Some(whole) => out.push_str(&format!("{whole}.")),
+            None if number.contains('.') => out.push('#'),
+            None => out.push_str(&number),
+        }
+    }
+    for unit in [" B/s", " KiB/s", " MiB/s", " GiB/s"] {
+        out = out.replace(unit, " _/s");
+    }
+    out
+}
+
+fn masked_all(lines: &[String]) -> Vec<String> {
+    lines.iter().map(|l| masked(l)).collect()
+}
+
+/// A shell command line as a person types it: wirecat on PATH, `ls` laid
+/// out in columns as on a terminal, stderr where the terminal shows it,
+/// HOME and the working folder a fresh temporary folder.
+fn shell(command: &str, home: &Path) -> Command {
+    let bin = Path::new(env!("CARGO_BIN_EXE_wirecat")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let script = format!("ls() {{ command ls -C \"$@\"; }}\n{{ {command}\n}} 2>&1");
+    let mut sh = Command::new("bash");
+    sh.args(["-o", "pipefail", "-c", &script])
+        .current_dir(home)
+        .env("HOME", home)
+        .env("PATH", path)
+        .env("COLUMNS", "80")
+        .env("NO_COLOR", "1");
+    for proxy in [
+        "RUST_LOG",
+        "http_proxy",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+    ] {
+        sh.env_remove(proxy);
+    }
+    sh
+}
+
+/// The ports the README shows and the ones this run got.
+#[derive(Default)]
+struct Ports(Vec<(String, String)>);
+
+impl Ports {
+    fn add(&mut self, shown: &str, real: u16) {
+        self.0.push((shown.to_string(), real.to_string()));
+    }
+    /// A README command with this run's ports.
+    fn to_real(&self, text: &str) -> String {
+        self.0.iter().fold(text.to_string(), |t, (shown, real)| {
+            t.replace(&format!(":{shown}"), &format!(":{real}"))
+        })
+    }
+    /// This run's output with the README's ports.
+    fn to_shown(&self, text: &str) -> String {
+        self.0.iter().fold(text.to_string(), |t, (shown, real)| {
+            t.replace(&format!(":{real}"), &format!(":{shown}"))
+        })
+    }
+}
+
+/// The port at the end of an announcement (`...:8000/`, `tcp://...:42225`).
+fn port_of(announced: &str) -> &str {
+    announced.trim_end_matches('/').rsplit(':').next().unwrap()
+}
+
+/// The demo site as the tour ran it: `wirecat serve www -p 0` from the
+/// repository's root, its access log kept for the `serve` block.
+fn demo_site() -> (Background, String) {
+    let mut cmd = support::serve("www").command();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    let (bg, announced) = Background::start(&mut cmd);
+    assert!(announced.starts_with("Serving www at "), "{announced}");
+    (bg, announced)
+}
+
+/// Waits for the access-log line that masks to `want`, taking the lines
+/// before it.
+fn log_line(lines: &mpsc::Receiver<String>, want: &str, ports: &Ports) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(l) if masked(&ports.to_shown(&l)) == masked(want) => return,
+            Ok(_) => {}
+            Err(_) => panic!("the demo site never logged {want:?}"),
+        }
+    }
+}
+
+#[test]
+fn readme_console_blocks_are_what_the_binary_prints() {
+    let text = readme();
+    let (site, announced) = demo_site();
+    let mut ports = Ports::default();
+    let tour_port = text
+        .split("printed\n`Serving www at http://127.0.0.1:")
+        .nth(1)
+        .and_then(|t| t.split('/').next())
+        .expect("the tour names the demo site's port");
+    ports.add(tour_port, port_of(&announced).parse().unwrap());
+    let mut servers = Vec::new();
+    let mut homes = Vec::new();
+    for block in console_blocks(&text) {
+        let home = tempfile::tempdir().unwrap();
+        for shown in &block {
+            let command = shown.command.as_str();
+            if let Some(args) = command.strip_suffix(" &") {
+                servers.push(background(args, &shown.output, &mut ports));
+            } else if command.starts_with("wirecat serve ")
+                && shown
+                    .output
+                    .first()
+                    .is_some_and(|l| l.starts_with("Serving "))
+            {
+                // The demo site's own block: its announcement and the log
+                // lines the blocks before it caused.
+                let mut serve_ports = Ports::default();
+                serve_ports.add(
+                    port_of(&shown.output[0]),
+                    port_of(&announced).parse().unwrap(),
+                );
+                assert_eq!(serve_ports.to_shown(&announced), shown.output[0]);
+                for want in &shown.output[1..] {
+                    log_line(&site.lines, want, &ports);
+                }
+            } else {
+                let out = run(&mut shell(&ports.to_real(command), home.path()), TIMEOUT);
+                let printed: Vec<String> = ports
+                    .to_shown(&String::from_utf8_lossy(&out.stdout))
+                    .lines()
+                    .map(str::to_string)
+                    .collect();
+                assert_eq!(
+                    masked_all(&printed),
+                    masked_all(&shown.output),
+                    "README's `$ {command}` printed:\n{}",
+                    printed.join("\n")
+                );
+            }
+        }
+        homes.push(home);
+    }
+    assert!(servers.len() >= 2, "the greet examples were not found");
+    let completions = ".local/share/bash-completion/completions/wirecat";
+    let made = homes
+        .iter()
+        .filter_map(|h| std::fs::read_to_string(h.path().join(completions)).ok())
+        .any(|c| c.contains("complete"));
+    assert!(made, "no console block installs the bash completions");
+}
+
+/// A `$ wirecat ... &` server of a block: started on the port it asks for
+/// (0), its announcement compared, the README's port for it remembered.
+fn background(args: &str, output: &[String], ports: &mut Ports) -> Background {
+    let args: Vec<&str> = args.split_whitespace().collect();
+    assert_eq!(args[0], "wirecat", "{args:?}");
+    let (bg, announced) = Background::start(wirecat().args(&args[1..]));
+    let shown = &output[0];
+    ports.add(port_of(shown), port_of(&announced).parse().unwrap());
+    assert_eq!(&ports.to_shown(&announced), shown);
+    bg
 }
