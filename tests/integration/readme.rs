@@ -254,11 +254,19 @@ fn masked_all(lines: &[String]) -> Vec<String> {
 /// out in columns as on a terminal, stderr where the terminal shows it,
 /// HOME and the working folder a fresh temporary folder.
 fn shell(command: &str, home: &Path) -> Command {
+    bash(
+        &format!("ls() {{ command ls -C \"$@\"; }}\n{{ {command}\n}} 2>&1"),
+        home,
+    )
+}
+
+/// `bash -o pipefail -c SCRIPT` in `home` (also HOME), with wirecat on PATH
+/// and the environment every test run has.
+fn bash(script: &str, home: &Path) -> Command {
     let bin = Path::new(env!("CARGO_BIN_EXE_wirecat")).parent().unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
-    let script = format!("ls() {{ command ls -C \"$@\"; }}\n{{ {command}\n}} 2>&1");
     let mut sh = Command::new("bash");
-    sh.args(["-o", "pipefail", "-c", &script])
+    sh.args(["-o", "pipefail", "-c", script])
         .current_dir(home)
         .env("HOME", home)
         .env("PATH", path)
@@ -400,4 +408,89 @@ fn background(args: &str, output: &[String], ports: &mut Ports) -> Background {
     ports.add(port_of(shown), port_of(&announced).parse().unwrap());
     assert_eq!(&ports.to_shown(&announced), shown);
     bg
+}
+
+// ---- Running the examples in `--help` ------------------------------------
+
+/// The example command lines at the end of `wirecat [SUB] --help`: the
+/// indented lines under `Example...:`, each without its comment (set off by
+/// two spaces or more).
+fn help_examples(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Example"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.trim().split("  ").next().unwrap().to_string())
+        .collect()
+}
+
+/// A server example on a kernel-chosen port: `-p N` becomes `-p 0`, and
+/// `-p 0` is added where the default port was meant.
+fn on_port_zero(command: &str) -> String {
+    let mut words: Vec<&str> = command.split(' ').collect();
+    match words.iter().position(|w| *w == "-p") {
+        Some(i) => words[i + 1] = "0",
+        None => words.extend(["-p", "0"]),
+    }
+    words.join(" ")
+}
+
+/// The subcommand an example runs (none for a plain shell command such as
+/// the `mkdir` before `completions`).
+fn subcommand_of(command: &str) -> Option<&str> {
+    let subs = ["fetch", "headers", "serve", "greet", "talk", "completions"];
+    let after = command.split("wirecat ").nth(1)?;
+    after.split(' ').find(|w| subs.contains(w))
+}
+
+#[test]
+fn help_examples_run_against_the_demo_site() {
+    let (site, announced) = demo_site();
+    let _site = site;
+    let demo = format!("127.0.0.1:{}", port_of(&announced));
+    let tcp = support::greet().start();
+    let udp = support::greet().args(["--udp"]).start();
+    let home = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    std::os::unix::fs::symlink(format!("{root}/www"), home.path().join("www")).unwrap();
+    std::fs::create_dir(home.path().join("dist")).unwrap();
+    std::fs::create_dir(home.path().join("share")).unwrap();
+    let mut ran = 0;
+    let subs = ["fetch", "headers", "serve", "greet", "talk", "completions"];
+    let helps =
+        std::iter::once(wirecat_help(&[])).chain(subs.iter().map(|s| wirecat_help(&[s, "--help"])));
+    for command in helps.flat_map(|h| help_examples(&h)) {
+        let greeter = if command.contains("udp") { &udp } else { &tcp };
+        let real = command
+            .replace("127.0.0.1:8000", &demo)
+            .replace("127.0.0.1:9999", &greeter.addr.to_string());
+        match subcommand_of(&command) {
+            Some("serve" | "greet") => {
+                let script = format!("exec {}", on_port_zero(&real));
+                let (_bg, first) = Background::start(&mut bash(&script, home.path()));
+                assert!(
+                    first.starts_with("Serving ") || first.starts_with("Greeting on "),
+                    "help example `{command}` announced {first:?}"
+                );
+            }
+            _ => {
+                let out = run(&mut shell(&real, home.path()), TIMEOUT);
+                let printed = String::from_utf8_lossy(&out.stdout);
+                assert!(
+                    out.status.success() && !printed.contains("wirecat: "),
+                    "help example `{command}` failed:\n{printed}"
+                );
+                if command.contains(" -v -L ") {
+                    assert!(printed.contains("< HTTP/1.1 301"), "{printed}");
+                    assert!(printed.contains("\nHTTP/1.1 200 OK"), "{printed}");
+                }
+            }
+        }
+        ran += 1;
+    }
+    assert!(ran >= 15, "only {ran} help examples found");
+    let completions = home
+        .path()
+        .join(".local/share/bash-completion/completions/wirecat");
+    assert!(completions.exists(), "the completions example made nothing");
 }
