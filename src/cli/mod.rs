@@ -242,9 +242,9 @@ pub struct HeadersArgs {
     "  wirecat serve -b 0.0.0.0 -p 8080 ~/share\n",
     "  wirecat serve -H 'Access-Control-Allow-Origin: *' dist\n",
     "\n",
-    "The access log goes to stdout (-q: none). -v logs on stderr the shutdown\n",
-    "(signal, grace period over); -vv also each connection's trouble (a bad\n",
-    "request, a slow head, a stalled client dropped, the connection limit).\n",
+    "-v logs on stderr the shutdown (signal, grace period over); -vv also each\n",
+    "connection's trouble (a bad request, a slow head, a stalled client\n",
+    "dropped, the connection limit). The access log goes to stdout (-q: none).\n",
     see_exit_codes!(),
 ))]
 pub struct ServeArgs {

@@ -16,4 +16,5 @@ mod serve_safety;
 mod strict;
 mod support;
 mod tls;
+mod usage;
 mod web;
