@@ -26,7 +26,15 @@ macro_rules! see_exit_codes {
     name = "wirecat",
     version,
     about = "HTTP/1.1 and plain TCP straight over sockets",
-    after_help = EXIT_CODES
+    after_help = format!("{}\n{EXIT_CODES}", concat!(
+        "Examples:\n",
+        "  wirecat serve www                                    the demo site on http://127.0.0.1:8000/\n",
+        "  wirecat fetch http://127.0.0.1:8000/files/notes.txt  saves notes.txt, prints the head\n",
+        "  wirecat headers http://127.0.0.1:8000/style.css\n",
+        "  wirecat talk 127.0.0.1:9999 Michael Tracy            (after wirecat greet)\n",
+        "\n",
+        "Each subcommand's --help has more, and says what -v adds there.\n",
+    ))
 )]
 pub struct Cli {
     /// More output on stderr, repeatable: -v info logs, -vv debug, -vvv
