@@ -166,8 +166,8 @@ pub fn serve(config: &Config) -> Result<()> {
 /// and SIGTERM request it.
 pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result<()> {
     let site = Arc::new(Site::new(config)?);
-    let cannot_listen = |e| Error::io(format!("cannot listen on {}", config.addr), e);
-    let listeners = bind_listeners(config.addr, config.threads).map_err(cannot_listen)?;
+    let listeners =
+        bind_listeners(config.addr, config.threads).map_err(|e| cannot_listen(config.addr, e))?;
     let local = listeners[0]
         .local_addr()
         .map_err(|e| Error::io("listener address", e))?;
@@ -197,6 +197,17 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
     .map_err(|e| Error::io("serving", e));
     log::drain(log::DRAIN_WAIT);
     served
+}
+
+/// A bind failure; a busy port names the flag that picks a free one (the
+/// OS error's "(os error 98)" adds nothing a person can act on).
+fn cannot_listen(addr: SocketAddr, e: io::Error) -> Error {
+    let context = format!("cannot listen on {addr}");
+    if e.kind() == io::ErrorKind::AddrInUse && addr.port() != 0 {
+        let hint = "Address already in use; -p 0 picks a free port";
+        return Error::io(context, io::Error::new(io::ErrorKind::AddrInUse, hint));
+    }
+    Error::io(context, e)
 }
 
 #[cfg(test)]
