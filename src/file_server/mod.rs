@@ -9,6 +9,7 @@
 //!
 //! - [`path`]: request-target cleaning and opening beneath the root;
 //! - [`reply`]: conditionals, ranges and response heads, pure;
+//! - [`page`]: the pages' style, Accept negotiation, dates, error pages;
 //! - [`log`]: the combined-format access log;
 //! - [`site`]: the plain config, the limits and what all loops share;
 //! - [`cache`]: the per-loop small-file cache, revalidated by stat (an
@@ -22,6 +23,7 @@ pub mod cache;
 pub mod handle;
 pub mod listing;
 pub mod log;
+pub mod page;
 pub mod path;
 pub mod reply;
 pub mod session;
