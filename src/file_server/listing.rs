@@ -297,8 +297,9 @@ fn row(e: &Entry, s: &mut String) {
         .and_then(|t| Utc::from_unix(unix_seconds(t)))
         .map(|u| {
             format!(
-                "<time datetime=\"{0}\" title=\"{0}\">{1}</time>",
+                "<time datetime=\"{}\" title=\"{}\">{}</time>",
                 u.rfc3339(),
+                u.long(),
                 u.short()
             )
         })
@@ -634,7 +635,7 @@ mod tests {
         assert!(
             page.contains(concat!(
                 ">old</a></td><td class=\"n\" title=\"1 bytes\">1 B</td><td><time ",
-                "datetime=\"1960-01-01T00:00:00Z\" title=\"1960-01-01T00:00:00Z\">1960-01-01 00:00</time></td>"
+                "datetime=\"1960-01-01T00:00:00Z\" title=\"1960-01-01 00:00:00 UTC\">1960-01-01 00:00</time></td>"
             )),
             "{page}"
         );

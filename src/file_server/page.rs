@@ -12,24 +12,29 @@ use std::rc::Rc;
 use super::reply::status_line;
 use crate::http::{self, Header};
 
-/// The style of listings and error pages: readable at 360 px, dark when the
-/// system is.
+/// The style every page shares (error pages have only this): dark when
+/// the system is.
 pub const STYLE: &str = concat!(
     ":root{color-scheme:light dark}",
     "body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:56rem;",
     "padding:0 1rem;color:#222;background:#fff}",
     "a{color:#0b5cad;text-decoration:none}a:hover{text-decoration:underline}",
+    "nav,h1{font-size:1.3rem;margin:0 0 1rem;overflow-wrap:anywhere}",
+    "@media (prefers-color-scheme:dark){body{color:#ddd;background:#121417}a{color:#6cb6ff}}",
+    "@media (max-width:30rem){body{margin:1rem auto;padding:0 .5rem}}",
+);
+
+/// What a listing adds: the table, the summary line and the filter box,
+/// narrower cells on a phone (a 360 px screen fits all three columns).
+pub const LISTING_STYLE: &str = concat!(
     "table{border-collapse:collapse;width:100%}td,th{padding:.3rem .6rem;text-align:left}",
     "tr:nth-child(even){background:#f4f6f8}.n{text-align:right;white-space:nowrap}",
     "td:first-child{overflow-wrap:anywhere}td:last-child{white-space:nowrap}",
-    "nav,h1{font-size:1.3rem;margin:0 0 1rem;overflow-wrap:anywhere}",
     ".sum{color:#666;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;",
     "justify-content:space-between;margin:0 0 .5rem}",
     "input{font:inherit;padding:.2rem .4rem;max-width:100%;box-sizing:border-box}",
-    "@media (prefers-color-scheme:dark){body{color:#ddd;background:#121417}",
-    "a{color:#6cb6ff}tr:nth-child(even){background:#1d2126}.sum{color:#999}}",
-    "@media (max-width:30rem){body{margin:1rem auto;padding:0 .5rem}",
-    "td,th{padding:.25rem .3rem}td:last-child{white-space:normal}}",
+    "@media (prefers-color-scheme:dark){tr:nth-child(even){background:#1d2126}.sum{color:#999}}",
+    "@media (max-width:30rem){td,th{padding:.25rem .3rem}td:last-child{white-space:normal}}",
 );
 
 /// The form of a page the client asked for.
@@ -128,6 +133,11 @@ impl Utc {
             ..
         } = self;
         format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
+    }
+
+    /// `2026-11-29 22:27:13 UTC`: the full date, for a title.
+    pub fn long(&self) -> String {
+        format!("{}:{:02} UTC", self.short(), self.second)
     }
 
     /// `2026-11-29T22:27:13Z` (RFC 3339).
@@ -256,6 +266,7 @@ mod tests {
         }
         let u = Utc::from_unix(1_795_991_233).unwrap();
         assert_eq!(u.short(), "2026-11-29 22:27");
+        assert_eq!(u.long(), "2026-11-29 22:27:13 UTC");
     }
 
     #[test]
