@@ -239,8 +239,9 @@ pub fn html(url: &UrlPath, entries: &[Entry], sort: Sort) -> Vec<u8> {
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     s.push_str(&format!("<title>Index of {title}</title>\n"));
     s.push_str(&format!(
-        "<style>{}</style>\n</head>\n<body>\n",
-        page::STYLE
+        "<style>{}{}</style>\n</head>\n<body>\n",
+        page::STYLE,
+        page::LISTING_STYLE
     ));
     s.push_str("<nav>Index of ");
     breadcrumbs(url, &mut s);

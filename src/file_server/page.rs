@@ -34,7 +34,7 @@ pub const LISTING_STYLE: &str = concat!(
     "justify-content:space-between;margin:0 0 .5rem}",
     "input{font:inherit;padding:.2rem .4rem;max-width:100%;box-sizing:border-box}",
     "@media (prefers-color-scheme:dark){tr:nth-child(even){background:#1d2126}.sum{color:#999}}",
-    "@media (max-width:30rem){td,th{padding:.25rem .3rem}td:last-child{white-space:normal}}",
+    "@media (max-width:30rem){td,th{padding:.25rem .3rem}}",
 );
 
 /// The form of a page the client asked for.

@@ -172,6 +172,10 @@ fn listing_heads_link_orders_and_show_counts_and_utc_dates() {
         html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
     );
     assert!(html.contains("@media (prefers-color-scheme:dark)"));
+    assert!(
+        html.contains("table{border-collapse:collapse"),
+        "the listing's own style"
+    );
     assert!(html.contains("<input id=\"filter\" type=\"search\""));
     assert!(html.contains("aria-label=\"Filter names\" hidden>"));
     assert!(html.contains("f.hidden=false"));
