@@ -173,11 +173,14 @@ fn explanation(status: u16) -> &'static str {
     }
 }
 
+/// An error body already rendered, by status and format.
+type Rendered = (u16, Format, Rc<[u8]>);
+
 /// The body of an error response and its Content-Type, built once per
 /// status and format on this thread.
 pub fn error_body(status: u16, format: Format) -> (Rc<[u8]>, &'static str) {
     thread_local! {
-        static PAGES: RefCell<Vec<(u16, Format, Rc<[u8]>)>> = const { RefCell::new(Vec::new()) };
+        static PAGES: RefCell<Vec<Rendered>> = const { RefCell::new(Vec::new()) };
     }
     let ctype = match format {
         Format::Html => "text/html; charset=utf-8",
