@@ -226,7 +226,7 @@ pub struct HeadersArgs {
     "  wirecat serve -H 'Access-Control-Allow-Origin: *' dist\n",
 ))]
 pub struct ServeArgs {
-    /// Folder to serve.
+    /// Folder to serve (give the port with -p PORT).
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
 
@@ -248,6 +248,8 @@ pub struct ServeArgs {
     pub threads: Option<usize>,
 
     /// Answer 404 for folders without index.html instead of listing them.
+    /// Listings sort by ?sort=name|size|time&order=asc|desc and come as JSON
+    /// for Accept: application/json.
     #[arg(long)]
     pub no_listing: bool,
 
