@@ -25,6 +25,8 @@ pub enum Error {
     HttpStatus { status: u16, url: String },
     /// Reading or writing a local file failed.
     File { path: PathBuf, source: io::Error },
+    /// The folder `serve` was given is missing, not a folder, or unreadable.
+    Folder { path: PathBuf, source: io::Error },
     /// Too many redirects, a loop, or a redirect to a scheme we refuse.
     Redirect(String),
     /// TLS handshake or certificate verification failed.
@@ -51,6 +53,7 @@ impl Error {
             Error::Redirect(_) => 9,
             Error::Tls(_) => 10,
             Error::Some { .. } => 11,
+            Error::Folder { .. } => 12,
             Error::Io { .. } => 1,
             Error::Interrupted => 130,
         }
@@ -86,6 +89,7 @@ Exit codes:
   9    too many redirects, a redirect loop, or a refused redirect
   10   TLS error (handshake, certificate)
   11   several URLs fetched and some failed
+  12   serve: the folder does not exist, is not a folder, or cannot be read
   130  interrupted (Ctrl-C or SIGTERM)";
 
 impl fmt::Display for Error {
@@ -100,6 +104,14 @@ impl fmt::Display for Error {
             Error::Resolve { host, source } => write!(f, "could not resolve host {host}: {source}"),
             Error::HttpStatus { status, url } => write!(f, "{url} answered with status {status}"),
             Error::File { path, source } => write!(f, "{}: {source}", shown(path)),
+            Error::Folder { path, source } => {
+                let why = match source.kind() {
+                    io::ErrorKind::NotFound => "no such folder".to_string(),
+                    io::ErrorKind::NotADirectory => "not a folder".to_string(),
+                    _ => source.to_string(),
+                };
+                write!(f, "cannot serve {}: {why}", shown(path))
+            }
             Error::Interrupted => f.write_str("interrupted"),
             Error::Some { failed, total } => {
                 write!(f, "{failed} of {total} downloads failed")
@@ -131,6 +143,10 @@ mod tests {
                 url: String::new(),
             },
             Error::file("x", io::ErrorKind::NotFound.into()),
+            Error::Folder {
+                path: "x".into(),
+                source: io::ErrorKind::NotFound.into(),
+            },
             Error::Redirect(String::new()),
             Error::Tls(String::new()),
             Error::Some {

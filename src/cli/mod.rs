@@ -256,7 +256,7 @@ pub struct HeadersArgs {
     see_exit_codes!(),
 ))]
 pub struct ServeArgs {
-    /// Folder to serve.
+    /// Folder to serve (give the port with -p PORT).
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
 
@@ -278,6 +278,8 @@ pub struct ServeArgs {
     pub threads: Option<usize>,
 
     /// Answer 404 for folders without index.html instead of listing them.
+    /// Listings sort by ?sort=name|size|time&order=asc|desc and come as JSON
+    /// for Accept: application/json.
     #[arg(long)]
     pub no_listing: bool,
 

@@ -12,6 +12,7 @@ use crate::http::is_tchar;
 
 /// `serve`'s flags, checked and resolved.
 pub fn serve_config(args: &ServeArgs) -> Result<Config> {
+    port_given_as_folder(&args.dir)?;
     let threads = match args.threads {
         Some(0) => return Err(Error::Usage("--threads: must be at least 1".into())),
         Some(n) => n,
@@ -42,6 +43,20 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
         max_connections: args.max_connections.max(1),
         grace: secs(args.grace, "--grace", 5)?,
     })
+}
+
+/// `serve 8000`, python's `http.server` habit: a number that names no
+/// folder was meant as the port. A folder called `8000` is still served.
+fn port_given_as_folder(dir: &std::path::Path) -> Result<()> {
+    let Some(port) = dir.to_str().filter(|d| d.parse::<u16>().is_ok()) else {
+        return Ok(());
+    };
+    if dir.exists() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{port} is not a folder; did you mean -p {port}?"
+    )))
 }
 
 /// Checks a `-H "Name: value"` and renders it as a head line. Names must
@@ -84,6 +99,25 @@ mod tests {
         for bad in ["NoColon", ": v", "Bad Name: v", "X: a\r\nY: b", "X: a\nb"] {
             assert!(header_line(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_number_that_names_no_folder_is_taken_for_a_port() {
+        let here = tempfile::tempdir().unwrap();
+        std::fs::create_dir(here.path().join("8080")).unwrap();
+        let cases = [
+            ("8000", Some("8000 is not a folder; did you mean -p 8000?")),
+            ("0", Some("0 is not a folder; did you mean -p 0?")),
+            ("www-missing", None),
+            ("70000", None),
+            ("-1", None),
+        ];
+        for (dir, want) in cases {
+            let got = port_given_as_folder(std::path::Path::new(dir)).err();
+            assert_eq!(got.map(|e| e.to_string()).as_deref(), want, "{dir}");
+        }
+        // An existing folder named like a port is served.
+        assert!(port_given_as_folder(&here.path().join("8080")).is_ok());
     }
 
     #[test]

@@ -12,11 +12,12 @@ use std::sync::Arc;
 
 use super::cache::{self, FileCache, FileId, FileMeta};
 use super::listing;
+use super::page::{self, Format};
 use super::path::{self, UrlPath};
 use super::reply::{self, Head, Piece, Plan, Validators};
 use super::site::Site;
 use crate::http::request::RequestHead;
-use crate::http::{self, Version};
+use crate::http::Version;
 
 /// What to send: a head still open for the Connection header, and a body.
 #[derive(Debug)]
@@ -75,30 +76,31 @@ const KNOWN_METHODS: &[&str] = &[
 
 /// Answers one request. `cache` holds this loop's small files.
 pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8]) -> Response {
+    let fmt = page::negotiate(&req.headers);
     if !host_is_valid(req) {
         // Who the request is for is unclear; so is what follows it.
-        let mut r = error(site, 400, date);
+        let mut r = error(site, fmt, 400, date);
         r.close = true;
         return r;
     }
     match req.method.as_str() {
         "GET" | "HEAD" => {}
         m if KNOWN_METHODS.contains(&m) => {
-            let mut r = error(site, 405, date);
+            let mut r = error(site, fmt, 405, date);
             r.head.header("Allow", "GET, HEAD");
             return r;
         }
-        _ => return error(site, 501, date),
+        _ => return error(site, fmt, 501, date),
     }
     let (url, query) = match path::clean(&req.target) {
         Ok(p) => p,
         Err(e) => {
             log::debug!("bad path {:?}: {e:?}", req.target);
-            return error(site, 400, date);
+            return error(site, fmt, 400, date);
         }
     };
     if url.is_hidden() && !site.hidden {
-        return error(site, 404, date);
+        return error(site, fmt, 404, date);
     }
     let key = cache_key(&url);
     if let Some(entry) = cache.lookup(&site.root, &key) {
@@ -117,13 +119,13 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
         .and_then(|f| f.metadata().map(|m| (f, m)));
     let (file, meta) = match opened {
         Ok(fm) => fm,
-        Err(e) => return open_error(site, &e, date),
+        Err(e) => return open_error(site, fmt, &e, date),
     };
     if meta.is_dir() {
         return directory(site, cache, req, &url, query, &file, date);
     }
     if !meta.is_file() || url.trailing_slash {
-        return error(site, 404, date);
+        return error(site, fmt, 404, date);
     }
     let name = url.segments.last().map_or("", String::as_str);
     disk_reply(site, cache, req, file, &meta, content_type(name), key, date)
@@ -202,40 +204,49 @@ fn host_is_valid(req: &RequestHead) -> bool {
     }
 }
 
-fn open_error(site: &Site, e: &io::Error, date: &[u8]) -> Response {
+fn open_error(site: &Site, fmt: Format, e: &io::Error, date: &[u8]) -> Response {
     match e.kind() {
-        io::ErrorKind::PermissionDenied => error(site, 403, date),
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => error(site, 404, date),
+        io::ErrorKind::PermissionDenied => error(site, fmt, 403, date),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => error(site, fmt, 404, date),
         _ => match rustix::io::Errno::from_io_error(e) {
             // ELOOP: a symlink loop or too deep; ENAMETOOLONG: nothing there.
             Some(rustix::io::Errno::LOOP | rustix::io::Errno::NAMETOOLONG) => {
-                error(site, 404, date)
+                error(site, fmt, 404, date)
             }
             // Out of descriptors is a passing overload, not a fault: the
             // client may try again (RFC 9110 section 15.6.4).
             Some(rustix::io::Errno::MFILE | rustix::io::Errno::NFILE) => {
                 log::warn!("open: {e}; answering 503");
-                let mut r = error(site, 503, date);
+                let mut r = error(site, fmt, 503, date);
                 r.head.header("Retry-After", 1);
                 r
             }
             _ => {
                 log::debug!("open: {e}");
-                error(site, 500, date)
+                error(site, fmt, 500, date)
             }
         },
     }
 }
 
-/// A short text body explaining the status.
-pub fn error(site: &Site, status: u16, date: &[u8]) -> Response {
-    let text = format!("{}\n", reply::status_line(status));
+/// A small page explaining the status, in the format the client asked
+/// for: HTML in the listing's style, JSON or plain text (see
+/// [`page::error_body`]). Statuses below 400 (a redirect) get plain text.
+pub fn error(site: &Site, fmt: Format, status: u16, date: &[u8]) -> Response {
+    let fmt = if status < 400 { Format::Text } else { fmt };
+    let (data, ctype) = page::error_body(status, fmt);
     let mut head = Head::new(status, date, &site.extra_headers);
-    head.header("Content-Type", "text/plain; charset=utf-8")
-        .header("Content-Length", text.len());
+    head.text("Content-Type", ctype)
+        .header("Content-Length", data.len());
+    if status >= 400 {
+        head.text("Vary", "Accept");
+    }
     Response {
         head,
-        body: Body::Bytes(text.into_bytes()),
+        body: Body::Shared {
+            range: 0..data.len() as u64,
+            data,
+        },
         close: false,
     }
 }
@@ -252,6 +263,7 @@ fn directory(
     dir: &File,
     date: &[u8],
 ) -> Response {
+    let fmt = page::negotiate(&req.headers);
     if !url.trailing_slash {
         // The Location is built from cleaned segments, so it is always a
         // path starting with a single '/' (never `//evil.test`).
@@ -260,7 +272,7 @@ fn directory(
             location.push('?');
             location.push_str(q);
         }
-        let mut r = error(site, 301, date);
+        let mut r = error(site, fmt, 301, date);
         r.head.header("Location", location);
         return r;
     }
@@ -276,20 +288,34 @@ fn directory(
         }
     }
     if !site.listing {
-        return error(site, 404, date);
+        return error(site, fmt, 404, date);
     }
-    let entries = match listing::read_entries(&site.root, dir, &url.relative(), site.hidden) {
+    listing_reply(site, fmt, url, query, dir, date)
+}
+
+/// The listing of the folder `dir` (opened as `url`), in `fmt` and the
+/// order the query asks for.
+fn listing_reply(
+    site: &Site,
+    fmt: Format,
+    url: &UrlPath,
+    query: Option<&str>,
+    dir: &File,
+    date: &[u8],
+) -> Response {
+    let mut entries = match listing::read_entries(&site.root, dir, &url.relative(), site.hidden) {
         Ok(e) => e,
-        Err(e) => return open_error(site, &e, date),
+        Err(e) => return open_error(site, fmt, &e, date),
     };
-    let wants_json = http::list(&req.headers, "accept").any(|v| {
-        let mime = v.split(|&b| b == b';').next().unwrap_or(b"");
-        http::trim(mime).eq_ignore_ascii_case(b"application/json")
-    });
-    let (body, ctype) = if wants_json {
-        (listing::json(url, &entries), "application/json")
-    } else {
-        (listing::html(url, &entries), "text/html; charset=utf-8")
+    let sort = listing::Sort::from_query(query);
+    listing::sort(&mut entries, sort);
+    let (body, ctype) = match fmt {
+        Format::Json => (listing::json(url, &entries), "application/json"),
+        // There is no plain-text listing: HTML reads well enough as text.
+        Format::Html | Format::Text => (
+            listing::html(url, &entries, sort),
+            "text/html; charset=utf-8",
+        ),
     };
     let mut head = Head::new(200, date, &site.extra_headers);
     head.header("Content-Type", ctype)
@@ -330,11 +356,12 @@ fn file_reply(
     content: Content,
     date: &[u8],
 ) -> Response {
+    let fmt = page::negotiate(&req.headers);
     let len = fm.validators.len;
     match reply::plan(&req.headers, &fm.validators) {
-        Plan::PreconditionFailed => error(site, 412, date),
+        Plan::PreconditionFailed => error(site, fmt, 412, date),
         Plan::Unsatisfiable => {
-            let mut r = error(site, 416, date);
+            let mut r = error(site, fmt, 416, date);
             r.head.header("Content-Range", format!("bytes */{len}"));
             r
         }
@@ -475,7 +502,7 @@ mod tests {
             (os(rustix::io::Errno::IO.raw_os_error()), 500, None),
         ];
         for (e, status, header) in cases {
-            let r = open_error(&site, &e, b"Sun, 29 Nov 2026 00:00:00 GMT");
+            let r = open_error(&site, Format::Html, &e, b"Sun, 29 Nov 2026 00:00:00 GMT");
             assert_eq!(r.head.status, status, "{e}");
             let head = String::from_utf8(r.head.finish(reply::Connection::Persist)).unwrap();
             if let Some(h) = header {

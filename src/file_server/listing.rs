@@ -1,6 +1,8 @@
 //! Directory listings: reading a folder's entries (with the dotfile and
-//! symlink policy), and rendering them as HTML (breadcrumbs, folders first,
-//! sizes and dates) or JSON. Names are HTML-escaped and links
+//! symlink policy), ordering them (`?sort=name|size|time&order=asc|desc`,
+//! folders first), and rendering them as HTML (breadcrumbs, counts, sizes,
+//! UTC dates, sortable column heads, a filter box that only a running
+//! script reveals) or JSON. Names are HTML-escaped and links
 //! percent-encoded, so spaces, `#`, `%`, `?`, quotes and unicode all work.
 //!
 //! Entries are read through the descriptor of the folder as it was opened
@@ -17,8 +19,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use percent_encoding::utf8_percent_encode;
 use rustix::fs::{self, AtFlags, Dir, FileType};
 
+use super::page::{self, Utc};
 use super::path::{Root, UrlPath, SEGMENT};
-use super::reply::http_date_time;
 
 /// One entry of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -140,50 +142,187 @@ pub fn human_size(n: u64) -> String {
     format!("{v:.1} {}", UNITS[unit])
 }
 
-/// The HTML listing of the folder at `url`.
-pub fn html(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
+/// What a listing is ordered by; folders always come first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Name,
+    Size,
+    Modified,
+}
+
+impl SortKey {
+    fn param(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Size => "size",
+            SortKey::Modified => "time",
+        }
+    }
+}
+
+/// A listing's order: `?sort=name|size|time&order=asc|desc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+impl Sort {
+    /// The order a query asks for. Unknown parameters and values fall back
+    /// to the default (by name, ascending): a listing never fails on them.
+    pub fn from_query(query: Option<&str>) -> Sort {
+        let mut sort = Sort::default();
+        for pair in query.unwrap_or("").split('&') {
+            match pair.split_once('=').unwrap_or((pair, "")) {
+                ("sort", "name") => sort.key = SortKey::Name,
+                ("sort", "size") => sort.key = SortKey::Size,
+                ("sort", "time" | "modified" | "mtime" | "date") => sort.key = SortKey::Modified,
+                ("order", "asc") => sort.descending = false,
+                ("order", "desc") => sort.descending = true,
+                _ => {}
+            }
+        }
+        sort
+    }
+
+    /// The link of a column head: this column's other order if it is the
+    /// current one, else its natural first order (names A to Z, the
+    /// largest and the newest first).
+    fn link_for(self, key: SortKey) -> Sort {
+        let descending = if key == self.key {
+            !self.descending
+        } else {
+            key != SortKey::Name
+        };
+        Sort { key, descending }
+    }
+}
+
+/// Orders `entries` by `sort`, folders first; ties by name. Entries
+/// without a modification time count as the oldest.
+pub fn sort(entries: &mut [Entry], sort: Sort) {
+    entries.sort_by(|a, b| {
+        let by_key = match sort.key {
+            SortKey::Name => a.name.cmp(&b.name),
+            SortKey::Size => a.len.cmp(&b.len),
+            SortKey::Modified => a.modified.cmp(&b.modified),
+        };
+        let by_key = if sort.descending {
+            by_key.reverse()
+        } else {
+            by_key
+        };
+        b.is_dir
+            .cmp(&a.is_dir)
+            .then(by_key)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+/// Filters the rows as the box is typed in. The box is `hidden` until this
+/// runs, so without scripts the page simply has no box.
+const FILTER_SCRIPT: &str = concat!(
+    "<script>(function(){var f=document.getElementById('filter');f.hidden=false;",
+    "var rows=document.querySelectorAll('tbody tr:not(.up)');",
+    "f.addEventListener('input',function(){var q=f.value.toLowerCase();",
+    "rows.forEach(function(r){r.hidden=q!==''&&",
+    "r.cells[0].textContent.toLowerCase().indexOf(q)<0;});});})();</script>\n"
+);
+
+/// The HTML listing of the folder at `url`, its `entries` already in
+/// `sort`'s order.
+pub fn html(url: &UrlPath, entries: &[Entry], sort: Sort) -> Vec<u8> {
     let title = escape_html(&url_display(url));
-    let mut s = String::with_capacity(1024 + entries.len() * 160);
+    let mut s = String::with_capacity(2048 + entries.len() * 200);
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     s.push_str(&format!("<title>Index of {title}</title>\n"));
-    s.push_str(concat!(
-        "<style>body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:56rem;",
-        "padding:0 1rem;color:#222}a{color:#0b5cad;text-decoration:none}a:hover{text-decoration:underline}",
-        "table{border-collapse:collapse;width:100%}td,th{padding:.3rem .6rem;text-align:left}",
-        "tr:nth-child(even){background:#f4f6f8}td.n{text-align:right;white-space:nowrap}",
-        "td:first-child{overflow-wrap:anywhere}td:last-child{white-space:nowrap}",
-        "nav{font-size:1.3rem;margin-bottom:1rem}</style>\n</head>\n<body>\n"
+    s.push_str(&format!(
+        "<style>{}{}</style>\n</head>\n<body>\n",
+        page::STYLE,
+        page::LISTING_STYLE
     ));
     s.push_str("<nav>Index of ");
     breadcrumbs(url, &mut s);
-    s.push_str("</nav>\n<table>\n<thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>\n<tbody>\n");
-    if !url.segments.is_empty() {
-        s.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
-    }
-    for e in entries {
-        // Percent-encoding leaves `&` and `;` alone, so the href must also be
-        // HTML-escaped or `a&amp;b` would reach the server as `a&b`.
-        let href = escape_html(&utf8_percent_encode(&e.name, SEGMENT).to_string());
-        let name = escape_html(&e.name);
-        let (slash, size) = if e.is_dir {
-            ("/", "-".to_string())
-        } else {
-            ("", human_size(e.len))
+    s.push_str("</nav>\n<p class=\"sum\"><span>");
+    s.push_str(&summary(entries));
+    s.push_str(concat!(
+        "</span><input id=\"filter\" type=\"search\" placeholder=\"Filter names\" ",
+        "aria-label=\"Filter names\" hidden></p>\n<table>\n<thead><tr>"
+    ));
+    for (key, label, class) in [
+        (SortKey::Name, "Name", ""),
+        (SortKey::Size, "Size", " class=\"n\""),
+        (SortKey::Modified, "Modified (UTC)", ""),
+    ] {
+        let to = sort.link_for(key);
+        let order = if to.descending { "desc" } else { "asc" };
+        let arrow = match (sort.key == key, sort.descending) {
+            (false, _) => "",
+            (true, false) => " \u{25b2}",
+            (true, true) => " \u{25bc}",
         };
-        // Blank when an HTTP-date cannot carry it (before 1970, after 9999).
-        let when = e
-            .modified
-            .and_then(http_date_time)
-            .map(httpdate::fmt_http_date)
-            .unwrap_or_default();
         s.push_str(&format!(
-            "<tr><td><a href=\"./{href}{slash}\">{name}{slash}</a></td><td class=\"n\" title=\"{} bytes\">{size}</td><td>{when}</td></tr>\n",
-            e.len
+            "<th{class}><a href=\"?sort={}&amp;order={order}\">{label}{arrow}</a></th>",
+            key.param()
         ));
     }
-    s.push_str("</tbody>\n</table>\n</body>\n</html>\n");
+    s.push_str("</tr></thead>\n<tbody>\n");
+    if !url.segments.is_empty() {
+        s.push_str("<tr class=\"up\"><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+    }
+    for e in entries {
+        row(e, &mut s);
+    }
+    s.push_str("</tbody>\n</table>\n");
+    s.push_str(FILTER_SCRIPT);
+    s.push_str("</body>\n</html>\n");
     s.into_bytes()
+}
+
+/// One entry's row: the escaped link, the size and the date.
+fn row(e: &Entry, s: &mut String) {
+    // Percent-encoding leaves `&` and `;` alone, so the href must also be
+    // HTML-escaped or `a&amp;b` would reach the server as `a&b`.
+    let href = escape_html(&utf8_percent_encode(&e.name, SEGMENT).to_string());
+    let name = escape_html(&e.name);
+    let (slash, size) = if e.is_dir {
+        ("/", "-".to_string())
+    } else {
+        ("", human_size(e.len))
+    };
+    // Blank when the year has more than four digits (or the clock none).
+    let when = e
+        .modified
+        .and_then(|t| Utc::from_unix(unix_seconds(t)))
+        .map(|u| {
+            format!(
+                "<time datetime=\"{}\" title=\"{}\">{}</time>",
+                u.rfc3339(),
+                u.long(),
+                u.short()
+            )
+        })
+        .unwrap_or_default();
+    s.push_str(&format!(
+        "<tr><td><a href=\"./{href}{slash}\">{name}{slash}</a></td><td class=\"n\" title=\"{} bytes\">{size}</td><td>{when}</td></tr>\n",
+        e.len
+    ));
+}
+
+/// `2 folders, 3 files, 12.4 KiB in total`.
+fn summary(entries: &[Entry]) -> String {
+    let folders = entries.iter().filter(|e| e.is_dir).count();
+    let files = entries.len() - folders;
+    let total: u64 = entries.iter().filter(|e| !e.is_dir).map(|e| e.len).sum();
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{}, {}, <span title=\"{total} bytes\">{}</span> in total",
+        plural(folders, "folder"),
+        plural(files, "file"),
+        human_size(total)
+    )
 }
 
 /// Links to each ancestor: `/ › a › b`.
@@ -212,7 +351,8 @@ fn url_display(url: &UrlPath) -> String {
 
 /// The JSON listing: `{"path": "/a/", "entries": [{"name", "type", "size",
 /// "modified" (seconds since the epoch, negative before 1970; any year),
-/// "href"}]}`.
+/// "modified_rfc3339" (`2026-11-29T22:27:13Z`, null outside years 0 to
+/// 9999), "href"}]}`.
 pub fn json(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
     let list: Vec<serde_json::Value> = entries
         .iter()
@@ -226,6 +366,9 @@ pub fn json(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
                 "type": if e.is_dir { "dir" } else { "file" },
                 "size": e.len,
                 "modified": e.modified.map(unix_seconds),
+                "modified_rfc3339": e.modified
+                    .and_then(|t| Utc::from_unix(unix_seconds(t)))
+                    .map(|u| u.rfc3339()),
                 "href": href,
             })
         })
@@ -240,11 +383,99 @@ pub fn json(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn html_default(url: &UrlPath, entries: &[Entry]) -> Vec<u8> {
+        html(url, entries, Sort::default())
+    }
+
     fn url(segs: &[&str]) -> UrlPath {
         UrlPath {
             segments: segs.iter().map(|s| s.to_string()).collect(),
             trailing_slash: true,
         }
+    }
+
+    fn entry(name: &str, is_dir: bool, len: u64, secs: i64) -> Entry {
+        Entry {
+            name: name.into(),
+            is_dir,
+            len,
+            modified: system_time(secs, 0),
+        }
+    }
+
+    #[test]
+    fn sorts_by_name_size_or_time_folders_first() {
+        let entries = [
+            entry("b.txt", false, 300, 20),
+            entry("a.txt", false, 100, 30),
+            entry("c.txt", false, 200, 10),
+            entry("zdir", true, 0, 5),
+            entry("adir", true, 0, 40),
+        ];
+        let cases = [
+            (None, "adir zdir a.txt b.txt c.txt"),
+            (Some("sort=name&order=desc"), "zdir adir c.txt b.txt a.txt"),
+            (Some("sort=size"), "adir zdir a.txt c.txt b.txt"),
+            (Some("sort=size&order=desc"), "adir zdir b.txt c.txt a.txt"),
+            (Some("order=desc&sort=time"), "adir zdir a.txt b.txt c.txt"),
+            (Some("sort=time&order=asc"), "zdir adir c.txt b.txt a.txt"),
+            // Bad values are the default, never an error.
+            (
+                Some("sort=<script>&order=sideways"),
+                "adir zdir a.txt b.txt c.txt",
+            ),
+            (Some("sort&order=&&x=1"), "adir zdir a.txt b.txt c.txt"),
+        ];
+        for (query, want) in cases {
+            let mut list = entries.to_vec();
+            sort(&mut list, Sort::from_query(query));
+            let got: Vec<&str> = list.iter().map(|e| e.name.as_str()).collect();
+            assert_eq!(got.join(" "), want, "{query:?}");
+        }
+    }
+
+    #[test]
+    fn column_heads_link_the_other_orders_and_counts_add_up() {
+        let entries = [
+            entry("d", true, 0, 0),
+            entry("x", false, 1024, 0),
+            entry("y", false, 512, 0),
+        ];
+        let page = |q| String::from_utf8(html(&url(&[]), &entries, Sort::from_query(q))).unwrap();
+        let p = page(None);
+        assert!(
+            p.contains("<a href=\"?sort=name&amp;order=desc\">Name \u{25b2}</a>"),
+            "{p}"
+        );
+        assert!(
+            p.contains("<a href=\"?sort=size&amp;order=desc\">Size</a>"),
+            "{p}"
+        );
+        assert!(
+            p.contains("<a href=\"?sort=time&amp;order=desc\">Modified (UTC)</a>"),
+            "{p}"
+        );
+        assert!(
+            p.contains("1 folder, 2 files, <span title=\"1536 bytes\">1.5 KiB</span> in total"),
+            "{p}"
+        );
+        let p = page(Some("sort=size&order=desc"));
+        assert!(
+            p.contains("<a href=\"?sort=size&amp;order=asc\">Size \u{25bc}</a>"),
+            "{p}"
+        );
+        assert!(
+            p.contains("<a href=\"?sort=name&amp;order=asc\">Name</a>"),
+            "{p}"
+        );
+        // The filter box is hidden until the script reveals it.
+        assert!(p.contains("id=\"filter\" type=\"search\""), "{p}");
+        assert!(p.contains("aria-label=\"Filter names\" hidden>"), "{p}");
+        let empty = String::from_utf8(html_default(&url(&["e"]), &[])).unwrap();
+        assert!(
+            empty.contains("0 folders, 0 files, <span title=\"0 bytes\">0 B</span>"),
+            "{empty}"
+        );
     }
 
     #[test]
@@ -281,7 +512,7 @@ mod tests {
                 modified: None,
             },
         ];
-        let page = String::from_utf8(html(&url(&["x y"]), &entries)).unwrap();
+        let page = String::from_utf8(html_default(&url(&["x y"]), &entries)).unwrap();
         assert!(
             page.contains("href=\"./sub%20dir/\">sub dir/</a>"),
             "{page}"
@@ -309,7 +540,7 @@ mod tests {
             len: 1,
             modified: None,
         }];
-        let page = String::from_utf8(html(&url(&["d&amp;"]), &entries)).unwrap();
+        let page = String::from_utf8(html_default(&url(&["d&amp;"]), &entries)).unwrap();
         assert!(
             page.contains("href=\"./a&amp;b%20%3Ci%3Ec&amp;amp;.txt\""),
             "{page}"
@@ -390,8 +621,8 @@ mod tests {
         // Out of SystemTime's range: None, not a panic.
         let _ = t(i64::MIN, 999_999_999);
         let _ = t(i64::MAX, 999_999_999);
-        // Dates an HTTP-date cannot carry are left blank in HTML; JSON has
-        // the signed seconds.
+        // 1960 is shown; a five-digit year is left blank in HTML. JSON has
+        // the signed seconds, and RFC 3339 where the year has four digits.
         let entries: Vec<Entry> = [(-315_619_200, "old"), (253_402_387_200, "far")]
             .into_iter()
             .map(|(secs, name)| Entry {
@@ -401,13 +632,22 @@ mod tests {
                 modified: system_time(secs, 0),
             })
             .collect();
-        let page = String::from_utf8(html(&url(&[]), &entries)).unwrap();
+        let page = String::from_utf8(html_default(&url(&[]), &entries)).unwrap();
         assert!(
-            page.contains(">old</a></td><td class=\"n\" title=\"1 bytes\">1 B</td><td></td>"),
+            page.contains(concat!(
+                ">old</a></td><td class=\"n\" title=\"1 bytes\">1 B</td><td><time ",
+                "datetime=\"1960-01-01T00:00:00Z\" title=\"1960-01-01 00:00:00 UTC\">1960-01-01 00:00</time></td>"
+            )),
+            "{page}"
+        );
+        assert!(
+            page.contains(">far</a></td><td class=\"n\" title=\"1 bytes\">1 B</td><td></td>"),
             "{page}"
         );
         let j: serde_json::Value = serde_json::from_slice(&json(&url(&[]), &entries)).unwrap();
         assert_eq!(j["entries"][0]["modified"], -315_619_200);
+        assert_eq!(j["entries"][0]["modified_rfc3339"], "1960-01-01T00:00:00Z");
         assert_eq!(j["entries"][1]["modified"], 253_402_387_200u64);
+        assert_eq!(j["entries"][1]["modified_rfc3339"], serde_json::Value::Null);
     }
 }

@@ -9,6 +9,7 @@
 //!
 //! - [`path`]: request-target cleaning and opening beneath the root;
 //! - [`reply`]: conditionals, ranges and response heads, pure;
+//! - [`page`]: the pages' style, Accept negotiation, dates, error pages;
 //! - [`log`]: the combined-format access log;
 //! - [`site`]: the plain config, the limits and what all loops share;
 //! - [`cache`]: the per-loop small-file cache, revalidated by stat (an
@@ -22,6 +23,7 @@ pub mod cache;
 pub mod handle;
 pub mod listing;
 pub mod log;
+pub mod page;
 pub mod path;
 pub mod reply;
 pub mod session;
@@ -166,8 +168,8 @@ pub fn serve(config: &Config) -> Result<()> {
 /// and SIGTERM request it.
 pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result<()> {
     let site = Arc::new(Site::new(config)?);
-    let cannot_listen = |e| Error::io(format!("cannot listen on {}", config.addr), e);
-    let listeners = bind_listeners(config.addr, config.threads).map_err(cannot_listen)?;
+    let listeners =
+        bind_listeners(config.addr, config.threads).map_err(|e| cannot_listen(config.addr, e))?;
     let local = listeners[0]
         .local_addr()
         .map_err(|e| Error::io("listener address", e))?;
@@ -197,6 +199,17 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
     .map_err(|e| Error::io("serving", e));
     log::drain(log::DRAIN_WAIT);
     served
+}
+
+/// A bind failure; a busy port names the flag that picks a free one (the
+/// OS error's "(os error 98)" adds nothing a person can act on).
+fn cannot_listen(addr: SocketAddr, e: io::Error) -> Error {
+    let context = format!("cannot listen on {addr}");
+    if e.kind() == io::ErrorKind::AddrInUse && addr.port() != 0 {
+        let hint = "Address already in use; -p 0 picks a free port";
+        return Error::io(context, io::Error::new(io::ErrorKind::AddrInUse, hint));
+    }
+    Error::io(context, e)
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::cache::FileCache;
 use super::handle::{self, Body, Response};
 use super::log as access;
+use super::page::{self, Format};
 use super::reply::{http_date, Connection, Piece};
 use super::site::Site;
 use crate::event_loop::{Io, Session, Step};
@@ -319,7 +320,8 @@ impl HttpSession {
     /// A request that could not be parsed or framed (`req` when its head
     /// was read): answer with `status`, then close.
     fn refuse(&mut self, status: u16, req: Option<&RequestHead>, io: &mut Io<'_>) -> Step {
-        let mut resp = handle::error(&self.site, status, &http_date());
+        let fmt = req.map_or(Format::Html, |r| page::negotiate(&r.headers));
+        let mut resp = handle::error(&self.site, fmt, status, &http_date());
         resp.close = true;
         self.send(resp, req, io);
         Step::Close

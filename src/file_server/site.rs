@@ -57,16 +57,16 @@ pub struct Site {
 
 impl Site {
     pub fn new(config: &Config) -> Result<Site> {
-        let meta = std::fs::metadata(&config.dir).map_err(|e| Error::file(&config.dir, e))?;
+        let folder = |source| Error::Folder {
+            path: config.dir.clone(),
+            source,
+        };
+        let meta = std::fs::metadata(&config.dir).map_err(folder)?;
         if !meta.is_dir() {
-            return Err(Error::file(
-                &config.dir,
-                io::Error::new(io::ErrorKind::NotADirectory, "not a directory"),
-            ));
+            return Err(folder(io::ErrorKind::NotADirectory.into()));
         }
-        std::fs::read_dir(&config.dir).map_err(|e| Error::file(&config.dir, e))?;
-        let root = Root::open(&config.dir, config.follow_symlinks)
-            .map_err(|e| Error::file(&config.dir, e))?;
+        std::fs::read_dir(&config.dir).map_err(folder)?;
+        let root = Root::open(&config.dir, config.follow_symlinks).map_err(folder)?;
         Ok(Site {
             root,
             listing: config.listing,

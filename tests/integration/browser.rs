@@ -7,6 +7,7 @@
 
 mod chromium;
 mod fixtures;
+mod listing;
 mod server;
 
 use std::path::{Path, PathBuf};

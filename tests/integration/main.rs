@@ -6,6 +6,7 @@ mod browser;
 mod fetch;
 mod greet;
 mod https;
+mod listing;
 mod many;
 mod readme;
 mod resume;
