@@ -21,8 +21,13 @@ pub enum Error {
     Timeout(String),
     /// The peer broke HTTP (bad head, bad framing, truncated body).
     Protocol(String),
-    /// `--fail` and the final status was 4xx or 5xx.
-    HttpStatus { status: u16, url: String },
+    /// The final status was 4xx or 5xx (`fetch` without `--save-errors`).
+    /// `reason`: the reason phrase as sent, escaped for a terminal.
+    HttpStatus {
+        status: u16,
+        reason: String,
+        url: String,
+    },
     /// Reading or writing a local file failed.
     File { path: PathBuf, source: io::Error },
     /// Too many redirects, a loop, or a redirect to a scheme we refuse.
@@ -81,7 +86,7 @@ Exit codes:
   4    could not connect
   5    timed out (connect, reply or overall deadline)
   6    protocol error: malformed response, bad framing, truncated body
-  7    HTTP status 400 or above with --fail
+  7    fetch: HTTP status 400 or above (not saved without --save-errors)
   8    local file error (cannot create, write or rename the output)
   9    too many redirects, a redirect loop, or a refused redirect
   10   TLS error (handshake, certificate)
@@ -98,7 +103,14 @@ impl fmt::Display for Error {
             | Error::Redirect(m)
             | Error::Tls(m) => f.write_str(m),
             Error::Resolve { host, source } => write!(f, "could not resolve host {host}: {source}"),
-            Error::HttpStatus { status, url } => write!(f, "{url} answered with status {status}"),
+            Error::HttpStatus {
+                status,
+                reason,
+                url,
+            } => match reason.is_empty() {
+                true => write!(f, "{url} answered {status}"),
+                false => write!(f, "{url} answered {status} {reason}"),
+            },
             Error::File { path, source } => write!(f, "{}: {source}", shown(path)),
             Error::Interrupted => f.write_str("interrupted"),
             Error::Some { failed, total } => {
@@ -128,6 +140,7 @@ mod tests {
             Error::Protocol(String::new()),
             Error::HttpStatus {
                 status: 404,
+                reason: String::new(),
                 url: String::new(),
             },
             Error::file("x", io::ErrorKind::NotFound.into()),
