@@ -36,6 +36,9 @@ pub enum Error {
     Tls(String),
     /// Ctrl-C or SIGTERM stopped the work.
     Interrupted,
+    /// Ctrl-C or SIGTERM stopped downloads: what is left of them and how
+    /// to go on, in a few words.
+    Stopped(String),
     /// Several downloads ran and `failed` of `total` failed (each already reported).
     Some { failed: usize, total: usize },
     /// Any other I/O failure, with what we were doing.
@@ -57,7 +60,7 @@ impl Error {
             Error::Tls(_) => 10,
             Error::Some { .. } => 11,
             Error::Io { .. } => 1,
-            Error::Interrupted => 130,
+            Error::Interrupted | Error::Stopped(_) => 130,
         }
     }
 
@@ -113,6 +116,7 @@ impl fmt::Display for Error {
             },
             Error::File { path, source } => write!(f, "{}: {source}", shown(path)),
             Error::Interrupted => f.write_str("interrupted"),
+            Error::Stopped(what) => write!(f, "interrupted; {what}"),
             Error::Some { failed, total } => {
                 write!(f, "{failed} of {total} downloads failed")
             }
