@@ -89,7 +89,7 @@ Exit codes:
   4    could not connect
   5    timed out (connect, reply or overall deadline)
   6    protocol error: malformed response, bad framing, truncated body
-  7    fetch: HTTP status 400 or above (not saved without --save-errors)
+  7    HTTP status 400 or above (fetch saves nothing unless --save-errors)
   8    local file error (cannot create, write or rename the output)
   9    too many redirects, a redirect loop, or a refused redirect
   10   TLS error (handshake, certificate)

@@ -173,19 +173,8 @@ fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientCon
         }
     };
     let mut config = common_config(&args.request, default_method)?;
-    let mut early = Vec::new();
-    if args.upload_file.is_some() {
-        // Like curl's -T: a file, not a form.
-        early.push(HeaderEdit::parse("Content-Type:")?);
-    }
-    if let Some(spec) = &args.range {
-        let value = range_header(spec).ok_or_else(|| {
-            Error::Usage(format!("--range {spec:?}: give bytes as A-B, A- or -N"))
-        })?;
-        early.push(HeaderEdit::parse(&format!("Range: {value}"))?);
-    }
     // -H comes last, so it overrides what these flags set.
-    config.edits.splice(0..0, early);
+    config.edits.splice(0..0, fetch_edits(args)?);
     config.mode = Mode::Fetch;
     config.body = body;
     config.follow = !args.no_follow;
@@ -207,6 +196,23 @@ fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientCon
     config.web.raw_body = args.raw_body;
     config.web.remote_name = args.remote_name;
     Ok(config)
+}
+
+/// The header edits of `fetch`'s own flags: `-T` sends no form type,
+/// `--range` its Range.
+fn fetch_edits(args: &FetchArgs) -> Result<Vec<HeaderEdit>> {
+    let mut edits = Vec::new();
+    if args.upload_file.is_some() {
+        // Like curl's -T: a file, not a form.
+        edits.push(HeaderEdit::parse("Content-Type:")?);
+    }
+    if let Some(spec) = &args.range {
+        let value = range_header(spec).ok_or_else(|| {
+            Error::Usage(format!("--range {spec:?}: give bytes as A-B, A- or -N"))
+        })?;
+        edits.push(HeaderEdit::parse(&format!("Range: {value}"))?);
+    }
+    Ok(edits)
 }
 
 fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {

@@ -163,7 +163,7 @@ pub struct FetchArgs {
 
     /// Ask for bytes A-B only ("Range: bytes=A-B", also "A-" or "-N"); the
     /// 206 body is saved. Not with -C.
-    #[arg(long = "range", value_name = "A-B")]
+    #[arg(long = "range", value_name = "A-B", allow_hyphen_values = true)]
     pub range: Option<String>,
 
     /// Reserved for a recursive download (wget's -r); curl's -r RANGE is --range.

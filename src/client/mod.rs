@@ -131,7 +131,7 @@ fn interrupted_words(config: &ClientConfig) -> Option<&'static str> {
             Some("nothing saved (wirecat fetch -C URL makes downloads resumable)")
         }
         (config::Mode::Fetch, true) => {
-            Some("the .part files are kept; the same wirecat fetch -C continues them")
+            Some("what arrived is kept as .part; the same wirecat fetch -C continues")
         }
     }
 }

@@ -46,9 +46,8 @@ pub fn parse_url(input: &str) -> Result<Url> {
             "{input:?} is not a URL; did you mean {meant}?"
         )));
     }
-    let not_a_url = |why: &dyn std::fmt::Display| {
-        Error::Usage(format!("{input:?} is not a URL ({why})"))
-    };
+    let not_a_url =
+        |why: &dyn std::fmt::Display| Error::Usage(format!("{input:?} is not a URL ({why})"));
     // A flag's value or a "-" that slipped into the URLs is no host to look up.
     if input.is_empty() || input.starts_with('-') {
         return Err(not_a_url(&"a URL starts with http://, https:// or a host"));
@@ -289,7 +288,10 @@ mod tests {
             if let Some(meant) = want {
                 let err = parse_url(typed).unwrap_err();
                 assert!(matches!(err, Error::Usage(_)), "{typed}");
-                assert!(err.to_string().ends_with(&format!("did you mean {meant}?")), "{err}");
+                assert!(
+                    err.to_string().ends_with(&format!("did you mean {meant}?")),
+                    "{err}"
+                );
             }
         }
     }

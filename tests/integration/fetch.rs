@@ -15,7 +15,7 @@ use crate::support::{
 
 /// What the scripted server does on a connection once it has read the request.
 #[derive(Clone)]
-enum Act {
+pub(crate) enum Act {
     Send(Vec<u8>),
     /// Send `line` again and again, up to `max` bytes or until the client goes.
     Repeat(Vec<u8>, usize),
@@ -23,7 +23,7 @@ enum Act {
     Hang,
 }
 
-fn send(bytes: impl AsRef<[u8]>) -> Act {
+pub(crate) fn send(bytes: impl AsRef<[u8]>) -> Act {
     Act::Send(bytes.as_ref().to_vec())
 }
 
@@ -31,13 +31,13 @@ type Handler = dyn Fn(&str) -> Vec<Act> + Send + Sync;
 
 /// A server that answers each request with the acts its handler returns,
 /// then closes. Records every request (head and body) it read.
-struct Scripted {
+pub(crate) struct Scripted {
     listening: Listening,
     requests: Arc<Mutex<Vec<String>>>,
 }
 
 impl Scripted {
-    fn start(handler: impl Fn(&str) -> Vec<Act> + Send + Sync + 'static) -> Scripted {
+    pub(crate) fn start(handler: impl Fn(&str) -> Vec<Act> + Send + Sync + 'static) -> Scripted {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         let listening = listen(move |conn| answer(conn, &seen, &handler));
@@ -48,15 +48,15 @@ impl Scripted {
     }
 
     /// Always answers with the same acts.
-    fn canned(acts: Vec<Act>) -> Scripted {
+    pub(crate) fn canned(acts: Vec<Act>) -> Scripted {
         Scripted::start(move |_| acts.clone())
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.listening.addr)
     }
 
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
     }
 }
