@@ -58,6 +58,18 @@ fn habits(args: &FetchArgs) -> Result<()> {
             "fetch -I: fetch saves bodies; for the head alone use `wirecat headers URL`".into(),
         ));
     }
+    // wget's "-O FILE URL": the file would be taken for a host.
+    let schemeless = |u: &String| !u.contains("://");
+    if args.remote_name_url
+        && args.urls.len() > 1
+        && args.urls.first().is_some_and(schemeless)
+        && !args.urls.iter().all(schemeless)
+    {
+        return Err(Error::Usage(format!(
+            "fetch -O saves under the URL's name (curl's -O); to name the file use -o {}",
+            args.urls[0]
+        )));
+    }
     if args.range.is_some() && args.resume {
         return Err(Error::Usage(
             "fetch: --range and -C both choose the bytes to ask for; use one".into(),

@@ -178,16 +178,18 @@ pub struct FetchArgs {
     #[arg(short = 'L', long = "location")]
     pub location: bool,
 
-    /// Accepted for curl's habit: saving under the URL's name is the default.
+    /// Accepted for curl's habit: saving under the URL's name is the default
+    /// (wget's "-O FILE" is -o FILE here).
     #[arg(short = 'O', long = "remote-name")]
     pub remote_name_url: bool,
 
-    /// For curl's habit: fetch only the head? `wirecat headers URL` does that.
+    /// curl's HEAD request: answered with a pointer to `wirecat headers URL`,
+    /// which shows the head.
     #[arg(short = 'I', long = "head")]
     pub head: bool,
 
-    /// A final status of 400 or above is an error (exit 7, nothing saved,
-    /// nothing printed): the default, as curl's --fail.
+    /// A final status of 400 or above is an error (exit 7, nothing saved):
+    /// the default; accepted for curl's habit.
     #[arg(short, long, conflicts_with = "save_errors")]
     pub fail: bool,
 

@@ -75,6 +75,15 @@ fn curl_spellings_of_the_defaults_are_accepted() {
     }
 }
 
+/// wget's `-O FILE` would make FILE a URL (and a host to look up): it is
+/// pointed at -o instead.
+#[test]
+fn wget_capital_o_with_a_file_points_at_small_o() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = fetch(dir.path(), &["-O", "out.html", "http://127.0.0.1:9/x"]);
+    assert_one_line_usage(&out, "to name the file use -o out.html");
+}
+
 #[test]
 fn parallel_flags_take_several_urls_at_once() {
     let (_srv, server) = site();
