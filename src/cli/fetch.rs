@@ -126,7 +126,25 @@ fn fetch_urls(args: &FetchArgs) -> Result<Vec<url::Url>> {
     if args.parallel == 0 {
         return Err(Error::Usage("fetch: -P must be at least 1".into()));
     }
-    typed.iter().map(|u| parse_url(u)).collect()
+    let mut urls = typed
+        .iter()
+        .map(|u| parse_url(u))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(file) = &args.upload_file {
+        urls.iter_mut()
+            .for_each(|u| upload_target(u, Path::new(file)));
+    }
+    Ok(urls)
+}
+
+/// curl's `-T FILE URL/`: a URL ending in "/" gets the file's name.
+fn upload_target(url: &mut url::Url, file: &Path) {
+    let (Some(name), true) = (file.file_name(), url.path().ends_with('/')) else {
+        return;
+    };
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().push(&name.to_string_lossy());
+    }
 }
 
 /// `-i FILE` unreadable: curl's `-i URL` ("include the head") gets a hint
@@ -371,6 +389,22 @@ mod tests {
         ];
         for (spec, want) in cases {
             assert_eq!(range_header(spec).as_deref(), want, "{spec}");
+        }
+    }
+
+    #[test]
+    fn uploads_to_a_folder_url_take_the_files_name() {
+        // (URL, file, the URL the PUT goes to)
+        let cases = [
+            ("http://h/up/", "dir/a b.txt", "http://h/up/a%20b.txt"),
+            ("http://h/", "x", "http://h/x"),
+            ("http://h/up/name", "x", "http://h/up/name"),
+            ("http://h/up/?q=1", "x", "http://h/up/x?q=1"),
+        ];
+        for (url, file, want) in cases {
+            let mut u = url::Url::parse(url).unwrap();
+            upload_target(&mut u, Path::new(file));
+            assert_eq!(u.as_str(), want, "{url} {file}");
         }
     }
 

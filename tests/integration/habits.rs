@@ -311,6 +311,14 @@ fn upload_file_puts_the_file() {
     );
     assert_code(&out, 0);
     assert!(only_request(&server).starts_with("POST /p "));
+    // As in curl, a URL ending in "/" gets the file's name.
+    let server = Scripted::canned(ok(""));
+    let out = fetch(
+        dir.path(),
+        &["-T", "up.bin", "-o", "-", &server.url("/dir/")],
+    );
+    assert_code(&out, 0);
+    assert!(only_request(&server).starts_with("PUT /dir/up.bin "));
     let out = fetch(dir.path(), &["-T", "nothing.bin", &server.url("/p")]);
     assert_code(&out, 8);
     assert_stderr_has(&out, "nothing.bin: No such file or directory");
