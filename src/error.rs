@@ -21,8 +21,13 @@ pub enum Error {
     Timeout(String),
     /// The peer broke HTTP (bad head, bad framing, truncated body).
     Protocol(String),
-    /// `--fail` and the final status was 4xx or 5xx.
-    HttpStatus { status: u16, url: String },
+    /// The final status was 4xx or 5xx (`fetch` without `--save-errors`).
+    /// `reason`: the reason phrase as sent, escaped for a terminal.
+    HttpStatus {
+        status: u16,
+        reason: String,
+        url: String,
+    },
     /// Reading or writing a local file failed.
     File { path: PathBuf, source: io::Error },
     /// The folder `serve` was given is missing, not a folder, or unreadable.
@@ -33,6 +38,9 @@ pub enum Error {
     Tls(String),
     /// Ctrl-C or SIGTERM stopped the work.
     Interrupted,
+    /// Ctrl-C or SIGTERM stopped downloads: what is left of them and how
+    /// to go on, in a few words.
+    Stopped(String),
     /// Several downloads ran and `failed` of `total` failed (each already reported).
     Some { failed: usize, total: usize },
     /// Any other I/O failure, with what we were doing.
@@ -55,7 +63,7 @@ impl Error {
             Error::Some { .. } => 11,
             Error::Folder { .. } => 12,
             Error::Io { .. } => 1,
-            Error::Interrupted => 130,
+            Error::Interrupted | Error::Stopped(_) => 130,
         }
     }
 
@@ -84,7 +92,7 @@ Exit codes:
   4    could not connect
   5    timed out (connect, reply or overall deadline)
   6    protocol error: malformed response, bad framing, truncated body
-  7    HTTP status 400 or above with --fail
+  7    HTTP status 400 or above (fetch saves nothing unless --save-errors)
   8    local file error (cannot create, write or rename the output)
   9    too many redirects, a redirect loop, or a refused redirect
   10   TLS error (handshake, certificate)
@@ -102,7 +110,14 @@ impl fmt::Display for Error {
             | Error::Redirect(m)
             | Error::Tls(m) => f.write_str(m),
             Error::Resolve { host, source } => write!(f, "could not resolve host {host}: {source}"),
-            Error::HttpStatus { status, url } => write!(f, "{url} answered with status {status}"),
+            Error::HttpStatus {
+                status,
+                reason,
+                url,
+            } => match reason.is_empty() {
+                true => write!(f, "{url} answered {status}"),
+                false => write!(f, "{url} answered {status} {reason}"),
+            },
             Error::File { path, source } => write!(f, "{}: {source}", shown(path)),
             Error::Folder { path, source } => {
                 let why = match source.kind() {
@@ -113,6 +128,7 @@ impl fmt::Display for Error {
                 write!(f, "cannot serve {}: {why}", shown(path))
             }
             Error::Interrupted => f.write_str("interrupted"),
+            Error::Stopped(what) => write!(f, "interrupted; {what}"),
             Error::Some { failed, total } => {
                 write!(f, "{failed} of {total} downloads failed")
             }
@@ -140,6 +156,7 @@ mod tests {
             Error::Protocol(String::new()),
             Error::HttpStatus {
                 status: 404,
+                reason: String::new(),
                 url: String::new(),
             },
             Error::file("x", io::ErrorKind::NotFound.into()),

@@ -18,8 +18,10 @@ use crate::client::target::parse_url;
 use crate::client::Run;
 use crate::error::{shown, Error, Result};
 
-/// `fetch URL...`: every URL checked, then the config.
+/// `fetch URL...`: curl's and wget's spellings checked, every URL
+/// checked, then the config.
 pub fn fetch_run(args: &FetchArgs, verbose: u8) -> Result<Run> {
+    habits(args)?;
     let urls = fetch_urls(args)?;
     let config = fetch_config(args, verbose, urls.len())?;
     Ok(Run {
@@ -39,10 +41,68 @@ pub fn headers_run(args: &HeadersArgs, verbose: u8) -> Result<Run> {
     })
 }
 
+/// The flags of curl and wget that mean something else here: refused with
+/// the one line that says what to type, before any URL is looked at.
+fn habits(args: &FetchArgs) -> Result<()> {
+    if let Some(value) = &args.recursive {
+        let hint = match value.as_deref().filter(|v| range_header(v).is_some()) {
+            Some(range) => format!("for bytes {range} use --range {range}"),
+            None => "for a byte range use --range A-B".to_string(),
+        };
+        return Err(Error::Usage(format!(
+            "fetch -r: wget's recursive download is not supported yet; {hint}"
+        )));
+    }
+    if args.head {
+        return Err(Error::Usage(
+            "fetch -I: fetch saves bodies; for the head alone use `wirecat headers URL`".into(),
+        ));
+    }
+    // wget's "-O FILE URL": the file would be taken for a host.
+    let schemeless = |u: &String| !u.contains("://");
+    if args.remote_name_url
+        && args.urls.len() > 1
+        && args.urls.first().is_some_and(schemeless)
+        && !args.urls.iter().all(schemeless)
+    {
+        return Err(Error::Usage(format!(
+            "fetch -O saves under the URL's name (curl's -O); to name the file use -o {}",
+            args.urls[0]
+        )));
+    }
+    if args.range.is_some() && args.resume {
+        return Err(Error::Usage(
+            "fetch: --range and -C both choose the bytes to ask for; use one".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `--range A-B` as a Range header value: "A-B", "A-" or "-N" in bytes.
+fn range_header(spec: &str) -> Option<String> {
+    let (first, last) = spec.split_once('-')?;
+    let number = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    match (number(first), number(last)) {
+        (Some(a), Some(b)) if a <= b => {}
+        (Some(_), None) if last.is_empty() => {}
+        (None, Some(_)) if first.is_empty() => {}
+        _ => return None,
+    }
+    Some(format!("bytes={spec}"))
+}
+
 /// The URLs on the command line, then those of `-i FILE`. All are checked
 /// before anything is fetched, so a typo on line 900 costs no downloads.
+/// curl's `-C -` leaves a "-" among them: with `-C` it is dropped.
 fn fetch_urls(args: &FetchArgs) -> Result<Vec<url::Url>> {
     let mut typed: Vec<String> = args.urls.clone();
+    if args.resume {
+        typed.retain(|u| u != "-");
+    }
     if let Some(file) = &args.input_file {
         let text = if file == "-" {
             let mut s = String::new();
@@ -51,7 +111,7 @@ fn fetch_urls(args: &FetchArgs) -> Result<Vec<url::Url>> {
                 .map_err(|e| Error::io("reading URLs from stdin", e))?;
             s
         } else {
-            std::fs::read_to_string(file).map_err(|e| Error::file(file, e))?
+            std::fs::read_to_string(file).map_err(|e| input_file_error(file, e))?
         };
         typed.extend(url_lines(&text).map(str::to_string));
     }
@@ -66,7 +126,39 @@ fn fetch_urls(args: &FetchArgs) -> Result<Vec<url::Url>> {
     if args.parallel == 0 {
         return Err(Error::Usage("fetch: -P must be at least 1".into()));
     }
-    typed.iter().map(|u| parse_url(u)).collect()
+    let mut urls = typed
+        .iter()
+        .map(|u| parse_url(u))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(file) = &args.upload_file {
+        urls.iter_mut()
+            .for_each(|u| upload_target(u, Path::new(file)));
+    }
+    Ok(urls)
+}
+
+/// curl's `-T FILE URL/`: a URL ending in "/" gets the file's name.
+fn upload_target(url: &mut url::Url, file: &Path) {
+    let (Some(name), true) = (file.file_name(), url.path().ends_with('/')) else {
+        return;
+    };
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().push(&name.to_string_lossy());
+    }
+}
+
+/// `-i FILE` unreadable: curl's `-i URL` ("include the head") gets a hint
+/// rather than "No such file or directory".
+fn input_file_error(file: &str, e: std::io::Error) -> Error {
+    let lower = file.to_ascii_lowercase();
+    let url_like = lower.starts_with("http:") || lower.starts_with("https:");
+    if url_like && e.kind() == std::io::ErrorKind::NotFound {
+        return Error::Usage(
+            "-i reads URLs from a FILE (wget's -i); to see the head use `wirecat headers URL` or -v"
+                .into(),
+        );
+    }
+    Error::file(file, e)
 }
 
 /// The URLs of an input file: one a line, blank lines and `#` comments skipped.
@@ -78,12 +170,17 @@ fn url_lines(text: &str) -> impl Iterator<Item = &str> {
 
 fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientConfig> {
     let many = files > 1;
-    let body = match (&args.data, &args.data_binary) {
-        (Some(d), _) => Some(Body::Bytes(Rc::from(d.as_bytes()))),
-        (None, Some(spec)) => Some(data_binary(spec)?),
-        (None, None) => None,
+    let body = match (&args.data, &args.data_binary, &args.upload_file) {
+        (Some(d), _, _) => Some(Body::Bytes(Rc::from(d.as_bytes()))),
+        (None, Some(spec), _) => Some(data_binary(spec)?),
+        (None, None, Some(file)) => Some(data_binary(&format!("@{file}"))?),
+        (None, None, None) => None,
     };
-    let default_method = if body.is_some() { "POST" } else { "GET" };
+    let default_method = match (&body, &args.upload_file) {
+        (Some(_), Some(_)) => "PUT",
+        (Some(_), None) => "POST",
+        (None, _) => "GET",
+    };
     let destination = match &args.output {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(Destination::Stdout),
@@ -106,10 +203,13 @@ fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientCon
         }
     };
     let mut config = common_config(&args.request, default_method)?;
+    // -H comes last, so it overrides what these flags set.
+    config.edits.splice(0..0, fetch_edits(args)?);
     config.mode = Mode::Fetch;
     config.body = body;
     config.follow = !args.no_follow;
-    config.fail = args.fail;
+    // A 4xx or 5xx body is not saved as a download unless asked for.
+    config.fail = !args.save_errors;
     config.destination = destination;
     config.printer = Printer {
         verbose: verbose > 0 && !args.quiet,
@@ -126,6 +226,23 @@ fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientCon
     config.web.raw_body = args.raw_body;
     config.web.remote_name = args.remote_name;
     Ok(config)
+}
+
+/// The header edits of `fetch`'s own flags: `-T` sends no form type,
+/// `--range` its Range.
+fn fetch_edits(args: &FetchArgs) -> Result<Vec<HeaderEdit>> {
+    let mut edits = Vec::new();
+    if args.upload_file.is_some() {
+        // Like curl's -T: a file, not a form.
+        edits.push(HeaderEdit::parse("Content-Type:")?);
+    }
+    if let Some(spec) = &args.range {
+        let value = range_header(spec).ok_or_else(|| {
+            Error::Usage(format!("--range {spec:?}: give bytes as A-B, A- or -N"))
+        })?;
+        edits.push(HeaderEdit::parse(&format!("Range: {value}"))?);
+    }
+    Ok(edits)
 }
 
 fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
@@ -157,11 +274,10 @@ fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig
         Some(m) => check_method(m)?,
         None => default_method.to_string(),
     };
-    let edits = req
-        .headers
-        .iter()
-        .map(|h| HeaderEdit::parse(h))
-        .collect::<Result<Vec<_>>>()?;
+    let mut edits = habit_edits(req)?;
+    for h in &req.headers {
+        edits.push(HeaderEdit::parse(h)?);
+    }
     Ok(ClientConfig {
         edits,
         max_redirs: req.max_redirs,
@@ -170,6 +286,40 @@ fn common_config(req: &RequestArgs, default_method: &str) -> Result<ClientConfig
         max_time: seconds(req.max_time, "--max-time")?,
         ..ClientConfig::new(method, web)
     })
+}
+
+/// `-u`, `-A` and `-e` as header edits, before `-H`'s so those win. The
+/// Authorization of `-u` is an edit, so a redirect to another origin drops
+/// it as it drops a `-H Authorization`.
+fn habit_edits(req: &RequestArgs) -> Result<Vec<HeaderEdit>> {
+    let mut edits = Vec::new();
+    if let Some(user) = &req.user {
+        if !user.contains(':') {
+            return Err(Error::Usage(
+                "-u: give USER:PASSWORD (wirecat does not prompt for the password)".into(),
+            ));
+        }
+        edits.push(HeaderEdit::parse(&format!(
+            "Authorization: {}",
+            basic_auth(user.as_bytes())
+        ))?);
+    }
+    if let Some(agent) = &req.user_agent {
+        edits.push(HeaderEdit::parse(&format!("User-Agent: {agent}"))?);
+    }
+    if let Some(referer) = &req.referer {
+        edits.push(HeaderEdit::parse(&format!("Referer: {referer}"))?);
+    }
+    Ok(edits)
+}
+
+/// `Basic` credentials (RFC 7617) for "user:password" as typed.
+fn basic_auth(pair: &[u8]) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
 }
 
 /// `--data-binary`: "@FILE" sends the file (with sendfile), "@-" stdin,
@@ -222,6 +372,49 @@ fn web_config(req: &RequestArgs) -> Result<WebConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_become_range_headers() {
+        let cases = [
+            ("0-99", Some("bytes=0-99")),
+            ("100-", Some("bytes=100-")),
+            ("-500", Some("bytes=-500")),
+            ("5-5", Some("bytes=5-5")),
+            ("9-5", None),
+            ("-", None),
+            ("a-b", None),
+            ("0-99,200-", None),
+            ("99", None),
+            ("", None),
+        ];
+        for (spec, want) in cases {
+            assert_eq!(range_header(spec).as_deref(), want, "{spec}");
+        }
+    }
+
+    #[test]
+    fn uploads_to_a_folder_url_take_the_files_name() {
+        // (URL, file, the URL the PUT goes to)
+        let cases = [
+            ("http://h/up/", "dir/a b.txt", "http://h/up/a%20b.txt"),
+            ("http://h/", "x", "http://h/x"),
+            ("http://h/up/name", "x", "http://h/up/name"),
+            ("http://h/up/?q=1", "x", "http://h/up/x?q=1"),
+        ];
+        for (url, file, want) in cases {
+            let mut u = url::Url::parse(url).unwrap();
+            upload_target(&mut u, Path::new(file));
+            assert_eq!(u.as_str(), want, "{url} {file}");
+        }
+    }
+
+    #[test]
+    fn basic_auth_is_rfc_7617() {
+        assert_eq!(
+            basic_auth(b"Aladdin:open sesame"),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+    }
 
     #[test]
     fn input_files_skip_blanks_and_comments() {

@@ -116,6 +116,19 @@ pub struct RequestArgs {
     /// ("*" for all); overrides no_proxy / NO_PROXY.
     #[arg(long, value_name = "HOSTS")]
     pub noproxy: Option<String>,
+
+    /// Basic auth "USER:PASSWORD" (as curl's -u); like credentials in the
+    /// URL, not sent on after a redirect to another origin.
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+
+    /// User-Agent to send instead of wirecat's.
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub user_agent: Option<String>,
+
+    /// Referer header to send.
+    #[arg(short = 'e', long = "referer", value_name = "URL")]
+    pub referer: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -131,11 +144,11 @@ pub struct RequestArgs {
     see_exit_codes!(),
 ))]
 pub struct FetchArgs {
-    /// URLs to download (http or https).
+    /// URLs to download (http or https; without a scheme, http).
     #[arg(value_name = "URL")]
     pub urls: Vec<String>,
 
-    /// Read more URLs from FILE, one per line ("-" for stdin).
+    /// Read more URLs from FILE, one per line ("-" for stdin), as wget's -i.
     #[arg(short = 'i', long = "input-file", value_name = "FILE")]
     pub input_file: Option<String>,
 
@@ -159,16 +172,55 @@ pub struct FetchArgs {
     #[arg(long = "data-binary", value_name = "@FILE")]
     pub data_binary: Option<String>,
 
+    /// Upload FILE with PUT (unless -X says otherwise), streamed as
+    /// --data-binary @FILE sends it.
+    #[arg(
+        short = 'T',
+        long = "upload-file",
+        value_name = "FILE",
+        conflicts_with_all = ["data", "data_binary"]
+    )]
+    pub upload_file: Option<String>,
+
+    /// Ask for bytes A-B only ("Range: bytes=A-B", also "A-" or "-N"); the
+    /// 206 body is saved. Not with -C.
+    #[arg(long = "range", value_name = "A-B", allow_hyphen_values = true)]
+    pub range: Option<String>,
+
+    /// Reserved for a recursive download (wget's -r); curl's -r RANGE is --range.
+    #[arg(short = 'r', value_name = "RANGE", num_args = 0..=1)]
+    pub recursive: Option<Option<String>>,
+
     /// Do not follow redirects; stop at the first response.
     #[arg(long)]
     pub no_follow: bool,
 
-    /// Treat a final status of 400 or above as an error (exit 7, nothing saved).
-    #[arg(short, long)]
+    /// Accepted for curl's habit: fetch follows redirects by default.
+    #[arg(short = 'L', long = "location")]
+    pub location: bool,
+
+    /// Accepted for curl's habit: saving under the URL's name is the default
+    /// (wget's "-O FILE" is -o FILE here).
+    #[arg(short = 'O', long = "remote-name")]
+    pub remote_name_url: bool,
+
+    /// curl's HEAD request: answered with a pointer to `wirecat headers URL`,
+    /// which shows the head.
+    #[arg(short = 'I', long = "head")]
+    pub head: bool,
+
+    /// A final status of 400 or above is an error (exit 7, nothing saved):
+    /// the default; accepted for curl's habit.
+    #[arg(short, long, conflicts_with = "save_errors")]
     pub fail: bool,
 
+    /// Save the body of a final status of 400 or above like any other (exit
+    /// 0); by default it is not saved and the exit code is 7.
+    #[arg(long, visible_alias = "no-fail")]
+    pub save_errors: bool,
+
     /// Print nothing but errors.
-    #[arg(short, long)]
+    #[arg(short, long, visible_short_alias = 's', visible_alias = "silent")]
     pub quiet: bool,
 
     /// No progress bar, even on a terminal.
@@ -177,7 +229,8 @@ pub struct FetchArgs {
 
     /// Resume a download interrupted earlier: the body goes to NAME.part
     /// (its ETag or Last-Modified to NAME.part.meta), kept on failure and
-    /// continued with Range + If-Range by the next -C run.
+    /// continued with Range + If-Range by the next -C run. curl's "-C -"
+    /// means the same.
     #[arg(short = 'C', long = "continue")]
     pub resume: bool,
 
@@ -189,8 +242,18 @@ pub struct FetchArgs {
 
     /// Connections to run at once when several URLs are given (each carries
     /// further downloads from its origin while kept alive).
-    #[arg(short = 'P', long = "parallel", value_name = "N", default_value_t = 8)]
+    #[arg(
+        short = 'P',
+        long = "parallel-max",
+        value_name = "N",
+        default_value_t = 8
+    )]
     pub parallel: usize,
+
+    /// Accepted for curl's habit: several URLs always download at once (-P
+    /// sets how many).
+    #[arg(short = 'Z', long = "parallel")]
+    pub parallel_flag: bool,
 
     /// Ask for gzip, deflate or br and decode the body as it streams (at
     /// most 2 stacked codings; a decompression bomb is an error). Without
@@ -237,6 +300,10 @@ pub struct HeadersArgs {
     /// Print a timing breakdown: lookup, connect, TLS, first byte, total.
     #[arg(long)]
     pub timing: bool,
+
+    /// Accepted for curl's habit: headers always asks for the head.
+    #[arg(short = 'I', long = "head")]
+    pub head: bool,
 
     #[command(flatten)]
     pub request: RequestArgs,

@@ -3,6 +3,10 @@
 //! taken, the body's target opened in the job's outlet. The decisions are
 //! the plan's ([`super::plan`]); the waiting for bytes is the session's.
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
 use super::config::Mode;
 use super::ending::Ending;
 use super::job::Job;
@@ -11,7 +15,7 @@ use super::output::{Continue, Destination};
 use super::partial::validator_of;
 use super::plan::{Ask, BodyPlan, Plan, Resume};
 use super::reading::Reading;
-use crate::error::{Error, Result};
+use crate::error::{shown, Error, Result};
 use crate::http::response::ResponseHead;
 
 /// Where applying a plan leaves the exchange.
@@ -65,7 +69,12 @@ pub fn apply(
         Plan::Fail { status } => {
             outlet.final_head(raw)?;
             let url = job.url().to_string();
-            Err(Error::HttpStatus { status, url })
+            let reason = shown(Path::new(OsStr::from_bytes(&response.reason)));
+            Err(Error::HttpStatus {
+                status,
+                reason,
+                url,
+            })
         }
         Plan::HeadersOnly => {
             job.head = Some(response);

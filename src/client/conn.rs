@@ -112,6 +112,14 @@ impl Conn {
             (Err(Error::Protocol(m)), None, Some(TlsError::Truncated)) => Err(Error::Protocol(
                 format!("{m}, without TLS close_notify: the data may be truncated"),
             )),
+            (Err(_), None, Some(TlsError::PlainHttp)) => {
+                let mut plain = job.url().clone();
+                let _ = plain.set_scheme("http");
+                Err(ending::at(
+                    job.url(),
+                    Error::Tls(format!("the server answered in plain HTTP; try {plain}")),
+                ))
+            }
             (Err(_), None, Some(t)) => Err(ending::at(job.url(), Error::from(t))),
             (r, _, _) => r,
         };

@@ -69,10 +69,12 @@ mod tests {
             (
                 Error::HttpStatus {
                     status: 404,
+                    reason: "Not Found".into(),
                     url: url.to_string(),
                 },
                 &Error::HttpStatus {
                     status: 404,
+                    reason: "Not Found".into(),
                     url: url.to_string(),
                 }
                 .to_string(),

@@ -78,6 +78,7 @@ pub fn run(run: Run) -> Result<()> {
     let connect_timeout = config
         .max_time
         .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
+    let stopped = interrupted_words(&config);
     let config = Rc::new(config);
     let mut jobs = urls
         .into_iter()
@@ -111,5 +112,26 @@ pub fn run(run: Run) -> Result<()> {
     event_loop
         .run(&mut service)
         .map_err(|e| Error::io("event loop", e))?;
-    service.into_result(quiet)
+    service.into_result(quiet).map_err(|e| match (e, stopped) {
+        (Error::Interrupted, Some(words)) => Error::Stopped(words.into()),
+        (e, _) => e,
+    })
+}
+
+/// What Ctrl-C leaves of `fetch`'s downloads, for its message: nothing
+/// without `-C` (and that `-C` would have kept it), the parts with it.
+/// A body going to stdout was shown, not saved: nothing to add.
+fn interrupted_words(config: &ClientConfig) -> Option<&'static str> {
+    if matches!(config.destination, Some(output::Destination::Stdout)) {
+        return None;
+    }
+    match (config.mode, config.resume) {
+        (config::Mode::Headers, _) => None,
+        (config::Mode::Fetch, false) => {
+            Some("nothing saved (wirecat fetch -C URL makes downloads resumable)")
+        }
+        (config::Mode::Fetch, true) => {
+            Some("what arrived is kept as .part; the same wirecat fetch -C continues")
+        }
+    }
 }

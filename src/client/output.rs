@@ -306,7 +306,8 @@ fn temp_beside(dest: &Path, clobber: bool, mode: Option<Permissions>) -> Result<
         .suffix(".part")
         .permissions(mode.unwrap_or_else(|| Permissions::from_mode(0o666)))
         .tempfile_in(dir)
-        .map_err(|e| Error::file(dir, e))?;
+        // tempfile's message names its random file; the user named `dest`.
+        .map_err(|e| Error::file(dest, plain_io(dir, &e)))?;
     let (file, temp) = temp.into_parts();
     Ok(Sink::Temp {
         w: BufWriter::with_capacity(WRITE_BUFFER, file),
@@ -315,6 +316,16 @@ fn temp_beside(dest: &Path, clobber: bool, mode: Option<Permissions>) -> Result<
         dest: dest.to_path_buf(),
         clobber,
     })
+}
+
+/// Why no file could be created in `dir`, without the text tempfile
+/// wraps around it (its random path): the folder's own error when it
+/// cannot be reached (with the OS's words), else the error's kind.
+fn plain_io(dir: &Path, e: &io::Error) -> io::Error {
+    match std::fs::metadata(dir) {
+        Err(reach) => reach,
+        Ok(_) => e.kind().into(),
+    }
 }
 
 /// Renames `temp` to `dest`, or `dest.1`, `dest.2`, ... whichever is free

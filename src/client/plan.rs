@@ -25,7 +25,8 @@ pub struct Ask<'a> {
     pub mode: Mode,
     /// `--location` (headers) or not `--no-follow` (fetch).
     pub follow: bool,
-    /// `--fail`.
+    /// A final 4xx or 5xx is an error, its body not kept: `fetch`'s
+    /// default (off with `--save-errors`); never for `headers`.
     pub fail: bool,
     /// `--compressed` without `--raw-body`: undo content codings.
     pub decode: bool,
@@ -44,7 +45,7 @@ pub enum Plan {
     SwitchRefused,
     /// A redirect being followed: its body is not ours to read.
     Redirect { location: Vec<u8> },
-    /// `--fail` and a 4xx or 5xx status.
+    /// A 4xx or 5xx status when [`Ask::fail`]: nothing saved, exit 7.
     Fail { status: u16 },
     /// `headers`: the head is all that was wanted.
     HeadersOnly,
@@ -377,6 +378,9 @@ mod tests {
             (b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\n", fetch(), len4.clone()),
             (b"HTTP/1.1 399 Odd\r\nContent-Length: 4\r\n\r\n", fail, len4.clone()),
             (b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n", headers, Plan::HeadersOnly),
+            // headers shows the head of any status.
+            (b"HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\n\r\n", headers, Plan::HeadersOnly),
+            (b"HTTP/1.1 503 Busy\r\n\r\n", headers, Plan::HeadersOnly),
             (
                 b"HTTP/1.1 500 Oops\r\n\r\n",
                 Ask { fail: true, ..headers },

@@ -34,16 +34,70 @@ pub struct Target {
 }
 
 /// Parses a URL as typed on the command line. A URL without a scheme
-/// ("example.test/x") is taken as http, like curl and wget do.
+/// ("localhost:8000/x", "example.test/x") is taken as http, like curl does:
+/// whatever has no "://" gets "http://" in front. Near-misses of http and
+/// https ("http//h/", "http:/h/", "htp://h/", "http:h") are refused with
+/// the URL that was meant, before any name is looked up: "http" is never
+/// taken for a host.
 pub fn parse_url(input: &str) -> Result<Url> {
     let input = input.trim();
-    let parsed = match Url::parse(input) {
-        Err(url::ParseError::RelativeUrlWithoutBase) if !input.is_empty() => {
-            Url::parse(&format!("http://{input}"))
-        }
-        other => other,
+    if let Some(meant) = near_miss(input) {
+        return Err(Error::Usage(format!(
+            "{input:?} is not a URL; did you mean {meant}?"
+        )));
+    }
+    let not_a_url =
+        |why: &dyn std::fmt::Display| Error::Usage(format!("{input:?} is not a URL ({why})"));
+    // A flag's value or a "-" that slipped into the URLs is no host to look up.
+    if input.is_empty() || input.starts_with('-') {
+        return Err(not_a_url(&"a URL starts with http://, https:// or a host"));
+    }
+    let parsed = match input.contains("://") {
+        true => Url::parse(input),
+        false => Url::parse(&format!("http://{input}")),
     };
-    parsed.map_err(|e| Error::Usage(format!("malformed URL {input:?}: {e}")))
+    parsed.map_err(|e| not_a_url(&e))
+}
+
+/// The URL `input` was probably meant to be, when its scheme is http or
+/// https misspelled ("htp://", "https//") or missing its slashes
+/// ("http:/h", "http:h"). `None` for anything else, URLs that parse included.
+pub fn near_miss(input: &str) -> Option<String> {
+    let lower = input.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return None;
+    }
+    // "http//h", "https//h", "http:/h", "http:h", "https:h".
+    for scheme in ["https", "http"] {
+        if let Some(rest) = lower.strip_prefix(scheme) {
+            if rest.starts_with("//") || rest.starts_with(':') {
+                let tail = input[scheme.len()..].trim_start_matches([':', '/']);
+                return Some(format!("{scheme}://{tail}"));
+            }
+        }
+    }
+    // "htp://h", "htps://h", "hhtp://h", "htttp://h": one letter off.
+    let (scheme, tail) = input.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if !scheme.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return None;
+    }
+    ["https", "http"]
+        .into_iter()
+        .find(|want| one_edit_apart(&scheme, want))
+        .map(|want| format!("{want}://{tail}"))
+}
+
+/// Whether `a` becomes `b` by changing, adding or removing one letter.
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 || a == b {
+        return false;
+    }
+    let same_start = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    let skip = usize::from(long.len() > short.len());
+    short[same_start + 1 - skip..] == long[same_start + 1..]
 }
 
 impl Target {
@@ -187,6 +241,67 @@ mod tests {
             assert_eq!(t.port, port, "{input}");
             assert_eq!(t.host_header, header, "{input}");
             assert_eq!(t.request_target, target, "{input}");
+        }
+    }
+
+    #[test]
+    fn urls_without_a_scheme_are_http() {
+        // (typed, the URL fetched)
+        let cases = [
+            ("localhost:8000/x", "http://localhost:8000/x"),
+            ("127.0.0.1:8000/", "http://127.0.0.1:8000/"),
+            ("example.test/x", "http://example.test/x"),
+            ("[::1]:9/a", "http://[::1]:9/a"),
+            ("HTTP://h/", "http://h/"),
+            ("https://h:8443/", "https://h:8443/"),
+            ("user:pw@h/x", "http://user:pw@h/x"),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(parse_url(typed).unwrap().as_str(), want, "{typed}");
+        }
+    }
+
+    #[test]
+    fn near_misses_of_http_say_what_was_meant() {
+        // (typed, the suggestion; None: no near miss)
+        let cases = [
+            ("http//host/", Some("http://host/")),
+            ("https//host/x", Some("https://host/x")),
+            ("http:/host/", Some("http://host/")),
+            ("http:host", Some("http://host")),
+            ("https:host:8443/", Some("https://host:8443/")),
+            ("htp://host/", Some("http://host/")),
+            ("htps://host/", Some("https://host/")),
+            ("hhtp://host/", Some("http://host/")),
+            ("htttp://host/", Some("http://host/")),
+            ("ttp://host/", Some("http://host/")),
+            ("HTTP//Host/", Some("http://Host/")),
+            ("http://host/", None),
+            ("https://host/", None),
+            ("ftp://host/", None),
+            ("httpbin.test/x", None),
+            ("localhost:8000/", None),
+            ("h1://x", None),
+        ];
+        for (typed, want) in cases {
+            assert_eq!(near_miss(typed).as_deref(), want, "{typed}");
+            if let Some(meant) = want {
+                let err = parse_url(typed).unwrap_err();
+                assert!(matches!(err, Error::Usage(_)), "{typed}");
+                assert!(
+                    err.to_string().ends_with(&format!("did you mean {meant}?")),
+                    "{err}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_url_says_so() {
+        for typed in ["", "  ", "not a url", "-", "-C", "0-99 x", "http://[::1/"] {
+            let err = parse_url(typed).unwrap_err();
+            assert!(matches!(err, Error::Usage(_)), "{typed}");
+            assert!(err.to_string().contains("is not a URL"), "{typed}: {err}");
         }
     }
 

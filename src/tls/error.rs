@@ -19,6 +19,9 @@ pub enum TlsError {
     /// The peer closed the connection without close_notify while the inner
     /// session still expected data (RFC 9112 section 9.8, RFC 8446 section 6.1).
     Truncated,
+    /// The first bytes back were no TLS record: a plain-HTTP server (an
+    /// `https://` URL aimed at an `http://` port).
+    PlainHttp,
     /// Anything else: an alert from the peer, a protocol violation, a
     /// certificate problem of another kind, EOF during the handshake.
     Other(String),
@@ -39,6 +42,9 @@ impl TlsError {
                 CertificateError::UnknownIssuer => TlsError::UnknownIssuer(detail),
                 _ => TlsError::Other(detail),
             },
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+                TlsError::PlainHttp
+            }
             _ => TlsError::Other(detail),
         }
     }
@@ -46,13 +52,14 @@ impl TlsError {
 
 impl TlsError {
     /// The one-word class, for tests and logs: `expired`, `wrong-host`,
-    /// `unknown-issuer`, `truncated` or `other`.
+    /// `unknown-issuer`, `truncated`, `plain-http` or `other`.
     pub fn class(&self) -> &'static str {
         match self {
             TlsError::Expired(_) => "expired",
             TlsError::WrongHost(_) => "wrong-host",
             TlsError::UnknownIssuer(_) => "unknown-issuer",
             TlsError::Truncated => "truncated",
+            TlsError::PlainHttp => "plain-http",
             TlsError::Other(_) => "other",
         }
     }
@@ -70,6 +77,7 @@ impl fmt::Display for TlsError {
             TlsError::Truncated => f.write_str(
                 "TLS: connection closed without close_notify, the data may be truncated",
             ),
+            TlsError::PlainHttp => f.write_str("the server answered in plain HTTP; try http://"),
             TlsError::Other(d) => write!(f, "TLS: {d}"),
         }
     }
@@ -111,6 +119,10 @@ mod tests {
             (CertificateError::NotValidForName.into(), "wrong-host"),
             (CertificateError::UnknownIssuer.into(), "unknown-issuer"),
             (CertificateError::BadSignature.into(), "other"),
+            (
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+                "plain-http",
+            ),
             (
                 rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
                 "other",

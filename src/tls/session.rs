@@ -732,7 +732,7 @@ pub(crate) mod tests {
         p.drive();
         p.wire.input.extend(b"HTTP/1.1 400 Bad Request\r\n\r\n");
         p.drive();
-        assert!(matches!(p.tls.error(), Some(TlsError::Other(_))));
+        assert!(matches!(p.tls.error(), Some(TlsError::PlainHttp)));
         assert_ne!(p.step, Step::read(None));
     }
 

@@ -5,6 +5,7 @@ mod architecture;
 mod browser;
 mod fetch;
 mod greet;
+mod habits;
 mod https;
 mod listing;
 mod many;

@@ -198,6 +198,39 @@ fn without_continue_an_interrupt_leaves_nothing() {
     assert!(names(dl.path()).is_empty(), "{:?}", names(dl.path()));
 }
 
+/// Ctrl-C says what is left: without -C nothing, and that -C makes the
+/// download resumable; with -C the part, and that the same command goes on.
+#[test]
+fn an_interrupt_says_what_is_left_and_how_to_go_on() {
+    // (-C, the message)
+    let cases = [
+        (
+            false,
+            "wirecat: interrupted; nothing saved (wirecat fetch -C URL makes downloads resumable)",
+        ),
+        (
+            true,
+            "wirecat: interrupted; what arrived is kept as .part; the same wirecat fetch -C continues",
+        ),
+    ];
+    for (resume, message) in cases {
+        let dl = tempfile::tempdir().unwrap();
+        let stall = staller(pseudo_random(4 * SENT, 6), "\"x\"".into());
+        let url = format!("http://{stall}/big.bin");
+        let (mut bg, first) =
+            Background::start_collecting_stderr(&mut fetch(dl.path(), &url, resume));
+        assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+        wait_until("no download file grew", || {
+            names(dl.path()).into_iter().find(|n| {
+                std::fs::metadata(dl.path().join(n)).map_or(0, |m| m.len()) >= (SENT / 4) as u64
+            })
+        });
+        bg.signal("INT");
+        assert_eq!(bg.wait(TIMEOUT).code(), Some(130));
+        assert_eq!(bg.stderr_line("interrupted"), message);
+    }
+}
+
 /// A final name of 255 bytes (NAME_MAX): its part and meta names would not
 /// fit with `.part.meta` added, so they are shortened and tagged with a hash
 /// of the full name, and the next run finds them again (issue 9, item 10).

@@ -148,6 +148,12 @@ impl Background {
         Background::spawn(cmd, false, false)
     }
 
+    /// Like [`Background::start`], with stderr collected line by line
+    /// (see [`Background::stderr_line`]).
+    pub fn start_collecting_stderr(cmd: &mut Command) -> (Background, String) {
+        Background::spawn(cmd, false, true)
+    }
+
     /// Spawns `cmd` with no stdin, stdout or stderr, and waits for nothing.
     pub fn quiet(cmd: &mut Command) -> Background {
         let child = cmd
