@@ -41,7 +41,7 @@ fn usage_errors_are_one_line_and_a_hint_with_exit_2() {
         ),
         (
             &["fetch", "-P", "many", "http://127.0.0.1:9/"],
-            "wirecat: invalid value 'many' for '--parallel <N>': invalid digit found in string",
+            "wirecat: invalid value 'many' for '--parallel-max <N>': invalid digit found in string",
             Some("hint: see 'wirecat fetch --help'"),
         ),
         (
