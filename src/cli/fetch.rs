@@ -7,7 +7,8 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::{seconds, FetchArgs, HeadersArgs, RequestArgs};
+use super::client_args::{FetchArgs, HeadersArgs, RequestArgs};
+use super::seconds;
 use crate::client::config::{ClientConfig, Mode, WebConfig, NO_LIMIT};
 use crate::client::headers::{HeadOut, Printer, Style};
 use crate::client::output::Destination;

@@ -1,0 +1,252 @@
+//! The flags of `fetch` and `headers` (and the request flags they share),
+//! as clap derive types; `cli::fetch` resolves them into the client's config.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Options shared by `fetch` and `headers`: what to send and how long to wait.
+#[derive(Debug, Args, Clone)]
+pub struct RequestArgs {
+    /// Request method (default GET for fetch, HEAD for headers).
+    #[arg(short = 'X', long = "request", value_name = "METHOD")]
+    pub method: Option<String>,
+
+    /// Extra request header "Name: value"; repeatable; replaces a default of
+    /// the same name. "Name:" with no value removes a default header.
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Seconds allowed for each connect attempt.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+
+    /// Seconds allowed for the whole transfer (0: no limit). Also bounds the
+    /// wait for each read, so a server that stalls is reported.
+    #[arg(
+        short = 'm',
+        long = "max-time",
+        value_name = "SECS",
+        default_value_t = 0.0
+    )]
+    pub max_time: f64,
+
+    /// Seconds of silence from the server before giving up.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub read_timeout: f64,
+
+    /// Most redirects to follow.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_redirs: u32,
+
+    /// Extra PEM file of trusted certificate authorities (added to the
+    /// built-in Mozilla roots). A certificate error exits with code 10.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+
+    /// Skip TLS certificate verification (a warning is printed on stderr).
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
+
+    /// Proxy URL (http://host:port, default port 1080) for http and https
+    /// (through CONNECT); overrides http_proxy, https_proxy, HTTPS_PROXY.
+    /// Upper-case HTTP_PROXY is ignored (httpoxy). "" turns proxies off.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+
+    /// Comma-separated hosts that bypass the proxy, subdomains included
+    /// ("*" for all); overrides no_proxy / NO_PROXY.
+    #[arg(long, value_name = "HOSTS")]
+    pub noproxy: Option<String>,
+
+    /// Basic auth "USER:PASSWORD" (as curl's -u); like credentials in the
+    /// URL, not sent on after a redirect to another origin.
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    pub user: Option<String>,
+
+    /// User-Agent to send instead of wirecat's.
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub user_agent: Option<String>,
+
+    /// Referer header to send.
+    #[arg(short = 'e', long = "referer", value_name = "URL")]
+    pub referer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples (against `wirecat serve www`):\n",
+    "  wirecat fetch http://127.0.0.1:8000/                      saves index.html, prints the head\n",
+    "  wirecat fetch -o page.html http://127.0.0.1:8000/         saves exactly there\n",
+    "  wirecat fetch -o - http://127.0.0.1:8000/files/notes.txt  body to stdout\n",
+    "  wirecat fetch -C http://127.0.0.1:8000/files/tone.wav     resumable (tone.wav.part)\n",
+    "  wirecat fetch http://127.0.0.1:8000/style.css http://127.0.0.1:8000/logo.svg\n",
+    "\n",
+    "-v also prints the request sent, interim and redirect heads, and chunked trailers.\n",
+    see_exit_codes!(),
+))]
+pub struct FetchArgs {
+    /// URLs to download (http or https; without a scheme, http).
+    #[arg(value_name = "URL")]
+    pub urls: Vec<String>,
+
+    /// Read more URLs from FILE, one per line ("-" for stdin), as wget's -i.
+    #[arg(short = 'i', long = "input-file", value_name = "FILE")]
+    pub input_file: Option<String>,
+
+    /// Save the body to FILE (overwrites, like curl); "-" writes it to stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub request: RequestArgs,
+
+    /// Request body; sets Content-Length (and POST unless -X says otherwise).
+    #[arg(
+        short = 'd',
+        long = "data",
+        value_name = "DATA",
+        conflicts_with = "data_binary"
+    )]
+    pub data: Option<String>,
+
+    /// Request body from a file with "@FILE", sent byte for byte.
+    #[arg(long = "data-binary", value_name = "@FILE")]
+    pub data_binary: Option<String>,
+
+    /// Upload FILE with PUT (unless -X says otherwise), streamed as
+    /// --data-binary @FILE sends it.
+    #[arg(
+        short = 'T',
+        long = "upload-file",
+        value_name = "FILE",
+        conflicts_with_all = ["data", "data_binary"]
+    )]
+    pub upload_file: Option<String>,
+
+    /// Ask for bytes A-B only ("Range: bytes=A-B", also "A-" or "-N"); the
+    /// 206 body is saved. Not with -C.
+    #[arg(long = "range", value_name = "A-B", allow_hyphen_values = true)]
+    pub range: Option<String>,
+
+    /// Reserved for a recursive download (wget's -r); curl's -r RANGE is --range.
+    #[arg(short = 'r', value_name = "RANGE", num_args = 0..=1)]
+    pub recursive: Option<Option<String>>,
+
+    /// Do not follow redirects; stop at the first response.
+    #[arg(long)]
+    pub no_follow: bool,
+
+    /// Accepted for curl's habit: fetch follows redirects by default.
+    #[arg(short = 'L', long = "location")]
+    pub location: bool,
+
+    /// Accepted for curl's habit: saving under the URL's name is the default
+    /// (wget's "-O FILE" is -o FILE here).
+    #[arg(short = 'O', long = "remote-name")]
+    pub remote_name_url: bool,
+
+    /// curl's HEAD request: answered with a pointer to `wirecat headers URL`,
+    /// which shows the head.
+    #[arg(short = 'I', long = "head")]
+    pub head: bool,
+
+    /// A final status of 400 or above is an error (exit 7, nothing saved):
+    /// the default; accepted for curl's habit.
+    #[arg(short, long, conflicts_with = "save_errors")]
+    pub fail: bool,
+
+    /// Save the body of a final status of 400 or above like any other (exit
+    /// 0); by default it is not saved and the exit code is 7.
+    #[arg(long, visible_alias = "no-fail")]
+    pub save_errors: bool,
+
+    /// Print nothing but errors.
+    #[arg(short, long, visible_short_alias = 's', visible_alias = "silent")]
+    pub quiet: bool,
+
+    /// No progress bar, even on a terminal.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Resume a download interrupted earlier: the body goes to NAME.part
+    /// (its ETag or Last-Modified to NAME.part.meta), kept on failure and
+    /// continued with Range + If-Range by the next -C run. curl's "-C -"
+    /// means the same.
+    #[arg(short = 'C', long = "continue")]
+    pub resume: bool,
+
+    /// Name the file from the server's Content-Disposition header, made
+    /// safe (no directories, no leading dot, no control characters) and
+    /// never overwriting (.1, .2, ... as for names from the URL).
+    #[arg(short = 'J', long = "remote-name-header")]
+    pub remote_name: bool,
+
+    /// Connections to run at once when several URLs are given (each carries
+    /// further downloads from its origin while kept alive).
+    #[arg(
+        short = 'P',
+        long = "parallel-max",
+        value_name = "N",
+        default_value_t = 8
+    )]
+    pub parallel: usize,
+
+    /// Accepted for curl's habit: several URLs always download at once (-P
+    /// sets how many).
+    #[arg(short = 'Z', long = "parallel")]
+    pub parallel_flag: bool,
+
+    /// Ask for gzip, deflate or br and decode the body as it streams (at
+    /// most 2 stacked codings; a decompression bomb is an error). Without
+    /// it, Accept-Encoding: identity is sent and the body kept as sent.
+    #[arg(long)]
+    pub compressed: bool,
+
+    /// With --compressed: save the body as it came, undecoded (also for
+    /// codings wirecat cannot decode).
+    #[arg(long)]
+    pub raw_body: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples (against `wirecat serve www`):\n",
+    "  wirecat headers http://127.0.0.1:8000/          HEAD, head printed as received\n",
+    "  wirecat headers --get --timing http://127.0.0.1:8000/\n",
+    "  wirecat headers --raw http://127.0.0.1:8000/ | od -c\n",
+    "  wirecat headers -v -L http://127.0.0.1:8000/files   the 301, then the folder\n",
+    "\n",
+    "-v also prints the request sent, every hop's head with -L, and for https\n",
+    "the TLS version, cipher suite and certificate.\n",
+    see_exit_codes!(),
+))]
+pub struct HeadersArgs {
+    /// URL to ask.
+    #[arg(value_name = "URL")]
+    pub url: String,
+
+    /// Send GET instead of HEAD, and close once the head is read.
+    #[arg(long)]
+    pub get: bool,
+
+    /// Write the head's exact bytes, CRLFs included, with no escaping.
+    #[arg(long)]
+    pub raw: bool,
+
+    /// Follow redirects (each hop's head is shown with -v; without it only
+    /// the final head is printed).
+    #[arg(short = 'L', long)]
+    pub location: bool,
+
+    /// Print a timing breakdown: lookup, connect, TLS, first byte, total.
+    #[arg(long)]
+    pub timing: bool,
+
+    /// Accepted for curl's habit: headers always asks for the head.
+    #[arg(short = 'I', long = "head")]
+    pub head: bool,
+
+    #[command(flatten)]
+    pub request: RequestArgs,
+}
