@@ -424,13 +424,20 @@ fn help_examples(help: &str) -> Vec<String> {
         .collect()
 }
 
-/// A server example on a kernel-chosen port: `-p N` becomes `-p 0`, and
-/// `-p 0` is added where the default port was meant.
+/// A server example on a kernel-chosen port, on loopback only: `-p N`
+/// becomes `-p 0` (added where the default port was meant), and an
+/// all-interfaces bind (`-b 0.0.0.0`, `-b [::]`) becomes `127.0.0.1`, so
+/// no test listens beyond this machine.
 fn on_port_zero(command: &str) -> String {
     let mut words: Vec<&str> = command.split(' ').collect();
     match words.iter().position(|w| *w == "-p") {
         Some(i) => words[i + 1] = "0",
         None => words.extend(["-p", "0"]),
+    }
+    if let Some(i) = words.iter().position(|w| *w == "-b") {
+        if matches!(words.get(i + 1), Some(&"0.0.0.0" | &"[::]" | &"::")) {
+            words[i + 1] = "127.0.0.1";
+        }
     }
     words.join(" ")
 }
