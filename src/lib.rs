@@ -72,6 +72,7 @@ pub mod event_loop;
 pub mod file_server;
 pub mod greeter;
 pub mod http;
+pub mod page;
 pub mod tls;
 
 #[cfg(test)]
