@@ -8,6 +8,7 @@
 mod chromium;
 mod fixtures;
 mod listing;
+mod page;
 mod server;
 
 use std::path::{Path, PathBuf};
