@@ -31,13 +31,9 @@ fn png(w: u32, h: u32, rgb: [u8; 3]) -> Vec<u8> {
     ihdr.extend_from_slice(&w.to_be_bytes());
     ihdr.extend_from_slice(&h.to_be_bytes());
     ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    let mut raw = Vec::new();
-    for _ in 0..h {
-        raw.push(0);
-        for _ in 0..w {
-            raw.extend_from_slice(&rgb);
-        }
-    }
+    // Each row: filter byte 0, then the pixels.
+    let row: Vec<u8> = std::iter::once(0).chain((0..w).flat_map(|_| rgb)).collect();
+    let raw = row.repeat(h as usize);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
     z.write_all(&raw).unwrap();
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
