@@ -82,7 +82,7 @@ pub struct RequestArgs {
     "  wirecat fetch -C http://127.0.0.1:8000/files/tone.wav     resumable (tone.wav.part)\n",
     "  wirecat fetch http://127.0.0.1:8000/style.css http://127.0.0.1:8000/logo.svg\n",
     "  wirecat fetch --page --output-dir saved http://127.0.0.1:8000/   page + requisites\n",
-    "  wirecat fetch -r -l 2 http://127.0.0.1:8000/docs/          the folder, 2 links deep\n",
+    "  wirecat fetch -r -l 2 --output-dir mirror http://127.0.0.1:8000/   2 links deep\n",
     "\n",
     "-v also prints the request sent, interim and redirect heads, and chunked trailers.\n",
     see_exit_codes!(),

@@ -7,7 +7,7 @@
 //!
 //! - [`config`]: the plain settings `cli::fetch` resolves.
 //! - [`scope`]: one spelling per URL, `-r`'s scope, `--accept`/`--reject`.
-//! - [`robots`]: robots.txt.
+//! - [`robots`]: the robots.txt rules.
 //! - [`index`]: `--mirror`'s validators from the last run.
 //! - [`state`]: the crawl as it runs.
 //! - [`rewrite`]: the pass that links saved files to each other.
