@@ -57,9 +57,12 @@ fn crawl_run(args: &FetchArgs, verbose: u8) -> Result<(ClientConfig, CrawlConfig
     };
     let mut config = fetch_config(args, verbose, 1)?;
     config.printer.final_head = HeadOut::Nowhere;
-    // The crawl's summary line says it all.
+    // The crawl's summary line says it all; on a terminal the board
+    // counts the files as the crawl finds them.
     config.summary = false;
-    config.progress = false;
+    if config.progress {
+        config.board = Some(Board::new(0));
+    }
     let crawl = CrawlConfig {
         start,
         out_dir: args.output_dir.clone(),

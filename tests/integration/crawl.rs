@@ -344,3 +344,92 @@ fn r_with_a_range_points_at_range_before_any_lookup() {
     assert_code(&out, 2);
     assert_stderr_has(&out, "use --range 0-99");
 }
+
+#[test]
+fn frames_are_pages_and_big_pages_are_not_parsed() {
+    let site = Site::start(Duration::ZERO, |t| match t {
+        "/" => ok(
+            "text/html",
+            "<iframe src=\"/f.html\"></iframe><img src=\"/top.png\">",
+        ),
+        "/f.html" => ok(
+            "text/html",
+            "<img src=\"/in-frame.png\"><a href=\"/away.html\">a</a>",
+        ),
+        "/big.html" => ok(
+            "text/html",
+            format!("<img src=\"/never.png\">{}", "x".repeat(4096)),
+        ),
+        "/ftp.png" => (
+            302,
+            "text/plain",
+            String::new(),
+            vec![("Location".into(), "ftp://127.0.0.1/x.png".into())],
+        ),
+        _ => ok("image/png", "I"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = fetch(dir.path(), &["--page", &site.url("/")]);
+    assert_code(&out, 0);
+    let mut seen = site.seen();
+    seen.sort();
+    assert_eq!(seen, ["/", "/f.html", "/in-frame.png", "/top.png"]);
+    let frame = read(dir.path().join(site.dir()).join("f.html"));
+    assert!(frame.contains("src=\"in-frame.png\""), "{frame}");
+    assert!(
+        frame.contains(&format!("href=\"{}\"", site.url("/away.html"))),
+        "{frame}"
+    );
+
+    let big = tempfile::tempdir().unwrap();
+    let out = fetch(
+        big.path(),
+        &["--page", "--max-page-size", "1K", &site.url("/big.html")],
+    );
+    assert_code(&out, 0);
+    assert!(big.path().join(site.dir()).join("big.html").exists());
+    assert!(!site.seen().contains(&"/never.png".to_string()));
+}
+
+#[test]
+fn a_redirect_to_another_scheme_is_not_followed() {
+    let site = Site::start(Duration::ZERO, |t| match t {
+        "/" => ok("text/html", "<img src=\"/ftp.png\">"),
+        _ => (
+            302,
+            "text/plain",
+            String::new(),
+            vec![("Location".into(), "ftp://127.0.0.1:9/x.png".into())],
+        ),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = fetch(dir.path(), &["--page", &site.url("/")]);
+    assert_code(&out, 11);
+    assert_stderr_has(&out, "wirecat: ");
+    let html = read(dir.path().join(site.dir()).join("index.html"));
+    assert!(
+        html.contains(&format!("src=\"{}\"", site.url("/ftp.png"))),
+        "{html}"
+    );
+}
+
+#[test]
+fn recursive_page_saves_each_pages_requisites() {
+    let site = Site::start(Duration::ZERO, |t| match t {
+        "/s/" => ok("text/html", "<a href=\"b.html\">b</a><img src=\"a.png\">"),
+        "/s/b.html" => ok("text/html", "<img src=\"/elsewhere/b.png\">"),
+        _ => ok("image/png", "I"),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = fetch(
+        dir.path(),
+        &["-r", "--page", "--no-robots", &site.url("/s/")],
+    );
+    assert_code(&out, 0);
+    let mut seen = site.seen();
+    seen.sort();
+    assert_eq!(seen, ["/elsewhere/b.png", "/s/", "/s/a.png", "/s/b.html"]);
+    let b = read(dir.path().join(site.dir()).join("s/b.html"));
+    assert!(b.contains("src=\"../elsewhere/b.png\""), "{b}");
+    assert_stderr_has(&out, "2 pages, 2 other files");
+}

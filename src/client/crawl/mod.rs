@@ -58,7 +58,8 @@ pub fn run(client: ClientConfig, cfg: CrawlConfig, docs: Box<dyn Documents>) -> 
             .map_err(|e| Error::file(cfg.out_dir.join(index::NAME), e))?;
     }
     rewrite::rewrite_all(&*docs, &cfg.out_dir, &crawl.files, &crawl.links)?;
-    if let Some(path) = crawl.links.get(cfg.start.as_str()) {
+    let start = scope::fetchable(&cfg.start);
+    if let Some(path) = start.and_then(|s| crawl.links.get(s.as_str())) {
         println!("{}", shown(&cfg.out_dir.join(path)));
     }
     if !cfg.quiet {

@@ -54,6 +54,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let fail = |e: std::io::Error| Error::file(path, e);
     let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    // The rewritten file keeps the permissions the download gave it.
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = temp.as_file().set_permissions(meta.permissions());
+    }
     std::io::Write::write_all(&mut temp, bytes).map_err(fail)?;
     temp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())

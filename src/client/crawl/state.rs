@@ -131,10 +131,14 @@ impl Crawl {
         let mut job = match Job::new(self.client.clone(), url.clone(), Instant::now()) {
             Ok(job) => job,
             Err(e) => {
-                self.fail(&url, &e);
+                self.stats.failed += 1;
+                eprintln!("wirecat: {url}: {e}");
                 return None;
             }
         };
+        if let Some(board) = &self.client.board {
+            board.add_files(1);
+        }
         job.destination = Destination::Exact(staged.clone());
         let earlier = self.revalidate(&mut job, &url);
         self.pending.insert(staged, Pending { url, role, earlier });
@@ -155,11 +159,6 @@ impl Crawl {
                 .extend(HeaderEdit::parse(&format!("If-Modified-Since: {date}")).ok());
         }
         Some(entry)
-    }
-
-    fn fail(&mut self, url: &Url, e: &Error) {
-        self.stats.failed += 1;
-        log::info!("{url}: {e}");
     }
 
     /// A download came in whole: files it and takes its references.
