@@ -13,7 +13,7 @@ fn main() {
     init_logging(cli.verbose);
     let verbose = cli.verbose;
     let result = match cli.command {
-        Command::Fetch(args) => cli::fetch::fetch_run(&args, verbose).and_then(client::run),
+        Command::Fetch(args) => cli::fetch::fetch(&args, verbose),
         Command::Headers(args) => cli::fetch::headers_run(&args, verbose).and_then(client::run),
         Command::Serve(args) => {
             cli::serve::serve_config(&args).and_then(|c| file_server::serve(&c))

@@ -81,6 +81,8 @@ pub struct RequestArgs {
     "  wirecat fetch -o - http://127.0.0.1:8000/files/notes.txt  body to stdout\n",
     "  wirecat fetch -C http://127.0.0.1:8000/files/tone.wav     resumable (tone.wav.part)\n",
     "  wirecat fetch http://127.0.0.1:8000/style.css http://127.0.0.1:8000/logo.svg\n",
+    "  wirecat fetch --page --output-dir saved http://127.0.0.1:8000/   page + requisites\n",
+    "  wirecat fetch -r -l 2 --output-dir mirror http://127.0.0.1:8000/   2 links deep\n",
     "\n",
     "-v also prints the request sent, interim and redirect heads, and chunked trailers.\n",
     see_exit_codes!(),
@@ -129,9 +131,54 @@ pub struct FetchArgs {
     #[arg(long = "range", value_name = "A-B", allow_hyphen_values = true)]
     pub range: Option<String>,
 
-    /// Reserved for a recursive download (wget's -r); curl's -r RANGE is --range.
-    #[arg(short = 'r', value_name = "RANGE", num_args = 0..=1)]
-    pub recursive: Option<Option<String>>,
+    /// Save the page and everything needed to show it offline (stylesheets
+    /// and what they import, images, scripts, fonts, media, frames), on any
+    /// host, with links rewritten to the local copies; prints the path to
+    /// open. With -r: every page's requisites too.
+    #[arg(long)]
+    pub page: bool,
+
+    /// Follow links recursively (wget's -r): same scheme, host and port,
+    /// below the starting folder, to depth -l; robots.txt honoured. curl's
+    /// "-r RANGE" is --range here.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+
+    /// -r -l inf, and revalidate what an earlier run saved in --output-dir
+    /// (If-None-Match / If-Modified-Since; a 304 leaves the file alone).
+    /// Validators are kept in DIR/.wirecat-mirror. (-m is --max-time.)
+    #[arg(long)]
+    pub mirror: bool,
+
+    /// With -r: follow links this many levels deep ("inf": no limit).
+    #[arg(short = 'l', long = "level", value_name = "N", default_value = "5")]
+    pub level: String,
+
+    /// With -r: follow only links whose file name matches GLOB (repeatable;
+    /// folder URLs ending in "/" are always walked).
+    #[arg(long, value_name = "GLOB")]
+    pub accept: Vec<String>,
+
+    /// With -r: never fetch links whose file name matches GLOB (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub reject: Vec<String>,
+
+    /// With --page or -r: fetch at most N files, so a link trap ends.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_files: usize,
+
+    /// With -r: ignore robots.txt (it is not even asked for).
+    #[arg(long)]
+    pub no_robots: bool,
+
+    /// With --page or -r: a page larger than this is saved but not parsed
+    /// (bytes; K, M, G suffixes are KiB, MiB, GiB).
+    #[arg(long, value_name = "SIZE", default_value = "50M")]
+    pub max_page_size: String,
+
+    /// With --page or -r: where the files go, as DIR/HOST[_PORT]/PATH.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub output_dir: PathBuf,
 
     /// Do not follow redirects; stop at the first response.
     #[arg(long)]

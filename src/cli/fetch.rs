@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::client_args::{FetchArgs, HeadersArgs, RequestArgs};
 use super::seconds;
 use crate::client::config::{ClientConfig, Mode, WebConfig, NO_LIMIT};
+use crate::client::crawl::config::CrawlConfig;
 use crate::client::headers::{HeadOut, Printer, Style};
 use crate::client::output::Destination;
 use crate::client::progress::Board;
@@ -19,10 +20,94 @@ use crate::client::target::parse_url;
 use crate::client::Run;
 use crate::error::{shown, Error, Result};
 
+/// `fetch`: a crawl with `--page`, `-r` or `--mirror`, else the downloads.
+pub fn fetch(args: &FetchArgs, verbose: u8) -> Result<()> {
+    habits(args)?;
+    if !(args.page || args.recursive || args.mirror) {
+        return fetch_run(args, verbose).and_then(crate::client::run);
+    }
+    let (config, crawl) = crawl_run(args, verbose)?;
+    // The one place the page parser is chosen.
+    let documents = crate::page::stand_in::documents();
+    crate::client::crawl::run(config, crawl, documents)
+}
+
+/// `--page`, `-r`, `--mirror`: one URL, saved under `--output-dir`.
+fn crawl_run(args: &FetchArgs, verbose: u8) -> Result<(ClientConfig, CrawlConfig)> {
+    let refuse = |what: &str| Err(Error::Usage(format!("fetch --page/-r: {what}")));
+    if args.urls.len() != 1 || args.input_file.is_some() {
+        return refuse("give one URL to start from");
+    }
+    if args.output.is_some() || args.resume || args.remote_name || args.range.is_some() {
+        return refuse(
+            "files are named from their URLs under --output-dir (not -o, -C, -J, --range)",
+        );
+    }
+    if args.parallel == 0 {
+        return Err(Error::Usage("fetch: -P must be at least 1".into()));
+    }
+    let start = parse_url(&args.urls[0])?;
+    let depth = match args.level.as_str() {
+        _ if args.mirror => None,
+        "inf" | "0" => None,
+        n => Some(
+            n.parse::<u32>()
+                .map_err(|_| Error::Usage(format!("-l {n:?}: give a number of levels or inf")))?,
+        ),
+    };
+    let mut config = fetch_config(args, verbose, 1)?;
+    config.printer.final_head = HeadOut::Nowhere;
+    // The crawl's summary line says it all; on a terminal the board
+    // counts the files as the crawl finds them.
+    config.summary = false;
+    if config.progress {
+        config.board = Some(Board::new(0));
+    }
+    let crawl = CrawlConfig {
+        start,
+        out_dir: args.output_dir.clone(),
+        requisites: args.page,
+        recursive: args.recursive || args.mirror,
+        depth,
+        accept: args.accept.clone(),
+        reject: args.reject.clone(),
+        max_files: args.max_files,
+        robots: !args.no_robots,
+        mirror: args.mirror,
+        max_page_size: size(&args.max_page_size)?,
+        parallel: args.parallel,
+        per_host: 6,
+        quiet: args.quiet,
+    };
+    Ok((config, crawl))
+}
+
+/// "50M" as bytes: K, M, G are KiB, MiB, GiB.
+fn size(spec: &str) -> Result<u64> {
+    let (digits, unit) = match spec.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => spec.split_at(at),
+        None => (spec, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KIB" => 10,
+        "M" | "MIB" => 20,
+        "G" | "GIB" => 30,
+        _ => 64,
+    };
+    match digits.parse::<u64>() {
+        Ok(n) if shift < 64 => n
+            .checked_mul(1 << shift)
+            .ok_or_else(|| Error::Usage(format!("--max-page-size {spec}: too large"))),
+        _ => Err(Error::Usage(format!(
+            "--max-page-size {spec:?}: give bytes, or a number with K, M or G"
+        ))),
+    }
+}
+
 /// `fetch URL...`: curl's and wget's spellings checked, every URL
 /// checked, then the config.
 pub fn fetch_run(args: &FetchArgs, verbose: u8) -> Result<Run> {
-    habits(args)?;
     let urls = fetch_urls(args)?;
     let config = fetch_config(args, verbose, urls.len())?;
     Ok(Run {
@@ -45,14 +130,14 @@ pub fn headers_run(args: &HeadersArgs, verbose: u8) -> Result<Run> {
 /// The flags of curl and wget that mean something else here: refused with
 /// the one line that says what to type, before any URL is looked at.
 fn habits(args: &FetchArgs) -> Result<()> {
-    if let Some(value) = &args.recursive {
-        let hint = match value.as_deref().filter(|v| range_header(v).is_some()) {
-            Some(range) => format!("for bytes {range} use --range {range}"),
-            None => "for a byte range use --range A-B".to_string(),
-        };
-        return Err(Error::Usage(format!(
-            "fetch -r: wget's recursive download is not supported yet; {hint}"
-        )));
+    // curl's `-r 0-99`: with -r a flag, the range arrives as the first
+    // URL; it is caught here, before anything could look it up.
+    if args.recursive {
+        if let Some(range) = args.urls.first().and_then(|u| range_header(u).map(|_| u)) {
+            return Err(Error::Usage(format!(
+                "fetch -r is wget's recursive download; for bytes {range} use --range {range}"
+            )));
+        }
     }
     if args.head {
         return Err(Error::Usage(
@@ -373,6 +458,22 @@ fn web_config(req: &RequestArgs) -> Result<WebConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_take_binary_suffixes() {
+        let cases = [
+            ("50M", Some(50 << 20)),
+            ("10", Some(10)),
+            ("2k", Some(2048)),
+            ("1G", Some(1 << 30)),
+            ("x", None),
+            ("5T", None),
+            ("", None),
+        ];
+        for (spec, want) in cases {
+            assert_eq!(size(spec).ok(), want, "{spec}");
+        }
+    }
 
     #[test]
     fn ranges_become_range_headers() {

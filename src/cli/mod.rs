@@ -54,7 +54,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Download URLs over raw sockets and save the bodies to files.
-    Fetch(FetchArgs),
+    Fetch(Box<FetchArgs>),
     /// Show a response head exactly as it came off the wire.
     Headers(HeadersArgs),
     /// Serve a folder over HTTP/1.1.

@@ -29,6 +29,7 @@
 pub mod apply;
 pub mod config;
 pub mod conn;
+pub mod crawl;
 pub mod ending;
 pub mod headers;
 pub mod job;

@@ -14,7 +14,7 @@ use crate::error::Result;
 
 /// Scheme, host and port: jobs with the same origin may share a connection
 /// (RFC 9110 section 4.3.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     scheme: String,
     host: String,
@@ -62,6 +62,22 @@ impl Pool {
 
     pub fn take_any(&mut self) -> Option<Job> {
         self.waiting.pop_front()
+    }
+
+    /// The oldest waiting job that `fits` (the crawl's per-host limit).
+    pub fn take_where(&mut self, fits: impl Fn(&Job) -> bool) -> Option<Job> {
+        let at = self.waiting.iter().position(fits)?;
+        self.waiting.remove(at)
+    }
+
+    pub fn push_back(&mut self, job: Job) {
+        self.waiting.push_back(job);
+    }
+
+    /// Hand connections on even when the run starts with one job (a crawl
+    /// adds jobs as it goes).
+    pub fn reuse_always(&mut self) {
+        self.reuse = true;
     }
 
     pub fn drain_waiting(&mut self) -> Vec<Job> {

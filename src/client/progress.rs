@@ -30,7 +30,7 @@ pub struct Progress {
 pub struct Board {
     multi: MultiProgress,
     total: ProgressBar,
-    files: usize,
+    files: Arc<AtomicUsize>,
     done: Arc<AtomicUsize>,
     failed: Arc<AtomicUsize>,
 }
@@ -47,12 +47,18 @@ impl Board {
         let board = Board {
             multi,
             total,
-            files,
+            files: Arc::new(AtomicUsize::new(files)),
             done: Arc::default(),
             failed: Arc::default(),
         };
         board.show_counts();
         board
+    }
+
+    /// More downloads joined the run (a crawl finds them as it goes).
+    pub fn add_files(&self, n: usize) {
+        self.files.fetch_add(n, Ordering::Relaxed);
+        self.show_counts();
     }
 
     /// A download ended (well or not).
@@ -83,7 +89,7 @@ impl Board {
         self.total.set_message(format!(
             "{}/{} files{failed}",
             self.done.load(Ordering::Relaxed),
-            self.files
+            self.files.load(Ordering::Relaxed)
         ));
     }
 }

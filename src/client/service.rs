@@ -10,6 +10,7 @@
 //! shares: the hop's proxy route is chosen here, and the plain session
 //! wrapped in a CONNECT tunnel and TLS there, as the URL needs.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::time::Instant;
 
@@ -19,7 +20,7 @@ use super::headers::write_timing;
 use super::job::Job;
 use super::outlet::Delivered;
 use super::output::Saved;
-use super::pool::{Pool, SharedPool};
+use super::pool::{Origin, Pool, SharedPool};
 use super::progress::Board;
 use super::redirect;
 use crate::error::{shown, Error, Result};
@@ -35,6 +36,18 @@ pub struct FetchService {
     shutdown: Shutdown,
     results: Vec<Result<()>>,
     board: Option<Board>,
+    /// A run that grows as it goes (the crawl): told of every settled job.
+    feeder: Option<Box<dyn Feeder>>,
+    /// At most this many connections to one origin (the crawl's 6).
+    per_origin: usize,
+    open: HashMap<Origin, usize>,
+}
+
+/// Told of each download once it is settled (saved or failed), it may
+/// queue more and may change what the result counts as (a missing
+/// robots.txt is no failure). Used by `client::crawl`.
+pub trait Feeder {
+    fn settled(&mut self, job: &Job, result: Result<()>) -> (Result<()>, Vec<Job>);
 }
 
 impl FetchService {
@@ -49,7 +62,27 @@ impl FetchService {
             shutdown,
             results: Vec::new(),
             board,
+            feeder: None,
+            per_origin: usize::MAX,
+            open: HashMap::new(),
         }
+    }
+
+    /// A crawl's service: `feeder` adds jobs as they settle, connections
+    /// are kept for the jobs it adds, at most `per_origin` to one origin.
+    pub fn growing(
+        jobs: Vec<Job>,
+        parallel: usize,
+        per_origin: usize,
+        shutdown: Shutdown,
+        feeder: Box<dyn Feeder>,
+    ) -> FetchService {
+        let mut service = FetchService::new(jobs, parallel, shutdown);
+        service.pool.borrow_mut().reuse_always();
+        service.many = true;
+        service.feeder = Some(feeder);
+        service.per_origin = per_origin.max(1);
+        service
     }
 
     /// How the run went: the one error when there was one download; with
@@ -93,9 +126,11 @@ impl FetchService {
             Ok(addrs) => {
                 job.timing.lookup = Some(begun.elapsed());
                 log::debug!("{} resolves to {addrs:?}", job.target.host);
+                let origin = Origin::of(&job);
                 match conn::open(job, self.pool.clone()) {
                     Ok(session) => {
                         self.active += 1;
+                        *self.open.entry(origin).or_default() += 1;
                         ctl.connect(addrs, session);
                     }
                     Err(e) => {
@@ -106,7 +141,8 @@ impl FetchService {
             }
             Err(e) => {
                 let board = job.config.board.clone();
-                self.record(Err(e), board.as_ref());
+                let result = self.feed(&job, Err(e));
+                self.record(result, board.as_ref());
             }
         }
     }
@@ -115,7 +151,7 @@ impl FetchService {
     fn settle(&mut self, mut job: Job, result: Result<Ending>) {
         let board = job.config.board.clone();
         let result = match result {
-            Ok(Ending::Complete) => complete(job),
+            Ok(Ending::Complete) => complete(&mut job),
             Ok(Ending::Redirect) => match follow(&mut job) {
                 Ok(()) => return self.pool.borrow_mut().push_front(job),
                 Err(e) => Err(e),
@@ -126,7 +162,26 @@ impl FetchService {
             }
             Err(e) => Err(e),
         };
+        let result = self.feed(&job, result);
         self.record(result, board.as_ref());
+    }
+
+    /// Tells the feeder, if any, and queues what it adds.
+    fn feed(&mut self, job: &Job, result: Result<()>) -> Result<()> {
+        let Some(feeder) = &mut self.feeder else {
+            return result;
+        };
+        let (result, more) = feeder.settled(job, result);
+        let mut pool = self.pool.borrow_mut();
+        for job in more {
+            pool.push_back(job);
+        }
+        result
+    }
+
+    /// Is there room for one more connection to `job`'s origin?
+    fn fits(&self, job: &Job) -> bool {
+        self.open.get(&Origin::of(job)).copied().unwrap_or(0) < self.per_origin
     }
 
     fn record(&mut self, result: Result<()>, board: Option<&Board>) {
@@ -166,7 +221,11 @@ impl Service for FetchService {
             }
         }
         while self.active < self.parallel {
-            let Some(job) = self.pool.borrow_mut().take_any() else {
+            let next = match self.per_origin {
+                usize::MAX => self.pool.borrow_mut().take_any(),
+                _ => self.pool.borrow_mut().take_where(|j| self.fits(j)),
+            };
+            let Some(job) = next else {
                 break;
             };
             self.start(job, ctl);
@@ -177,6 +236,9 @@ impl Service for FetchService {
     fn ended(&mut self, session: Conn, how: Ended) {
         self.active -= 1;
         let (job, result) = session.finish(how, self.shutdown.is_requested());
+        if let Some(n) = self.open.get_mut(&Origin::of(&job)) {
+            *n = n.saturating_sub(1);
+        }
         self.settle(job, result);
     }
 }
@@ -199,7 +261,7 @@ fn follow(job: &mut Job) -> Result<()> {
 }
 
 /// A download finished cleanly: put the file in place and report.
-fn complete(mut job: Job) -> Result<()> {
+fn complete(job: &mut Job) -> Result<()> {
     let config = job.config.clone();
     let total = job.started.elapsed();
     let delivered = job.outlet.commit()?;

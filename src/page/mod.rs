@@ -6,6 +6,8 @@
 //! The rewriter changes only the bytes of the URLs it rewrites; every other
 //! byte of a page is kept as it came, whatever its encoding.
 
+pub mod stand_in;
+
 use std::path::PathBuf;
 
 use url::Url;

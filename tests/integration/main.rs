@@ -3,6 +3,7 @@
 
 mod architecture;
 mod browser;
+mod crawl;
 mod fetch;
 mod greet;
 mod habits;
