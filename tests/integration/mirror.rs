@@ -126,8 +126,10 @@ fn check_links(dir: &Path) -> (Vec<Link>, Vec<String>) {
 }
 
 /// The saved GBK page is the served one byte for byte outside the two URLs
-/// (each still inside its double quotes), and those lead to saved files.
-fn check_gbk(dir: &Path, host: &str) {
+/// (each still inside its double quotes), and those lead to the saved
+/// image and page; `img_absolute` allows the image's absolute URL instead
+/// (a plain `-r` need not save requisites).
+fn check_gbk(dir: &Path, host: &str, img_absolute: Option<&str>) {
     let saved = std::fs::read(dir.join(host).join("gbk.html")).expect("gbk.html saved");
     let mut at = 0;
     let mut urls = Vec::new();
@@ -149,7 +151,15 @@ fn check_gbk(dir: &Path, host: &str) {
         }
     }
     assert_eq!(at, saved.len(), "gbk.html has bytes added at its end");
-    assert_eq!(urls, ["img/plain.png", "page.html"], "gbk.html's links");
+    let base = Path::new(host);
+    let got: Vec<_> = urls.iter().map(|u| links::resolve(base, u)).collect();
+    let local = |f: &str| Some(Target::Local(format!("{host}/{f}")));
+    let img_ok = got[0] == local("img/plain.png")
+        || img_absolute.is_some_and(|a| got[0] == Some(Target::Absolute(a.to_string())));
+    assert!(
+        img_ok && got[1] == local("page.html"),
+        "gbk.html's links {urls:?} lead to {got:?}"
+    );
 }
 
 /// A tree and its contents with the origin's port replaced, to compare
@@ -281,7 +291,8 @@ fn mirror_recursive_is_the_same_from_serve_and_nginx() {
         );
         let (all, absolute) = check_links(out_dir.path());
         assert_pages_saved(out_dir.path(), &host, &all, name);
-        check_gbk(out_dir.path(), &host);
+        let img = format!("http://127.0.0.1:{port}/img/plain.png");
+        check_gbk(out_dir.path(), &host, Some(&img));
         // Pages in scope are all saved, so none is left absolute (plain -r
         // may leave requisites absolute; -r --page is judged against wget).
         let in_scope = format!("http://127.0.0.1:{port}/");
@@ -353,7 +364,7 @@ fn wget_reference(site: &Site, url: &str, port: u16, dir: &Path) -> Option<Vec<S
     // 8: a file answered 404 (img/missing.png), which is expected.
     assert_eq!(out.status.code(), Some(8), "wget: {}", stderr(&out));
     let host = format!("127.0.0.1:{port}");
-    check_gbk(dir, &host);
+    check_gbk(dir, &host, None);
     let (all, _) = check_links(dir);
     assert_pages_saved(dir, &host, &all, "wget");
     Some(hosts_named(dir, port, site.side.addr.port()))
@@ -414,7 +425,7 @@ fn mirror_matches_wget_and_every_link_resolves() {
     let host = host_dir(port);
     let (all, absolute) = check_links(dir.path());
     assert_pages_saved(dir.path(), &host, &all, "-r --page");
-    check_gbk(dir.path(), &host);
+    check_gbk(dir.path(), &host, None);
     let want = [
         format!("http://127.0.0.1:{port}/img/missing.png"),
         format!("http://{}/elsewhere.html", site.side.addr),

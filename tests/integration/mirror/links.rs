@@ -61,7 +61,7 @@ pub fn links(root: &Path, files: &[String]) -> Vec<Link> {
     out
 }
 
-fn resolve(dir: &Path, r: &str) -> Option<Target> {
+pub fn resolve(dir: &Path, r: &str) -> Option<Target> {
     let lower = r.to_ascii_lowercase();
     let leave = ["#", "data:", "javascript:", "mailto:", "about:"];
     if r.is_empty() || leave.iter().any(|p| lower.starts_with(p)) {

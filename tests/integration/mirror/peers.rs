@@ -152,11 +152,15 @@ pub fn wget_mirror(url: &str, dir: &Path) -> Option<Output> {
 }
 
 /// Every file below `dir`, as paths relative to it with `/` separators,
-/// sorted.
+/// sorted. Hidden names are left out: the site has none, so they can only
+/// be a crawl's own bookkeeping (stored validators), not the saved site.
 pub fn tree(dir: &Path) -> Vec<String> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
         for e in std::fs::read_dir(dir).unwrap() {
             let p: PathBuf = e.unwrap().path();
+            if p.file_name().unwrap().to_string_lossy().starts_with('.') {
+                continue;
+            }
             if p.is_dir() {
                 walk(base, &p, out);
             } else {
