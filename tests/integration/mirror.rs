@@ -382,6 +382,11 @@ fn mirror_harness_wget_saves_the_site_alike_from_serve_and_nginx() {
         eprintln!("{name}: wget saved {files:#?}");
         let (_, absolute) = check_links(dir.path());
         eprintln!("{name}: wget left absolute {absolute:#?}");
+        // What --page is expected to save is on the site: wget found it too
+        // (all but the escaped name it does not undo, see DELIBERATE).
+        for f in PAGE_REQUISITES.iter().filter(|f| **f != "img/a(1).png") {
+            assert!(files.contains(&format!("ORIGIN/{f}")), "wget missed {f}");
+        }
         trees.push((name, files));
     }
     if let [(_, a), (_, b)] = &trees[..] {
