@@ -13,7 +13,7 @@ mod links;
 mod peers;
 mod site;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use judge::{
@@ -111,60 +111,68 @@ const PAGE_REQUISITES: &[&str] = &[
 #[test]
 fn mirror_page_saves_awkward_requisites_from_serve_and_nginx_alike() {
     let site = Site::start();
-    let side = site.side_dir();
     let mut saved = Vec::new();
     for (name, url, port) in site.origins() {
         let out_dir = tempfile::tempdir().unwrap();
+        let side_seen = site.side.requests().len();
         let out = fetch(&["--page"], out_dir.path(), &url);
-        let host = host_dir(port);
         // The 404: exit 11, reported with its URL on its own line.
         assert_code(&out, 11);
         assert_stderr_has(&out, &format!("http://127.0.0.1:{port}/img/missing.png"));
         assert!(
-            stdout(&out).contains(&format!("{host}/index.html")),
+            stdout(&out).contains(&format!("{}/index.html", host_dir(port))),
             "{name}: --page does not say where the page is: {}",
             stdout(&out)
         );
-        let mut want: Vec<String> = PAGE_REQUISITES
-            .iter()
-            .map(|f| format!("{host}/{f}"))
-            .chain([format!("{host}/index.html")])
-            .chain([format!("{side}/far.png"), format!("{side}/final/real.png")])
-            .collect();
-        want.sort();
-        assert_eq!(tree(out_dir.path()), want, "{name}: files saved by --page");
-        let (all, absolute) = check_links(out_dir.path());
-        // The redirected requisite is linked under its final name.
-        assert!(
-            all.iter()
-                .any(|l| l.target == Target::Local(format!("{side}/final/real.png"))),
-            "{name}: the redirected image is not linked at its final name: {all:#?}"
-        );
-        let o = format!("http://127.0.0.1:{port}");
-        let s = format!("http://{}", site.side.addr);
-        let mut want_abs = vec![
-            format!("{o}/docs/"),
-            format!("{o}/gbk.html"),
-            format!("{o}/img/missing.png"),
-            format!("{o}/page.html#top"),
-            format!("{o}/page.html?x=1&y=2"),
-            format!("{s}/elsewhere.html"),
-        ];
-        want_abs.sort();
-        assert_eq!(
-            absolute, want_abs,
-            "{name}: absolute links in the saved page"
-        );
-        let seen = site.side.requests().join("");
-        assert!(
-            !seen.contains("/elsewhere.html"),
-            "{name}: --page fetched a linked page"
-        );
+        judge_page(&site, port, out_dir.path(), name, side_seen);
         saved.push((name, normalised(out_dir.path(), port)));
     }
     if let [(_, a), (_, b)] = &saved[..] {
         assert_same_trees(a, b, "--page from serve and from nginx");
     }
+}
+
+/// The `--page` save in `dir` of the index on `port`: exactly the index
+/// and its requisites (the redirected one under its final name, linked
+/// there), every relative link resolving, absolute only the 404 and the
+/// links to pages, and no linked page fetched (of the second host's
+/// requests after the first `side_seen`).
+fn judge_page(site: &Site, port: u16, dir: &Path, name: &str, side_seen: usize) {
+    let (host, side) = (host_dir(port), site.side_dir());
+    let mut want: Vec<String> = PAGE_REQUISITES
+        .iter()
+        .map(|f| format!("{host}/{f}"))
+        .chain([format!("{host}/index.html")])
+        .chain([format!("{side}/far.png"), format!("{side}/final/real.png")])
+        .collect();
+    want.sort();
+    assert_eq!(tree(dir), want, "{name}: files saved by --page");
+    let (all, absolute) = check_links(dir);
+    assert!(
+        all.iter()
+            .any(|l| l.target == Target::Local(format!("{side}/final/real.png"))),
+        "{name}: the redirected image is not linked at its final name: {all:#?}"
+    );
+    let o = format!("http://127.0.0.1:{port}");
+    let s = format!("http://{}", site.side.addr);
+    let mut want_abs = vec![
+        format!("{o}/docs/"),
+        format!("{o}/gbk.html"),
+        format!("{o}/img/missing.png"),
+        format!("{o}/page.html#top"),
+        format!("{o}/page.html?x=1&y=2"),
+        format!("{s}/elsewhere.html"),
+    ];
+    want_abs.sort();
+    assert_eq!(
+        absolute, want_abs,
+        "{name}: absolute links in the saved page"
+    );
+    let seen = site.side.requests()[side_seen..].join("");
+    assert!(
+        !seen.contains("/elsewhere.html"),
+        "{name}: --page fetched a linked page"
+    );
 }
 
 // ---- -r -------------------------------------------------------------------
@@ -281,34 +289,42 @@ fn mirror_matches_wget_and_every_link_resolves() {
     let out = fetch(&["-r", "--page", "--no-robots"], dir.path(), &url);
     assert_code(&out, 11);
     assert_stderr_has(&out, &format!("http://127.0.0.1:{port}/img/missing.png"));
-    let files = hosts_named(dir.path(), port, site.side.addr.port());
+    judge_against_wget(&site, port, dir.path(), &wget_files);
+}
+
+/// The `-r --page` mirror in `dir` of the site on `port`: the files wget
+/// saved apart from [`DELIBERATE`], every relative link resolving, the
+/// pages there, the GBK page intact, and absolute only the 404 and the
+/// link to another host.
+fn judge_against_wget(site: &Site, port: u16, dir: &Path, wget_files: &[String]) {
+    let files = hosts_named(dir, port, site.side.addr.port());
     let only = |a: &[String], b: &[String], allowed: &[&str]| -> Vec<String> {
-        let allowed: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
         a.iter()
-            .filter(|f| !b.contains(f) && !allowed.contains(f))
+            .filter(|f| !b.contains(f) && !allowed.contains(&f.as_str()))
             .cloned()
             .collect()
     };
     let wget_only: Vec<&str> = DELIBERATE.iter().filter_map(|d| d.0).collect();
     let ours_only: Vec<&str> = DELIBERATE.iter().filter_map(|d| d.1).collect();
     assert_eq!(
-        only(&wget_files, &files, &wget_only),
+        only(wget_files, &files, &wget_only),
         Vec::<String>::new(),
         "saved by wget, not by wirecat (and not listed as deliberate)"
     );
     assert_eq!(
-        only(&files, &wget_files, &ours_only),
+        only(&files, wget_files, &ours_only),
         Vec::<String>::new(),
         "saved by wirecat, not by wget (and not listed as deliberate)"
     );
     let host = host_dir(port);
-    let (all, absolute) = check_links(dir.path());
-    assert_pages_saved(dir.path(), &host, &all, "-r --page");
-    check_gbk(dir.path(), &host, None);
-    let want = [
+    let (all, absolute) = check_links(dir);
+    assert_pages_saved(dir, &host, &all, "-r --page");
+    check_gbk(dir, &host, None);
+    let mut want = vec![
         format!("http://127.0.0.1:{port}/img/missing.png"),
         format!("http://{}/elsewhere.html", site.side.addr),
     ];
+    want.sort();
     assert_eq!(absolute, want, "absolute links in the mirror");
 }
 
@@ -374,4 +390,66 @@ fn mirror_harness_link_check_catches_what_a_browser_would_miss() {
         let caught = std::panic::catch_unwind(|| check_links(dir.path()));
         assert!(caught.is_err(), "the link check let {bad:?} through");
     }
+}
+
+/// wget's mirror in `dir` made by hand into what the issue asks of wirecat:
+/// host folders `HOST_PORT`, the redirected image under its final name, the
+/// CSS-escaped image saved. Returns the origin folder.
+fn wget_made_correct(site: &Site, port: u16, dir: &Path) -> PathBuf {
+    let side = site.side.addr.port();
+    let (o, s) = (dir.join(host_dir(port)), dir.join(host_dir(side)));
+    std::fs::rename(dir.join(format!("127.0.0.1:{port}")), &o).unwrap();
+    std::fs::rename(dir.join(format!("127.0.0.1:{side}")), &s).unwrap();
+    std::fs::create_dir(s.join("final")).unwrap();
+    std::fs::rename(s.join("moved.png"), s.join("final/real.png")).unwrap();
+    std::fs::write(o.join("img/a(1).png"), "image a(1)").unwrap();
+    let (wget_side, ours) = (
+        format!("../127.0.0.1:{side}/"),
+        format!("../127.0.0.1_{side}/"),
+    );
+    edit(&o.join("index.html"), &wget_side, &ours);
+    edit(&o.join("index.html"), "moved.png", "final/real.png");
+    let escaped = format!("http://127.0.0.1:{port}/img/a\\(1\\).png");
+    edit(&o.join("css/main.css"), &escaped, "../img/a\\(1\\).png");
+    o
+}
+
+/// Replaces `from` (which must be there) with `to` in the file `f`.
+fn edit(f: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(f).unwrap();
+    assert!(text.contains(from), "{f:?} lacks {from:?}:\n{text}");
+    std::fs::write(f, text.replace(from, to)).unwrap();
+}
+
+/// Proves the judges of `-r --page` and `--page` pass saves that do what
+/// the issue asks, made by hand from wget's mirror.
+#[test]
+fn mirror_harness_judges_pass_a_correct_mirror() {
+    let site = Site::start();
+    let url = site.serve.url("/");
+    let port = site.serve.addr.port();
+    let dir = tempfile::tempdir().unwrap();
+    let Some(wget_files) = wget_reference(&site, &url, port, dir.path()) else {
+        return;
+    };
+    let o = wget_made_correct(&site, port, dir.path());
+    judge_against_wget(&site, port, dir.path(), &wget_files);
+
+    // --page: the same, without the pages, the index's links to them absolute.
+    for page in ["page.html", "page.html?x=1&y=2.html", "gbk.html"] {
+        std::fs::remove_file(o.join(page)).unwrap();
+    }
+    std::fs::remove_dir_all(o.join("docs")).unwrap();
+    let abs = format!("http://127.0.0.1:{port}/");
+    let index = o.join("index.html");
+    edit(
+        &index,
+        "page.html%3Fx=1&amp;y=2.html",
+        &format!("{abs}page.html?x=1&amp;y=2"),
+    );
+    edit(&index, "\"page.html#top", &format!("\"{abs}page.html#top"));
+    edit(&index, "docs/index.html", &format!("{abs}docs/"));
+    edit(&index, "\"gbk.html", &format!("\"{abs}gbk.html"));
+    let side_seen = site.side.requests().len();
+    judge_page(&site, port, dir.path(), "made from wget", side_seen);
 }
