@@ -10,6 +10,7 @@ mod habits;
 mod https;
 mod listing;
 mod many;
+mod mirror;
 mod readme;
 mod resume;
 mod serve;
