@@ -143,3 +143,113 @@ pub fn relative_link(from: &Path, to: &Path) -> String {
     }
     parts.join("/")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(url: &str, ct: Option<&str>) -> String {
+        local_path(&Url::parse(url).unwrap(), ct)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    #[test]
+    fn local_paths() {
+        let html = Some("text/html; charset=utf-8");
+        let css = Some("text/css");
+        let png = Some("image/png");
+        let cases = [
+            ("http://h.test/", html, "h.test/index.html"),
+            ("http://h.test", None, "h.test/index.html"),
+            ("http://h.test:80/a/", html, "h.test/a/index.html"),
+            ("https://h.test:443/a.png", png, "h.test/a.png"),
+            ("http://h.test:8080/a.png", png, "h.test_8080/a.png"),
+            ("http://127.0.0.1:9/x.css", css, "127.0.0.1_9/x.css"),
+            ("http://[::1]:9/x", png, "[::1]_9/x"),
+            (
+                "http://h.test/page?x=1&y=2",
+                html,
+                "h.test/page@x=1&y=2.html",
+            ),
+            ("http://h.test/?p=2", html, "h.test/index.html@p=2.html"),
+            ("http://h.test/s?a=/b#f", css, "h.test/s@a=%2Fb.css"),
+            ("http://h.test/p.HTM", html, "h.test/p.HTM"),
+            ("http://h.test/styles", css, "h.test/styles.css"),
+            (
+                "http://h.test/app.php",
+                Some("application/xhtml+xml"),
+                "h.test/app.php.html",
+            ),
+            (
+                "http://h.test/x%20y/%E4%B8%AD.png",
+                png,
+                "h.test/x y/中.png",
+            ),
+            ("http://h.test/a%2Fb/c%5Cd", png, "h.test/a_b/c_d"),
+            ("http://h.test/%2e%2e/%2E%2E/x", png, "h.test/x"),
+            ("http://h.test/.hidden/..x", png, "h.test/hidden/x"),
+            ("http://h.test/a%00b/%1b[31m", png, "h.test/a_b/_[31m"),
+            ("http://h.test/-rf", png, "h.test/_rf"),
+            ("http://h.test/a//b", png, "h.test/a/b"),
+            ("http://h.test/%ff.png", png, "h.test/%ff.png"),
+        ];
+        for (url, ct, want) in cases {
+            assert_eq!(path(url, ct), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn long_names_are_shortened_and_nothing_climbs() {
+        let long = format!(
+            "http://h.test/{}/{}.png?{}",
+            "d".repeat(400),
+            "n".repeat(400),
+            "q".repeat(400)
+        );
+        let p = local_path(&Url::parse(&long).unwrap(), None);
+        for c in p.components() {
+            assert!(matches!(c, Component::Normal(_)), "{p:?}");
+            assert!(c.as_os_str().len() <= 255, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn relative_links() {
+        let cases = [
+            ("h/index.html", "h/a.png", "a.png"),
+            ("h/index.html", "h/index.html", "index.html"),
+            ("h/a/b/p.html", "h/a/c/x.css", "../c/x.css"),
+            ("h/a/p.html", "h/a/b/c/x.css", "b/c/x.css"),
+            ("h/p.html", "o_8080/i/x.png", "../o_8080/i/x.png"),
+            ("h/p.html", "h/a b#c?d%e.png", "a%20b%23c%3Fd%25e.png"),
+            ("h/p.html", "h/page@x=1&y=2.html", "page@x=1&y=2.html"),
+            ("h/p.html", "h/c:d.png", "c%3Ad.png"),
+            ("h/p.html", "h/中.png", "%E4%B8%AD.png"),
+            ("h/p.html", "[::1]_9/x", "../%5B%3A%3A1%5D_9/x"),
+        ];
+        for (from, to, want) in cases {
+            assert_eq!(
+                relative_link(Path::new(from), Path::new(to)),
+                want,
+                "{from} -> {to}"
+            );
+        }
+    }
+
+    #[test]
+    fn doc_types() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            doc_type(Some("Text/HTML ; charset=x"), &u("http://h.test/a.css")),
+            DocType::Html
+        );
+        assert_eq!(
+            doc_type(Some("text/plain"), &u("http://h.test/a.html")),
+            DocType::Other
+        );
+        assert_eq!(doc_type(None, &u("http://h.test/a.HTM")), DocType::Html);
+        assert_eq!(doc_type(None, &u("http://h.test/a.css?x")), DocType::Css);
+        assert_eq!(doc_type(None, &u("http://h.test/")), DocType::Other);
+    }
+}

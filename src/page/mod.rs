@@ -10,6 +10,8 @@ mod charset;
 mod contract;
 mod css;
 mod documents;
+#[cfg(test)]
+mod documents_tests;
 mod edit;
 mod entities;
 mod html;
