@@ -102,7 +102,7 @@ fn scan_html(content_type: Option<&str>, body: &[u8]) -> Option<(Scan, &'static 
 fn base_of(scan: &Scan, url: &Url) -> Url {
     scan.base
         .as_ref()
-        .and_then(|(v, _)| url.join(v.trim()).ok())
+        .and_then(|v| url.join(v.trim()).ok())
         .filter(|b| !b.cannot_be_a_base())
         .unwrap_or_else(|| url.clone())
 }
@@ -144,7 +144,7 @@ fn html_edits(scan: &Scan, url: &Url, body: &[u8], enc: &'static Encoding, map: 
         ));
     }
     // The saved copy must not resolve anything against the network.
-    if let Some((_, span)) = &scan.base {
+    for span in &scan.base_spans {
         edits.push(Edit {
             range: span.clone(),
             bytes: Vec::new(),

@@ -41,9 +41,11 @@ pub struct Scan {
     pub attrs: Vec<AttrHit>,
     /// The contents of `<style>` elements, as byte ranges.
     pub blocks: Vec<Range<usize>>,
-    /// The first `<base href>`: its value and the bytes of the whole
-    /// attribute (`href="..."`), which a rewrite removes.
-    pub base: Option<(String, Range<usize>)>,
+    /// The first `<base href>`'s value: the document's base.
+    pub base: Option<String>,
+    /// The bytes of every `<base>`'s `href="..."`, which a rewrite removes
+    /// (all of them: once the first is gone, a browser would obey the next).
+    pub base_spans: Vec<Range<usize>>,
     /// `<meta name=robots content=nofollow>` (or `none`).
     pub nofollow: bool,
 }
@@ -141,8 +143,11 @@ fn on_element(input: &[u8], el: &Element, scan: &mut Scan) {
         if let Some(h) = slot.and_then(|(kind, slot)| hit(input, attr, kind, slot)) {
             scan.attrs.push(h);
         }
-        if tag == "base" && name == "href" && scan.base.is_none() {
-            scan.base = Some((super::entities::decode(&attr.value()), whole(input, attr)));
+        if tag == "base" && name == "href" {
+            if scan.base.is_none() {
+                scan.base = Some(super::entities::decode(&attr.value()));
+            }
+            scan.base_spans.push(whole(input, attr));
         }
         seen.push(name);
     }
