@@ -239,8 +239,7 @@ impl Scanner<'_> {
         let start = self.i;
         let mut value = String::new();
         let mut run = start;
-        loop {
-            let Some(&b) = s.get(self.i) else { break };
+        while let Some(&b) = s.get(self.i) {
             if b == quote {
                 break;
             } else if is_newline(b) {
