@@ -724,6 +724,7 @@ const PAGE_TYPES: &[Option<&str>] = &[
 
 const PAGE_PIECES: &[&[u8]] = &[
     b"<base href=/x/>",
+    b"<meta http-equiv=refresh content='0;url=",
     b"<img src=",
     b" srcset='a.png 1x, b,c.png 2x'",
     b"<style>",

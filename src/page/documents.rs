@@ -119,6 +119,10 @@ fn texts(hit: &AttrHit) -> Vec<String> {
             .into_iter()
             .map(|u| u.value)
             .collect(),
+        Slot::Refresh => html::refresh_url(&hit.value)
+            .map(|r| hit.value[r].to_string())
+            .into_iter()
+            .collect(),
     }
 }
 
@@ -159,6 +163,10 @@ fn new_value(hit: &AttrHit, base: &Url, map: Map) -> Option<String> {
     let spans: Vec<(std::ops::Range<usize>, String)> = match hit.slot {
         Slot::Url => return replacement(v, base, map).filter(|n| n != v),
         Slot::Srcset => srcset::urls(v)
+            .into_iter()
+            .filter_map(|r| Some((r.clone(), replacement(&v[r], base, map)?)))
+            .collect(),
+        Slot::Refresh => html::refresh_url(v)
             .into_iter()
             .filter_map(|r| Some((r.clone(), replacement(&v[r], base, map)?)))
             .collect(),

@@ -21,6 +21,8 @@ pub enum Slot {
     Srcset,
     /// A `style` attribute: CSS.
     Style,
+    /// `<meta http-equiv=refresh content="5; url=...">`: the URL part.
+    Refresh,
 }
 
 /// One attribute that holds references.
@@ -56,8 +58,13 @@ fn attributes_of(tag: &str, el: &Element) -> Vec<(&'static str, Kind, Slot)> {
     use Slot::*;
     match tag {
         "link" => match link_kind(el) {
+            Some(Requisite) => vec![("href", Requisite, Url), ("imagesrcset", Requisite, Srcset)],
             Some(kind) => vec![("href", kind, Url)],
             None => vec![],
+        },
+        "meta" => match el.get_attribute("http-equiv") {
+            Some(e) if e.trim().eq_ignore_ascii_case("refresh") => vec![("content", Link, Refresh)],
+            _ => vec![],
         },
         "img" | "source" => vec![("src", Requisite, Url), ("srcset", Requisite, Srcset)],
         "input" => match el.get_attribute("type") {
@@ -76,6 +83,50 @@ fn attributes_of(tag: &str, el: &Element) -> Vec<(&'static str, Kind, Slot)> {
         }
         _ => vec![],
     }
+}
+
+/// The URL inside a refresh value, by the HTML standard's "shared
+/// declarative refresh steps": a delay, then `;` or `,`, then the URL,
+/// optionally after `url=` and in quotes.
+pub fn refresh_url(value: &str) -> Option<std::ops::Range<usize>> {
+    let b = value.as_bytes();
+    let ws = |i: &mut usize| {
+        while *i < b.len() && b[*i].is_ascii_whitespace() {
+            *i += 1;
+        }
+    };
+    let mut i = 0;
+    ws(&mut i);
+    let digits = i;
+    while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+        i += 1;
+    }
+    if i == digits {
+        return None;
+    }
+    ws(&mut i);
+    if i < b.len() && (b[i] == b';' || b[i] == b',') {
+        i += 1;
+    }
+    ws(&mut i);
+    if value
+        .get(i..i + 3)
+        .is_some_and(|u| u.eq_ignore_ascii_case("url"))
+    {
+        let mut j = i + 3;
+        ws(&mut j);
+        if b.get(j) == Some(&b'=') {
+            i = j + 1;
+            ws(&mut i);
+        }
+    }
+    let mut end = b.len();
+    if let Some(&q @ (b'"' | b'\'')) = b.get(i) {
+        i += 1;
+        end = value[i..].find(q as char).map_or(b.len(), |e| i + e);
+    }
+    let url = value[i..end].trim_end_matches(|c: char| c.is_ascii_whitespace());
+    (!url.is_empty()).then(|| i..i + url.len())
 }
 
 fn has_token(list: Option<String>, wanted: &[&str]) -> bool {
@@ -214,4 +265,26 @@ pub fn scan(input: &[u8], encoding: &'static Encoding) -> Option<Scan> {
     }
     scan.blocks = blocks;
     Some(scan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_urls() {
+        let cases = [
+            ("0; url=a.html", Some("a.html")),
+            ("0;URL = 'b c.html' ", Some("b c.html")),
+            ("5, \"d.html", Some("d.html")),
+            ("3.5 e.html  ", Some("e.html")),
+            ("10", None),
+            ("x; url=f.html", None),
+            ("0; url=", None),
+            ("", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(refresh_url(v).map(|r| &v[r]), want, "{v:?}");
+        }
+    }
 }
