@@ -2,6 +2,7 @@
 //! scan, the CSS tokenizer and the layout together. A reference's meaning
 //! comes from `reference`; the bytes it changes come from `edit`.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use encoding_rs::{Encoding, UTF_8};
@@ -23,11 +24,11 @@ type Map<'a> = &'a mut dyn FnMut(&Url) -> Option<String>;
 impl Documents for PageDocuments {
     fn references(&self, url: &Url, content_type: Option<&str>, body: &[u8]) -> Found {
         let mut found = Found::default();
+        let mut seen = HashSet::new();
         let mut add = |u: Option<Url>, kind: Kind| {
             if let Some(url) = u {
-                let r = Ref { url, kind };
-                if !found.refs.contains(&r) {
-                    found.refs.push(r);
+                if seen.insert((url.clone(), kind)) {
+                    found.refs.push(Ref { url, kind });
                 }
             }
         };
