@@ -28,7 +28,7 @@ pub fn fetch(args: &FetchArgs, verbose: u8) -> Result<()> {
     }
     let (config, crawl) = crawl_run(args, verbose)?;
     // The one place the page parser is chosen.
-    let documents = crate::page::stand_in::documents();
+    let documents = Box::new(crate::page::PageDocuments);
     crate::client::crawl::run(config, crawl, documents)
 }
 
