@@ -233,6 +233,13 @@ const DELIBERATE: &[(Option<&str>, Option<&str>, &str)] = &[
         "CSS escapes in url() are undone as CSS says; wget asks for a\\(1\\).png, gets a 404 and \
          leaves it absolute",
     ),
+    (
+        Some("ORIGIN/page.html?x=1&y=2.html"),
+        Some("ORIGIN/page.html@x=1&y=2.html"),
+        "the query is folded into the name after '@' (wget's --restrict-file-names=windows \
+         spelling): a '?' in a file name must be escaped in every link to it, and some file \
+         systems refuse it",
+    ),
 ];
 
 /// wget's mirror of the site from `url` into `dir`, checked as a harness:

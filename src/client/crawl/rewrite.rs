@@ -31,7 +31,14 @@ pub fn rewrite_all(
     files: &[SavedFile],
     links: &HashMap<String, PathBuf>,
 ) -> Result<()> {
+    // Two URLs can be saved as one file (`/` and `/index.html`): the file
+    // is rewritten once, or the second pass would read the first's
+    // relative links as links to pages that were never saved.
+    let mut done = std::collections::HashSet::new();
     for file in files.iter().filter(|f| !f.unchanged) {
+        if !done.insert(&file.path) {
+            continue;
+        }
         let full = out_dir.join(&file.path);
         let body = std::fs::read(&full).map_err(|e| Error::file(&full, e))?;
         let mut map = |u: &Url| {

@@ -76,17 +76,38 @@ pub fn normalised(dir: &Path, port: u16) -> Vec<(String, Vec<u8>)> {
         s.replace(&format!("127.0.0.1_{port}"), "ORIGIN")
             .replace(&format!("127.0.0.1:{port}"), "ORIGIN")
     };
-    tree(dir)
+    let mut files: Vec<(String, Vec<u8>)> = tree(dir)
         .into_iter()
         .map(|f| {
             let bytes = std::fs::read(dir.join(&f)).unwrap();
-            let bytes = match String::from_utf8(bytes.clone()) {
-                Ok(s) => text(&s).into_bytes(),
-                Err(_) => bytes,
-            };
-            (text(&f), bytes)
+            (text(&f), replace_port(&bytes, port))
         })
-        .collect()
+        .collect();
+    // Sorted by the names as compared, not as saved (ports sort apart).
+    files.sort();
+    files
+}
+
+/// `bytes` with the origin's address replaced, byte by byte, so a page in
+/// any encoding (the GBK page is not UTF-8) compares the same.
+fn replace_port(bytes: &[u8], port: u16) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    for from in [format!("127.0.0.1_{port}"), format!("127.0.0.1:{port}")] {
+        let from = from.as_bytes();
+        let mut next = Vec::with_capacity(out.len());
+        let mut i = 0;
+        while i < out.len() {
+            if out[i..].starts_with(from) {
+                next.extend_from_slice(b"ORIGIN");
+                i += from.len();
+            } else {
+                next.push(out[i]);
+                i += 1;
+            }
+        }
+        out = next;
+    }
+    out
 }
 
 /// Fails naming the first file that differs between two normalised trees.
