@@ -216,9 +216,12 @@ def suites():
 
 
 def count_files(d):
+    """Files and bytes saved, not counting a robots.txt (wget saves it, others may not)."""
     n = size = 0
     for parent, _, files in os.walk(d):
         for f in files:
+            if f == "robots.txt":
+                continue
             n += 1
             size += os.path.getsize(os.path.join(parent, f))
     return n, size
@@ -276,6 +279,11 @@ def report(label, tools, results, expected, want_rss):
         if last["bad"]:
             print(f"  ** {t}: {len(last['bad'])} replies not 200, e.g. {last['bad'][:3]}")
     if "wirecat" in med:
+        codes = {r["code"] for r in results["wirecat"]} - {0}
+        fewer = [p for p in ("wget", "wget2") if results["wirecat"][-1]["files"] < results[p][-1]["files"]]
+        if codes or fewer:
+            why = f"exit {', '.join(map(str, codes))}" if codes else f"saved fewer files than {' and '.join(fewer)}"
+            print(f"  ** wirecat {why}: the ratios below do not count")
         for peer in ("wget", "wget2"):
             target = 0.33 if peer == "wget" else 1.0
             ratio = med["wirecat"] / med[peer]
