@@ -60,6 +60,8 @@ fn crawl_run(args: &FetchArgs, verbose: u8) -> Result<(ClientConfig, CrawlConfig
     // The crawl's summary line says it all; on a terminal the board
     // counts the files as the crawl finds them.
     config.summary = false;
+    // Many small GETs to few origins: one request ahead on each connection.
+    config.pipeline = true;
     if config.progress {
         config.board = Some(Board::new(0));
     }

@@ -45,6 +45,10 @@ pub struct ClientConfig {
     pub timing: bool,
     /// `-C`: keep and continue `NAME.part` files.
     pub resume: bool,
+    /// Send the next GET for the same origin before the current response
+    /// has arrived (HTTP/1.1 pipelining, one request ahead): the crawl's
+    /// many small files then cost half a round trip each, not one.
+    pub pipeline: bool,
     /// Several downloads on a terminal: their shared progress lines.
     pub board: Option<Board>,
     /// TLS, proxies, content codings, `-J`.
@@ -73,6 +77,7 @@ impl ClientConfig {
             summary: false,
             timing: false,
             resume: false,
+            pipeline: false,
             board: None,
             web,
         }

@@ -79,9 +79,22 @@ enum Flow {
     Wait(Exchange),
 }
 
+/// The next exchange's job, its request already on the wire behind the
+/// current one (RFC 9112 section 9.3.2), and what that request said.
+#[derive(Debug)]
+struct Ahead {
+    job: Job,
+    request: Vec<u8>,
+    /// The request left out `Connection: close`.
+    keep_alive: bool,
+}
+
 #[derive(Debug)]
 pub struct FetchSession {
     job: Job,
+    /// With `pipeline`: the job whose request was sent after the current
+    /// one's, answered next on this connection.
+    ahead: Option<Ahead>,
     /// Where to take the next job for this connection and leave finished ones.
     pool: SharedPool,
     state: Exchange,
@@ -98,6 +111,7 @@ impl FetchSession {
     pub fn new(job: Job, pool: SharedPool) -> FetchSession {
         FetchSession {
             job,
+            ahead: None,
             pool,
             state: Exchange::SendRequest,
             served: 0,
@@ -110,7 +124,12 @@ impl FetchSession {
     /// Hands the job back with how the exchange went, given how the
     /// connection ended. `interrupted`: a shutdown was requested. This is
     /// where the session's errors get their URL.
-    pub fn finish(self, how: Ended, interrupted: bool) -> (Job, Result<Ending>) {
+    pub fn finish(mut self, how: Ended, interrupted: bool) -> (Job, Result<Ending>) {
+        // A request sent ahead and never answered is asked again elsewhere:
+        // pipelined requests are idempotent GETs (RFC 9112 section 9.3.2).
+        if let Some(ahead) = self.ahead.take() {
+            self.pool.borrow_mut().push_front(ahead.job);
+        }
         if self.went_stale(&how, interrupted) {
             log::debug!(
                 "{}: kept-alive connection closed while idle; retrying",
@@ -165,34 +184,14 @@ impl FetchSession {
 
     /// `SendRequest`: queues the request and its body.
     fn send_request(&mut self, io: &mut Io<'_>) -> Exchange {
-        let more = self.pool.borrow().has_more_for(&Origin::of(&self.job));
-        // Without `Connection: close` HTTP/1.1 keeps the connection open
-        // (RFC 9112 section 9.3); ask for that only when it will be used.
-        let keep_alive = more && !self.job.edits.iter().any(|e| e.is("connection"));
-        let mut edits = self.job.edits.clone();
-        if keep_alive {
-            edits.push(HeaderEdit {
-                name: "Connection".into(),
-                value: None,
-            });
-        }
-        // Ranges count bytes of the representation as sent (RFC 9110
-        // section 14.1.2): with `-C` the part holds identity bytes, so only
-        // identity is asked for.
-        let accept = if self.job.config.web.compressed && !self.job.config.resume {
-            ACCEPT_ENCODING
-        } else {
-            request::IDENTITY
-        };
-        let job = &self.job;
-        let request = request::head(&job.method, &job.target, &edits, job.body.as_ref(), accept);
-        io.output.push(request.as_slice());
-        match &job.body {
-            Some(Body::Bytes(b)) => io.output.push(b.to_vec()),
-            Some(Body::File { file, len }) => io.output.push_file(file.clone(), 0, *len),
-            None => {}
-        }
+        let (request, keep_alive) = queue_request(&self.job, &self.pool, io);
         self.last_activity = Some(io.now);
+        self.await_head(request, keep_alive, io)
+    }
+
+    /// Waits for the head of the request just queued (or sent ahead), and
+    /// with `pipeline` sends the next request for the origin behind it.
+    fn await_head(&mut self, request: Vec<u8>, keep_alive: bool, io: &mut Io<'_>) -> Exchange {
         let mut head = AwaitHead {
             interim: 0,
             keep_alive,
@@ -201,7 +200,39 @@ impl FetchSession {
         if !self.job.target.is_https() {
             show(&mut *self.job.outlet, &mut head);
         }
+        if keep_alive && self.job.config.pipeline && self.ahead.is_none() && pipelines(&self.job) {
+            let origin = Origin::of(&self.job);
+            let next = self
+                .pool
+                .borrow_mut()
+                .take_where(|j| Origin::of(j) == origin && pipelines(j));
+            if let Some(job) = next {
+                let (request, keep_alive) = queue_request(&job, &self.pool, io);
+                self.ahead = Some(Ahead {
+                    job,
+                    request,
+                    keep_alive,
+                });
+            }
+        }
         Exchange::ReadHead(head)
+    }
+
+    /// A whole body on a connection that stays open: the request sent
+    /// ahead is answered next, or else the next job for the origin.
+    fn next_exchange(&mut self, io: &mut Io<'_>) -> Option<Exchange> {
+        let Some(ahead) = self.ahead.take() else {
+            return self.carry_on(io).then_some(Exchange::SendRequest);
+        };
+        let done = std::mem::replace(&mut self.job, ahead.job);
+        self.pool.borrow_mut().finished(done, Ok(Ending::Complete));
+        self.job.target.route(&self.job.config.web.proxy);
+        self.served += 1;
+        self.leftover = io.input.len();
+        self.job.hop_started = io.now;
+        self.job.started = io.now;
+        self.last_activity = Some(io.now);
+        Some(self.await_head(ahead.request, ahead.keep_alive, io))
     }
 
     /// `ReadHead`: a head, once the input holds one, and what it means.
@@ -243,7 +274,10 @@ impl FetchSession {
         match body.pump(io.input, io.peer_closed, &mut *self.job.outlet) {
             Err(e) => Flow::Go(Exchange::Done(Err(e))),
             Ok(false) => Flow::Wait(Exchange::ReadBody(body)),
-            Ok(true) if body.keep_alive() && self.carry_on(io) => Flow::Go(Exchange::SendRequest),
+            Ok(true) if body.keep_alive() => match self.next_exchange(io) {
+                Some(next) => Flow::Go(next),
+                None => Flow::Go(Exchange::Done(Ok(Ending::Complete))),
+            },
             Ok(true) => Flow::Go(Exchange::Done(Ok(Ending::Complete))),
         }
     }
@@ -302,6 +336,44 @@ impl FetchSession {
             )),
         }
     }
+}
+
+/// Queues `job`'s request and its body; says whether it asked to keep the
+/// connection. Without `Connection: close` HTTP/1.1 keeps it open (RFC
+/// 9112 section 9.3): asked only when another job for the origin waits.
+fn queue_request(job: &Job, pool: &SharedPool, io: &mut Io<'_>) -> (Vec<u8>, bool) {
+    let more = pool.borrow().has_more_for(&Origin::of(job));
+    let keep_alive = more && !job.edits.iter().any(|e| e.is("connection"));
+    let mut edits = job.edits.clone();
+    if keep_alive {
+        edits.push(HeaderEdit {
+            name: "Connection".into(),
+            value: None,
+        });
+    }
+    // Ranges count bytes of the representation as sent (RFC 9110 section
+    // 14.1.2): with `-C` the part holds identity bytes, so only identity
+    // is asked for.
+    let accept = if job.config.web.compressed && !job.config.resume {
+        ACCEPT_ENCODING
+    } else {
+        request::IDENTITY
+    };
+    let request = request::head(&job.method, &job.target, &edits, job.body.as_ref(), accept);
+    io.output.push(request.as_slice());
+    match &job.body {
+        Some(Body::Bytes(b)) => io.output.push(b.to_vec()),
+        Some(Body::File { file, len }) => io.output.push_file(file.clone(), 0, *len),
+        None => {}
+    }
+    (request, keep_alive)
+}
+
+/// Only a GET without a body goes ahead of an answer: it is idempotent,
+/// so it can be asked again if the connection ends first (RFC 9112
+/// section 9.3.2).
+fn pipelines(job: &Job) -> bool {
+    job.method == "GET" && job.body.is_none()
 }
 
 /// Shows the request in the transcript, once.
@@ -1003,5 +1075,94 @@ mod tests {
         let (job, res) = s.finish(Ended::Closed, false);
         assert!(matches!(res, Ok(Ending::Retry)), "{res:?}");
         assert_eq!(job.url().path(), "/b");
+    }
+
+    fn pipelining() -> Rc<ClientConfig> {
+        Rc::new(ClientConfig {
+            pipeline: true,
+            ..ClientConfig::for_tests()
+        })
+    }
+
+    #[test]
+    fn pipelining_sends_one_request_ahead_and_answers_in_order() {
+        let config = pipelining();
+        let (b, b_seen) = job_for_seen(&config, "/b");
+        let pool = Pool::shared(vec![b, job_for(&config, "/c")]);
+        let mut s = FetchSession::new(job_for(&config, "/a"), pool.clone());
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        let first = String::from_utf8(sent(&mut w)).unwrap();
+        // /a, then /b behind it before any answer; both keep the connection.
+        let a = first.find("GET /a ").unwrap();
+        let b = first.find("GET /b ").expect("no request sent ahead");
+        assert!(a < b && !first.contains("Connection: close"), "{first}");
+        assert!(first.find("GET /c ").is_none(), "only one request ahead");
+
+        // /a's answer: /b is answered next, and /c goes out behind it.
+        w.input
+            .extend(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
+        assert!(matches!(w.drive(&mut s), Step::Wait { read: true, .. }));
+        let third = String::from_utf8(sent(&mut w)).unwrap();
+        assert!(third.starts_with("GET /c "), "{third}");
+        assert!(third.contains("Connection: close"), "the last one: {third}");
+        let done = pool.borrow_mut().take_done();
+        assert_eq!(done[0].0.url().path(), "/a");
+
+        // Both remaining answers in one read, split nowhere in particular.
+        w.input.extend(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nBBHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nC",
+        );
+        assert_eq!(w.drive(&mut s), Step::Abort);
+        assert_eq!(b_seen.0.take().body, b"BB");
+        let done = pool.borrow_mut().take_done();
+        assert_eq!(done[0].0.url().path(), "/b");
+        let (job, res) = s.finish(Ended::Closed, false);
+        assert!(matches!(res, Ok(Ending::Complete)), "{res:?}");
+        assert_eq!(job.url().path(), "/c");
+        assert!(pool.borrow_mut().take_any().is_none());
+    }
+
+    #[test]
+    fn a_request_sent_ahead_is_asked_again_when_the_connection_ends() {
+        let config = pipelining();
+        let pool = Pool::shared(vec![job_for(&config, "/b"), job_for(&config, "/c")]);
+        let mut s = FetchSession::new(job_for(&config, "/a"), pool.clone());
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        assert!(String::from_utf8(sent(&mut w)).unwrap().contains("GET /b "));
+        // The server closes after /a: /b was never answered.
+        w.input
+            .extend(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nA");
+        assert_eq!(w.drive(&mut s), Step::Abort);
+        let (job, res) = s.finish(Ended::Closed, false);
+        assert!(matches!(res, Ok(Ending::Complete)));
+        assert_eq!(job.url().path(), "/a");
+        let mut waiting = pool.borrow_mut();
+        assert_eq!(waiting.take_any().unwrap().url().path(), "/b");
+        assert_eq!(waiting.take_any().unwrap().url().path(), "/c");
+    }
+
+    #[test]
+    fn only_gets_without_a_body_are_sent_ahead() {
+        let config = pipelining();
+        let mut post = job_for(&config, "/b");
+        post.method = "POST".into();
+        let pool = Pool::shared(vec![post, job_for(&config, "/c")]);
+        let mut s = FetchSession::new(job_for(&config, "/a"), pool.clone());
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        let first = String::from_utf8(sent(&mut w)).unwrap();
+        // /c may go ahead (a GET), the POST waits its turn.
+        assert!(!first.contains("POST /b"), "{first}");
+        assert!(first.contains("GET /c "), "{first}");
+        // Without pipelining nothing goes ahead.
+        let plain = Rc::new(ClientConfig::for_tests());
+        let pool = Pool::shared(vec![job_for(&plain, "/b"), job_for(&plain, "/c")]);
+        let mut s = FetchSession::new(job_for(&plain, "/a"), pool);
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        let only = String::from_utf8(sent(&mut w)).unwrap();
+        assert_eq!(only.matches("GET ").count(), 1, "{only}");
     }
 }
