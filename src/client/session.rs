@@ -15,6 +15,12 @@
 //! - `Done`: the result, until the service takes the job back with
 //!   [`FetchSession::finish`], which also gives errors their URL.
 //!
+//! With `pipeline` (the crawl), `ReadHead` also sends the next GET for the
+//! origin behind the current one (`Ahead`, one request deep, RFC 9112
+//! section 9.3.2); when the current body is whole that exchange reads its
+//! head at once, and a request sent ahead that is never answered goes
+//! back to the pool to be asked again on another connection.
+//!
 //! Byte and time counters (last activity, bytes written, exchanges served)
 //! are plain fields; everything that says where the exchange stands is in
 //! the state. It never sees a socket, a file or a terminal: the body and
