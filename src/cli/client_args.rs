@@ -176,7 +176,7 @@ pub struct FetchArgs {
     #[arg(long, value_name = "SIZE", default_value = "50M")]
     pub max_page_size: String,
 
-    /// With --page or -r: where the files go, as DIR/HOST[_PORT]/PATH.
+    /// With --page or -r: where the files go, as DIR/HOST_PORT/PATH (no _PORT for the default port).
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub output_dir: PathBuf,
 
