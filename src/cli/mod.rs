@@ -143,6 +143,29 @@ pub struct ServeArgs {
     /// Connections each event loop holds; more get a quick 503.
     #[arg(long, value_name = "N", default_value_t = 16_384)]
     pub max_connections: usize,
+
+    /// Allow any origin (Access-Control-Allow-Origin: *) and answer CORS
+    /// preflights (OPTIONS) with 204.
+    #[arg(long)]
+    pub cors: bool,
+
+    /// The page sent with 404 for paths that do not exist, beneath DIR
+    /// (default: 404.html when it exists).
+    #[arg(long = "404", value_name = "FILE")]
+    pub not_found_page: Option<String>,
+
+    /// Single-page app: a missing path without a file extension gets the
+    /// root index.html with 200.
+    #[arg(long)]
+    pub spa: bool,
+
+    /// Cache-Control value for every 200, 206 and 304, e.g. max-age=3600.
+    #[arg(long, value_name = "VALUE")]
+    pub cache_control: Option<String>,
+
+    /// Print the URL as a QR code on the terminal at start.
+    #[arg(long)]
+    pub qr: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{bind_addr, seconds, ServeArgs};
 use crate::error::{Error, Result};
-use crate::file_server::{Config, Limits};
+use crate::file_server::{fallback, Config, Limits};
 use crate::http::is_tchar;
 
 /// `serve`'s flags, checked and resolved.
@@ -42,7 +42,37 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
         },
         max_connections: args.max_connections.max(1),
         grace: secs(args.grace, "--grace", 5)?,
+        cors: args.cors,
+        not_found_page: args.not_found_page.as_deref().map(page_flag).transpose()?,
+        spa: args.spa,
+        cache_control: args
+            .cache_control
+            .as_deref()
+            .map(cache_control)
+            .transpose()?,
+        qr: args.qr,
     })
+}
+
+/// `--404 FILE`: a plain relative path beneath the folder served.
+fn page_flag(v: &str) -> Result<std::path::PathBuf> {
+    fallback::page_path(v).ok_or_else(|| {
+        Error::Usage(format!(
+            "--404 {v:?}: expected a file path beneath the folder served"
+        ))
+    })
+}
+
+/// `--cache-control VALUE`: non-empty, and like `-H`, free of CR, LF and
+/// NUL so it cannot split a response.
+fn cache_control(v: &str) -> Result<String> {
+    let v = v.trim();
+    if v.is_empty() || v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(Error::Usage(format!(
+            "--cache-control {v:?}: expected one header value, e.g. max-age=3600"
+        )));
+    }
+    Ok(v.to_string())
 }
 
 /// `serve 8000`, python's `http.server` habit: a number that names no
@@ -98,6 +128,40 @@ mod tests {
         );
         for bad in ["NoColon", ": v", "Bad Name: v", "X: a\r\nY: b", "X: a\nb"] {
             assert!(header_line(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn option_flags() {
+        let cc = [
+            ("max-age=3600", Some("max-age=3600")),
+            (" no-store ", Some("no-store")),
+            ("", None),
+            ("max-age=1\r\nX: y", None),
+            ("a\nb", None),
+            ("a\0b", None),
+        ];
+        for (v, want) in cc {
+            assert_eq!(cache_control(v).ok().as_deref(), want, "{v:?}");
+        }
+        let c = serve_config(&serve_args(&[
+            "--cors",
+            "--spa",
+            "--404",
+            "e/nf.html",
+            "--qr",
+        ]))
+        .unwrap();
+        assert!(c.cors && c.spa && c.qr);
+        assert_eq!(
+            c.not_found_page.as_deref(),
+            Some(std::path::Path::new("e/nf.html"))
+        );
+        for bad in [&["--404", "../x.html"][..], &["--cache-control", "a\rb"]] {
+            assert!(matches!(
+                serve_config(&serve_args(bad)),
+                Err(Error::Usage(_))
+            ));
         }
     }
 

@@ -11,6 +11,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::cache::{self, FileCache, FileId, FileMeta};
+use super::cors;
+use super::fallback::{self, Fallback};
 use super::listing;
 use super::page::{self, Format};
 use super::path::{self, UrlPath};
@@ -83,6 +85,14 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
         r.close = true;
         return r;
     }
+    if site.cors && cors::is_preflight(&req.method, &req.headers) {
+        let head = cors::preflight(&req.headers, date, &site.extra_headers);
+        return Response {
+            head,
+            body: Body::Empty,
+            close: false,
+        };
+    }
     match req.method.as_str() {
         "GET" | "HEAD" => {}
         m if KNOWN_METHODS.contains(&m) => {
@@ -119,7 +129,10 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
         .and_then(|f| f.metadata().map(|m| (f, m)));
     let (file, meta) = match opened {
         Ok(fm) => fm,
-        Err(e) => return open_error(site, fmt, &e, date),
+        Err(e) => {
+            return missing(site, cache, req, &url, &e, date)
+                .unwrap_or_else(|| open_error(site, fmt, &e, date))
+        }
     };
     if meta.is_dir() {
         return directory(site, cache, req, &url, query, &file, date);
@@ -202,6 +215,53 @@ fn host_is_valid(req: &RequestHead) -> bool {
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b"-._~:[]%!$&'()*+,;=".contains(&b)),
     }
+}
+
+/// A path that names nothing, answered by a [`fallback`] page when there
+/// is one: the root index under `--spa`, or the not-found page with 404.
+fn missing(
+    site: &Site,
+    cache: &mut FileCache,
+    req: &RequestHead,
+    url: &UrlPath,
+    e: &io::Error,
+    date: &[u8],
+) -> Option<Response> {
+    if !matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    ) {
+        return None;
+    }
+    for page in fallback::candidates(url, site.spa, &site.not_found_page) {
+        let rel = match &page {
+            Fallback::Index => std::path::Path::new("index.html"),
+            Fallback::NotFound(p) => p.as_path(),
+        };
+        let Ok((file, meta)) = site
+            .root
+            .open_file(rel)
+            .and_then(|f| f.metadata().map(|m| (f, m)))
+        else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let name = rel.to_string_lossy();
+        if page == Fallback::Index {
+            let (ctype, key) = (content_type(&name), "index.html".to_string());
+            return Some(disk_reply(site, cache, req, file, &meta, ctype, key, date));
+        }
+        let mut head = Head::new(404, date, &site.extra_headers);
+        head.text("Content-Type", &content_type(&name));
+        let body = Body::File {
+            file: Arc::new(file),
+            range: 0..meta.len(),
+        };
+        return Some(sized(head, body));
+    }
+    None
 }
 
 fn open_error(site: &Site, fmt: Format, e: &io::Error, date: &[u8]) -> Response {
@@ -321,7 +381,10 @@ fn listing_reply(
     head.header("Content-Type", ctype)
         .header("Content-Length", body.len())
         .header("Vary", "Accept")
-        .header("Cache-Control", "no-cache");
+        .text(
+            "Cache-Control",
+            site.cache_control.as_deref().unwrap_or("no-cache"),
+        );
     Response {
         head,
         body: Body::Bytes(body),
@@ -405,6 +468,9 @@ fn validated_head(site: &Site, status: u16, fm: &FileMeta, date: &[u8]) -> Head 
         head.text("Last-Modified", lm);
     }
     head.text("ETag", &fm.validators.etag);
+    if let Some(cc) = &site.cache_control {
+        head.text("Cache-Control", cc);
+    }
     head
 }
 

@@ -9,6 +9,9 @@
 //!
 //! - [`path`]: request-target cleaning and opening beneath the root;
 //! - [`reply`]: conditionals, ranges and response heads, pure;
+//! - [`cors`], [`fallback`]: `--cors` preflights and the pages a missing
+//!   path gets (`--spa`, `404.html`), pure decisions;
+//! - [`qr`]: `--qr`'s terminal QR code;
 //! - [`page`]: the pages' style, Accept negotiation, dates, error pages;
 //! - [`log`]: the combined-format access log;
 //! - [`site`]: the plain config, the limits and what all loops share;
@@ -20,11 +23,14 @@
 //!   keep-alive, deadlines).
 
 pub mod cache;
+pub mod cors;
+pub mod fallback;
 pub mod handle;
 pub mod listing;
 pub mod log;
 pub mod page;
 pub mod path;
+pub mod qr;
 pub mod reply;
 pub mod session;
 pub mod site;
@@ -122,6 +128,19 @@ pub fn announcement(dir: &std::path::Path, local: SocketAddr) -> Vec<String> {
     lines
 }
 
+/// `--qr`: the first URL announced that another device can open (for a
+/// wildcard bind, the first interface address; else the bound URL), drawn.
+fn qr_lines(announced: &[String]) -> Vec<String> {
+    let urls: Vec<&str> = announced
+        .iter()
+        .filter_map(|l| l.rsplit(' ').next())
+        .filter(|u| u.starts_with("http"))
+        .collect();
+    let wildcard = |u: &&str| u.contains("//0.0.0.0:") || u.contains("//[::]:");
+    let url = urls.iter().find(|u| !wildcard(u)).or(urls.first());
+    url.and_then(|u| qr::lines(u)).unwrap_or_default()
+}
+
 /// This machine's addresses, read from /proc (Linux): IPv4 local routes
 /// from fib_trie and, for a dual-stack bind, global IPv6 addresses.
 fn interface_addrs(v6: bool) -> Vec<IpAddr> {
@@ -180,8 +199,14 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
     }
     {
         let mut out = io::stdout().lock();
-        for line in announcement(&config.dir, local) {
+        let lines = announcement(&config.dir, local);
+        for line in &lines {
             writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
+        }
+        if config.qr {
+            for line in qr_lines(&lines) {
+                writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
+            }
         }
         out.flush().map_err(|e| Error::io("stdout", e))?;
     }

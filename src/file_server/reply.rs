@@ -357,6 +357,7 @@ impl Connection {
 pub fn status_line(status: u16) -> &'static str {
     match status {
         200 => "200 OK",
+        204 => "204 No Content",
         206 => "206 Partial Content",
         301 => "301 Moved Permanently",
         304 => "304 Not Modified",

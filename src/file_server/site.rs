@@ -2,7 +2,7 @@
 //! plain [`Config`] (resolved from flags by `cli::serve`, or built by a
 //! test or benchmark), the per-connection [`Limits`], and the [`Site`]
 //! every session reads. A leaf: it uses no other file of `file_server`
-//! but the path module it opens the root with.
+//! but the path module it opens the root with and the leaf option files.
 
 use std::io;
 use std::net::SocketAddr;
@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::path::Root;
+use super::{cors, fallback};
 use crate::error::{Error, Result};
 
 /// Per-connection limits that keep one client from starving the others.
@@ -40,6 +41,16 @@ pub struct Config {
     pub limits: Limits,
     pub max_connections: usize,
     pub grace: Duration,
+    /// `--cors`: allow any origin, answer preflights.
+    pub cors: bool,
+    /// `--404 FILE` beneath the root; `None` looks for `404.html`.
+    pub not_found_page: Option<PathBuf>,
+    /// `--spa`: extensionless missing paths get the root `index.html`.
+    pub spa: bool,
+    /// `--cache-control VALUE` for every 200, 206 and 304 (checked).
+    pub cache_control: Option<String>,
+    /// `--qr`: draw the first URL as a QR code at start.
+    pub qr: bool,
 }
 
 /// Everything the sessions of all loops share.
@@ -53,6 +64,12 @@ pub struct Site {
     pub boundary: String,
     pub access_log: bool,
     pub limits: Limits,
+    /// `--cors`; when on, `extra_headers` also holds the allow-origin line.
+    pub cors: bool,
+    /// The not-found page beneath the root (`404.html` unless `--404`).
+    pub not_found_page: PathBuf,
+    pub spa: bool,
+    pub cache_control: Option<String>,
 }
 
 impl Site {
@@ -67,14 +84,23 @@ impl Site {
         }
         std::fs::read_dir(&config.dir).map_err(folder)?;
         let root = Root::open(&config.dir, config.follow_symlinks).map_err(folder)?;
+        let mut extra_headers = config.extra_headers.clone();
+        if config.cors {
+            extra_headers.extend_from_slice(cors::ALLOW_ORIGIN);
+        }
+        let not_found_page = fallback::page_file(&root, config.not_found_page.as_deref())?;
         Ok(Site {
             root,
             listing: config.listing,
             hidden: config.hidden,
-            extra_headers: config.extra_headers.clone(),
+            extra_headers,
             boundary: boundary(),
             access_log: config.access_log,
             limits: config.limits.clone(),
+            cors: config.cors,
+            not_found_page,
+            spa: config.spa,
+            cache_control: config.cache_control.clone(),
         })
     }
 
@@ -93,6 +119,10 @@ impl Site {
                 idle_timeout: Duration::from_secs(60),
                 send_timeout: Duration::from_secs(30),
             },
+            cors: false,
+            not_found_page: PathBuf::from(super::fallback::DEFAULT_PAGE),
+            spa: false,
+            cache_control: None,
         }
     }
 }
