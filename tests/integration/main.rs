@@ -16,6 +16,7 @@ mod resume;
 mod serve;
 mod serve_log;
 mod serve_loop;
+mod serve_options;
 mod serve_safety;
 mod strict;
 mod support;
