@@ -4,6 +4,8 @@
 //! `--404 FILE`) is sent with status 404. A leaf: pure decisions; the
 //! caller opens the file beneath the root with the usual safe resolver.
 
+use std::fs::{File, Metadata};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::path::{Root, UrlPath};
@@ -30,6 +32,43 @@ pub fn candidates(url: &UrlPath, spa: bool, page: &Path) -> Vec<Fallback> {
     }
     out.push(Fallback::NotFound(page.to_path_buf()));
     out
+}
+
+/// A fallback page, opened beneath the root.
+#[derive(Debug)]
+pub struct Found {
+    /// The root index (200), rather than the not-found page (404).
+    pub index: bool,
+    pub file: File,
+    pub meta: Metadata,
+    /// Its path beneath the root, for its type.
+    pub rel: PathBuf,
+}
+
+/// The page that answers `url`, which failed to open with `e`: only a
+/// path that names nothing (not a forbidden one) gets one, and only a
+/// regular file that opens beneath `root` is used.
+pub fn find(root: &Root, url: &UrlPath, spa: bool, page: &Path, e: &io::Error) -> Option<Found> {
+    if !matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    ) {
+        return None;
+    }
+    candidates(url, spa, page).into_iter().find_map(|c| {
+        let (index, rel) = match c {
+            Fallback::Index => (true, PathBuf::from("index.html")),
+            Fallback::NotFound(p) => (false, p),
+        };
+        let file = root.open_file(&rel).ok()?;
+        let meta = file.metadata().ok().filter(|m| m.is_file())?;
+        Some(Found {
+            index,
+            file,
+            meta,
+            rel,
+        })
+    })
 }
 
 /// Whether the last segment looks like a file name (`app.js`, not

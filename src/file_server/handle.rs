@@ -11,13 +11,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::cache::{self, FileCache, FileId, FileMeta};
-use super::cors;
-use super::fallback::{self, Fallback};
 use super::listing;
 use super::page::{self, Format};
 use super::path::{self, UrlPath};
 use super::reply::{self, Head, Piece, Plan, Validators};
 use super::site::Site;
+use super::{cors, fallback};
 use crate::http::request::RequestHead;
 use crate::http::Version;
 
@@ -85,16 +84,11 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
         r.close = true;
         return r;
     }
-    if site.cors && cors::is_preflight(&req.method, &req.headers) {
-        let head = cors::preflight(&req.headers, date, &site.extra_headers);
-        return Response {
-            head,
-            body: Body::Empty,
-            close: false,
-        };
-    }
     match req.method.as_str() {
         "GET" | "HEAD" => {}
+        _ if site.cors && cors::is_preflight(&req.method, &req.headers) => {
+            return bodiless(cors::preflight(&req.headers, date, &site.extra_headers))
+        }
         m if KNOWN_METHODS.contains(&m) => {
             let mut r = error(site, fmt, 405, date);
             r.head.header("Allow", "GET, HEAD");
@@ -129,10 +123,7 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
         .and_then(|f| f.metadata().map(|m| (f, m)));
     let (file, meta) = match opened {
         Ok(fm) => fm,
-        Err(e) => {
-            return missing(site, cache, req, &url, &e, date)
-                .unwrap_or_else(|| open_error(site, fmt, &e, date))
-        }
+        Err(e) => return missing(site, cache, req, &url, &e, date),
     };
     if meta.is_dir() {
         return directory(site, cache, req, &url, query, &file, date);
@@ -217,8 +208,8 @@ fn host_is_valid(req: &RequestHead) -> bool {
     }
 }
 
-/// A path that names nothing, answered by a [`fallback`] page when there
-/// is one: the root index under `--spa`, or the not-found page with 404.
+/// A path that failed to open with `e`: a [`fallback`] page when there
+/// is one (the root index under `--spa`, or the not-found page with 404).
 fn missing(
     site: &Site,
     cache: &mut FileCache,
@@ -226,42 +217,19 @@ fn missing(
     url: &UrlPath,
     e: &io::Error,
     date: &[u8],
-) -> Option<Response> {
-    if !matches!(
-        e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    ) {
-        return None;
+) -> Response {
+    let Some(found) = fallback::find(&site.root, url, site.spa, &site.not_found_page, e) else {
+        return open_error(site, page::negotiate(&req.headers), e, date);
+    };
+    let ctype = content_type(&found.rel.to_string_lossy());
+    if found.index {
+        let (file, key) = (found.file, "index.html".to_string());
+        return disk_reply(site, cache, req, file, &found.meta, ctype, key, date);
     }
-    for page in fallback::candidates(url, site.spa, &site.not_found_page) {
-        let rel = match &page {
-            Fallback::Index => std::path::Path::new("index.html"),
-            Fallback::NotFound(p) => p.as_path(),
-        };
-        let Ok((file, meta)) = site
-            .root
-            .open_file(rel)
-            .and_then(|f| f.metadata().map(|m| (f, m)))
-        else {
-            continue;
-        };
-        if !meta.is_file() {
-            continue;
-        }
-        let name = rel.to_string_lossy();
-        if page == Fallback::Index {
-            let (ctype, key) = (content_type(&name), "index.html".to_string());
-            return Some(disk_reply(site, cache, req, file, &meta, ctype, key, date));
-        }
-        let mut head = Head::new(404, date, &site.extra_headers);
-        head.text("Content-Type", &content_type(&name));
-        let body = Body::File {
-            file: Arc::new(file),
-            range: 0..meta.len(),
-        };
-        return Some(sized(head, body));
-    }
-    None
+    let mut head = Head::new(404, date, &site.extra_headers);
+    head.text("Content-Type", &ctype);
+    let body = Content::Disk(Arc::new(found.file)).slice(0..found.meta.len());
+    sized(head, body)
 }
 
 fn open_error(site: &Site, fmt: Format, e: &io::Error, date: &[u8]) -> Response {
@@ -377,14 +345,12 @@ fn listing_reply(
             "text/html; charset=utf-8",
         ),
     };
+    let cache_control = site.cache_control.as_deref().unwrap_or("no-cache");
     let mut head = Head::new(200, date, &site.extra_headers);
     head.header("Content-Type", ctype)
         .header("Content-Length", body.len())
         .header("Vary", "Accept")
-        .text(
-            "Cache-Control",
-            site.cache_control.as_deref().unwrap_or("no-cache"),
-        );
+        .text("Cache-Control", cache_control);
     Response {
         head,
         body: Body::Bytes(body),
@@ -429,11 +395,7 @@ fn file_reply(
             r
         }
         // RFC 9110 section 15.4.5: a 304 carries the validators a 200 would.
-        Plan::NotModified => Response {
-            head: validated_head(site, 304, fm, date),
-            body: Body::Empty,
-            close: false,
-        },
+        Plan::NotModified => bodiless(validated_head(site, 304, fm, date)),
         Plan::Full => {
             let mut head = content_head(site, 200, fm, date);
             head.text("Content-Type", &fm.content_type);
@@ -479,6 +441,12 @@ fn content_head(site: &Site, status: u16, fm: &FileMeta, date: &[u8]) -> Head {
     let mut head = validated_head(site, status, fm, date);
     head.text("Accept-Ranges", "bytes");
     head
+}
+
+/// A response that has no body by its status (204, 304): no Content-Length.
+fn bodiless(head: Head) -> Response {
+    let (body, close) = (Body::Empty, false);
+    Response { head, body, close }
 }
 
 /// `head` with the Content-Length of `body`, and `body`.
