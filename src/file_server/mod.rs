@@ -128,17 +128,21 @@ pub fn announcement(dir: &std::path::Path, local: SocketAddr) -> Vec<String> {
     lines
 }
 
-/// `--qr`: the first URL announced that another device can open (for a
-/// wildcard bind, the first interface address; else the bound URL), drawn.
+/// `--qr`'s drawing of [`qr_url`].
 fn qr_lines(announced: &[String]) -> Vec<String> {
+    qr_url(announced).and_then(qr::lines).unwrap_or_default()
+}
+
+/// The first URL announced that another device can open: for a wildcard
+/// bind, the first interface address; else the bound URL.
+fn qr_url(announced: &[String]) -> Option<&str> {
     let urls: Vec<&str> = announced
         .iter()
         .filter_map(|l| l.rsplit(' ').next())
         .filter(|u| u.starts_with("http"))
         .collect();
     let wildcard = |u: &&str| u.contains("//0.0.0.0:") || u.contains("//[::]:");
-    let url = urls.iter().find(|u| !wildcard(u)).or(urls.first());
-    url.and_then(|u| qr::lines(u)).unwrap_or_default()
+    urls.iter().find(|u| !wildcard(u)).or(urls.first()).copied()
 }
 
 /// This machine's addresses, read from /proc (Linux): IPv4 local routes
@@ -250,5 +254,38 @@ mod tests {
         assert_eq!(lines, vec!["Serving www at http://127.0.0.1:8000/"]);
         let lines = announcement(std::path::Path::new("www"), "[::1]:8000".parse().unwrap());
         assert_eq!(lines[0], "Serving www at http://[::1]:8000/");
+    }
+
+    #[test]
+    fn qr_shows_an_address_another_device_can_open() {
+        let s = |v: &[&str]| v.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        let cases = [
+            (
+                s(&["Serving www at http://127.0.0.1:8000/"]),
+                Some("http://127.0.0.1:8000/"),
+            ),
+            (
+                s(&[
+                    "Serving www at http://0.0.0.0:8000/",
+                    "  also at http://192.168.1.5:8000/",
+                ]),
+                Some("http://192.168.1.5:8000/"),
+            ),
+            (
+                s(&[
+                    "Serving www at http://[::]:8000/",
+                    "  also at http://[fd00::5]:8000/",
+                ]),
+                Some("http://[fd00::5]:8000/"),
+            ),
+            (
+                s(&["Serving www at http://0.0.0.0:8000/"]),
+                Some("http://0.0.0.0:8000/"),
+            ),
+            (s(&[]), None),
+        ];
+        for (lines, want) in cases {
+            assert_eq!(qr_url(&lines), want, "{lines:?}");
+        }
     }
 }
