@@ -114,10 +114,11 @@ pub fn page_file(root: &Root, given: Option<&Path>) -> Result<PathBuf> {
             "--404 {}: not a regular file",
             page.display()
         ))),
-        Err(e) => Err(Error::Usage(format!(
-            "--404 {}: {e} (the page is looked up beneath the folder served)",
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::Usage(format!(
+            "--404 {}: no such file in the folder served",
             page.display()
         ))),
+        Err(e) => Err(Error::Usage(format!("--404 {}: {e}", page.display()))),
     }
 }
 
