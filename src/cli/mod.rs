@@ -143,6 +143,16 @@ pub struct ServeArgs {
     /// Connections each event loop holds; more get a quick 503.
     #[arg(long, value_name = "N", default_value_t = 16_384)]
     pub max_connections: usize,
+
+    /// Never compress on the fly (precompressed FILE.br/.zst/.gz sidecars
+    /// are still served to clients that accept them).
+    #[arg(long)]
+    pub no_compress: bool,
+
+    /// Largest file compressed on the fly (text, JS, JSON, XML, SVG, wasm,
+    /// ttf/otf), in bytes or with K, M or G: 512K, 8M.
+    #[arg(long, value_name = "SIZE", default_value = "8M")]
+    pub compress_max: String,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::cache::{self, FileCache, FileId, FileMeta};
+use super::compress::{self, VariantBody};
 use super::listing;
 use super::page::{self, Format};
 use super::path::{self, UrlPath};
@@ -104,13 +105,8 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
     }
     let key = cache_key(&url);
     if let Some(entry) = cache.lookup(&site.root, &key) {
-        return file_reply(
-            site,
-            req,
-            &entry.meta,
-            Content::Memory(entry.data.clone()),
-            date,
-        );
+        let content = Content::Memory(entry.data.clone());
+        return file_reply(site, cache, req, &key, &entry.meta, content, date);
     }
     let rel = url.relative();
     let opened = site
@@ -177,17 +173,13 @@ fn disk_reply(
                 data: data.into(),
                 meta: fm,
             });
-            cache.insert(key, entry.clone());
-            return file_reply(
-                site,
-                req,
-                &entry.meta,
-                Content::Memory(entry.data.clone()),
-                date,
-            );
+            cache.insert(key.clone(), entry.clone());
+            let content = Content::Memory(entry.data.clone());
+            return file_reply(site, cache, req, &key, &entry.meta, content, date);
         }
     }
-    file_reply(site, req, &fm, Content::Disk(Arc::new(file)), date)
+    let content = Content::Disk(Arc::new(file));
+    file_reply(site, cache, req, &key, &fm, content, date)
 }
 
 /// RFC 9112 section 3.2: an HTTP/1.1 request needs exactly one Host; no
@@ -347,9 +339,44 @@ pub fn content_type(name: &str) -> String {
     }
 }
 
-/// The reply to GET or HEAD of a file: one arm per [`Plan`] that
-/// `reply::plan` makes of the request's conditionals and Range.
+/// The reply to GET or HEAD of the file `key`, in the representation
+/// `compress::choose` picks (identity, a sidecar or a body compressed on
+/// the fly), with `Vary: Accept-Encoding` when there is a choice.
 fn file_reply(
+    site: &Site,
+    cache: &mut FileCache,
+    req: &RequestHead,
+    key: &str,
+    fm: &FileMeta,
+    content: Content,
+    date: &[u8],
+) -> Response {
+    let len = fm.validators.len;
+    let choice = compress::choose(
+        &site.root,
+        &site.compression,
+        &mut cache.encoded,
+        &req.headers,
+        key,
+        fm,
+        || content.whole(len),
+    );
+    let mut r = match choice.variant {
+        Some(ref v) => planned(site, req, &v.meta, Content::of(&v.body), date),
+        None => planned(site, req, fm, content, date),
+    };
+    if let (Some(v), 200 | 304) = (&choice.variant, r.head.status) {
+        r.head.text("Content-Encoding", v.coding.token());
+    }
+    if choice.vary {
+        r.head.text("Vary", "Accept-Encoding");
+    }
+    r
+}
+
+/// The reply to GET or HEAD of one representation: one arm per [`Plan`]
+/// that `reply::plan` makes of the request's conditionals and Range.
+fn planned(
     site: &Site,
     req: &RequestHead,
     fm: &FileMeta,
@@ -426,6 +453,25 @@ fn sized(mut head: Head, body: Body) -> Response {
 }
 
 impl Content {
+    fn of(body: &VariantBody) -> Content {
+        match body {
+            VariantBody::Disk(f) => Content::Disk(f.clone()),
+            VariantBody::Memory(d) => Content::Memory(d.clone()),
+        }
+    }
+
+    /// All `len` bytes, read from disk if need be (to compress them).
+    fn whole(&self, len: u64) -> Option<Rc<[u8]>> {
+        match self {
+            Content::Memory(d) => Some(d.clone()),
+            Content::Disk(f) => {
+                let mut data = vec![0u8; usize::try_from(len).ok()?];
+                f.read_exact_at(&mut data, 0).ok()?;
+                Some(data.into())
+            }
+        }
+    }
+
     /// The bytes of `range`, from wherever they are.
     fn slice(&self, range: Range<u64>) -> Body {
         match self {

@@ -20,6 +20,8 @@
 //!   keep-alive, deadlines).
 
 pub mod cache;
+pub mod compress;
+pub mod encoded;
 pub mod handle;
 pub mod listing;
 pub mod log;
@@ -41,7 +43,7 @@ use crate::event_loop::{bind_listeners, serve_threads, Ended, LoopConfig, Servic
 use cache::FileCache;
 use reply::http_date;
 use session::HttpSession;
-pub use site::{Config, Limits, Site};
+pub use site::{Compression, Config, Limits, Site};
 
 /// One loop's service: a session per accepted connection.
 pub struct FileService {

@@ -25,6 +25,24 @@ pub struct Limits {
     pub send_timeout: Duration,
 }
 
+/// Compressing on the fly (sidecars are always honoured).
+#[derive(Debug, Clone)]
+pub struct Compression {
+    /// Compress compressible types on the fly (off with --no-compress).
+    pub on_the_fly: bool,
+    /// Largest file compressed on the fly, in bytes.
+    pub max: u64,
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Compression {
+            on_the_fly: true,
+            max: 8 << 20,
+        }
+    }
+}
+
 /// `serve`'s options, resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -40,6 +58,7 @@ pub struct Config {
     pub limits: Limits,
     pub max_connections: usize,
     pub grace: Duration,
+    pub compression: Compression,
 }
 
 /// Everything the sessions of all loops share.
@@ -53,6 +72,7 @@ pub struct Site {
     pub boundary: String,
     pub access_log: bool,
     pub limits: Limits,
+    pub compression: Compression,
 }
 
 impl Site {
@@ -75,6 +95,7 @@ impl Site {
             boundary: boundary(),
             access_log: config.access_log,
             limits: config.limits.clone(),
+            compression: config.compression.clone(),
         })
     }
 
@@ -93,6 +114,7 @@ impl Site {
                 idle_timeout: Duration::from_secs(60),
                 send_timeout: Duration::from_secs(30),
             },
+            compression: Compression::default(),
         }
     }
 }

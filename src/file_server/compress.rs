@@ -1,0 +1,234 @@
+//! Which representation of a file to send (RFC 9110 sections 8.4 and
+//! 12.5.3): a precompressed sidecar (`FILE.br`, `FILE.zst`, `FILE.gz`)
+//! opened beneath the root like the file itself and not older than it, a
+//! body compressed on the fly once per file version (br or gzip, kept in
+//! the loop's [`EncodedCache`]), or the identity bytes. A Range request
+//! always gets identity. Sidecars win over compressing on the fly.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use super::cache::FileMeta;
+use super::encoded::EncodedCache;
+use super::path::Root;
+use super::reply::Validators;
+use super::site::Compression;
+use crate::http::accept_encoding::{AcceptEncoding, Coding};
+use crate::http::Header;
+
+/// Smaller bodies gain nothing worth a round of compression.
+pub const MIN_SIZE: u64 = 256;
+/// Brotli quality on the fly: 9 up to 1 MiB (close to -q 11's size at a
+/// fraction of its time), 5 above, so no file holds the loop for long.
+const BR_QUALITY_SMALL: u32 = 9;
+const BR_QUALITY_LARGE: u32 = 5;
+
+/// Where a chosen variant's bytes are.
+#[derive(Debug)]
+pub enum VariantBody {
+    Disk(Arc<File>),
+    Memory(Rc<[u8]>),
+}
+
+/// An encoded representation: its coding, bytes and validators.
+#[derive(Debug)]
+pub struct Variant {
+    pub coding: Coding,
+    pub body: VariantBody,
+    pub meta: FileMeta,
+}
+
+/// What to send: whether the resource varies by Accept-Encoding, and the
+/// encoded variant chosen (`None`: identity).
+#[derive(Debug)]
+pub struct Choice {
+    pub vary: bool,
+    pub variant: Option<Variant>,
+}
+
+/// Types worth compressing: text, scripts, data, SVG, wasm and fonts that
+/// are not compressed already (woff and woff2 are).
+pub fn compressible(content_type: &str) -> bool {
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    mime.starts_with("text/")
+        || mime.ends_with("+xml")
+        || mime.ends_with("+json")
+        || matches!(
+            mime,
+            "application/javascript"
+                | "application/json"
+                | "application/xml"
+                | "application/wasm"
+                | "application/manifest+json"
+                | "font/ttf"
+                | "font/otf"
+                | "application/font-sfnt"
+                | "application/x-font-ttf"
+                | "application/vnd.ms-fontobject"
+        )
+}
+
+/// Whether this file may be compressed on the fly.
+fn on_the_fly(c: &Compression, fm: &FileMeta) -> bool {
+    c.on_the_fly
+        && (MIN_SIZE..=c.max).contains(&fm.validators.len)
+        && compressible(&fm.content_type)
+}
+
+/// The ETag of a variant: the identity tag with the coding (and, for a
+/// sidecar, its own size) inside the quotes, so each variant has its own.
+pub fn variant_etag(identity: &str, coding: Coding, sidecar_len: Option<u64>) -> String {
+    let inner = identity.trim_end_matches('"');
+    match sidecar_len {
+        Some(n) => format!("{inner}-{}.{n:x}\"", coding.token()),
+        None => format!("{inner}-{}\"", coding.token()),
+    }
+}
+
+/// Picks the representation for a request of the file `key` (a relative
+/// path beneath `root`) described by `fm`. `identity` yields the file's
+/// bytes when they must be compressed.
+pub fn choose(
+    root: &Root,
+    settings: &Compression,
+    store: &mut EncodedCache,
+    headers: &[Header],
+    key: &str,
+    fm: &FileMeta,
+    identity: impl FnOnce() -> Option<Rc<[u8]>>,
+) -> Choice {
+    let sidecars = sidecars_present(root, key, fm);
+    let fly = on_the_fly(settings, fm);
+    let vary = fly || !sidecars.is_empty();
+    if !vary || headers.iter().any(|h| h.is("range")) {
+        return Choice {
+            vary,
+            variant: None,
+        };
+    }
+    let accept = AcceptEncoding::from_headers(headers);
+    let variant = match accept.choose(&sidecars) {
+        Some(c) => open_sidecar(root, key, c, fm),
+        None if fly => accept
+            .choose(&[Coding::Br, Coding::Gzip])
+            .and_then(|c| compressed(store, key, c, fm, identity)),
+        None => None,
+    };
+    Choice { vary, variant }
+}
+
+/// The codings with a usable sidecar beside `key`: a regular file, found
+/// beneath the root, modified no earlier than the file (to the second).
+fn sidecars_present(root: &Root, key: &str, fm: &FileMeta) -> Vec<Coding> {
+    Coding::PREFERENCE
+        .into_iter()
+        .filter(|c| {
+            let st = root.stat_beneath(Path::new(&format!("{key}{}", c.suffix())));
+            st.is_ok_and(|st| {
+                let regular = rustix::fs::FileType::from_raw_mode(st.st_mode).is_file();
+                regular && fresh(st.st_mtime as i64, fm)
+            })
+        })
+        .collect()
+}
+
+/// A sidecar modified at `secs` is not older than the file of `fm`.
+fn fresh(secs: i64, fm: &FileMeta) -> bool {
+    let Some(file) = fm.validators.modified else {
+        return true;
+    };
+    let file_secs = match file.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs() as i64),
+    };
+    secs >= file_secs
+}
+
+/// Opens the sidecar for `coding` and checks it again through the open
+/// descriptor, which is what gets sent.
+fn open_sidecar(root: &Root, key: &str, coding: Coding, fm: &FileMeta) -> Option<Variant> {
+    let file = root
+        .open_file(Path::new(&format!("{key}{}", coding.suffix())))
+        .ok()?;
+    let m = file.metadata().ok()?;
+    let secs = m
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if !m.is_file() || !fresh(secs, fm) {
+        return None;
+    }
+    Some(Variant {
+        coding,
+        body: VariantBody::Disk(Arc::new(file)),
+        meta: variant_meta(fm, coding, m.len(), Some(m.len())),
+    })
+}
+
+/// The identity's metadata for an encoded body of `len` bytes.
+fn variant_meta(fm: &FileMeta, coding: Coding, len: u64, sidecar: Option<u64>) -> FileMeta {
+    let mut validators: Validators = fm.validators.clone();
+    validators.len = len;
+    validators.etag = variant_etag(&fm.validators.etag, coding, sidecar);
+    FileMeta {
+        validators,
+        last_modified: fm.last_modified.clone(),
+        content_type: fm.content_type.clone(),
+    }
+}
+
+/// The body compressed on the fly: from the store when this version was
+/// compressed before, else compressed now and stored. A body that does
+/// not shrink is stored too but not sent.
+fn compressed(
+    store: &mut EncodedCache,
+    key: &str,
+    coding: Coding,
+    fm: &FileMeta,
+    identity: impl FnOnce() -> Option<Rc<[u8]>>,
+) -> Option<Variant> {
+    let etag = &fm.validators.etag;
+    let data = match store.get(key, coding, etag) {
+        Some(d) => d,
+        None => {
+            let d: Rc<[u8]> = encode(coding, &identity()?)?.into();
+            store.insert(key, coding, etag, d.clone());
+            d
+        }
+    };
+    if data.len() as u64 >= fm.validators.len {
+        return None;
+    }
+    Some(Variant {
+        coding,
+        meta: variant_meta(fm, coding, data.len() as u64, None),
+        body: VariantBody::Memory(data),
+    })
+}
+
+/// `data` in `coding` (br or gzip; zstd only comes from sidecars).
+pub fn encode(coding: Coding, data: &[u8]) -> Option<Vec<u8>> {
+    match coding {
+        Coding::Br => {
+            let q = if data.len() <= 1 << 20 {
+                BR_QUALITY_SMALL
+            } else {
+                BR_QUALITY_LARGE
+            };
+            let mut w = brotli::CompressorWriter::new(Vec::new(), 64 * 1024, q, 22);
+            w.write_all(data).ok()?;
+            Some(w.into_inner())
+        }
+        Coding::Gzip => {
+            let level = flate2::Compression::new(if data.len() <= 1 << 20 { 9 } else { 6 });
+            let mut w = flate2::write::GzEncoder::new(Vec::new(), level);
+            w.write_all(data).ok()?;
+            w.finish().ok()
+        }
+        Coding::Zstd => None,
+    }
+}
