@@ -232,3 +232,107 @@ pub fn encode(coding: Coding, data: &[u8]) -> Option<Vec<u8>> {
         Coding::Zstd => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn meta(len: u64, ctype: &str, mtime_secs: u64) -> FileMeta {
+        let v = Validators::new(len, Some(UNIX_EPOCH + Duration::from_secs(mtime_secs)));
+        FileMeta {
+            last_modified: v.last_modified(),
+            validators: v,
+            content_type: ctype.into(),
+        }
+    }
+
+    #[test]
+    fn what_is_compressed_on_the_fly() {
+        let on = Compression::default();
+        let off = Compression {
+            on_the_fly: false,
+            ..Compression::default()
+        };
+        let cases = [
+            (&on, 1000, "text/html; charset=utf-8", true),
+            (&on, 1000, "text/javascript; charset=utf-8", true),
+            (&on, 1000, "application/json", true),
+            (&on, 1000, "image/svg+xml; charset=utf-8", true),
+            (&on, 1000, "application/wasm", true),
+            (&on, 1000, "font/ttf", true),
+            (&on, 1000, "font/woff2", false),
+            (&on, 1000, "image/png", false),
+            (&on, 1000, "application/gzip", false),
+            (&on, 255, "text/plain", false),
+            (&on, 256, "text/plain", true),
+            (&on, 8 << 20, "text/plain", true),
+            ((&on), (8 << 20) + 1, "text/plain", false),
+            (&off, 1000, "text/plain", false),
+        ];
+        for (c, len, ctype, want) in cases {
+            assert_eq!(on_the_fly(c, &meta(len, ctype, 0)), want, "{len} {ctype}");
+        }
+    }
+
+    #[test]
+    fn variant_tags_differ_from_identity_and_each_other() {
+        let id = "\"5f.0-28\"";
+        assert_eq!(variant_etag(id, Coding::Br, None), "\"5f.0-28-br\"");
+        assert_eq!(
+            variant_etag(id, Coding::Gzip, Some(16)),
+            "\"5f.0-28-gzip.10\""
+        );
+        assert_ne!(
+            variant_etag(id, Coding::Gzip, None),
+            variant_etag(id, Coding::Gzip, Some(16))
+        );
+    }
+
+    #[test]
+    fn sidecars_must_not_be_older_than_the_file() {
+        let fm = meta(10, "text/plain", 1000);
+        assert!(fresh(1000, &fm));
+        assert!(fresh(1001, &fm));
+        assert!(!fresh(999, &fm));
+    }
+
+    #[test]
+    fn encodings_round_trip() {
+        let data = b"hello hello hello hello hello hello".repeat(20);
+        let br = encode(Coding::Br, &data).unwrap();
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut brotli::Decompressor::new(&br[..], 4096), &mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        let gz = encode(Coding::Gzip, &data).unwrap();
+        out.clear();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out).unwrap();
+        assert_eq!(out, data);
+        assert!(encode(Coding::Zstd, &data).is_none());
+    }
+
+    #[test]
+    fn each_version_is_compressed_once() {
+        let d = tempfile::tempdir().unwrap();
+        let root = Root::open(d.path(), false).unwrap();
+        let mut store = EncodedCache::default();
+        let data: Rc<[u8]> = b"abcabcabc".repeat(100).into();
+        let fm = meta(data.len() as u64, "text/plain", 5);
+        let ae = [Header::new("Accept-Encoding", "br")];
+        let c = Compression::default();
+        let mut calls = 0;
+        for _ in 0..3 {
+            let choice = choose(&root, &c, &mut store, &ae, "a.txt", &fm, || {
+                calls += 1;
+                Some(data.clone())
+            });
+            assert!(choice.vary);
+            assert_eq!(choice.variant.unwrap().coding, Coding::Br);
+        }
+        assert_eq!(calls, 1);
+        let range = [ae[0].clone(), Header::new("Range", "bytes=0-1")];
+        let choice = choose(&root, &c, &mut store, &range, "a.txt", &fm, || None);
+        assert!(choice.vary && choice.variant.is_none());
+    }
+}
