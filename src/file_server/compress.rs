@@ -122,6 +122,8 @@ pub fn choose(
 
 /// The codings with a usable sidecar beside `key`: a regular file, found
 /// beneath the root, modified no earlier than the file (to the second).
+/// (stat(2) field types vary by architecture, hence the cast.)
+#[allow(clippy::unnecessary_cast)]
 fn sidecars_present(root: &Root, key: &str, fm: &FileMeta) -> Vec<Coding> {
     Coding::PREFERENCE
         .into_iter()

@@ -13,9 +13,12 @@ use crate::http::accept_encoding::Coding;
 const MAX_BYTES: usize = 32 << 20;
 const MAX_ENTRIES: usize = 1024;
 
+/// (path, coding) -> (the identity ETag it was made from, the bytes).
+type Map = HashMap<(String, Coding), (String, Rc<[u8]>)>;
+
 #[derive(Debug, Default)]
 pub struct EncodedCache {
-    map: HashMap<(String, Coding), (String, Rc<[u8]>)>,
+    map: Map,
     bytes: usize,
 }
 
