@@ -7,6 +7,7 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -26,18 +27,32 @@ pub const MIN_SIZE: u64 = 256;
 const BR_QUALITY_SMALL: u32 = 9;
 const BR_QUALITY_LARGE: u32 = 5;
 
-/// Where a chosen variant's bytes are.
-#[derive(Debug)]
-pub enum VariantBody {
+/// Where a file's (or a variant's) bytes are.
+#[derive(Debug, Clone)]
+pub enum Content {
     Disk(Arc<File>),
     Memory(Rc<[u8]>),
+}
+
+impl Content {
+    /// All `len` bytes, read from disk if need be (to compress them).
+    pub fn whole(&self, len: u64) -> Option<Rc<[u8]>> {
+        match self {
+            Content::Memory(d) => Some(d.clone()),
+            Content::Disk(f) => {
+                let mut data = vec![0u8; usize::try_from(len).ok()?];
+                f.read_exact_at(&mut data, 0).ok()?;
+                Some(data.into())
+            }
+        }
+    }
 }
 
 /// An encoded representation: its coding, bytes and validators.
 #[derive(Debug)]
 pub struct Variant {
     pub coding: Coding,
-    pub body: VariantBody,
+    pub body: Content,
     pub meta: FileMeta,
 }
 
@@ -100,7 +115,15 @@ pub fn choose(
     fm: &FileMeta,
     identity: impl FnOnce() -> Option<Rc<[u8]>>,
 ) -> Choice {
-    let sidecars = sidecars_present(root, key, fm);
+    let accept = AcceptEncoding::from_headers(headers);
+    // Sidecars are looked for only when some coding may be sent, so a
+    // request without Accept-Encoding costs no extra stat(2): its reply
+    // lacks Vary only when sidecars are the sole variants.
+    let sidecars = if Coding::PREFERENCE.iter().any(|&c| accept.allows(c)) {
+        sidecars_present(root, key, fm)
+    } else {
+        Vec::new()
+    };
     let fly = on_the_fly(settings, fm);
     let vary = fly || !sidecars.is_empty();
     if !vary || headers.iter().any(|h| h.is("range")) {
@@ -109,7 +132,6 @@ pub fn choose(
             variant: None,
         };
     }
-    let accept = AcceptEncoding::from_headers(headers);
     let variant = match accept.choose(&sidecars) {
         Some(c) => open_sidecar(root, key, c, fm),
         None if fly => accept
@@ -166,7 +188,7 @@ fn open_sidecar(root: &Root, key: &str, coding: Coding, fm: &FileMeta) -> Option
     }
     Some(Variant {
         coding,
-        body: VariantBody::Disk(Arc::new(file)),
+        body: Content::Disk(Arc::new(file)),
         meta: variant_meta(fm, coding, m.len(), Some(m.len())),
     })
 }
@@ -208,7 +230,7 @@ fn compressed(
     Some(Variant {
         coding,
         meta: variant_meta(fm, coding, data.len() as u64, None),
-        body: VariantBody::Memory(data),
+        body: Content::Memory(data),
     })
 }
 

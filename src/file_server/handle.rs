@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::cache::{self, FileCache, FileId, FileMeta};
-use super::compress::{self, VariantBody};
+use super::compress::{self, Content};
 use super::listing;
 use super::page::{self, Format};
 use super::path::{self, UrlPath};
@@ -138,12 +138,6 @@ fn cache_key(url: &UrlPath) -> String {
         key.push_str("index.html");
     }
     key
-}
-
-/// Where a file's bytes come from.
-enum Content {
-    Disk(Arc<File>),
-    Memory(Rc<[u8]>),
 }
 
 /// A file just opened: small ones are read whole and cached for the next
@@ -362,7 +356,7 @@ fn file_reply(
         || content.whole(len),
     );
     let mut r = match choice.variant {
-        Some(ref v) => planned(site, req, &v.meta, Content::of(&v.body), date),
+        Some(ref v) => planned(site, req, &v.meta, v.body.clone(), date),
         None => planned(site, req, fm, content, date),
     };
     if let (Some(v), 200 | 304) = (&choice.variant, r.head.status) {
@@ -453,25 +447,6 @@ fn sized(mut head: Head, body: Body) -> Response {
 }
 
 impl Content {
-    fn of(body: &VariantBody) -> Content {
-        match body {
-            VariantBody::Disk(f) => Content::Disk(f.clone()),
-            VariantBody::Memory(d) => Content::Memory(d.clone()),
-        }
-    }
-
-    /// All `len` bytes, read from disk if need be (to compress them).
-    fn whole(&self, len: u64) -> Option<Rc<[u8]>> {
-        match self {
-            Content::Memory(d) => Some(d.clone()),
-            Content::Disk(f) => {
-                let mut data = vec![0u8; usize::try_from(len).ok()?];
-                f.read_exact_at(&mut data, 0).ok()?;
-                Some(data.into())
-            }
-        }
-    }
-
     /// The bytes of `range`, from wherever they are.
     fn slice(&self, range: Range<u64>) -> Body {
         match self {

@@ -205,6 +205,20 @@ fn fresh_sidecars_are_preferred_and_stale_ones_ignored() {
         r.header("content-length"),
         Some(&*sidecar.len().to_string())
     );
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    // A sidecar beside a type never compressed on the fly.
+    fs::write(d.path().join("pic.bmp"), &js).unwrap();
+    fs::write(d.path().join("pic.bmp.gz"), &sidecar).unwrap();
+    let r = ask(s.addr, "GET", "/pic.bmp", "Accept-Encoding: gzip\r\n");
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    assert_eq!(r.header("content-type"), Some("image/bmp"));
+    let r = ask(s.addr, "GET", "/pic.bmp", "Accept-Encoding: br\r\n");
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
     // A sidecar older than its file is not used.
     let r = ask(s.addr, "GET", "/old.js", "Accept-Encoding: gzip\r\n");
     assert_eq!(r.header("content-encoding"), Some("gzip"));
