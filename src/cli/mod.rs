@@ -166,6 +166,15 @@ pub struct ServeArgs {
     /// Print the URL as a QR code on the terminal at start.
     #[arg(long)]
     pub qr: bool,
+    /// Never compress on the fly (precompressed FILE.br/.zst/.gz sidecars
+    /// are still served to clients that accept them).
+    #[arg(long)]
+    pub no_compress: bool,
+
+    /// Largest file compressed on the fly (text, JS, JSON, XML, SVG, wasm,
+    /// ttf/otf), in bytes or with K, M or G: 512K, 8M.
+    #[arg(long, value_name = "SIZE", default_value = "8M")]
+    pub compress_max: String,
 }
 
 #[derive(Debug, Args)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{bind_addr, seconds, ServeArgs};
 use crate::error::{Error, Result};
-use crate::file_server::{fallback, Config, Limits};
+use crate::file_server::{fallback, Compression, Config, Limits};
 use crate::http::is_tchar;
 
 /// `serve`'s flags, checked and resolved.
@@ -51,6 +51,15 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
             .map(cache_control)
             .transpose()?,
         qr: args.qr,
+        compression: Compression {
+            on_the_fly: !args.no_compress,
+            max: size(&args.compress_max).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--compress-max {:?}: expected a size such as 512K or 8M",
+                    args.compress_max
+                ))
+            })?,
+        },
     })
 }
 
@@ -73,6 +82,18 @@ fn cache_control(v: &str) -> Result<String> {
         )));
     }
     Ok(v.to_string())
+}
+
+/// A byte count with an optional binary suffix K, M or G (any case).
+fn size(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, shift) = match v.as_bytes().last()?.to_ascii_uppercase() {
+        b'K' => (&v[..v.len() - 1], 10),
+        b'M' => (&v[..v.len() - 1], 20),
+        b'G' => (&v[..v.len() - 1], 30),
+        _ => (v, 0),
+    };
+    num.parse::<u64>().ok()?.checked_mul(1 << shift)
 }
 
 /// `serve 8000`, python's `http.server` habit: a number that names no
@@ -182,6 +203,29 @@ mod tests {
         }
         // An existing folder named like a port is served.
         assert!(port_given_as_folder(&here.path().join("8080")).is_ok());
+    }
+
+    #[test]
+    fn sizes() {
+        let cases = [
+            ("0", Some(0)),
+            ("300", Some(300)),
+            ("512K", Some(512 << 10)),
+            ("8m", Some(8 << 20)),
+            ("1G", Some(1 << 30)),
+            ("", None),
+            ("M", None),
+            ("-1", None),
+            ("1.5M", None),
+            ("99999999999999999G", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(size(v), want, "{v:?}");
+        }
+        let c = serve_config(&serve_args(&["--no-compress", "--compress-max", "1K"])).unwrap();
+        assert!(!c.compression.on_the_fly);
+        assert_eq!(c.compression.max, 1024);
+        assert!(serve_config(&serve_args(&["--compress-max", "x"])).is_err());
     }
 
     #[test]

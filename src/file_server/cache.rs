@@ -14,6 +14,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::rc::Rc;
 
+use super::encoded::EncodedCache;
 use super::path::Root;
 use super::reply::Validators;
 
@@ -78,6 +79,8 @@ pub struct Entry {
 pub struct FileCache {
     map: HashMap<String, Rc<Entry>>,
     bytes: usize,
+    /// Bodies compressed on the fly, beside the small files.
+    pub encoded: EncodedCache,
 }
 
 impl FileCache {

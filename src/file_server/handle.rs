@@ -11,14 +11,15 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use super::cache::{self, FileCache, FileId, FileMeta};
+use super::compress::{self, Content};
 use super::listing;
+use super::naming::{cache_key, content_type, host_is_valid};
 use super::page::{self, Format};
 use super::path::{self, UrlPath};
 use super::reply::{self, Head, Piece, Plan, Validators};
 use super::site::Site;
 use super::{cors, fallback};
 use crate::http::request::RequestHead;
-use crate::http::Version;
 
 /// What to send: a head still open for the Connection header, and a body.
 #[derive(Debug)]
@@ -108,13 +109,8 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
     }
     let key = cache_key(&url);
     if let Some(entry) = cache.lookup(&site.root, &key) {
-        return file_reply(
-            site,
-            req,
-            &entry.meta,
-            Content::Memory(entry.data.clone()),
-            date,
-        );
+        let content = Content::Memory(entry.data.clone());
+        return file_reply(site, cache, req, &key, &entry.meta, content, date);
     }
     let rel = url.relative();
     let opened = site
@@ -133,25 +129,6 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
     }
     let name = url.segments.last().map_or("", String::as_str);
     disk_reply(site, cache, req, file, &meta, content_type(name), key, date)
-}
-
-/// The cache key for a request: its relative path, or the index file of
-/// the folder it names.
-fn cache_key(url: &UrlPath) -> String {
-    let mut key = url.segments.join("/");
-    if url.trailing_slash {
-        if !key.is_empty() {
-            key.push('/');
-        }
-        key.push_str("index.html");
-    }
-    key
-}
-
-/// Where a file's bytes come from.
-enum Content {
-    Disk(Arc<File>),
-    Memory(Rc<[u8]>),
 }
 
 /// A file just opened: small ones are read whole and cached for the next
@@ -181,31 +158,13 @@ fn disk_reply(
                 data: data.into(),
                 meta: fm,
             });
-            cache.insert(key, entry.clone());
-            return file_reply(
-                site,
-                req,
-                &entry.meta,
-                Content::Memory(entry.data.clone()),
-                date,
-            );
+            cache.insert(key.clone(), entry.clone());
+            let content = Content::Memory(entry.data.clone());
+            return file_reply(site, cache, req, &key, &entry.meta, content, date);
         }
     }
-    file_reply(site, req, &fm, Content::Disk(Arc::new(file)), date)
-}
-
-/// RFC 9112 section 3.2: an HTTP/1.1 request needs exactly one Host; no
-/// request may carry two. The value must look like `host[:port]`.
-fn host_is_valid(req: &RequestHead) -> bool {
-    let mut hosts = req.headers.iter().filter(|h| h.is("host"));
-    match (hosts.next(), hosts.next()) {
-        (_, Some(_)) => false,
-        (None, _) => req.version == Version::Http10,
-        (Some(h), None) => h
-            .value
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b"-._~:[]%!$&'()*+,;=".contains(&b)),
-    }
+    let content = Content::Disk(Arc::new(file));
+    file_reply(site, cache, req, &key, &fm, content, date)
 }
 
 /// A path that failed to open with `e`: a [`fallback`] page when there
@@ -358,27 +317,44 @@ fn listing_reply(
     }
 }
 
-/// The type for a file name, from the maintained MIME table; text types
-/// are declared UTF-8.
-pub fn content_type(name: &str) -> String {
-    let mime = mime_guess::from_path(name)
-        .first_raw()
-        .unwrap_or("application/octet-stream");
-    let texty = mime.starts_with("text/")
-        || matches!(
-            mime,
-            "application/javascript" | "application/json" | "image/svg+xml" | "application/xml"
-        );
-    if texty {
-        format!("{mime}; charset=utf-8")
-    } else {
-        mime.to_string()
+/// The reply to GET or HEAD of the file `key`, in the representation
+/// `compress::choose` picks (identity, a sidecar or a body compressed on
+/// the fly), with `Vary: Accept-Encoding` when there is a choice.
+fn file_reply(
+    site: &Site,
+    cache: &mut FileCache,
+    req: &RequestHead,
+    key: &str,
+    fm: &FileMeta,
+    content: Content,
+    date: &[u8],
+) -> Response {
+    let len = fm.validators.len;
+    let choice = compress::choose(
+        &site.root,
+        &site.compression,
+        &mut cache.encoded,
+        &req.headers,
+        key,
+        fm,
+        || content.whole(len),
+    );
+    let mut r = match choice.variant {
+        Some(ref v) => planned(site, req, &v.meta, v.body.clone(), date),
+        None => planned(site, req, fm, content, date),
+    };
+    if let (Some(v), 200 | 304) = (&choice.variant, r.head.status) {
+        r.head.text("Content-Encoding", v.coding.token());
     }
+    if choice.vary {
+        r.head.text("Vary", "Accept-Encoding");
+    }
+    r
 }
 
-/// The reply to GET or HEAD of a file: one arm per [`Plan`] that
-/// `reply::plan` makes of the request's conditionals and Range.
-fn file_reply(
+/// The reply to GET or HEAD of one representation: one arm per [`Plan`]
+/// that `reply::plan` makes of the request's conditionals and Range.
+fn planned(
     site: &Site,
     req: &RequestHead,
     fm: &FileMeta,
@@ -501,7 +477,7 @@ impl Content {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::Header;
+    use crate::http::{Header, Version};
 
     fn req(method: &str, target: &str, version: Version, headers: &[(&str, &str)]) -> RequestHead {
         RequestHead {
@@ -543,31 +519,6 @@ mod tests {
                 assert!(head.contains(h), "{e}: {head}");
             }
         }
-    }
-
-    #[test]
-    fn content_types_from_the_mime_table() {
-        let cases = [
-            ("index.html", "text/html; charset=utf-8"),
-            ("style.css", "text/css; charset=utf-8"),
-            ("app.js", "text/javascript; charset=utf-8"),
-            ("logo.svg", "image/svg+xml; charset=utf-8"),
-            ("photo.PNG", "image/png"),
-            ("tone.wav", "audio/wav"),
-            ("noext", "application/octet-stream"),
-        ];
-        for (name, want) in cases {
-            assert_eq!(content_type(name), want, "{name}");
-        }
-    }
-
-    #[test]
-    fn cache_keys_name_files_and_folder_indexes() {
-        let key = |t: &str| cache_key(&path::clean(t).unwrap().0);
-        assert_eq!(key("/"), "index.html");
-        assert_eq!(key("/a/b.txt"), "a/b.txt");
-        assert_eq!(key("/a/"), "a/index.html");
-        assert_eq!(key("/a b/%23"), "a b/#");
     }
 
     #[test]

@@ -23,11 +23,14 @@
 //!   keep-alive, deadlines).
 
 pub mod cache;
+pub mod compress;
 pub mod cors;
+pub mod encoded;
 pub mod fallback;
 pub mod handle;
 pub mod listing;
 pub mod log;
+pub mod naming;
 pub mod page;
 pub mod path;
 pub mod qr;
@@ -47,7 +50,7 @@ use crate::event_loop::{bind_listeners, serve_threads, Ended, LoopConfig, Servic
 use cache::FileCache;
 use reply::http_date;
 use session::HttpSession;
-pub use site::{Config, Limits, Site};
+pub use site::{Compression, Config, Limits, Site};
 
 /// One loop's service: a session per accepted connection.
 pub struct FileService {

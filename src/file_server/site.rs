@@ -26,6 +26,24 @@ pub struct Limits {
     pub send_timeout: Duration,
 }
 
+/// Compressing on the fly (sidecars are always honoured).
+#[derive(Debug, Clone)]
+pub struct Compression {
+    /// Compress compressible types on the fly (off with --no-compress).
+    pub on_the_fly: bool,
+    /// Largest file compressed on the fly, in bytes.
+    pub max: u64,
+}
+
+impl Default for Compression {
+    fn default() -> Self {
+        Compression {
+            on_the_fly: true,
+            max: 8 << 20,
+        }
+    }
+}
+
 /// `serve`'s options, resolved.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -51,6 +69,7 @@ pub struct Config {
     pub cache_control: Option<String>,
     /// `--qr`: draw the first URL as a QR code at start.
     pub qr: bool,
+    pub compression: Compression,
 }
 
 /// Everything the sessions of all loops share.
@@ -70,6 +89,7 @@ pub struct Site {
     pub not_found_page: PathBuf,
     pub spa: bool,
     pub cache_control: Option<String>,
+    pub compression: Compression,
 }
 
 impl Site {
@@ -101,6 +121,7 @@ impl Site {
             not_found_page,
             spa: config.spa,
             cache_control: config.cache_control.clone(),
+            compression: config.compression.clone(),
         })
     }
 
@@ -123,6 +144,7 @@ impl Site {
             not_found_page: PathBuf::from(super::fallback::DEFAULT_PAGE),
             spa: false,
             cache_control: None,
+            compression: Compression::default(),
         }
     }
 }

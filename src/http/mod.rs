@@ -4,6 +4,7 @@
 //! No I/O and no knowledge of the rest of the crate; every parser is a push
 //! parser that answers "complete, used N bytes", "need more" or an error.
 
+pub mod accept_encoding;
 pub mod body;
 pub mod chunked;
 pub mod content_coding;
