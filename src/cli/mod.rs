@@ -143,6 +143,13 @@ pub struct ServeArgs {
     /// Connections each event loop holds; more get a quick 503.
     #[arg(long, value_name = "N", default_value_t = 16_384)]
     pub max_connections: usize,
+
+    /// Require HTTP Basic login as USER:PASSWORD; repeatable. PASSWORD may be
+    /// sha256:HEX (the SHA-256 of the password) or an argon2 ($argon2id$...)
+    /// or bcrypt ($2b$...) hash string, so no clear password sits in shell
+    /// history. Repeated failures from one address get slower answers.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub auth: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{bind_addr, seconds, ServeArgs};
 use crate::error::{Error, Result};
+use crate::file_server::auth::parse_spec;
 use crate::file_server::{Config, Limits};
 use crate::http::is_tchar;
 
@@ -42,6 +43,11 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
         },
         max_connections: args.max_connections.max(1),
         grace: secs(args.grace, "--grace", 5)?,
+        auth: args
+            .auth
+            .iter()
+            .map(|spec| parse_spec(spec).map_err(Error::Usage))
+            .collect::<Result<_>>()?,
     })
 }
 
@@ -133,7 +139,15 @@ mod tests {
             Duration::from_secs(60),
             "0 is the default"
         );
-        for bad in [&["--threads", "0"][..], &["-H", "X: a\nb"]] {
+        assert_eq!(
+            serve_config(&serve_args(&["--auth", "a:b"]))
+                .unwrap()
+                .auth
+                .len(),
+            1
+        );
+        let bad_auth = ["--auth", "a:$2b$bad"];
+        for bad in [&["--threads", "0"][..], &["-H", "X: a\nb"], &bad_auth] {
             assert!(matches!(
                 serve_config(&serve_args(bad)),
                 Err(Error::Usage(_))

@@ -11,6 +11,7 @@
 //! - [`reply`]: conditionals, ranges and response heads, pure;
 //! - [`page`]: the pages' style, Accept negotiation, dates, error pages;
 //! - [`log`]: the combined-format access log;
+//! - [`auth`], [`throttle`]: `--auth` credentials and slowing guessers;
 //! - [`site`]: the plain config, the limits and what all loops share;
 //! - [`cache`]: the per-loop small-file cache, revalidated by stat (an
 //!   entry keeps its file's `FileMeta` with its bytes);
@@ -19,6 +20,7 @@
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
 //!   keep-alive, deadlines).
 
+pub mod auth;
 pub mod cache;
 pub mod handle;
 pub mod listing;
@@ -28,6 +30,7 @@ pub mod path;
 pub mod reply;
 pub mod session;
 pub mod site;
+pub mod throttle;
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -159,6 +162,20 @@ fn interface_addrs(v6: bool) -> Vec<IpAddr> {
     out
 }
 
+/// Beyond loopback without `--auth`: the warning naming the URLs anyone
+/// on the network can read from (the announced ones).
+fn exposure(config: &Config, local: SocketAddr, lines: &[String]) -> Option<String> {
+    if !config.auth.is_empty() || local.ip().is_loopback() {
+        return None;
+    }
+    let urls: Vec<&str> = lines.iter().filter_map(|l| l.rsplit(' ').next()).collect();
+    Some(format!(
+        "no --auth: anyone on the network can read {} at {}",
+        config.dir.display(),
+        urls.join(" ")
+    ))
+}
+
 /// `wirecat serve`: bind, announce, serve until SIGINT or SIGTERM.
 pub fn serve(config: &Config) -> Result<()> {
     serve_until(config, Shutdown::new(), true)
@@ -179,11 +196,15 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
             .map_err(|e| Error::io("cannot handle signals", e))?;
     }
     {
+        let lines = announcement(&config.dir, local);
         let mut out = io::stdout().lock();
-        for line in announcement(&config.dir, local) {
+        for line in &lines {
             writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
         }
         out.flush().map_err(|e| Error::io("stdout", e))?;
+        if let Some(warning) = exposure(config, local, &lines) {
+            ::log::warn!("{warning}");
+        }
     }
     let loop_config = LoopConfig {
         max_connections: config.max_connections,

@@ -2,14 +2,16 @@
 //! plain [`Config`] (resolved from flags by `cli::serve`, or built by a
 //! test or benchmark), the per-connection [`Limits`], and the [`Site`]
 //! every session reads. A leaf: it uses no other file of `file_server`
-//! but the path module it opens the root with.
+//! but the path module it opens the root with and the auth leaves.
 
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::auth::Credential;
 use super::path::Root;
+use super::throttle::Throttle;
 use crate::error::{Error, Result};
 
 /// Per-connection limits that keep one client from starving the others.
@@ -40,6 +42,8 @@ pub struct Config {
     pub limits: Limits,
     pub max_connections: usize,
     pub grace: Duration,
+    /// `--auth` users; empty: no authentication.
+    pub auth: Vec<Credential>,
 }
 
 /// Everything the sessions of all loops share.
@@ -53,6 +57,10 @@ pub struct Site {
     pub boundary: String,
     pub access_log: bool,
     pub limits: Limits,
+    /// `--auth` users; empty: every request is answered.
+    pub auth: Vec<Credential>,
+    /// Failed logins per address, shared by all loops.
+    pub throttle: Throttle,
 }
 
 impl Site {
@@ -75,6 +83,8 @@ impl Site {
             boundary: boundary(),
             access_log: config.access_log,
             limits: config.limits.clone(),
+            auth: config.auth.clone(),
+            throttle: Throttle::default(),
         })
     }
 
@@ -93,6 +103,8 @@ impl Site {
                 idle_timeout: Duration::from_secs(60),
                 send_timeout: Duration::from_secs(30),
             },
+            auth: Vec::new(),
+            throttle: Throttle::default(),
         }
     }
 }
