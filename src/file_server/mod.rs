@@ -164,14 +164,19 @@ fn interface_addrs(v6: bool) -> Vec<IpAddr> {
 
 /// Beyond loopback without `--auth`: the warning naming the URLs anyone
 /// on the network can read from (the announced ones).
-fn exposure(config: &Config, local: SocketAddr, lines: &[String]) -> Option<String> {
-    if !config.auth.is_empty() || local.ip().is_loopback() {
+fn exposure(
+    dir: &std::path::Path,
+    auth: bool,
+    local: SocketAddr,
+    lines: &[String],
+) -> Option<String> {
+    if auth || local.ip().is_loopback() {
         return None;
     }
     let urls: Vec<&str> = lines.iter().filter_map(|l| l.rsplit(' ').next()).collect();
     Some(format!(
         "no --auth: anyone on the network can read {} at {}",
-        config.dir.display(),
+        dir.display(),
         urls.join(" ")
     ))
 }
@@ -202,7 +207,8 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
             writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
         }
         out.flush().map_err(|e| Error::io("stdout", e))?;
-        if let Some(warning) = exposure(config, local, &lines) {
+        let auth = !config.auth.is_empty();
+        if let Some(warning) = exposure(&config.dir, auth, local, &lines) {
             ::log::warn!("{warning}");
         }
     }
@@ -246,5 +252,29 @@ mod tests {
         assert_eq!(lines, vec!["Serving www at http://127.0.0.1:8000/"]);
         let lines = announcement(std::path::Path::new("www"), "[::1]:8000".parse().unwrap());
         assert_eq!(lines[0], "Serving www at http://[::1]:8000/");
+    }
+
+    #[test]
+    fn serving_beyond_loopback_without_auth_warns_once() {
+        let www = std::path::Path::new("www");
+        let lines: Vec<String> = [
+            "Serving www at http://0.0.0.0:8000/",
+            "  also at http://192.0.2.7:8000/",
+        ]
+        .map(String::from)
+        .to_vec();
+        let wild: SocketAddr = "0.0.0.0:8000".parse().unwrap();
+        assert_eq!(
+            exposure(www, false, wild, &lines).as_deref(),
+            Some(
+                "no --auth: anyone on the network can read www at \
+                 http://0.0.0.0:8000/ http://192.0.2.7:8000/"
+            )
+        );
+        assert_eq!(exposure(www, true, wild, &lines), None, "--auth given");
+        let lo = ["127.0.0.1:8000", "[::1]:8000"];
+        for local in lo.map(|a| a.parse::<SocketAddr>().unwrap()) {
+            assert_eq!(exposure(www, false, local, &lines), None, "{local}");
+        }
     }
 }
