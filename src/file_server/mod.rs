@@ -17,11 +17,13 @@
 //!   entry keeps its file's `FileMeta` with its bytes);
 //! - [`listing`]: HTML and JSON directory listings;
 //! - [`handle`]: one request to one response (methods, Host, directories);
+//! - [`gate`]: `--auth` applied to a request (pass, 401, or a held 401);
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
 //!   keep-alive, deadlines).
 
 pub mod auth;
 pub mod cache;
+pub mod gate;
 pub mod handle;
 pub mod listing;
 pub mod log;

@@ -25,8 +25,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::auth::{self, Verdict};
+use super::auth;
 use super::cache::FileCache;
+use super::gate::{self, Gate};
 use super::handle::{self, Body, Response};
 use super::log as access;
 use super::page::{self, Format};
@@ -232,10 +233,7 @@ impl HttpSession {
     fn reply(&mut self, req: RequestHead, close: bool, io: &mut Io<'_>) -> bool {
         let date = http_date();
         let mut resp = if std::mem::take(&mut self.denied) {
-            let fmt = page::negotiate(&req.headers);
-            let mut resp = handle::error(&self.site, fmt, 401, &date);
-            resp.head.text("WWW-Authenticate", auth::CHALLENGE);
-            resp
+            gate::challenge(&self.site, &req, &date)
         } else {
             handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date)
         };
@@ -428,28 +426,15 @@ impl HttpSession {
     /// Checks `req` against `--auth`: `Some(req)` to answer now (marked
     /// denied if it failed), `None` when its 401 is held back.
     fn admit(&mut self, req: RequestHead, now: Instant) -> Option<RequestHead> {
-        if self.site.auth.is_empty() {
-            return Some(req);
-        }
-        let header = http::find(&req.headers, "authorization");
-        match auth::check(&self.site.auth, header) {
-            Verdict::Allowed => return Some(req),
-            Verdict::Verified => {
-                self.site.throttle.succeeded(self.peer.ip());
-                return Some(req);
-            }
-            Verdict::Missing => {}
-            Verdict::Wrong => {
-                let delay = self.site.throttle.failed(self.peer.ip(), now);
-                if !delay.is_zero() {
-                    log::debug!("{}: 401 held {} ms", self.peer, delay.as_millis());
-                    self.denied = true;
-                    self.held = Some((req, now + delay));
-                    return None;
-                }
+        match gate::check(&self.site, &req, self.peer.ip(), now) {
+            Gate::Pass => {}
+            Gate::Deny => self.denied = true,
+            Gate::Hold(at) => {
+                self.denied = true;
+                self.held = Some((req, at));
+                return None;
             }
         }
-        self.denied = true;
         Some(req)
     }
 
