@@ -175,7 +175,12 @@ fn exposure(
     if auth || local.ip().is_loopback() {
         return None;
     }
-    let urls: Vec<&str> = lines.iter().filter_map(|l| l.rsplit(' ').next()).collect();
+    let mut urls: Vec<&str> = lines.iter().filter_map(|l| l.rsplit(' ').next()).collect();
+    // The wildcard URL names no host anyone can reach; the interface
+    // addresses after it do (kept if there are none).
+    if urls.len() > 1 {
+        urls.retain(|u| !u.contains("://0.0.0.0:") && !u.contains("://[::]:"));
+    }
     Some(format!(
         "no --auth: anyone on the network can read {} at {}",
         dir.display(),
@@ -268,12 +273,11 @@ mod tests {
         let wild: SocketAddr = "0.0.0.0:8000".parse().unwrap();
         assert_eq!(
             exposure(www, false, wild, &lines).as_deref(),
-            Some(
-                "no --auth: anyone on the network can read www at \
-                 http://0.0.0.0:8000/ http://192.0.2.7:8000/"
-            )
+            Some("no --auth: anyone on the network can read www at http://192.0.2.7:8000/")
         );
         assert_eq!(exposure(www, true, wild, &lines), None, "--auth given");
+        let alone = exposure(www, false, wild, &lines[..1]).unwrap();
+        assert!(alone.ends_with("www at http://0.0.0.0:8000/"), "{alone}");
         let lo = ["127.0.0.1:8000", "[::1]:8000"];
         for local in lo.map(|a| a.parse::<SocketAddr>().unwrap()) {
             assert_eq!(exposure(www, false, local, &lines), None, "{local}");
