@@ -175,6 +175,12 @@ pub struct ServeArgs {
     /// ttf/otf), in bytes or with K, M or G: 512K, 8M.
     #[arg(long, value_name = "SIZE", default_value = "8M")]
     pub compress_max: String,
+    /// Require HTTP Basic login as USER:PASSWORD; repeatable. PASSWORD may be
+    /// sha256:HEX (the SHA-256 of the password) or an argon2 ($argon2id$...)
+    /// or bcrypt ($2b$...) hash string, so no clear password sits in shell
+    /// history. Repeated failures from one address get slower answers.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    pub auth: Vec<String>,
 }
 
 #[derive(Debug, Args)]

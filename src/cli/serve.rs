@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{bind_addr, seconds, ServeArgs};
 use crate::error::{Error, Result};
+use crate::file_server::auth::parse_spec;
 use crate::file_server::{fallback, Compression, Config, Limits};
 use crate::http::is_tchar;
 
@@ -60,6 +61,11 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
                 ))
             })?,
         },
+        auth: args
+            .auth
+            .iter()
+            .map(|spec| parse_spec(spec).map_err(Error::Usage))
+            .collect::<Result<_>>()?,
     })
 }
 
@@ -241,7 +247,15 @@ mod tests {
             Duration::from_secs(60),
             "0 is the default"
         );
-        for bad in [&["--threads", "0"][..], &["-H", "X: a\nb"]] {
+        assert_eq!(
+            serve_config(&serve_args(&["--auth", "a:b"]))
+                .unwrap()
+                .auth
+                .len(),
+            1
+        );
+        let bad_auth = ["--auth", "a:$2b$bad"];
+        for bad in [&["--threads", "0"][..], &["-H", "X: a\nb"], &bad_auth] {
             assert!(matches!(
                 serve_config(&serve_args(bad)),
                 Err(Error::Usage(_))

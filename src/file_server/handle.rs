@@ -100,7 +100,10 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
     let (url, query) = match path::clean(&req.target) {
         Ok(p) => p,
         Err(e) => {
-            log::debug!("bad path {:?}: {e:?}", req.target);
+            log::debug!(
+                "bad path {:?}: {e:?}",
+                super::auth::redact_target(&req.target)
+            );
             return error(site, fmt, 400, date);
         }
     };

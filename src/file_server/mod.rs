@@ -14,19 +14,23 @@
 //! - [`qr`]: `--qr`'s terminal QR code;
 //! - [`page`]: the pages' style, Accept negotiation, dates, error pages;
 //! - [`log`]: the combined-format access log;
+//! - [`auth`], [`throttle`]: `--auth` credentials and slowing guessers;
 //! - [`site`]: the plain config, the limits and what all loops share;
 //! - [`cache`]: the per-loop small-file cache, revalidated by stat (an
 //!   entry keeps its file's `FileMeta` with its bytes);
 //! - [`listing`]: HTML and JSON directory listings;
 //! - [`handle`]: one request to one response (methods, Host, directories);
+//! - [`gate`]: `--auth` applied to a request (pass, 401, or a held 401);
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
 //!   keep-alive, deadlines).
 
+pub mod auth;
 pub mod cache;
 pub mod compress;
 pub mod cors;
 pub mod encoded;
 pub mod fallback;
+pub mod gate;
 pub mod handle;
 pub mod listing;
 pub mod log;
@@ -37,6 +41,7 @@ pub mod qr;
 pub mod reply;
 pub mod session;
 pub mod site;
+pub mod throttle;
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -185,6 +190,30 @@ fn interface_addrs(v6: bool) -> Vec<IpAddr> {
     out
 }
 
+/// Beyond loopback without `--auth`: the warning naming the URLs anyone
+/// on the network can read from (the announced ones).
+fn exposure(
+    dir: &std::path::Path,
+    auth: bool,
+    local: SocketAddr,
+    lines: &[String],
+) -> Option<String> {
+    if auth || local.ip().is_loopback() {
+        return None;
+    }
+    let mut urls: Vec<&str> = lines.iter().filter_map(|l| l.rsplit(' ').next()).collect();
+    // The wildcard URL names no host anyone can reach; the interface
+    // addresses after it do (kept if there are none).
+    if urls.len() > 1 {
+        urls.retain(|u| !u.contains("://0.0.0.0:") && !u.contains("://[::]:"));
+    }
+    Some(format!(
+        "no --auth: anyone on the network can read {} at {}",
+        dir.display(),
+        urls.join(" ")
+    ))
+}
+
 /// `wirecat serve`: bind, announce, serve until SIGINT or SIGTERM.
 pub fn serve(config: &Config) -> Result<()> {
     serve_until(config, Shutdown::new(), true)
@@ -205,8 +234,8 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
             .map_err(|e| Error::io("cannot handle signals", e))?;
     }
     {
-        let mut out = io::stdout().lock();
         let lines = announcement(&config.dir, local);
+        let mut out = io::stdout().lock();
         for line in &lines {
             writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
         }
@@ -216,6 +245,10 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
             }
         }
         out.flush().map_err(|e| Error::io("stdout", e))?;
+        let auth = !config.auth.is_empty();
+        if let Some(warning) = exposure(&config.dir, auth, local, &lines) {
+            ::log::warn!("{warning}");
+        }
     }
     let loop_config = LoopConfig {
         max_connections: config.max_connections,
@@ -289,6 +322,29 @@ mod tests {
         ];
         for (lines, want) in cases {
             assert_eq!(qr_url(&lines), want, "{lines:?}");
+        }
+    }
+
+    #[test]
+    fn serving_beyond_loopback_without_auth_warns_once() {
+        let www = std::path::Path::new("www");
+        let lines: Vec<String> = [
+            "Serving www at http://0.0.0.0:8000/",
+            "  also at http://192.0.2.7:8000/",
+        ]
+        .map(String::from)
+        .to_vec();
+        let wild: SocketAddr = "0.0.0.0:8000".parse().unwrap();
+        assert_eq!(
+            exposure(www, false, wild, &lines).as_deref(),
+            Some("no --auth: anyone on the network can read www at http://192.0.2.7:8000/")
+        );
+        assert_eq!(exposure(www, true, wild, &lines), None, "--auth given");
+        let alone = exposure(www, false, wild, &lines[..1]).unwrap();
+        assert!(alone.ends_with("www at http://0.0.0.0:8000/"), "{alone}");
+        let lo = ["127.0.0.1:8000", "[::1]:8000"];
+        for local in lo.map(|a| a.parse::<SocketAddr>().unwrap()) {
+            assert_eq!(exposure(www, false, local, &lines), None, "{local}");
         }
     }
 }

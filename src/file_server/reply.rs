@@ -362,6 +362,7 @@ pub fn status_line(status: u16) -> &'static str {
         301 => "301 Moved Permanently",
         304 => "304 Not Modified",
         400 => "400 Bad Request",
+        401 => "401 Unauthorized",
         403 => "403 Forbidden",
         404 => "404 Not Found",
         405 => "405 Method Not Allowed",

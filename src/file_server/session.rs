@@ -25,7 +25,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::auth;
 use super::cache::FileCache;
+use super::gate::{self, Gate};
 use super::handle::{self, Body, Response};
 use super::log as access;
 use super::page::{self, Format};
@@ -63,6 +65,10 @@ pub struct HttpSession {
     written: u64,
     /// Access log lines of responses not yet wholly handed to the kernel.
     logs: VecDeque<PendingLog>,
+    /// The request being answered failed `--auth`: reply with 401.
+    denied: bool,
+    /// A denied request whose 401 waits for its deadline (see `throttle`).
+    held: Option<(RequestHead, Instant)>,
 }
 
 /// Which waiting access log lines to write.
@@ -103,6 +109,8 @@ impl HttpSession {
             active_at: now,
             written: 0,
             logs: VecDeque::new(),
+            denied: false,
+            held: None,
         }
     }
 
@@ -224,7 +232,11 @@ impl HttpSession {
     /// handler says so; returns whether the connection must close.
     fn reply(&mut self, req: RequestHead, close: bool, io: &mut Io<'_>) -> bool {
         let date = http_date();
-        let mut resp = handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date);
+        let mut resp = if std::mem::take(&mut self.denied) {
+            gate::challenge(&self.site, &req, &date)
+        } else {
+            handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date)
+        };
         resp.close |= close;
         let close = resp.close;
         self.send(resp, Some(&req), io);
@@ -307,7 +319,10 @@ impl HttpSession {
         let body_end = io.output.written() + io.output.pending();
         self.logs.push_back(PendingLog {
             time: SystemTime::now(),
-            request: req.map(|r| (r.method.clone(), r.target.clone(), r.version.as_str())),
+            request: req.map(|r| {
+                let target = auth::redact_target(&r.target).into_owned();
+                (r.method.clone(), target, r.version.as_str())
+            }),
             status,
             referer: header("referer"),
             user_agent: header("user-agent"),
@@ -355,6 +370,9 @@ fn status_for(e: ParseError) -> u16 {
 impl Session for HttpSession {
     fn drive(&mut self, io: &mut Io<'_>) -> Step {
         self.note_progress(io);
+        if let Some(step) = self.release(io) {
+            return step;
+        }
         loop {
             if let Some(step) = self.discard_body(io) {
                 return step;
@@ -378,6 +396,9 @@ impl Session for HttpSession {
                     io.input.consume(n);
                     self.head_started = None;
                     self.active_at = io.now;
+                    let Some(req) = self.admit(req, io.now) else {
+                        return self.release(io).unwrap_or(Step::Close);
+                    };
                     if self.answer(req, io) {
                         return Step::Close;
                     }
@@ -402,6 +423,36 @@ impl Session for HttpSession {
 }
 
 impl HttpSession {
+    /// Checks `req` against `--auth`: `Some(req)` to answer now (marked
+    /// denied if it failed), `None` when its 401 is held back.
+    fn admit(&mut self, req: RequestHead, now: Instant) -> Option<RequestHead> {
+        match gate::check(&self.site, &req, self.peer.ip(), now) {
+            Gate::Pass => {}
+            Gate::Deny => self.denied = true,
+            Gate::Hold(at) => {
+                self.denied = true;
+                self.held = Some((req, at));
+                return None;
+            }
+        }
+        Some(req)
+    }
+
+    /// A held 401: wait for its deadline (reading nothing meanwhile), then
+    /// answer it. `None` when nothing is held or it has just been answered.
+    fn release(&mut self, io: &mut Io<'_>) -> Option<Step> {
+        let at = self.held.as_ref()?.1;
+        if io.now < at && !io.shutting_down {
+            return Some(Step::Wait {
+                read: false,
+                deadline: Some(at),
+            });
+        }
+        let (req, _) = self.held.take()?;
+        self.active_at = io.now;
+        self.answer(req, io).then_some(Step::Close)
+    }
+
     /// Nothing complete to answer: wait for more, under the head deadline
     /// if a request has begun, else the idle timeout.
     fn wait_for_input(&mut self, io: &mut Io<'_>) -> Step {

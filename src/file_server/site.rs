@@ -2,14 +2,17 @@
 //! plain [`Config`] (resolved from flags by `cli::serve`, or built by a
 //! test or benchmark), the per-connection [`Limits`], and the [`Site`]
 //! every session reads. A leaf: it uses no other file of `file_server`
-//! but the path module it opens the root with and the leaf option files.
+//! but the path module it opens the root with, the leaf option files and
+//! the auth leaves.
 
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::auth::Credential;
 use super::path::Root;
+use super::throttle::Throttle;
 use super::{cors, fallback};
 use crate::error::{Error, Result};
 
@@ -70,6 +73,8 @@ pub struct Config {
     /// `--qr`: draw the first URL as a QR code at start.
     pub qr: bool,
     pub compression: Compression,
+    /// `--auth` users; empty: no authentication.
+    pub auth: Vec<Credential>,
 }
 
 /// Everything the sessions of all loops share.
@@ -90,6 +95,10 @@ pub struct Site {
     pub spa: bool,
     pub cache_control: Option<String>,
     pub compression: Compression,
+    /// `--auth` users; empty: every request is answered.
+    pub auth: Vec<Credential>,
+    /// Failed logins per address, shared by all loops.
+    pub throttle: Throttle,
 }
 
 impl Site {
@@ -122,6 +131,8 @@ impl Site {
             spa: config.spa,
             cache_control: config.cache_control.clone(),
             compression: config.compression.clone(),
+            auth: config.auth.clone(),
+            throttle: Throttle::default(),
         })
     }
 
@@ -145,6 +156,8 @@ impl Site {
             spa: false,
             cache_control: None,
             compression: Compression::default(),
+            auth: Vec::new(),
+            throttle: Throttle::default(),
         }
     }
 }
