@@ -268,7 +268,7 @@ fn clf_time(out: &mut Vec<u8>, t: SystemTime) -> io::Result<()> {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64).unwrap_or((1970, 1, 1));
     let rem = secs % 86_400;
     write!(
         out,
@@ -281,8 +281,9 @@ fn clf_time(out: &mut Vec<u8>, t: SystemTime) -> io::Result<()> {
 }
 
 /// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
+/// `None` only past the range of `i64` days.
+pub fn civil_from_days(days: i64) -> Option<(i64, u32, u32)> {
+    let z = days.checked_add(719_468)?;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -291,7 +292,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    Some((y, m, d))
 }
 
 #[cfg(test)]
@@ -404,8 +405,9 @@ mod tests {
 
     #[test]
     fn calendar_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_779), (2026, 11, 22));
+        assert_eq!(civil_from_days(0), Some((1970, 1, 1)));
+        assert_eq!(civil_from_days(11_016), Some((2000, 2, 29)));
+        assert_eq!(civil_from_days(20_779), Some((2026, 11, 22)));
+        assert_eq!(civil_from_days(i64::MAX), None);
     }
 }

@@ -100,18 +100,8 @@ impl Utc {
     /// Seconds since the epoch (negative before it), if the year has four
     /// digits.
     pub fn from_unix(secs: i64) -> Option<Utc> {
-        let days = secs.div_euclid(86_400);
         let rest = secs.rem_euclid(86_400) as u32;
-        // Howard Hinnant's civil_from_days.
-        let z = days.checked_add(719_468)?;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
+        let (year, month, day) = super::log::civil_from_days(secs.div_euclid(86_400))?;
         (0..=9999).contains(&year).then_some(Utc {
             year,
             month,
