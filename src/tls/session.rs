@@ -10,11 +10,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::{ClientConfig, ClientConnection};
+use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection};
 
 use super::config::server_name;
 use super::error::TlsError;
 use super::info::TlsInfo;
+use super::server::{is_handshake_start, PLAIN_HTTP_REFUSAL};
 use crate::error::Error;
 use crate::event_loop::{InBuf, Io, Outbox, Session, Step};
 
@@ -43,7 +44,10 @@ pub enum Truncation {
 
 /// An inner session `S` spoken over TLS on the loop's connection.
 pub struct TlsSession<S> {
-    conn: ClientConnection,
+    /// A client or a server connection; the layer is the same for both.
+    conn: Connection,
+    /// A server not yet past the first byte: plain HTTP gets a 400.
+    sniff: bool,
     inner: S,
     /// Plaintext for the inner session.
     plain_in: InBuf,
@@ -76,8 +80,23 @@ impl<S: Session> TlsSession<S> {
         let name = server_name(host)?;
         let conn = ClientConnection::new(config, name)
             .map_err(|e| Error::Tls(format!("TLS setup for {host}: {e}")))?;
-        Ok(TlsSession {
+        Ok(Self::over(Connection::Client(conn), inner))
+    }
+
+    /// Waits for a client's handshake (`serve --tls`); a first byte that
+    /// is not a TLS handshake record is answered with a plain-text 400.
+    pub fn server(config: Arc<ServerConfig>, inner: S) -> Result<Self, Error> {
+        let conn = ServerConnection::new(config)
+            .map_err(|e| Error::Tls(format!("TLS server setup: {e}")))?;
+        let mut session = Self::over(Connection::Server(conn), inner);
+        session.sniff = true;
+        Ok(session)
+    }
+
+    fn over(conn: Connection, inner: S) -> Self {
+        TlsSession {
             conn,
+            sniff: false,
             inner,
             plain_in: InBuf::new(),
             plain_out: Outbox::new(),
@@ -91,7 +110,7 @@ impl<S: Session> TlsSession<S> {
             error: None,
             started: None,
             handshake_time: None,
-        })
+        }
     }
 
     /// Chooses what an EOF without close_notify looks like (default `Abort`).
@@ -296,6 +315,16 @@ impl<S: Session> Session for TlsSession<S> {
     fn drive(&mut self, io: &mut Io<'_>) -> Step {
         if let Some(step) = self.done {
             return step;
+        }
+        if self.sniff && !io.input.is_empty() {
+            self.sniff = false;
+            if !is_handshake_start(io.input.data()[0]) {
+                log::debug!("plain HTTP from {} on the TLS port", io.peer);
+                io.input.consume(io.input.len());
+                io.output.push(PLAIN_HTTP_REFUSAL);
+                self.done = Some(Step::Close);
+                return Step::Close;
+            }
         }
         // Rounds repeat while the inner session makes room for plaintext
         // that is already here, so nothing waits for a readiness event

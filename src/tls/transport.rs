@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rustls::ClientConfig;
+use rustls::{ClientConfig, ServerConfig};
 
 use super::error::TlsError;
 use super::session::TlsSession;
@@ -25,6 +25,11 @@ impl<S: Session> MaybeTls<S> {
         Ok(MaybeTls::Tls(Box::new(TlsSession::new(
             config, host, inner,
         )?)))
+    }
+
+    /// `S` behind a TLS server handshake (`serve --tls`).
+    pub fn tls_server(config: Arc<ServerConfig>, inner: S) -> Result<Self, Error> {
+        Ok(MaybeTls::Tls(Box::new(TlsSession::server(config, inner)?)))
     }
 
     pub fn inner(&self) -> &S {
