@@ -67,15 +67,20 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
             .iter()
             .map(|spec| parse_spec(spec).map_err(Error::Usage))
             .collect::<Result<_>>()?,
-        tls: match (&args.tls_cert, &args.tls_key) {
-            (Some(cert), Some(key)) => Some(TlsSource::Files {
-                cert: cert.clone(),
-                key: key.clone(),
-            }),
-            _ if args.tls => Some(TlsSource::SelfSigned),
-            _ => None,
-        },
+        tls: tls_source(args),
     })
+}
+
+/// `--tls-cert` with `--tls-key` (clap requires both), else `--tls`.
+fn tls_source(args: &ServeArgs) -> Option<TlsSource> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ if args.tls => Some(TlsSource::SelfSigned),
+        _ => None,
+    }
 }
 
 /// `--404 FILE`: a plain relative path beneath the folder served.

@@ -71,6 +71,8 @@ pub struct TlsSession<S> {
     error: Option<TlsError>,
     started: Option<Instant>,
     handshake_time: Option<Duration>,
+    /// Ciphertext queued on the loop's output so far.
+    cipher_queued: u64,
 }
 
 impl<S: Session> TlsSession<S> {
@@ -110,6 +112,7 @@ impl<S: Session> TlsSession<S> {
             error: None,
             started: None,
             handshake_time: None,
+            cipher_queued: 0,
         }
     }
 
@@ -249,6 +252,7 @@ impl<S: Session> TlsSession<S> {
         while self.conn.wants_write() {
             self.conn.write_tls(&mut out).map_err(other)?;
         }
+        self.cipher_queued += out.len() as u64;
         io.output.push(out);
         Ok(())
     }
@@ -374,6 +378,23 @@ impl<S: Session> Session for TlsSession<S> {
 
     fn input_cap(&self) -> usize {
         self.inner.input_cap().max(64 * 1024)
+    }
+
+    fn send_timeout(&self) -> Option<Duration> {
+        self.inner.send_timeout()
+    }
+
+    /// The inner session is told how much of its plaintext rustls took,
+    /// or, when not all ciphertext reached the kernel, at most `written`
+    /// (records are larger than the plaintext they carry).
+    fn on_close(&mut self, written: u64) {
+        let plain = self.plain_out.written() - self.staged.len() as u64;
+        let sent = if written >= self.cipher_queued {
+            plain
+        } else {
+            plain.min(written)
+        };
+        self.inner.on_close(sent);
     }
 }
 

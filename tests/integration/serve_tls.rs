@@ -78,9 +78,9 @@ fn self_signed_with_the_printed_pin() {
 }
 
 #[test]
-fn wirecat_fetches_a_file_and_a_range_over_tls() {
+fn wirecat_fetches_a_file_and_a_range_over_tls_and_logs_them() {
     let dir = site();
-    let server = support::serve(dir.path()).args(["-q", "--tls"]).start();
+    let server = support::serve(dir.path()).args(["--tls"]).start();
     let out = tempfile::tempdir().unwrap();
     let got = wirecat_in(
         out.path(),
@@ -104,6 +104,11 @@ fn wirecat_fetches_a_file_and_a_range_over_tls() {
     assert_code(&range, 0);
     let part = std::fs::read_to_string(out.path().join("r.txt")).unwrap();
     assert_eq!(part, "over");
+    // The access log counts plaintext body bytes, as over plain HTTP.
+    let full = server.bg.line_with("GET /a.txt");
+    assert!(full.contains("\" 200 15 "), "{full}");
+    let ranged = server.bg.line_with("GET /a.txt");
+    assert!(ranged.contains("\" 206 4 "), "{ranged}");
 }
 
 #[test]
