@@ -106,13 +106,16 @@ impl Service for FileService {
         let http = HttpSession::new(self.site.clone(), self.cache.clone(), peer, Instant::now());
         match &self.tls {
             None => Some(MaybeTls::Plain(http)),
-            Some(config) => match MaybeTls::tls_server(config.clone(), http) {
-                Ok(session) => Some(session),
-                Err(e) => {
-                    ::log::debug!("TLS with {peer}: {e}");
-                    None
+            // A stalled handshake gets the time a slow request head gets.
+            Some(config) => {
+                match MaybeTls::tls_server(config.clone(), http, self.site.limits.head_timeout) {
+                    Ok(session) => Some(session),
+                    Err(e) => {
+                        ::log::debug!("TLS with {peer}: {e}");
+                        None
+                    }
                 }
-            },
+            }
         }
     }
 

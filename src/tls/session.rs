@@ -73,6 +73,10 @@ pub struct TlsSession<S> {
     handshake_time: Option<Duration>,
     /// Ciphertext queued on the loop's output so far.
     cipher_queued: u64,
+    /// A server's bound on the handshake, from the first drive; until then
+    /// the time allowed ([`TlsSession::with_handshake_timeout`]).
+    handshake_limit: Option<Duration>,
+    handshake_by: Option<Instant>,
 }
 
 impl<S: Session> TlsSession<S> {
@@ -113,7 +117,21 @@ impl<S: Session> TlsSession<S> {
             started: None,
             handshake_time: None,
             cipher_queued: 0,
+            handshake_limit: None,
+            handshake_by: None,
         }
+    }
+
+    /// Drops a connection whose handshake is not done `limit` after it
+    /// began (a server's answer to a client that stalls mid-handshake).
+    pub fn with_handshake_timeout(mut self, limit: Duration) -> Self {
+        self.handshake_limit = Some(limit);
+        self
+    }
+
+    /// The handshake deadline, while handshaking.
+    fn handshake_deadline(&self) -> Option<Instant> {
+        self.handshake_by.filter(|_| self.conn.is_handshaking())
     }
 
     /// Chooses what an EOF without close_notify looks like (default `Abort`).
@@ -290,7 +308,7 @@ impl<S: Session> TlsSession<S> {
             // takes no plaintext until the handshake is done.
             return Step::Wait {
                 read: self.conn.is_handshaking(),
-                deadline: self.deadline,
+                deadline: self.deadline.or(self.handshake_deadline()),
             };
         }
         self.conn.send_close_notify();
@@ -319,6 +337,12 @@ impl<S: Session> Session for TlsSession<S> {
     fn drive(&mut self, io: &mut Io<'_>) -> Step {
         if let Some(step) = self.done {
             return step;
+        }
+        if let Some(limit) = self.handshake_limit.take() {
+            self.handshake_by = Some(self.started.unwrap_or(io.now) + limit);
+        }
+        if self.handshake_deadline().is_some_and(|d| io.now >= d) {
+            return self.fail(TlsError::Other("handshake too slow".into()), io);
         }
         if self.sniff && !io.input.is_empty() {
             self.sniff = false;
@@ -367,6 +391,10 @@ impl<S: Session> Session for TlsSession<S> {
                     if self.plain_in.len() < before {
                         continue;
                     }
+                    let deadline = match (deadline, self.handshake_deadline()) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
                     return Step::Wait {
                         read: read || self.conn.is_handshaking(),
                         deadline,

@@ -27,9 +27,15 @@ impl<S: Session> MaybeTls<S> {
         )?)))
     }
 
-    /// `S` behind a TLS server handshake (`serve --tls`).
-    pub fn tls_server(config: Arc<ServerConfig>, inner: S) -> Result<Self, Error> {
-        Ok(MaybeTls::Tls(Box::new(TlsSession::server(config, inner)?)))
+    /// `S` behind a TLS server handshake (`serve --tls`) that must end
+    /// within `handshake_timeout`.
+    pub fn tls_server(
+        config: Arc<ServerConfig>,
+        inner: S,
+        handshake_timeout: std::time::Duration,
+    ) -> Result<Self, Error> {
+        let session = TlsSession::server(config, inner)?.with_handshake_timeout(handshake_timeout);
+        Ok(MaybeTls::Tls(Box::new(session)))
     }
 
     pub fn inner(&self) -> &S {
@@ -141,7 +147,9 @@ mod tests {
     #[test]
     fn a_tls_server_answers_plain_http_with_a_400_and_handshakes_otherwise() {
         let id = crate::tls::self_signed(&[]).unwrap();
-        let mut s = MaybeTls::tls_server(id.config.clone(), Hello).unwrap();
+        let mut s =
+            MaybeTls::tls_server(id.config.clone(), Hello, std::time::Duration::from_secs(10))
+                .unwrap();
         let mut wire = Wire::new();
         wire.input.extend(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
         assert_eq!(wire.drive(&mut s), Step::Close);
@@ -161,7 +169,8 @@ mod tests {
         to_server.flush();
         let hello = to_server.take_sent();
         assert_eq!(hello[0], 0x16);
-        let mut s = MaybeTls::tls_server(id.config, Hello).unwrap();
+        let mut s =
+            MaybeTls::tls_server(id.config, Hello, std::time::Duration::from_secs(10)).unwrap();
         let mut wire = Wire::new();
         wire.input.extend(&hello);
         assert!(matches!(wire.drive(&mut s), Step::Wait { read: true, .. }));

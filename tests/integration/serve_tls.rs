@@ -189,3 +189,32 @@ fn bad_pairs_exit_1_with_one_line_before_binding() {
         assert!(support::stdout(&out).is_empty(), "nothing announced: {err}");
     }
 }
+
+#[test]
+fn a_stalled_handshake_is_dropped_at_the_head_deadline() {
+    use std::io::{Read, Write};
+    let dir = site();
+    let server = support::serve(dir.path())
+        .args(["-q", "--tls", "--head-timeout", "1"])
+        .start();
+    let mut s = std::net::TcpStream::connect(server.addr).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let started = std::time::Instant::now();
+    // The start of a handshake record, then nothing.
+    s.write_all(&[0x16, 0x03, 0x01]).unwrap();
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "closed without an answer");
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "{took:?}: idle timeout, not the head deadline"
+    );
+    // The loop goes on.
+    let out = tempfile::tempdir().unwrap();
+    let got = wirecat_in(
+        out.path(),
+        &["fetch", "-k", "-o", "a.txt", &https(&server, "/a.txt")],
+    );
+    assert_code(&got, 0);
+}
