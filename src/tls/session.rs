@@ -319,6 +319,28 @@ impl<S: Session> TlsSession<S> {
         Step::Close
     }
 
+    /// A server's checks before any TLS: the handshake deadline, and plain
+    /// HTTP on the TLS port (answered with a plain-text 400).
+    fn server_checks(&mut self, io: &mut Io<'_>) -> Option<Step> {
+        if let Some(limit) = self.handshake_limit.take() {
+            self.handshake_by = Some(self.started.unwrap_or(io.now) + limit);
+        }
+        if self.handshake_deadline().is_some_and(|d| io.now >= d) {
+            return Some(self.fail(TlsError::Other("handshake too slow".into()), io));
+        }
+        if self.sniff && !io.input.is_empty() {
+            self.sniff = false;
+            if !is_handshake_start(io.input.data()[0]) {
+                log::debug!("plain HTTP from {} on the TLS port", io.peer);
+                io.input.consume(io.input.len());
+                io.output.push(PLAIN_HTTP_REFUSAL);
+                self.done = Some(Step::Close);
+                return Some(Step::Close);
+            }
+        }
+        None
+    }
+
     fn plaintext_out_pending(&self) -> bool {
         !self.staged.is_empty() || !self.plain_out.is_empty()
     }
@@ -338,21 +360,8 @@ impl<S: Session> Session for TlsSession<S> {
         if let Some(step) = self.done {
             return step;
         }
-        if let Some(limit) = self.handshake_limit.take() {
-            self.handshake_by = Some(self.started.unwrap_or(io.now) + limit);
-        }
-        if self.handshake_deadline().is_some_and(|d| io.now >= d) {
-            return self.fail(TlsError::Other("handshake too slow".into()), io);
-        }
-        if self.sniff && !io.input.is_empty() {
-            self.sniff = false;
-            if !is_handshake_start(io.input.data()[0]) {
-                log::debug!("plain HTTP from {} on the TLS port", io.peer);
-                io.input.consume(io.input.len());
-                io.output.push(PLAIN_HTTP_REFUSAL);
-                self.done = Some(Step::Close);
-                return Step::Close;
-            }
+        if let Some(step) = self.server_checks(io) {
+            return step;
         }
         // Rounds repeat while the inner session makes room for plaintext
         // that is already here, so nothing waits for a readiness event
