@@ -88,6 +88,9 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<ServerIdentity, Error> {
     if chain.is_empty() {
         return Err(bad(cert, "no CERTIFICATE in this PEM file".into()));
     }
+    if let Some(why) = out_of_date(&chain[0]) {
+        return Err(bad(cert, why));
+    }
     let bytes =
         std::fs::read(key).map_err(|e| Error::io(format!("--tls-key {}", key.display()), e))?;
     let key_der = PrivateKeyDer::from_pem_slice(&bytes)
@@ -130,6 +133,23 @@ fn spki_of(leaf: &[u8]) -> Result<Vec<u8>, Error> {
     let (_, cert) = x509_parser::parse_x509_certificate(leaf)
         .map_err(|e| Error::Tls(format!("unreadable certificate: {e}")))?;
     Ok(cert.tbs_certificate.subject_pki.raw.to_vec())
+}
+
+/// Why the leaf `der` is not valid now (expired, not yet valid), if so.
+fn out_of_date(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let validity = cert.validity();
+    let now = x509_parser::time::ASN1Time::now();
+    if now > validity.not_after {
+        Some(format!("the certificate expired on {}", validity.not_after))
+    } else if now < validity.not_before {
+        Some(format!(
+            "the certificate is not valid before {}",
+            validity.not_before
+        ))
+    } else {
+        None
+    }
 }
 
 /// SHA-256 of `der` as colon-separated upper-case hex.

@@ -34,7 +34,17 @@ fn pem(label: &str, der: &[u8]) -> String {
 
 /// A leaf for the loopback names from `pki`, written as cert.pem and key.pem.
 fn write_pair(pki: &support::Pki, dir: &Path, name: &str) -> (String, String) {
-    let leaf = pki.leaf(&["localhost", "127.0.0.1", "::1"], 4000);
+    write_pair_until(pki, dir, name, 4000)
+}
+
+/// As [`write_pair`], valid from 2000 to `until_year`.
+fn write_pair_until(
+    pki: &support::Pki,
+    dir: &Path,
+    name: &str,
+    until_year: i32,
+) -> (String, String) {
+    let leaf = pki.leaf(&["localhost", "127.0.0.1", "::1"], until_year);
     let cert = dir.join(format!("{name}-cert.pem"));
     let key = dir.join(format!("{name}-key.pem"));
     std::fs::write(&cert, pem("CERTIFICATE", &leaf.chain[0])).unwrap();
@@ -169,6 +179,7 @@ fn bad_pairs_exit_1_with_one_line_before_binding() {
     let pki = support::test_ca();
     let (cert, _) = write_pair(&pki, keys.path(), "one");
     let (_, other_key) = write_pair(&pki, keys.path(), "two");
+    let (old_cert, old_key) = write_pair_until(&pki, keys.path(), "old", 2001);
     let missing = keys.path().join("missing.pem");
     let missing = missing.to_str().unwrap();
     let cases = [
@@ -176,6 +187,7 @@ fn bad_pairs_exit_1_with_one_line_before_binding() {
         (missing, other_key.as_str(), "missing.pem"),
         (cert.as_str(), missing, "missing.pem"),
         (cert.as_str(), cert.as_str(), "private key"),
+        (old_cert.as_str(), old_key.as_str(), "expired"),
     ];
     for (c, k, needle) in cases {
         let mut cmd = wirecat();
