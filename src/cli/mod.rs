@@ -181,6 +181,20 @@ pub struct ServeArgs {
     /// history. Repeated failures from one address get slower answers.
     #[arg(long, value_name = "USER:PASSWORD")]
     pub auth: Vec<String>,
+
+    /// Serve HTTPS with a self-signed certificate made at start (key kept
+    /// in memory); its fingerprint and public-key pin are printed.
+    #[arg(long)]
+    pub tls: bool,
+
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs
+    /// --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key for --tls-cert (PEM: PKCS#8, SEC1 or RSA).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

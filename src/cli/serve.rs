@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::file_server::auth::parse_spec;
 use crate::file_server::{fallback, Compression, Config, Limits};
 use crate::http::is_tchar;
+use crate::tls::TlsSource;
 
 /// `serve`'s flags, checked and resolved.
 pub fn serve_config(args: &ServeArgs) -> Result<Config> {
@@ -66,7 +67,20 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
             .iter()
             .map(|spec| parse_spec(spec).map_err(Error::Usage))
             .collect::<Result<_>>()?,
+        tls: tls_source(args),
     })
+}
+
+/// `--tls-cert` with `--tls-key` (clap requires both), else `--tls`.
+fn tls_source(args: &ServeArgs) -> Option<TlsSource> {
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ if args.tls => Some(TlsSource::SelfSigned),
+        _ => None,
+    }
 }
 
 /// `--404 FILE`: a plain relative path beneath the folder served.

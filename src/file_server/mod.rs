@@ -52,6 +52,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::event_loop::{bind_listeners, serve_threads, Ended, LoopConfig, Service, Shutdown};
+use crate::tls::{MaybeTls, ServerIdentity, TlsSource};
 use cache::FileCache;
 use reply::http_date;
 use session::HttpSession;
@@ -61,6 +62,8 @@ pub use site::{Compression, Config, Limits, Site};
 pub struct FileService {
     site: Arc<Site>,
     cache: Rc<RefCell<FileCache>>,
+    /// `serve --tls`: every session speaks through TLS.
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl FileService {
@@ -68,7 +71,14 @@ impl FileService {
         FileService {
             site,
             cache: Rc::new(RefCell::new(FileCache::new())),
+            tls: None,
         }
+    }
+
+    /// Sessions over TLS with `config`.
+    pub fn with_tls(mut self, config: Option<Arc<rustls::ServerConfig>>) -> Self {
+        self.tls = config;
+        self
     }
 }
 
@@ -90,48 +100,72 @@ fn refusal(date: &[u8; 29]) -> Vec<u8> {
 }
 
 impl Service for FileService {
-    type Session = HttpSession;
+    type Session = MaybeTls<HttpSession>;
 
-    fn accept(&mut self, peer: SocketAddr, _local: SocketAddr) -> Option<HttpSession> {
-        Some(HttpSession::new(
-            self.site.clone(),
-            self.cache.clone(),
-            peer,
-            Instant::now(),
-        ))
+    fn accept(&mut self, peer: SocketAddr, _local: SocketAddr) -> Option<Self::Session> {
+        let http = HttpSession::new(self.site.clone(), self.cache.clone(), peer, Instant::now());
+        match &self.tls {
+            None => Some(MaybeTls::Plain(http)),
+            // A stalled handshake gets the time a slow request head gets.
+            Some(config) => {
+                match MaybeTls::tls_server(config.clone(), http, self.site.limits.head_timeout) {
+                    Ok(session) => Some(session),
+                    Err(e) => {
+                        ::log::debug!("TLS with {peer}: {e}");
+                        None
+                    }
+                }
+            }
+        }
     }
 
     fn refusal(&self) -> Vec<u8> {
         refusal(&http_date())
     }
 
-    fn ended(&mut self, _session: HttpSession, how: Ended) {
+    fn ended(&mut self, _session: Self::Session, how: Ended) {
         if let Ended::Failed(e) = how {
             ::log::debug!("connection failed: {e}");
         }
     }
 }
 
-/// `http://host:port/`, with brackets for IPv6.
-fn url(ip: IpAddr, port: u16) -> String {
+/// `http://host:port/` (or `https://`), with brackets for IPv6.
+fn url(scheme: &str, ip: IpAddr, port: u16) -> String {
     match ip {
-        IpAddr::V4(v4) => format!("http://{v4}:{port}/"),
-        IpAddr::V6(v6) => format!("http://[{v6}]:{port}/"),
+        IpAddr::V4(v4) => format!("{scheme}://{v4}:{port}/"),
+        IpAddr::V6(v6) => format!("{scheme}://[{v6}]:{port}/"),
     }
 }
 
 /// The lines printed on start: the bound URL first, then, for a wildcard
 /// bind, one per interface address.
 pub fn announcement(dir: &std::path::Path, local: SocketAddr) -> Vec<String> {
+    announce(dir, local, "http", &interface_addrs_of(local))
+}
+
+/// The interface addresses a wildcard bind is reachable at (none else).
+fn interface_addrs_of(local: SocketAddr) -> Vec<IpAddr> {
+    if local.ip().is_unspecified() {
+        interface_addrs(local.is_ipv6())
+    } else {
+        Vec::new()
+    }
+}
+
+fn announce(
+    dir: &std::path::Path,
+    local: SocketAddr,
+    scheme: &str,
+    also: &[IpAddr],
+) -> Vec<String> {
     let mut lines = vec![format!(
         "Serving {} at {}",
         dir.display(),
-        url(local.ip(), local.port())
+        url(scheme, local.ip(), local.port())
     )];
-    if local.ip().is_unspecified() {
-        for ip in interface_addrs(local.is_ipv6()) {
-            lines.push(format!("  also at {}", url(ip, local.port())));
-        }
+    for ip in also {
+        lines.push(format!("  also at {}", url(scheme, *ip, local.port())));
     }
     lines
 }
@@ -223,6 +257,11 @@ pub fn serve(config: &Config) -> Result<()> {
 /// and SIGTERM request it.
 pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result<()> {
     let site = Arc::new(Site::new(config)?);
+    // A certificate pair from files is checked before binding.
+    let from_files = match &config.tls {
+        Some(TlsSource::Files { cert, key }) => Some(crate::tls::from_files(cert, key)?),
+        _ => None,
+    };
     let listeners =
         bind_listeners(config.addr, config.threads).map_err(|e| cannot_listen(config.addr, e))?;
     let local = listeners[0]
@@ -233,23 +272,18 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
             .on_signals()
             .map_err(|e| Error::io("cannot handle signals", e))?;
     }
-    {
-        let lines = announcement(&config.dir, local);
-        let mut out = io::stdout().lock();
-        for line in &lines {
-            writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
+    let also = interface_addrs_of(local);
+    let identity = match (&config.tls, from_files) {
+        (_, Some(identity)) => Some(identity),
+        (Some(TlsSource::SelfSigned), None) => {
+            let mut ips = vec![local.ip()];
+            ips.extend(&also);
+            Some(crate::tls::self_signed(&ips)?)
         }
-        if config.qr {
-            for line in qr_lines(&lines) {
-                writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
-            }
-        }
-        out.flush().map_err(|e| Error::io("stdout", e))?;
-        let auth = !config.auth.is_empty();
-        if let Some(warning) = exposure(&config.dir, auth, local, &lines) {
-            ::log::warn!("{warning}");
-        }
-    }
+        _ => None,
+    };
+    print_start(config, local, &also, identity.as_ref())?;
+    let tls = identity.map(|i| i.config);
     let loop_config = LoopConfig {
         max_connections: config.max_connections,
         grace: config.grace,
@@ -259,11 +293,51 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
         ..LoopConfig::default()
     };
     let served = serve_threads(listeners, loop_config, shutdown, move || {
-        FileService::new(site.clone())
+        FileService::new(site.clone()).with_tls(tls.clone())
     })
     .map_err(|e| Error::io("serving", e));
     log::drain(log::DRAIN_WAIT);
     served
+}
+
+/// The startup lines: URLs, the certificate's fingerprint and pin, the QR
+/// code; the warning when serving beyond loopback without `--auth`.
+fn print_start(
+    config: &Config,
+    local: SocketAddr,
+    also: &[IpAddr],
+    identity: Option<&ServerIdentity>,
+) -> Result<()> {
+    let scheme = if identity.is_some() { "https" } else { "http" };
+    let lines = announce(&config.dir, local, scheme, also);
+    let mut out = io::stdout().lock();
+    for line in &lines {
+        writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
+    }
+    if let Some(id) = identity {
+        for line in tls_lines(id) {
+            writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
+        }
+    }
+    if config.qr {
+        for line in qr_lines(&lines) {
+            writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
+        }
+    }
+    out.flush().map_err(|e| Error::io("stdout", e))?;
+    let auth = !config.auth.is_empty();
+    if let Some(warning) = exposure(&config.dir, auth, local, &lines) {
+        ::log::warn!("{warning}");
+    }
+    Ok(())
+}
+
+/// What a person checks against their browser, and the pin for curl.
+fn tls_lines(id: &ServerIdentity) -> [String; 2] {
+    [
+        format!("  certificate SHA-256 fingerprint {}", id.fingerprint),
+        format!("  public-key pin: curl --pinnedpubkey {}", id.pin),
+    ]
 }
 
 /// A bind failure; a busy port names the flag that picks a free one (the

@@ -75,6 +75,8 @@ pub struct Config {
     pub compression: Compression,
     /// `--auth` users; empty: no authentication.
     pub auth: Vec<Credential>,
+    /// `--tls` or `--tls-cert`/`--tls-key`; `None`: plain HTTP.
+    pub tls: Option<crate::tls::TlsSource>,
 }
 
 /// Everything the sessions of all loops share.

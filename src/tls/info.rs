@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 use std::time::{Duration, SystemTime};
 
-use rustls::{ClientConnection, ProtocolVersion};
+use rustls::{CommonState, ProtocolVersion};
 
 /// The negotiated parameters of one TLS connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +35,7 @@ pub struct CertSummary {
 
 impl TlsInfo {
     /// Reads the negotiated parameters; `None` while still handshaking.
-    pub(super) fn of(conn: &ClientConnection, handshake_time: Option<Duration>) -> Option<Self> {
+    pub(super) fn of(conn: &CommonState, handshake_time: Option<Duration>) -> Option<Self> {
         if conn.is_handshaking() {
             return None;
         }

@@ -1,4 +1,4 @@
-//! TLS for outgoing connections, as one more sans-IO layer: [`TlsSession`]
+//! TLS for outgoing connections and for `serve --tls`, as one more sans-IO layer: [`TlsSession`]
 //! sits between the socket's bytes (ciphertext, from the event loop) and an
 //! inner session that speaks plaintext HTTP, and never touches a socket.
 //!
@@ -9,6 +9,8 @@
 //!   inner session, and reports handshake failures as a [`TlsError`] with a
 //!   one-line classification, and a peer that closed without close_notify
 //!   as a truncation (RFC 9112 section 9.8).
+//! - [`self_signed`] and [`from_files`] build `serve --tls`'s server
+//!   configuration and the fingerprint and pin printed at start.
 //! - [`MaybeTls`] is one session type for plain and TLS connections, so
 //!   http and https (and redirects between them) share one event loop.
 //! - [`TlsInfo`] is what `headers -v` shows: version, cipher suite, ALPN,
@@ -17,6 +19,7 @@
 mod config;
 mod error;
 mod info;
+mod server;
 mod session;
 #[cfg(test)]
 mod test_pki;
@@ -25,5 +28,6 @@ mod transport;
 pub use config::{client_config, server_name, ALPN_HTTP11};
 pub use error::TlsError;
 pub use info::{CertSummary, TlsInfo};
+pub use server::{from_files, self_signed, ServerIdentity, TlsSource};
 pub use session::{TlsSession, Truncation};
 pub use transport::MaybeTls;

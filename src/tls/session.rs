@@ -10,11 +10,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::{ClientConfig, ClientConnection};
+use rustls::{ClientConfig, ClientConnection, Connection, ServerConfig, ServerConnection};
 
 use super::config::server_name;
 use super::error::TlsError;
 use super::info::TlsInfo;
+use super::server::{is_handshake_start, PLAIN_HTTP_REFUSAL};
 use crate::error::Error;
 use crate::event_loop::{InBuf, Io, Outbox, Session, Step};
 
@@ -43,7 +44,10 @@ pub enum Truncation {
 
 /// An inner session `S` spoken over TLS on the loop's connection.
 pub struct TlsSession<S> {
-    conn: ClientConnection,
+    /// A client or a server connection; the layer is the same for both.
+    conn: Connection,
+    /// A server not yet past the first byte: plain HTTP gets a 400.
+    sniff: bool,
     inner: S,
     /// Plaintext for the inner session.
     plain_in: InBuf,
@@ -67,6 +71,12 @@ pub struct TlsSession<S> {
     error: Option<TlsError>,
     started: Option<Instant>,
     handshake_time: Option<Duration>,
+    /// Ciphertext queued on the loop's output so far.
+    cipher_queued: u64,
+    /// A server's bound on the handshake, from the first drive; until then
+    /// the time allowed ([`TlsSession::with_handshake_timeout`]).
+    handshake_limit: Option<Duration>,
+    handshake_by: Option<Instant>,
 }
 
 impl<S: Session> TlsSession<S> {
@@ -76,8 +86,23 @@ impl<S: Session> TlsSession<S> {
         let name = server_name(host)?;
         let conn = ClientConnection::new(config, name)
             .map_err(|e| Error::Tls(format!("TLS setup for {host}: {e}")))?;
-        Ok(TlsSession {
+        Ok(Self::over(Connection::Client(conn), inner))
+    }
+
+    /// Waits for a client's handshake (`serve --tls`); a first byte that
+    /// is not a TLS handshake record is answered with a plain-text 400.
+    pub fn server(config: Arc<ServerConfig>, inner: S) -> Result<Self, Error> {
+        let conn = ServerConnection::new(config)
+            .map_err(|e| Error::Tls(format!("TLS server setup: {e}")))?;
+        let mut session = Self::over(Connection::Server(conn), inner);
+        session.sniff = true;
+        Ok(session)
+    }
+
+    fn over(conn: Connection, inner: S) -> Self {
+        TlsSession {
             conn,
+            sniff: false,
             inner,
             plain_in: InBuf::new(),
             plain_out: Outbox::new(),
@@ -91,7 +116,22 @@ impl<S: Session> TlsSession<S> {
             error: None,
             started: None,
             handshake_time: None,
-        })
+            cipher_queued: 0,
+            handshake_limit: None,
+            handshake_by: None,
+        }
+    }
+
+    /// Drops a connection whose handshake is not done `limit` after it
+    /// began (a server's answer to a client that stalls mid-handshake).
+    pub fn with_handshake_timeout(mut self, limit: Duration) -> Self {
+        self.handshake_limit = Some(limit);
+        self
+    }
+
+    /// The handshake deadline, while handshaking.
+    fn handshake_deadline(&self) -> Option<Instant> {
+        self.handshake_by.filter(|_| self.conn.is_handshaking())
     }
 
     /// Chooses what an EOF without close_notify looks like (default `Abort`).
@@ -230,6 +270,7 @@ impl<S: Session> TlsSession<S> {
         while self.conn.wants_write() {
             self.conn.write_tls(&mut out).map_err(other)?;
         }
+        self.cipher_queued += out.len() as u64;
         io.output.push(out);
         Ok(())
     }
@@ -267,7 +308,7 @@ impl<S: Session> TlsSession<S> {
             // takes no plaintext until the handshake is done.
             return Step::Wait {
                 read: self.conn.is_handshaking(),
-                deadline: self.deadline,
+                deadline: self.deadline.or(self.handshake_deadline()),
             };
         }
         self.conn.send_close_notify();
@@ -276,6 +317,28 @@ impl<S: Session> TlsSession<S> {
         }
         self.done = Some(Step::Close);
         Step::Close
+    }
+
+    /// A server's checks before any TLS: the handshake deadline, and plain
+    /// HTTP on the TLS port (answered with a plain-text 400).
+    fn server_checks(&mut self, io: &mut Io<'_>) -> Option<Step> {
+        if let Some(limit) = self.handshake_limit.take() {
+            self.handshake_by = Some(self.started.unwrap_or(io.now) + limit);
+        }
+        if self.handshake_deadline().is_some_and(|d| io.now >= d) {
+            return Some(self.fail(TlsError::Other("handshake too slow".into()), io));
+        }
+        if self.sniff && !io.input.is_empty() {
+            self.sniff = false;
+            if !is_handshake_start(io.input.data()[0]) {
+                log::debug!("plain HTTP from {} on the TLS port", io.peer);
+                io.input.consume(io.input.len());
+                io.output.push(PLAIN_HTTP_REFUSAL);
+                self.done = Some(Step::Close);
+                return Some(Step::Close);
+            }
+        }
+        None
     }
 
     fn plaintext_out_pending(&self) -> bool {
@@ -295,6 +358,9 @@ impl<S: Session> Session for TlsSession<S> {
 
     fn drive(&mut self, io: &mut Io<'_>) -> Step {
         if let Some(step) = self.done {
+            return step;
+        }
+        if let Some(step) = self.server_checks(io) {
             return step;
         }
         // Rounds repeat while the inner session makes room for plaintext
@@ -334,6 +400,10 @@ impl<S: Session> Session for TlsSession<S> {
                     if self.plain_in.len() < before {
                         continue;
                     }
+                    let deadline = match (deadline, self.handshake_deadline()) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
                     return Step::Wait {
                         read: read || self.conn.is_handshaking(),
                         deadline,
@@ -345,6 +415,23 @@ impl<S: Session> Session for TlsSession<S> {
 
     fn input_cap(&self) -> usize {
         self.inner.input_cap().max(64 * 1024)
+    }
+
+    fn send_timeout(&self) -> Option<Duration> {
+        self.inner.send_timeout()
+    }
+
+    /// The inner session is told how much of its plaintext rustls took,
+    /// or, when not all ciphertext reached the kernel, at most `written`
+    /// (records are larger than the plaintext they carry).
+    fn on_close(&mut self, written: u64) {
+        let plain = self.plain_out.written() - self.staged.len() as u64;
+        let sent = if written >= self.cipher_queued {
+            plain
+        } else {
+            plain.min(written)
+        };
+        self.inner.on_close(sent);
     }
 }
 

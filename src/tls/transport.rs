@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rustls::ClientConfig;
+use rustls::{ClientConfig, ServerConfig};
 
 use super::error::TlsError;
 use super::session::TlsSession;
@@ -25,6 +25,17 @@ impl<S: Session> MaybeTls<S> {
         Ok(MaybeTls::Tls(Box::new(TlsSession::new(
             config, host, inner,
         )?)))
+    }
+
+    /// `S` behind a TLS server handshake (`serve --tls`) that must end
+    /// within `handshake_timeout`.
+    pub fn tls_server(
+        config: Arc<ServerConfig>,
+        inner: S,
+        handshake_timeout: std::time::Duration,
+    ) -> Result<Self, Error> {
+        let session = TlsSession::server(config, inner)?.with_handshake_timeout(handshake_timeout);
+        Ok(MaybeTls::Tls(Box::new(session)))
     }
 
     pub fn inner(&self) -> &S {
@@ -83,6 +94,20 @@ impl<S: Session> Session for MaybeTls<S> {
             MaybeTls::Tls(t) => t.input_cap(),
         }
     }
+
+    fn send_timeout(&self) -> Option<std::time::Duration> {
+        match self {
+            MaybeTls::Plain(s) => s.send_timeout(),
+            MaybeTls::Tls(t) => t.send_timeout(),
+        }
+    }
+
+    fn on_close(&mut self, written: u64) {
+        match self {
+            MaybeTls::Plain(s) => s.on_close(written),
+            MaybeTls::Tls(t) => t.on_close(written),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +142,40 @@ mod tests {
         assert_eq!(out.pending(), 5);
         assert_eq!(s.input_cap(), 123);
         assert!(s.as_tls().is_none() && s.tls_error().is_none());
+    }
+
+    #[test]
+    fn a_tls_server_answers_plain_http_with_a_400_and_handshakes_otherwise() {
+        let id = crate::tls::self_signed(&[]).unwrap();
+        let mut s =
+            MaybeTls::tls_server(id.config.clone(), Hello, std::time::Duration::from_secs(10))
+                .unwrap();
+        let mut wire = Wire::new();
+        wire.input.extend(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert_eq!(wire.drive(&mut s), Step::Close);
+        assert_eq!(
+            wire.output.pending(),
+            super::super::server::PLAIN_HTTP_REFUSAL.len() as u64
+        );
+        // A real ClientHello (first byte 0x16) is answered with TLS.
+        let mut client = MaybeTls::tls(
+            crate::tls::client_config(None, true).unwrap(),
+            "localhost",
+            Hello,
+        )
+        .unwrap();
+        let mut to_server = Wire::new();
+        to_server.drive(&mut client);
+        to_server.flush();
+        let hello = to_server.take_sent();
+        assert_eq!(hello[0], 0x16);
+        let mut s =
+            MaybeTls::tls_server(id.config, Hello, std::time::Duration::from_secs(10)).unwrap();
+        let mut wire = Wire::new();
+        wire.input.extend(&hello);
+        assert!(matches!(wire.drive(&mut s), Step::Wait { read: true, .. }));
+        assert!(s.as_tls().unwrap().is_handshaking() && s.tls_error().is_none());
+        assert!(wire.output.pending() > 100, "a ServerHello and more");
     }
 
     #[test]

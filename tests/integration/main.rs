@@ -20,6 +20,7 @@ mod serve_log;
 mod serve_loop;
 mod serve_options;
 mod serve_safety;
+mod serve_tls;
 mod strict;
 mod support;
 mod tls;
