@@ -54,7 +54,7 @@
 //!
 //! # Rules, and how they are checked
 //!
-//! Arrows point down only. `grep -rn 'mio::' src/` shows only `event_loop`.
+//! Arrows point down only: only `event_loop` imports the event-loop crate.
 //! `cargo test --test integration architecture` reads `src/` and fails on:
 //!
 //! - an import cycle between files. A `mod.rs` that uses or re-exports its

@@ -112,17 +112,14 @@ impl Utc {
         })
     }
 
+    /// `2026-11-29`.
+    fn date(&self) -> String {
+        format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+
     /// `2026-11-29 22:27`: what a listing shows.
     pub fn short(&self) -> String {
-        let Utc {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            ..
-        } = self;
-        format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
+        format!("{} {:02}:{:02}", self.date(), self.hour, self.minute)
     }
 
     /// `2026-11-29 22:27:13 UTC`: the full date, for a title.
@@ -132,15 +129,8 @@ impl Utc {
 
     /// `2026-11-29T22:27:13Z` (RFC 3339).
     pub fn rfc3339(&self) -> String {
-        let Utc {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-        } = self;
-        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+        let (h, m, s) = (self.hour, self.minute, self.second);
+        format!("{}T{h:02}:{m:02}:{s:02}Z", self.date())
     }
 }
 
