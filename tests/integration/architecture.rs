@@ -271,7 +271,11 @@ fn load() -> Vec<File> {
     paths
         .iter()
         .filter(|p| !p.ends_with("main.rs"))
-        .filter(|p| !test_only.contains(&module_of(p.strip_prefix(&src).unwrap())))
+        .filter(|p| {
+            // A test-only module's children are test code too.
+            let module = module_of(p.strip_prefix(&src).unwrap());
+            !(1..=module.len()).any(|n| test_only.contains(&module[..n]))
+        })
         .map(|p| {
             let rel = p.strip_prefix(&src).unwrap();
             let text = std::fs::read_to_string(p).unwrap();
