@@ -364,8 +364,10 @@ fn fetch_redirects_change_methods_as_rfc_9110_says() {
     }
 }
 
-#[test]
-fn fetch_cross_origin_redirect_drops_credentials() {
+/// An origin whose `/same` redirects within itself to `/away`, which
+/// redirects to another origin's `/landing` (answered "there"); anything
+/// else is a 404. Returns (origin, target).
+fn same_then_cross_origin() -> (Scripted, Scripted) {
     let target = Scripted::canned(vec![ok_response("there")]);
     let to = target.url("/landing");
     let origin = Scripted::start(move |req| {
@@ -373,12 +375,20 @@ fn fetch_cross_origin_redirect_drops_credentials() {
             vec![send(
                 "HTTP/1.1 301 Moved\r\nLocation: /away\r\nContent-Length: 0\r\n\r\n",
             )]
-        } else {
+        } else if req.starts_with("GET /away ") {
             vec![send(format!(
                 "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n"
             ))]
+        } else {
+            vec![send("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")]
         }
     });
+    (origin, target)
+}
+
+#[test]
+fn fetch_cross_origin_redirect_drops_credentials() {
+    let (origin, target) = same_then_cross_origin();
     let dir = tempfile::tempdir().unwrap();
     let args = [
         "fetch",
@@ -981,21 +991,7 @@ fn fetch_url_names_are_sanitised_and_printed_escaped() {
 /// origin only, and the password shows nowhere (issue 9, item 13 i).
 #[test]
 fn fetch_url_credentials_become_basic_auth_for_their_origin_only() {
-    let target = Scripted::canned(vec![ok_response("there")]);
-    let to = target.url("/landing");
-    let origin = Scripted::start(move |req| {
-        if req.starts_with("GET /same ") {
-            vec![send(
-                "HTTP/1.1 301 Moved\r\nLocation: /away\r\nContent-Length: 0\r\n\r\n",
-            )]
-        } else if req.starts_with("GET /away ") {
-            vec![send(format!(
-                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\n\r\n"
-            ))]
-        } else {
-            vec![send("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")]
-        }
-    });
+    let (origin, target) = same_then_cross_origin();
     let with_password = |path: &str| {
         origin
             .url(path)
