@@ -10,9 +10,9 @@
 //!   v
 //!  client::run            file_server::serve        greeter::greet / talk
 //!   FetchService           FileService               GreetService, UdpGreeter,
-//!   Conn: CONNECT tunnel,    HttpSession               TalkService, UdpTalk
-//!     then tls::MaybeTls<    (path, reply, listing,    GreetSession, TalkSession
-//!       FetchSession>         cache, log)
+//!   Conn: CONNECT tunnel,    tls::MaybeTls<            TalkService, UdpTalk
+//!     then tls::MaybeTls<      HttpSession> (path,     GreetSession, TalkSession
+//!       FetchSession>         reply, listing, cache)
 //!   FetchSession: plan,
 //!     apply, reading, outlet
 //!        \                        |                        /
@@ -44,10 +44,11 @@
 //!   of their own that are tested with tables: [`client::plan`] decides
 //!   what a response head means, and [`file_server::reply`] decides how a
 //!   request is answered.
-//! - [`tls`] is one more sans-IO layer, used by the client alone: in
-//!   [`client::conn`], a [`tls::MaybeTls`] wraps the [`client::session::FetchSession`]
-//!   for https, feeding the socket's ciphertext to rustls and the plaintext
-//!   to the session, and back.
+//! - [`tls`] is one more sans-IO layer, over rustls, for both sides: a
+//!   [`tls::MaybeTls`] wraps the client's [`client::session::FetchSession`]
+//!   for https (in [`client::conn`]) and, with `serve --tls`, the file
+//!   server's session, feeding the socket's ciphertext to rustls and the
+//!   plaintext to the session, and back. It imports neither side.
 //! - [`cli`] holds the clap types and resolves them into the plain configs
 //!   above; no feature module imports it. [`error`] holds the error type and
 //!   the one exit-code policy.
