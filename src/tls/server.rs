@@ -16,6 +16,10 @@ use rustls::ServerConfig;
 use sha2::{Digest, Sha256};
 
 use super::config::ALPN_HTTP11;
+
+/// HTTP/1.0's ALPN id (RFC 7301 section 6); the server picks `http/1.1`
+/// whenever the client offers it.
+const ALPN_HTTP10: &[u8] = b"http/1.0";
 use crate::error::Error;
 
 /// Where `serve`'s certificate comes from.
@@ -99,7 +103,9 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<ServerIdentity, Error> {
 }
 
 /// The rustls configuration for `chain` and `key`: ring, TLS 1.2 and 1.3,
-/// ALPN `http/1.1`; a key that does not match the leaf is refused.
+/// ALPN `http/1.1` (and `http/1.0` for a client that offers only that, as
+/// `curl -0` does: rustls refuses a handshake whose offer shares no
+/// protocol with ours); a key that does not match the leaf is refused.
 fn identity(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
@@ -119,7 +125,7 @@ fn identity(
         .with_no_client_auth()
         .with_single_cert(chain.clone(), key)
         .map_err(|e| Error::Tls(format!("TLS setup: {e}")))?;
-    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+    config.alpn_protocols = vec![ALPN_HTTP11.to_vec(), ALPN_HTTP10.to_vec()];
     let leaf = &chain[0];
     let spki = spki_of(leaf)?;
     Ok(ServerIdentity {
@@ -217,6 +223,7 @@ mod tests {
         let id = self_signed(&["192.0.2.7".parse().unwrap()]).unwrap();
         assert!(id.pin.starts_with("sha256//") && id.pin.len() == 8 + 44);
         assert_eq!(id.fingerprint.len(), 95);
-        assert_eq!(id.config.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        let alpn = vec![b"http/1.1".to_vec(), b"http/1.0".to_vec()];
+        assert_eq!(id.config.alpn_protocols, alpn);
     }
 }
