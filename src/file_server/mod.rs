@@ -52,7 +52,7 @@ use std::time::Instant;
 
 use crate::error::{Error, Result};
 use crate::event_loop::{bind_listeners, serve_threads, Ended, LoopConfig, Service, Shutdown};
-use crate::tls::{MaybeTls, ServerIdentity, TlsSource};
+use crate::tls::{MaybeTls, ServerIdentity, TlsSource, BUSY_ALERT};
 use cache::FileCache;
 use reply::http_date;
 use session::HttpSession;
@@ -120,7 +120,10 @@ impl Service for FileService {
     }
 
     fn refusal(&self) -> Vec<u8> {
-        refusal(&http_date())
+        match self.tls {
+            None => refusal(&http_date()),
+            Some(_) => BUSY_ALERT.to_vec(),
+        }
     }
 
     fn ended(&mut self, _session: Self::Session, how: Ended) {

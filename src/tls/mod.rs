@@ -28,6 +28,6 @@ mod transport;
 pub use config::{client_config, server_name, ALPN_HTTP11};
 pub use error::TlsError;
 pub use info::{CertSummary, TlsInfo};
-pub use server::{from_files, self_signed, ServerIdentity, TlsSource};
+pub use server::{from_files, self_signed, ServerIdentity, TlsSource, BUSY_ALERT};
 pub use session::{TlsSession, Truncation};
 pub use transport::MaybeTls;

@@ -53,6 +53,13 @@ pub const PLAIN_HTTP_REFUSAL: &[u8] = b"HTTP/1.1 400 Bad Request\r\nServer: wire
 Content-Type: text/plain; charset=utf-8\r\nContent-Length: 33\r\nConnection: close\r\n\r\n\
 this port speaks HTTPS, not HTTP\n";
 
+/// What a client of the TLS port gets when the loop is at its connection
+/// limit, then the close: a fatal `internal_error` alert (RFC 8446 section
+/// 6; an alert before the handshake goes unprotected). The plain port's
+/// HTTP 503 would reach a TLS client as a garbled handshake, and a 503 over
+/// TLS would cost a full handshake for a connection being refused.
+pub const BUSY_ALERT: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 80];
+
 /// A self-signed ECDSA P-256 certificate for `localhost`, `127.0.0.1`,
 /// `::1` and `extra` addresses (rcgen's default validity: it lives only as
 /// long as the process).
@@ -216,6 +223,14 @@ mod tests {
         assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"));
         assert!(head.contains(&format!("Content-Length: {}\r\n", body.len())));
         assert!(body.contains("this port speaks HTTPS"));
+    }
+
+    #[test]
+    fn busy_alert_is_one_fatal_internal_error_record() {
+        // Type 21 (alert), legacy version, length 2, level 2 (fatal), 80.
+        assert_eq!(BUSY_ALERT[0], 21);
+        assert_eq!(u16::from_be_bytes([BUSY_ALERT[3], BUSY_ALERT[4]]), 2);
+        assert_eq!(&BUSY_ALERT[5..], &[2, 80]);
     }
 
     #[test]
