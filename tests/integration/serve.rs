@@ -9,16 +9,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use crate::support::{self, get, request, Client, Resp, Server, TIMEOUT};
+use crate::both;
+use crate::support::{self, get, request, Client, Resp, Server, Transport, TIMEOUT};
 
-/// `wirecat serve` on port 0, on two loops unless the test says otherwise.
-fn serve(dir: &Path, extra: &[&str]) -> Server {
+/// `wirecat serve` on port 0 over `t`, on two loops unless the test says
+/// otherwise.
+fn serve(t: Transport, dir: &Path, extra: &[&str]) -> Server {
     let threads: &[&str] = if extra.contains(&"--threads") {
         &[]
     } else {
         &["--threads", "2"]
     };
-    support::serve(dir).args(threads).args(extra).start()
+    support::serve(dir)
+        .transport(t)
+        .args(threads)
+        .args(extra)
+        .start()
 }
 
 /// `GET path` with header lines `headers` (CRLF between them) on a fresh
@@ -51,9 +57,8 @@ fn big_file(dir: &Path, name: &str, len: usize) -> Vec<u8> {
     data
 }
 
-#[test]
-fn serve_demo_site_with_the_expected_headers() {
-    let s = serve(&www(), &["-q"]);
+both!(serve_demo_site_with_the_expected_headers, |t| {
+    let s = serve(t, &www(), &["-q"]);
     let r = get(s.addr, "/");
     assert_eq!(r.status, 200);
     assert!(r.text().contains("Welcome!"));
@@ -85,12 +90,11 @@ fn serve_demo_site_with_the_expected_headers() {
         get(s.addr, "/files/tone.wav").header("content-type"),
         Some("audio/wav")
     );
-}
+});
 
-#[test]
-fn head_sends_get_headers_without_body() {
+both!(head_sends_get_headers_without_body, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q"]);
+    let s = serve(t, d.path(), &["-q"]);
     let mut c = Client::new(s.addr);
     c.send(b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     let head = c.response(true);
@@ -106,12 +110,11 @@ fn head_sends_get_headers_without_body() {
     };
     assert_eq!(strip(&head), strip(&get));
     // The HEAD response had no body: the GET response followed at once.
-}
+});
 
-#[test]
-fn methods_and_request_bodies() {
+both!(methods_and_request_bodies, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q"]);
+    let s = serve(t, d.path(), &["-q"]);
     let mut c = Client::new(s.addr);
     c.send(b"POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello=world");
     c.send(b"PUT /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
@@ -124,50 +127,51 @@ fn methods_and_request_bodies() {
     assert_eq!(c.response(false).status, 501);
     let r = c.response(false);
     assert_eq!((r.status, r.body.as_slice()), (200, &b"hello\n"[..]));
-}
+});
 
-#[test]
-fn pipelined_requests_in_one_write_and_split_across_writes() {
-    let d = site();
-    let s = serve(d.path(), &["-q"]);
-    let mut batch = String::new();
-    let paths = [
-        "/a.txt",
-        "/hundred.bin",
-        "/missing",
-        "/sub/inner.txt",
-        "/a.txt",
-    ];
-    for p in paths {
-        batch.push_str(&format!("GET {p} HTTP/1.1\r\nHost: t\r\n\r\n"));
-    }
-    let want = [200, 200, 404, 200, 200];
-    // All in one write.
-    let mut c = Client::new(s.addr);
-    c.send(batch.as_bytes());
-    let got: Vec<u16> = (0..5).map(|_| c.response(false).status).collect();
-    assert_eq!(got, want);
-    // Split at awkward places, one small write at a time.
-    for step in [1, 5, 17] {
-        let mut c = Client::new(s.addr);
-        c.stream.set_nodelay(true).unwrap();
-        for piece in batch.as_bytes().chunks(step) {
-            c.send(piece);
+both!(
+    pipelined_requests_in_one_write_and_split_across_writes,
+    |t| {
+        let d = site();
+        let s = serve(t, d.path(), &["-q"]);
+        let mut batch = String::new();
+        let paths = [
+            "/a.txt",
+            "/hundred.bin",
+            "/missing",
+            "/sub/inner.txt",
+            "/a.txt",
+        ];
+        for p in paths {
+            batch.push_str(&format!("GET {p} HTTP/1.1\r\nHost: t\r\n\r\n"));
         }
-        let rs: Vec<Resp> = (0..5).map(|_| c.response(false)).collect();
-        assert_eq!(
-            rs.iter().map(|r| r.status).collect::<Vec<_>>(),
-            want,
-            "step {step}"
-        );
-        assert_eq!(rs[3].body, b"inner");
+        let want = [200, 200, 404, 200, 200];
+        // All in one write.
+        let mut c = Client::new(s.addr);
+        c.send(batch.as_bytes());
+        let got: Vec<u16> = (0..5).map(|_| c.response(false).status).collect();
+        assert_eq!(got, want);
+        // Split at awkward places, one small write at a time.
+        for step in [1, 5, 17] {
+            let mut c = Client::new(s.addr);
+            c.stream.set_nodelay(true).unwrap();
+            for piece in batch.as_bytes().chunks(step) {
+                c.send(piece);
+            }
+            let rs: Vec<Resp> = (0..5).map(|_| c.response(false)).collect();
+            assert_eq!(
+                rs.iter().map(|r| r.status).collect::<Vec<_>>(),
+                want,
+                "step {step}"
+            );
+            assert_eq!(rs[3].body, b"inner");
+        }
     }
-}
+);
 
-#[test]
-fn host_and_target_forms() {
+both!(host_and_target_forms, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q"]);
+    let s = serve(t, d.path(), &["-q"]);
     let cases: &[(&str, u16)] = &[
         ("GET /a.txt HTTP/1.1\r\n\r\n", 400),
         ("GET /a.txt HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
@@ -181,12 +185,11 @@ fn host_and_target_forms() {
     for (raw, status) in cases {
         assert_eq!(request(s.addr, raw).status, *status, "{raw:?}");
     }
-}
+});
 
-#[test]
-fn bad_framing_and_heads_are_refused_and_closed() {
+both!(bad_framing_and_heads_are_refused_and_closed, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q"]);
+    let s = serve(t, d.path(), &["-q"]);
     let long_line = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9000));
     let mut big_head = "GET / HTTP/1.1\r\nHost: t\r\n".to_string();
     for i in 0..60 {
@@ -226,12 +229,11 @@ fn bad_framing_and_heads_are_refused_and_closed() {
         assert_eq!(r.header("connection"), Some("close"));
         assert!(c.closed(), "connection left open after {status}");
     }
-}
+});
 
-#[test]
-fn keep_alive_and_connection_close() {
+both!(keep_alive_and_connection_close, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q"]);
+    let s = serve(t, d.path(), &["-q"]);
     // HTTP/1.1: two requests, one connection.
     let mut c = Client::new(s.addr);
     for _ in 0..2 {
@@ -254,12 +256,11 @@ fn keep_alive_and_connection_close() {
     assert_eq!(c.response(false).header("connection"), Some("keep-alive"));
     c.send(b"GET /a.txt HTTP/1.0\r\n\r\n");
     assert_eq!(c.response(false).status, 200);
-}
+});
 
-#[test]
-fn conditional_requests() {
+both!(conditional_requests, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q"]);
+    let s = serve(t, d.path(), &["-q"]);
     let first = get(s.addr, "/a.txt");
     let etag = first.header("etag").unwrap().to_string();
     let lm = first.header("last-modified").unwrap().to_string();
@@ -299,12 +300,11 @@ fn conditional_requests() {
             assert!(r.body.is_empty());
         }
     }
-}
+});
 
-#[test]
-fn range_requests() {
+both!(range_requests, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q"]);
+    let s = serve(t, d.path(), &["-q"]);
     let hundred: Vec<u8> = (0..100u8).collect();
     let ask = |h: &str| get_with_headers(s.addr, "/hundred.bin", h);
     let singles = [
@@ -357,10 +357,9 @@ fn range_requests() {
         get(s.addr, "/hundred.bin").header("accept-ranges"),
         Some("bytes")
     );
-}
+});
 
-#[test]
-fn directories_redirect_index_and_listings() {
+both!(directories_redirect_index_and_listings, |t| {
     let d = site();
     fs::create_dir(d.path().join("evil.test")).unwrap();
     fs::create_dir(d.path().join("withindex")).unwrap();
@@ -379,7 +378,7 @@ fn directories_redirect_index_and_listings() {
     for n in names {
         fs::write(d.path().join("odd dir").join(n), n).unwrap();
     }
-    let s = serve(d.path(), &["-q"]);
+    let s = serve(t, d.path(), &["-q"]);
     let r = get(s.addr, "/sub?x=1");
     assert_eq!(r.status, 301);
     assert_eq!(r.header("location"), Some("/sub/?x=1"));
@@ -428,20 +427,19 @@ fn directories_redirect_index_and_listings() {
     assert_eq!(listed.len(), names.len());
     assert!(listed.contains(&"quote\"s.txt"));
     // --no-listing.
-    let s2 = serve(d.path(), &["-q", "--no-listing"]);
+    let s2 = serve(t, d.path(), &["-q", "--no-listing"]);
     assert_eq!(get(s2.addr, "/sub/").status, 404);
     assert_eq!(get(s2.addr, "/withindex/").status, 200);
-}
+});
 
-#[test]
-fn traversal_attempts_never_leave_the_root() {
+both!(traversal_attempts_never_leave_the_root, |t| {
     let top = tempfile::tempdir().unwrap();
     let root = top.path().join("root");
     fs::create_dir_all(root.join("a/b")).unwrap();
     fs::write(root.join("a/ok.txt"), "ok").unwrap();
     let secret = "TOP-SECRET-0xC0FFEE";
     fs::write(top.path().join("secret.txt"), secret).unwrap();
-    let s = serve(&root, &["-q"]);
+    let s = serve(t, &root, &["-q"]);
     let targets = [
         "/../secret.txt",
         "/a/../../secret.txt",
@@ -492,10 +490,9 @@ fn traversal_attempts_never_leave_the_root() {
         assert!(!r.text().contains("root:"), "{t} leaked /etc/passwd");
     }
     assert_eq!(get(s.addr, "/a/b/../ok.txt").text(), "ok");
-}
+});
 
-#[test]
-fn symlinks_out_of_the_root_and_dotfiles() {
+both!(symlinks_out_of_the_root_and_dotfiles, |t| {
     let top = tempfile::tempdir().unwrap();
     let root = top.path().join("root");
     fs::create_dir(&root).unwrap();
@@ -510,7 +507,7 @@ fn symlinks_out_of_the_root_and_dotfiles() {
     fs::create_dir(root.join(".git")).unwrap();
     fs::write(root.join(".git/config"), "cfg").unwrap();
 
-    let s = serve(&root, &["-q"]);
+    let s = serve(t, &root, &["-q"]);
     assert_eq!(get(s.addr, "/link.txt").status, 404);
     assert_eq!(get(s.addr, "/linkdir/x.txt").status, 404);
     assert_eq!(get(s.addr, "/inside-link.txt").text(), "real");
@@ -526,18 +523,17 @@ fn symlinks_out_of_the_root_and_dotfiles() {
     }
     assert!(listing.contains("\"./inside-link.txt\""));
 
-    let s = serve(&root, &["-q", "--follow-symlinks", "--hidden"]);
+    let s = serve(t, &root, &["-q", "--follow-symlinks", "--hidden"]);
     assert_eq!(get(s.addr, "/link.txt").text(), "outside");
     assert_eq!(get(s.addr, "/linkdir/x.txt").text(), "x");
     assert_eq!(get(s.addr, "/.env").text(), "SECRET=1");
     assert!(get(s.addr, "/").text().contains(".git/"));
-}
+});
 
-#[test]
-fn slow_client_does_not_stall_fifty_downloads() {
+both!(slow_client_does_not_stall_fifty_downloads, |t| {
     let d = site();
     let data = big_file(d.path(), "big.bin", 2 << 20);
-    let s = serve(d.path(), &["-q", "--head-timeout", "30"]);
+    let s = serve(t, d.path(), &["-q", "--head-timeout", "30"]);
     // The slow client starts a head and trickles it byte by byte.
     let mut slow = Client::new(s.addr);
     slow.send(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n");
@@ -563,12 +559,11 @@ fn slow_client_does_not_stall_fifty_downloads() {
     // The slow client is still being served once it finishes its head.
     slow.send(b"\r\n");
     assert_eq!(slow.response(false).body, b"hello\n");
-}
+});
 
-#[test]
-fn slowloris_head_deadline_is_not_reset_by_each_byte() {
+both!(slowloris_head_deadline_is_not_reset_by_each_byte, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q", "--head-timeout", "1"]);
+    let s = serve(t, d.path(), &["-q", "--head-timeout", "1"]);
     let mut c = Client::new(s.addr);
     let start = Instant::now();
     c.send(b"GET /a.txt HTTP/1.1\r\n");
@@ -590,24 +585,23 @@ fn slowloris_head_deadline_is_not_reset_by_each_byte() {
     let elapsed = start.elapsed();
     assert!(got_408, "server never answered the slow head");
     assert!(elapsed < Duration::from_secs(3), "took {elapsed:?}");
-}
+});
 
-#[test]
-fn idle_keep_alive_connections_are_closed() {
+both!(idle_keep_alive_connections_are_closed, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q", "--idle-timeout", "0.5"]);
+    let s = serve(t, d.path(), &["-q", "--idle-timeout", "0.5"]);
     let mut c = Client::new(s.addr);
     c.send(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(c.response(false).status, 200);
     let start = Instant::now();
     assert!(c.closed());
     assert!(start.elapsed() < Duration::from_secs(5));
-}
+});
 
-#[test]
-fn connection_limit_refuses_quickly_with_503() {
+both!(connection_limit_refuses_quickly_with_503, |t| {
     let d = site();
     let s = serve(
+        t,
         d.path(),
         &["-q", "--threads", "1", "--max-connections", "2"],
     );
@@ -619,16 +613,21 @@ fn connection_limit_refuses_quickly_with_503() {
         held.push(c);
     }
     let mut third = Client::new(s.addr);
-    let r = third.response(false);
-    assert_eq!(r.status, 503);
+    if t == Transport::Tls {
+        // A fatal internal_error alert instead: a plaintext 503 would be a
+        // garbled handshake to a TLS client.
+        let err = third.stream.read(&mut [0u8; 64]).unwrap_err();
+        assert!(format!("{err:?}").contains("InternalError"), "{err:?}");
+    } else {
+        assert_eq!(third.response(false).status, 503);
+    }
     drop(held);
-}
+});
 
-#[test]
-fn graceful_shutdown_finishes_a_download_in_flight() {
+both!(graceful_shutdown_finishes_a_download_in_flight, |t| {
     let d = site();
     let data = big_file(d.path(), "huge.bin", 24 << 20);
-    let mut s = serve(d.path(), &["-q"]);
+    let mut s = serve(t, d.path(), &["-q"]);
     let mut idle = Client::new(s.addr);
     idle.send(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     idle.response(false);
@@ -642,12 +641,12 @@ fn graceful_shutdown_finishes_a_download_in_flight() {
     assert!(idle.closed(), "idle keep-alive connection left open");
     let status = s.bg.wait(TIMEOUT);
     assert!(status.success(), "exit status {status:?}");
-}
+});
 
 #[test]
 fn startup_errors_are_one_line_and_non_zero() {
     let d = site();
-    let s = serve(d.path(), &["-q", "--threads", "1"]);
+    let s = serve(Transport::Plain, d.path(), &["-q", "--threads", "1"]);
     let port = s.addr.port().to_string();
     let file = d.path().join("a.txt");
     let missing = d.path().join("missing");
@@ -670,10 +669,9 @@ fn startup_errors_are_one_line_and_non_zero() {
     }
 }
 
-#[test]
-fn extra_headers_and_access_log() {
+both!(extra_headers_and_access_log, |t| {
     let d = site();
-    let s = serve(d.path(), &["-H", "Access-Control-Allow-Origin: *"]);
+    let s = serve(t, d.path(), &["-H", "Access-Control-Allow-Origin: *"]);
     let r = request(
         s.addr,
         "GET /a.txt HTTP/1.1\r\nHost: t\r\nUser-Agent: tester \"1\"\r\nReferer: http://r/\r\nConnection: close\r\n\r\n",
@@ -693,7 +691,7 @@ fn extra_headers_and_access_log() {
     );
     let line = s.bg.lines.recv_timeout(TIMEOUT).expect("second log line");
     assert!(line.contains("\"GET /missing HTTP/1.1\" 404 "), "{line}");
-}
+});
 
 /// Runs a peer tool, failing clearly when it is not installed.
 fn tool(name: &str) -> Command {
@@ -707,44 +705,49 @@ fn tool(name: &str) -> Command {
     cmd
 }
 
-/// `curl -sS --max-time 10 ARGS`.
-fn curl(args: &[&str]) -> Output {
-    support::run(
-        tool("curl").args(["-sS", "--max-time", "10"]).args(args),
-        TIMEOUT,
-    )
+/// `curl -sS --max-time 10 ARGS` to `s`, trusting its pin over TLS.
+fn curl(s: &Server, args: &[&str]) -> Output {
+    let mut cmd = tool("curl");
+    cmd.args(["-sS", "--max-time", "10"]);
+    if let Some(trusted) = &s.trusted {
+        // -k only lifts the CA check; the pin is still enforced.
+        cmd.args(["-k", "--pinnedpubkey", &trusted.pin]);
+    }
+    support::run(cmd.args(args), TIMEOUT)
 }
 
-#[test]
-fn curl_as_a_client() {
+both!(curl_as_a_client, |t| {
     let d = site();
-    let s = serve(d.path(), &["-q"]);
+    let s = serve(t, d.path(), &["-q"]);
     let (a, hundred, sub) = (s.url("/a.txt"), s.url("/hundred.bin"), s.url("/sub"));
-    let out = curl(&["-D", "-", &a, &hundred]);
+    let out = curl(&s, &["-D", "-", &a, &hundred]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
     assert!(text.contains("hello\n"));
-    let out = curl(&["-r", "10-19", &hundred]);
+    let out = curl(&s, &["-r", "10-19", &hundred]);
     assert_eq!(out.stdout, (10..20u8).collect::<Vec<u8>>());
-    let out = curl(&["-0", "-I", &a]);
+    let out = curl(&s, &["-0", "-I", &a]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Content-Length: 6"));
-    let out = curl(&[
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code} %{redirect_url}",
-        &sub,
-    ]);
+    let out = curl(
+        &s,
+        &[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            &sub,
+        ],
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("301 {sub}/"));
-}
+});
 
-#[test]
-fn wget_mirrors_the_demo_site_byte_for_byte() {
-    let s = serve(&www(), &["-q"]);
+both!(wget_mirrors_the_demo_site_byte_for_byte, |t| {
+    let s = serve(t, &www(), &["-q"]);
     let dest = tempfile::tempdir().unwrap();
     let out = support::run(
         tool("wget")
+            .args((t == Transport::Tls).then_some("--no-check-certificate"))
             .args([
                 "-q",
                 "-r",
@@ -757,7 +760,7 @@ fn wget_mirrors_the_demo_site_byte_for_byte() {
                 "-P",
             ])
             .arg(dest.path())
-            .arg(format!("http://{}/", s.addr)),
+            .arg(s.url("/")),
         TIMEOUT,
     );
     assert!(
@@ -782,16 +785,15 @@ fn wget_mirrors_the_demo_site_byte_for_byte() {
         }
     }
     assert!(checked >= 5, "only {checked} files");
-}
+});
 
-#[test]
-fn changed_and_replaced_files_are_served_fresh() {
+both!(changed_and_replaced_files_are_served_fresh, |t| {
     let top = tempfile::tempdir().unwrap();
     let root = top.path().join("root");
     fs::create_dir(&root).unwrap();
     fs::write(top.path().join("outside.txt"), "outside").unwrap();
     fs::write(root.join("f.txt"), "first").unwrap();
-    let s = serve(&root, &["-q", "--threads", "1"]);
+    let s = serve(t, &root, &["-q", "--threads", "1"]);
     let mut c = Client::new(s.addr);
     let ask = |c: &mut Client| {
         c.send(b"GET /f.txt HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -805,7 +807,7 @@ fn changed_and_replaced_files_are_served_fresh() {
     fs::remove_file(root.join("f.txt")).unwrap();
     std::os::unix::fs::symlink(top.path().join("outside.txt"), root.join("f.txt")).unwrap();
     assert_eq!(ask(&mut c).status, 404);
-}
+});
 
 /// CPU time (user + system, in clock ticks) the process has used so far.
 fn cpu_ticks(pid: u32) -> u64 {
@@ -886,13 +888,12 @@ fn out_of_descriptors_pauses_accepting_without_spinning_or_exiting() {
     drop(s);
 }
 
-#[test]
-fn dual_stack_bind_answers_on_ipv4_and_ipv6_loopback() {
+both!(dual_stack_bind_answers_on_ipv4_and_ipv6_loopback, |t| {
     if !support::needs_ipv6() {
         return;
     }
     let d = site();
-    let s = serve(d.path(), &["-q", "-b", "[::]"]);
+    let s = serve(t, d.path(), &["-q", "-b", "[::]"]);
     assert!(
         s.addr.ip().is_unspecified() && s.addr.is_ipv6(),
         "{}",
@@ -902,4 +903,4 @@ fn dual_stack_bind_answers_on_ipv4_and_ipv6_loopback() {
         let addr = SocketAddr::new(ip.parse().unwrap(), s.addr.port());
         assert_eq!(get(addr, "/a.txt").text(), "hello\n", "{ip}");
     }
-}
+});

@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 
 mod net;
 mod process;
+mod transport;
 
 pub use net::*;
 pub use process::*;
+pub use transport::*;
 
 /// Certificates made at test time; the same file serves the library's
 /// unit tests (see its module doc).

@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 
 use wirecat::http::response::try_parse_response;
 
-use super::TIMEOUT;
+use super::{Stream, TIMEOUT};
 
 /// A TCP connection with read and write timeouts, so no test can hang.
 pub fn connect(addr: SocketAddr) -> TcpStream {
@@ -22,16 +22,23 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
 }
 
 /// Reads until the peer closes (a reset counts as closing: closing with a
-/// request unread may reset); fails if it keeps the connection open past
-/// the timeout.
-pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
+/// request unread may reset; so does a TLS stream ending without
+/// close_notify); fails if it keeps the connection open past the timeout.
+pub fn read_to_close(s: &mut impl Read) -> Vec<u8> {
     let mut out = Vec::new();
     let mut buf = [0u8; 16 * 1024];
     loop {
         match s.read(&mut buf) {
             Ok(0) => return out,
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::ConnectionReset => return out,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::UnexpectedEof
+                ) =>
+            {
+                return out
+            }
             Err(e) => panic!(
                 "connection left open ({e}); got {:?}",
                 String::from_utf8_lossy(&out)
@@ -93,10 +100,11 @@ impl Drop for Listening {
     }
 }
 
-/// Sends `raw` in one write on a fresh connection and reads until the
-/// server closes (see [`read_to_close`]).
+/// Sends `raw` in one write on a fresh connection (TLS to a TLS server,
+/// see [`Stream::open`]) and reads until the server closes (see
+/// [`read_to_close`]).
 pub fn exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
-    let mut s = connect(addr);
+    let mut s = Stream::open(addr);
     s.write_all(raw).expect("write");
     read_to_close(&mut s)
 }
@@ -157,16 +165,17 @@ impl Resp {
     }
 }
 
-/// A client connection that reads responses one at a time.
+/// A client connection that reads responses one at a time, plain or TLS
+/// (see [`Stream::open`]).
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Stream,
     buf: Vec<u8>,
 }
 
 impl Client {
     pub fn new(addr: SocketAddr) -> Client {
         Client {
-            stream: connect(addr),
+            stream: Stream::open(addr),
             buf: Vec::new(),
         }
     }

@@ -7,12 +7,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use wait_timeout::ChildExt;
 
-use super::TIMEOUT;
+use super::{trust, Transport, Trusted, TIMEOUT};
 
 /// Removes what the caller's environment could change about a run.
 fn clean_env(cmd: &mut Command) -> &mut Command {
@@ -296,6 +296,7 @@ pub struct Launch {
     stdout_unread: bool,
     stderr_lines: bool,
     announces: &'static str,
+    transport: Transport,
 }
 
 /// `wirecat serve -p 0 DIR`, to be given more flags and started.
@@ -318,6 +319,7 @@ impl Launch {
             stdout_unread: false,
             stderr_lines: false,
             announces,
+            transport: Transport::Plain,
         }
     }
 
@@ -325,6 +327,16 @@ impl Launch {
     pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Launch {
         self.args
             .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Serve over `t`: with [`Transport::Tls`], `--tls`, and the printed
+    /// pin trusted by the support clients for as long as the server runs.
+    pub fn transport(mut self, t: Transport) -> Launch {
+        if t == Transport::Tls {
+            self.args.push("--tls".into());
+        }
+        self.transport = t;
         self
     }
 
@@ -388,10 +400,19 @@ impl Launch {
             announced.starts_with(self.announces),
             "unexpected first line: {announced:?}"
         );
+        let addr = addr_in(&announced);
+        let trusted = (self.transport == Transport::Tls).then(|| {
+            // The startup lines come before any access-log line.
+            let line = bg.line_with("--pinnedpubkey ");
+            let pin = line.rsplit(' ').next().unwrap();
+            trust(addr.port(), pin)
+        });
         Server {
-            addr: addr_in(&announced),
+            addr,
             bg,
             announced,
+            transport: self.transport,
+            trusted,
         }
     }
 }
@@ -403,12 +424,15 @@ pub struct Server {
     pub addr: SocketAddr,
     /// Its first stdout line.
     pub announced: String,
+    pub transport: Transport,
+    /// With TLS, its pin, registered while the server lives.
+    pub trusted: Option<Arc<Trusted>>,
 }
 
 impl Server {
-    /// `http://ADDR/PATH` on this server.
+    /// `http://ADDR/PATH` (or `https://`) on this server.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.transport.scheme(), self.addr)
     }
 }
 
