@@ -10,10 +10,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::support::{self, assert_code, request, stderr, wirecat_in, Resp, Server};
+use crate::both;
+use crate::support::{self, assert_code, request, stderr, wirecat_in, Resp, Server, Transport};
 
-fn serve(dir: &Path) -> Server {
-    support::serve(dir).args(["-q", "--threads", "1"]).start()
+fn serve(t: Transport, dir: &Path) -> Server {
+    support::serve(dir)
+        .transport(t)
+        .args(["-q", "--threads", "1"])
+        .start()
 }
 
 /// `METHOD path` with `Accept: accept` (none when empty), read by framing.
@@ -71,10 +75,9 @@ fn shown_names(html: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn listing_sorts_by_name_size_or_time_folders_first() {
+both!(listing_sorts_by_name_size_or_time_folders_first, |t| {
     let d = tabled_site();
-    let s = serve(d.path());
+    let s = serve(t, d.path());
     let cases = [
         (
             "/",
@@ -134,67 +137,69 @@ fn listing_sorts_by_name_size_or_time_folders_first() {
             "a-small.txt"
         ]
     );
-}
+});
 
-#[test]
-fn listing_heads_link_orders_and_show_counts_and_utc_dates() {
-    let d = tabled_site();
-    let s = serve(d.path());
-    let html = ask(s.addr, "GET", "/", "").text();
-    // Column heads are links: no script needed to sort.
-    for link in [
-        "<a href=\"?sort=name&amp;order=desc\">Name \u{25b2}</a>",
-        "<a href=\"?sort=size&amp;order=desc\">Size</a>",
-        "<a href=\"?sort=time&amp;order=desc\">Modified (UTC)</a>",
-    ] {
-        assert!(html.contains(link), "{link}: {html}");
+both!(
+    listing_heads_link_orders_and_show_counts_and_utc_dates,
+    |t| {
+        let d = tabled_site();
+        let s = serve(t, d.path());
+        let html = ask(s.addr, "GET", "/", "").text();
+        // Column heads are links: no script needed to sort.
+        for link in [
+            "<a href=\"?sort=name&amp;order=desc\">Name \u{25b2}</a>",
+            "<a href=\"?sort=size&amp;order=desc\">Size</a>",
+            "<a href=\"?sort=time&amp;order=desc\">Modified (UTC)</a>",
+        ] {
+            assert!(html.contains(link), "{link}: {html}");
+        }
+        let sorted = ask(s.addr, "GET", "/?sort=size&order=desc", "").text();
+        assert!(
+            sorted.contains("<a href=\"?sort=size&amp;order=asc\">Size \u{25bc}</a>"),
+            "{sorted}"
+        );
+        // 2 folders, 3 files, 52,010 bytes.
+        assert!(
+            html.contains(
+                "2 folders, 3 files, <span title=\"52010 bytes\">50.8 KiB</span> in total"
+            ),
+            "{html}"
+        );
+        // Dates as people read them, the full one in the title.
+        assert!(
+            html.contains(concat!(
+                "<time datetime=\"2026-11-29T22:27:13Z\" title=\"2026-11-29 22:27:13 UTC\">",
+                "2026-11-29 22:27</time>"
+            )),
+            "{html}"
+        );
+        // A phone-sized, dark-aware page with a filter box only a script shows.
+        assert!(html
+            .contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"));
+        assert!(html.contains("@media (prefers-color-scheme:dark)"));
+        assert!(
+            html.contains("table{border-collapse:collapse"),
+            "the listing's own style"
+        );
+        assert!(html.contains("<input id=\"filter\" type=\"search\""));
+        assert!(html.contains("aria-label=\"Filter names\" hidden>"));
+        assert!(html.contains("f.hidden=false"));
+        // A folder: its own counts, and the way up is not an entry.
+        let sub = ask(s.addr, "GET", "/a-folder/", "").text();
+        assert!(
+            sub.contains("0 folders, 0 files, <span title=\"0 bytes\">0 B</span>"),
+            "{sub}"
+        );
+        assert!(
+            sub.contains("<tr class=\"up\"><td><a href=\"../\">../</a>"),
+            "{sub}"
+        );
     }
-    let sorted = ask(s.addr, "GET", "/?sort=size&order=desc", "").text();
-    assert!(
-        sorted.contains("<a href=\"?sort=size&amp;order=asc\">Size \u{25bc}</a>"),
-        "{sorted}"
-    );
-    // 2 folders, 3 files, 52,010 bytes.
-    assert!(
-        html.contains("2 folders, 3 files, <span title=\"52010 bytes\">50.8 KiB</span> in total"),
-        "{html}"
-    );
-    // Dates as people read them, the full one in the title.
-    assert!(
-        html.contains(concat!(
-            "<time datetime=\"2026-11-29T22:27:13Z\" title=\"2026-11-29 22:27:13 UTC\">",
-            "2026-11-29 22:27</time>"
-        )),
-        "{html}"
-    );
-    // A phone-sized, dark-aware page with a filter box only a script shows.
-    assert!(
-        html.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-    );
-    assert!(html.contains("@media (prefers-color-scheme:dark)"));
-    assert!(
-        html.contains("table{border-collapse:collapse"),
-        "the listing's own style"
-    );
-    assert!(html.contains("<input id=\"filter\" type=\"search\""));
-    assert!(html.contains("aria-label=\"Filter names\" hidden>"));
-    assert!(html.contains("f.hidden=false"));
-    // A folder: its own counts, and the way up is not an entry.
-    let sub = ask(s.addr, "GET", "/a-folder/", "").text();
-    assert!(
-        sub.contains("0 folders, 0 files, <span title=\"0 bytes\">0 B</span>"),
-        "{sub}"
-    );
-    assert!(
-        sub.contains("<tr class=\"up\"><td><a href=\"../\">../</a>"),
-        "{sub}"
-    );
-}
+);
 
-#[test]
-fn json_listing_gives_rfc3339_beside_the_seconds() {
+both!(json_listing_gives_rfc3339_beside_the_seconds, |t| {
     let d = tabled_site();
-    let s = serve(d.path());
+    let s = serve(t, d.path());
     let r = ask(s.addr, "GET", "/", "application/json");
     assert_eq!(r.header("content-type"), Some("application/json"));
     let j: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
@@ -219,12 +224,11 @@ fn json_listing_gives_rfc3339_beside_the_seconds() {
         assert_eq!(e["modified_rfc3339"], want, "{name}");
     }
     assert!(entry("a-folder")["modified_rfc3339"].is_string());
-}
+});
 
-#[test]
-fn error_pages_follow_accept_in_html_json_or_text() {
+both!(error_pages_follow_accept_in_html_json_or_text, |t| {
     let d = tabled_site();
-    let s = serve(d.path());
+    let s = serve(t, d.path());
     let html_accept = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
     for accept in ["", "*/*", html_accept] {
         let r = ask(s.addr, "GET", "/missing.txt", accept);
@@ -278,12 +282,11 @@ fn error_pages_follow_accept_in_html_json_or_text() {
     let r = ask(s.addr, "GET", "/a-folder", "");
     assert_eq!(r.status, 301);
     assert_eq!(r.header("content-type"), Some("text/plain; charset=utf-8"));
-}
+});
 
-#[test]
-fn error_pages_answer_head_with_the_same_headers() {
+both!(error_pages_answer_head_with_the_same_headers, |t| {
     let d = tabled_site();
-    let s = serve(d.path());
+    let s = serve(t, d.path());
     for accept in ["", "text/plain", "application/json"] {
         let get = ask(s.addr, "GET", "/missing.txt", accept);
         let head = ask(s.addr, "HEAD", "/missing.txt", accept);
@@ -297,10 +300,9 @@ fn error_pages_answer_head_with_the_same_headers() {
             Some(get.body.len().to_string().as_str())
         );
     }
-}
+});
 
-#[test]
-fn a_forbidden_file_gets_the_403_page() {
+both!(a_forbidden_file_gets_the_403_page, |t| {
     let d = tabled_site();
     let secret = d.path().join("secret.txt");
     fs::write(&secret, "s").unwrap();
@@ -309,13 +311,13 @@ fn a_forbidden_file_gets_the_403_page() {
         support::skip("running as root: a mode-000 file is still readable");
         return;
     }
-    let s = serve(d.path());
+    let s = serve(t, d.path());
     let r = ask(s.addr, "GET", "/secret.txt", "");
     assert_eq!(r.status, 403);
     assert!(r.text().contains("<h1>403 Forbidden</h1>"), "{}", r.text());
     let r = ask(s.addr, "GET", "/secret.txt", "application/json");
     assert_eq!(r.text(), "{\"status\":403,\"error\":\"Forbidden\"}\n");
-}
+});
 
 #[test]
 fn serve_a_port_number_says_to_use_p() {

@@ -139,6 +139,9 @@ pub struct Background {
     /// Stderr line by line, when collected (see [`Launch::stderr_lines`]);
     /// otherwise stderr is the test's.
     pub stderr: Option<mpsc::Receiver<String>>,
+    /// A TLS server's pin registration (see [`super::trust`]), held here
+    /// so it lasts exactly as long as the process is kept.
+    pub trusted: Option<Arc<Trusted>>,
 }
 
 impl Background {
@@ -168,6 +171,7 @@ impl Background {
             lines: none,
             stdout: None,
             stderr: None,
+            trusted: None,
         }
     }
 
@@ -200,6 +204,7 @@ impl Background {
             lines,
             stdout,
             stderr,
+            trusted: None,
         };
         (bg, first)
     }
@@ -401,7 +406,8 @@ impl Launch {
             "unexpected first line: {announced:?}"
         );
         let addr = addr_in(&announced);
-        let trusted = (self.transport == Transport::Tls).then(|| {
+        let mut bg = bg;
+        bg.trusted = (self.transport == Transport::Tls).then(|| {
             // The startup lines come before any access-log line.
             let line = bg.line_with("--pinnedpubkey ");
             let pin = line.rsplit(' ').next().unwrap();
@@ -412,7 +418,6 @@ impl Launch {
             bg,
             announced,
             transport: self.transport,
-            trusted,
         }
     }
 }
@@ -425,14 +430,17 @@ pub struct Server {
     /// Its first stdout line.
     pub announced: String,
     pub transport: Transport,
-    /// With TLS, its pin, registered while the server lives.
-    pub trusted: Option<Arc<Trusted>>,
 }
 
 impl Server {
     /// `http://ADDR/PATH` (or `https://`) on this server.
     pub fn url(&self, path: &str) -> String {
         format!("{}://{}{path}", self.transport.scheme(), self.addr)
+    }
+
+    /// With TLS, the `sha256//BASE64` pin it printed.
+    pub fn pin(&self) -> Option<&str> {
+        self.bg.trusted.as_ref().map(|t| t.pin.as_str())
     }
 }
 
