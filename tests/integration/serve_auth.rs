@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::both;
 use crate::support::{self, assert_code, assert_stderr_has, request, Client};
 
 const CHALLENGE: &str = "Basic realm=\"wirecat\", charset=\"UTF-8\"";
@@ -31,10 +32,10 @@ fn site() -> tempfile::TempDir {
     dir
 }
 
-#[test]
-fn every_request_needs_the_password() {
+both!(every_request_needs_the_password, |t| {
     let dir = site();
     let server = support::serve(dir.path())
+        .transport(t)
         .args(["-q", "--auth", "ann:pw", "--auth", "bob:other"])
         .start();
     for path in ["/", "/index.html", "/sub/", "/missing"] {
@@ -53,10 +54,9 @@ fn every_request_needs_the_password() {
     );
     let missing = get_with(server.addr, "/missing", &basic("ann", "pw"));
     assert_eq!(missing.status, 404, "errors come after the login");
-}
+});
 
-#[test]
-fn hashed_secrets_of_each_kind() {
+both!(hashed_secrets_of_each_kind, |t| {
     use argon2::password_hash::PasswordHasher;
     let dir = site();
     let sha: String = Sha256::digest(b"s3")
@@ -78,7 +78,7 @@ fn hashed_secrets_of_each_kind() {
     for s in &specs {
         args.extend(["--auth".to_string(), s.clone()]);
     }
-    let server = support::serve(dir.path()).args(&args).start();
+    let server = support::serve(dir.path()).transport(t).args(&args).start();
     for (user, pass) in [("s", "s3"), ("a", "a2pw"), ("b", "bcpw")] {
         // Keep-alive: the second request is answered from the loop's memory
         // of the first verification (same result either way).
@@ -95,12 +95,12 @@ fn hashed_secrets_of_each_kind() {
         let literal = get_with(server.addr, "/", &basic(user, &spec[2..]));
         assert_eq!(literal.status, 401, "{user}");
     }
-}
+});
 
-#[test]
-fn an_address_that_keeps_failing_waits_longer() {
+both!(an_address_that_keeps_failing_waits_longer, |t| {
     let dir = site();
     let server = support::serve(dir.path())
+        .transport(t)
         .verbose()
         .verbose()
         .args(["-q", "--auth", "ann:pw"])
@@ -130,12 +130,12 @@ fn an_address_that_keeps_failing_waits_longer() {
     let start = Instant::now();
     assert_eq!(get_with(server.addr, "/", "").status, 401);
     assert!(start.elapsed() < Duration::from_millis(900), "{took:?}");
-}
+});
 
-#[test]
-fn credentials_stay_out_of_the_access_log() {
+both!(credentials_stay_out_of_the_access_log, |t| {
     let dir = site();
     let server = support::serve(dir.path())
+        .transport(t)
         // One loop, so the log lines come in request order.
         .args(["--threads", "1", "--auth", "ann:hunter2"])
         .start();
@@ -154,7 +154,7 @@ fn credentials_stay_out_of_the_access_log() {
             assert!(!line.contains(secret), "{secret:?} in {line:?}");
         }
     }
-}
+});
 
 #[test]
 fn a_bad_hash_is_a_usage_error() {
@@ -172,10 +172,10 @@ fn a_bad_hash_is_a_usage_error() {
     }
 }
 
-#[test]
-fn cors_preflights_pass_the_login_and_nothing_else_does() {
+both!(cors_preflights_pass_the_login_and_nothing_else_does, |t| {
     let dir = site();
     let server = support::serve(dir.path())
+        .transport(t)
         .args(["-q", "--cors", "--auth", "ann:pw"])
         .start();
     // Browsers send a preflight without credentials: it must be answered.
@@ -197,4 +197,4 @@ fn cors_preflights_pass_the_login_and_nothing_else_does() {
         get_with(server.addr, "/index.html", &basic("ann", "pw")).status,
         200
     );
-}
+});

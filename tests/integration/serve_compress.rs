@@ -10,7 +10,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use crate::support::{self, request, wirecat, Resp, Server, TIMEOUT};
+use crate::both;
+use crate::support::{self, request, wirecat, Resp, Server, Transport, TIMEOUT};
 
 /// Some 40 KiB of JavaScript-like text that compresses well.
 fn script() -> Vec<u8> {
@@ -25,8 +26,9 @@ fn script() -> Vec<u8> {
         .into_bytes()
 }
 
-fn serve(dir: &Path, extra: &[&str]) -> Server {
+fn serve(t: Transport, dir: &Path, extra: &[&str]) -> Server {
     support::serve(dir)
+        .transport(t)
         .args(["-q", "--threads", "1"])
         .args(extra)
         .start()
@@ -76,84 +78,88 @@ fn zstd(dir: &Path, name: &str) {
     );
 }
 
-/// `curl --compressed` with `Accept-Encoding: coding`: the decoded body
-/// and the head.
-fn curl_decoded(url: &str, coding: &str) -> (Vec<u8>, String) {
+/// `curl --compressed` with `Accept-Encoding: coding` for `path` on `s`
+/// (its pin trusted over TLS): the decoded body and the head.
+fn curl_decoded(s: &Server, path: &str, coding: &str) -> (Vec<u8>, String) {
     let head = tempfile::NamedTempFile::new().unwrap();
+    let pin = s.pin().map(|p| ["-k", "--pinnedpubkey", p]);
     let out = support::run(
         Command::new("curl")
             .env_remove("http_proxy")
+            .args(pin.into_iter().flatten())
             .args(["-sS", "--max-time", "10", "--compressed", "-H"])
             .arg(format!("Accept-Encoding: {coding}"))
             .arg("-D")
             .arg(head.path())
-            .arg(url),
+            .arg(s.url(path)),
         TIMEOUT,
     );
     assert!(out.status.success(), "{out:?}");
     (out.stdout, fs::read_to_string(head.path()).unwrap())
 }
 
-#[test]
-fn every_coding_decodes_to_the_file_with_curl_fetch_and_a_second_decoder() {
-    let d = tempfile::tempdir().unwrap();
-    let js = script();
-    fs::write(d.path().join("app.js"), &js).unwrap();
-    fs::write(d.path().join("data.json"), &js).unwrap();
-    zstd(d.path(), "data.json");
-    let s = serve(d.path(), &[]);
-    for coding in ["br", "gzip"] {
-        let r = ask(
-            s.addr,
-            "GET",
-            "/app.js",
-            &format!("Accept-Encoding: {coding}\r\n"),
+both!(
+    every_coding_decodes_to_the_file_with_curl_fetch_and_a_second_decoder,
+    |t| {
+        let d = tempfile::tempdir().unwrap();
+        let js = script();
+        fs::write(d.path().join("app.js"), &js).unwrap();
+        fs::write(d.path().join("data.json"), &js).unwrap();
+        zstd(d.path(), "data.json");
+        let s = serve(t, d.path(), &[]);
+        for coding in ["br", "gzip"] {
+            let r = ask(
+                s.addr,
+                "GET",
+                "/app.js",
+                &format!("Accept-Encoding: {coding}\r\n"),
+            );
+            assert_eq!(r.status, 200);
+            assert_eq!(r.header("content-encoding"), Some(coding));
+            assert_eq!(
+                r.header("content-type"),
+                Some("text/javascript; charset=utf-8")
+            );
+            assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+            assert!(r.body.len() < js.len() / 3, "{coding}: {}", r.body.len());
+            let decoded = if coding == "br" {
+                unbrotli(&r.body)
+            } else {
+                gunzip(&r.body)
+            };
+            assert!(decoded == js, "{coding}: second decoder");
+            let (body, head) = curl_decoded(&s, "/app.js", coding);
+            assert!(head
+                .to_ascii_lowercase()
+                .contains(&format!("content-encoding: {coding}")));
+            assert!(body == js, "{coding}: curl");
+        }
+        let (body, head) = curl_decoded(&s, "/data.json", "zstd");
+        assert!(
+            head.to_ascii_lowercase().contains("content-encoding: zstd"),
+            "{head}"
         );
-        assert_eq!(r.status, 200);
-        assert_eq!(r.header("content-encoding"), Some(coding));
-        assert_eq!(
-            r.header("content-type"),
-            Some("text/javascript; charset=utf-8")
-        );
-        assert_eq!(r.header("vary"), Some("Accept-Encoding"));
-        assert!(r.body.len() < js.len() / 3, "{coding}: {}", r.body.len());
-        let decoded = if coding == "br" {
-            unbrotli(&r.body)
-        } else {
-            gunzip(&r.body)
-        };
-        assert!(decoded == js, "{coding}: second decoder");
-        let (body, head) = curl_decoded(&s.url("/app.js"), coding);
-        assert!(head
-            .to_ascii_lowercase()
-            .contains(&format!("content-encoding: {coding}")));
-        assert!(body == js, "{coding}: curl");
+        assert!(body == js, "zstd sidecar: curl");
+        for ae in ["Accept-Encoding: br", "Accept-Encoding: gzip"] {
+            let out = support::run(
+                wirecat()
+                    .args(["fetch", "--compressed", "-o", "-", "-H", ae])
+                    .args(s.pin().map(|_| "-k"))
+                    .arg(s.url("/app.js")),
+                TIMEOUT,
+            );
+            assert!(out.status.success(), "{out:?}");
+            assert!(out.stdout == js, "{ae}: wirecat fetch --compressed");
+        }
     }
-    let (body, head) = curl_decoded(&s.url("/data.json"), "zstd");
-    assert!(
-        head.to_ascii_lowercase().contains("content-encoding: zstd"),
-        "{head}"
-    );
-    assert!(body == js, "zstd sidecar: curl");
-    for ae in ["Accept-Encoding: br", "Accept-Encoding: gzip"] {
-        let out = support::run(
-            wirecat()
-                .args(["fetch", "--compressed", "-o", "-", "-H", ae])
-                .arg(s.url("/app.js")),
-            TIMEOUT,
-        );
-        assert!(out.status.success(), "{out:?}");
-        assert!(out.stdout == js, "{ae}: wirecat fetch --compressed");
-    }
-}
+);
 
-#[test]
-fn identity_when_asked_so_and_for_what_does_not_compress() {
+both!(identity_when_asked_so_and_for_what_does_not_compress, |t| {
     let d = tempfile::tempdir().unwrap();
     fs::write(d.path().join("app.js"), script()).unwrap();
     fs::write(d.path().join("tiny.txt"), "short").unwrap();
     fs::write(d.path().join("photo.png"), script()).unwrap();
-    let s = serve(d.path(), &[]);
+    let s = serve(t, d.path(), &[]);
     let cases = [
         ("/app.js", "", None, true),
         ("/app.js", "Accept-Encoding: identity\r\n", None, true),
@@ -179,10 +185,9 @@ fn identity_when_asked_so_and_for_what_does_not_compress() {
         assert_eq!(r.header("content-encoding"), coding, "{path} {headers:?}");
         assert_eq!(r.header("vary").is_some(), vary, "{path} {headers:?}");
     }
-}
+});
 
-#[test]
-fn fresh_sidecars_are_preferred_and_stale_ones_ignored() {
+both!(fresh_sidecars_are_preferred_and_stale_ones_ignored, |t| {
     let d = tempfile::tempdir().unwrap();
     let js = script();
     fs::write(d.path().join("app.js"), &js).unwrap();
@@ -196,7 +201,7 @@ fn fresh_sidecars_are_preferred_and_stale_ones_ignored() {
         .open(d.path().join("old.js.gz"))
         .unwrap();
     old.set_modified(past).unwrap();
-    let s = serve(d.path(), &[]);
+    let s = serve(t, d.path(), &[]);
     // Sidecars win over compressing on the fly, even over a preferred br.
     let r = ask(s.addr, "GET", "/app.js", "Accept-Encoding: br, gzip\r\n");
     assert_eq!(r.header("content-encoding"), Some("gzip"));
@@ -224,19 +229,18 @@ fn fresh_sidecars_are_preferred_and_stale_ones_ignored() {
     assert_eq!(r.header("content-encoding"), Some("gzip"));
     assert!(gunzip(&r.body) == js, "compressed on the fly instead");
     // --no-compress keeps sidecars; a stale one then means identity.
-    let s = serve(d.path(), &["--no-compress"]);
+    let s = serve(t, d.path(), &["--no-compress"]);
     let r = ask(s.addr, "GET", "/app.js", "Accept-Encoding: gzip\r\n");
     assert!(r.body == sidecar);
     let r = ask(s.addr, "GET", "/old.js", "Accept-Encoding: gzip\r\n");
     assert_eq!(r.header("content-encoding"), None);
     assert!(r.body == js);
-}
+});
 
-#[test]
-fn each_variant_has_its_etag_and_its_304() {
+both!(each_variant_has_its_etag_and_its_304, |t| {
     let d = tempfile::tempdir().unwrap();
     fs::write(d.path().join("app.js"), script()).unwrap();
-    let s = serve(d.path(), &[]);
+    let s = serve(t, d.path(), &[]);
     let plain = ask(s.addr, "GET", "/app.js", "");
     let br = ask(s.addr, "GET", "/app.js", "Accept-Encoding: br\r\n");
     let gz = ask(s.addr, "GET", "/app.js", "Accept-Encoding: gzip\r\n");
@@ -270,14 +274,13 @@ fn each_variant_has_its_etag_and_its_304() {
             assert_eq!(r.header("etag"), Some(tag.as_str()));
         }
     }
-}
+});
 
-#[test]
-fn ranges_get_identity_and_head_matches_get() {
+both!(ranges_get_identity_and_head_matches_get, |t| {
     let d = tempfile::tempdir().unwrap();
     let js = script();
     fs::write(d.path().join("app.js"), &js).unwrap();
-    let s = serve(d.path(), &[]);
+    let s = serve(t, d.path(), &[]);
     let r = ask(
         s.addr,
         "GET",
@@ -301,4 +304,4 @@ fn ranges_get_identity_and_head_matches_get() {
         assert_eq!(strip(&get), strip(&head), "{ae:?}");
         assert!(head.body.is_empty());
     }
-}
+});

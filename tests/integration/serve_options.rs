@@ -6,7 +6,10 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::{self, assert_code, assert_stderr_has, request, Client, Server, TIMEOUT};
+use crate::both;
+use crate::support::{
+    self, assert_code, assert_stderr_has, request, Client, Server, Transport, TIMEOUT,
+};
 
 fn site() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
@@ -16,8 +19,9 @@ fn site() -> tempfile::TempDir {
     d
 }
 
-fn serve(dir: &Path, extra: &[&str]) -> Server {
+fn serve(t: Transport, dir: &Path, extra: &[&str]) -> Server {
     support::serve(dir)
+        .transport(t)
         .args(["-q", "--threads", "1"])
         .args(extra)
         .start()
@@ -27,49 +31,50 @@ fn req(method: &str, path: &str, extra: &str) -> String {
     format!("{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{extra}\r\n")
 }
 
-#[test]
-fn cors_allows_any_origin_on_every_response_and_answers_preflights() {
-    let d = site();
-    let s = serve(d.path(), &["--cors"]);
-    for (path, status) in [("/a.txt", 200), ("/nope.txt", 404), ("/sub", 301)] {
-        let r = request(s.addr, &req("GET", path, "Origin: http://app.test\r\n"));
-        assert_eq!(r.status, status, "{path}");
-        assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"), "{path}");
-    }
-    let mut c = Client::new(s.addr);
-    c.send(
-        req(
-            "OPTIONS",
-            "/a.txt",
-            "Origin: http://app.test\r\nAccess-Control-Request-Method: GET\r\n\
+both!(
+    cors_allows_any_origin_on_every_response_and_answers_preflights,
+    |t| {
+        let d = site();
+        let s = serve(t, d.path(), &["--cors"]);
+        for (path, status) in [("/a.txt", 200), ("/nope.txt", 404), ("/sub", 301)] {
+            let r = request(s.addr, &req("GET", path, "Origin: http://app.test\r\n"));
+            assert_eq!(r.status, status, "{path}");
+            assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"), "{path}");
+        }
+        let mut c = Client::new(s.addr);
+        c.send(
+            req(
+                "OPTIONS",
+                "/a.txt",
+                "Origin: http://app.test\r\nAccess-Control-Request-Method: GET\r\n\
              Access-Control-Request-Headers: x-token, content-type\r\n",
-        )
-        .as_bytes(),
-    );
-    // A 204 has no body and no Content-Length: read it as a head.
-    let r = c.response(true);
-    assert_eq!(r.status, 204);
-    assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
-    assert_eq!(
-        r.header("Access-Control-Allow-Methods"),
-        Some("GET, HEAD, OPTIONS")
-    );
-    assert_eq!(
-        r.header("Access-Control-Allow-Headers"),
-        Some("x-token, content-type")
-    );
-    assert_eq!(r.header("Access-Control-Max-Age"), Some("86400"));
-    assert_eq!(r.header("Content-Length"), None);
-    // A plain OPTIONS is not a preflight: today's 405 with Allow.
-    let r = request(s.addr, &req("OPTIONS", "/a.txt", ""));
-    assert_eq!((r.status, r.header("Allow")), (405, Some("GET, HEAD")));
-    assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
-}
+            )
+            .as_bytes(),
+        );
+        // A 204 has no body and no Content-Length: read it as a head.
+        let r = c.response(true);
+        assert_eq!(r.status, 204);
+        assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+        assert_eq!(
+            r.header("Access-Control-Allow-Methods"),
+            Some("GET, HEAD, OPTIONS")
+        );
+        assert_eq!(
+            r.header("Access-Control-Allow-Headers"),
+            Some("x-token, content-type")
+        );
+        assert_eq!(r.header("Access-Control-Max-Age"), Some("86400"));
+        assert_eq!(r.header("Content-Length"), None);
+        // A plain OPTIONS is not a preflight: today's 405 with Allow.
+        let r = request(s.addr, &req("OPTIONS", "/a.txt", ""));
+        assert_eq!((r.status, r.header("Allow")), (405, Some("GET, HEAD")));
+        assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+    }
+);
 
-#[test]
-fn without_cors_nothing_changes() {
+both!(without_cors_nothing_changes, |t| {
     let d = site();
-    let s = serve(d.path(), &[]);
+    let s = serve(t, d.path(), &[]);
     let r = request(s.addr, &req("GET", "/a.txt", "Origin: http://app.test\r\n"));
     assert_eq!(r.header("Access-Control-Allow-Origin"), None);
     let preflight = req(
@@ -79,13 +84,12 @@ fn without_cors_nothing_changes() {
     );
     let r = request(s.addr, &preflight);
     assert_eq!((r.status, r.header("Allow")), (405, Some("GET, HEAD")));
-}
+});
 
-#[test]
-fn a_root_404_html_answers_missing_paths_with_404() {
+both!(a_root_404_html_answers_missing_paths_with_404, |t| {
     let d = site();
     fs::write(d.path().join("404.html"), "<p>lost</p>").unwrap();
-    let s = serve(d.path(), &["--cache-control", "max-age=60"]);
+    let s = serve(t, d.path(), &["--cache-control", "max-age=60"]);
     for path in ["/nope", "/deep/er/nope.txt", "/a.txt/under-a-file"] {
         let r = request(s.addr, &req("GET", path, ""));
         assert_eq!(
@@ -104,14 +108,13 @@ fn a_root_404_html_answers_missing_paths_with_404() {
     let r = request(s.addr, &req("DELETE", "/a.txt", ""));
     assert_eq!(r.status, 405);
     assert!(!r.text().contains("lost"));
-}
+});
 
-#[test]
-fn the_404_flag_names_a_page_beneath_the_root() {
+both!(the_404_flag_names_a_page_beneath_the_root, |t| {
     let d = site();
     fs::create_dir(d.path().join("errors")).unwrap();
     fs::write(d.path().join("errors/nf.html"), "custom").unwrap();
-    let s = serve(d.path(), &["--404", "errors/nf.html"]);
+    let s = serve(t, d.path(), &["--404", "errors/nf.html"]);
     let r = request(s.addr, &req("GET", "/missing", ""));
     assert_eq!((r.status, r.text().as_str()), (404, "custom"));
 
@@ -127,34 +130,35 @@ fn the_404_flag_names_a_page_beneath_the_root() {
         assert_code(&out, 2);
         assert_stderr_has(&out, why);
     }
-}
+});
 
-#[test]
-fn spa_answers_extensionless_missing_paths_with_the_root_index() {
-    let d = site();
-    fs::write(d.path().join("404.html"), "lost").unwrap();
-    let s = serve(d.path(), &["--spa"]);
-    for path in ["/about", "/app/settings/", "/users/42"] {
-        let r = request(s.addr, &req("GET", path, ""));
-        assert_eq!(
-            (r.status, r.text().as_str()),
-            (200, "<h1>app</h1>"),
-            "{path}"
-        );
-        assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+both!(
+    spa_answers_extensionless_missing_paths_with_the_root_index,
+    |t| {
+        let d = site();
+        fs::write(d.path().join("404.html"), "lost").unwrap();
+        let s = serve(t, d.path(), &["--spa"]);
+        for path in ["/about", "/app/settings/", "/users/42"] {
+            let r = request(s.addr, &req("GET", path, ""));
+            assert_eq!(
+                (r.status, r.text().as_str()),
+                (200, "<h1>app</h1>"),
+                "{path}"
+            );
+            assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+        }
+        // A missing asset is a real 404 (here, the site's page).
+        let r = request(s.addr, &req("GET", "/missing.js", ""));
+        assert_eq!((r.status, r.text().as_str()), (404, "lost"));
+        // Existing files and folders are served as ever.
+        assert_eq!(request(s.addr, &req("GET", "/a.txt", "")).text(), "hello\n");
+        assert_eq!(request(s.addr, &req("GET", "/sub", "")).status, 301);
     }
-    // A missing asset is a real 404 (here, the site's page).
-    let r = request(s.addr, &req("GET", "/missing.js", ""));
-    assert_eq!((r.status, r.text().as_str()), (404, "lost"));
-    // Existing files and folders are served as ever.
-    assert_eq!(request(s.addr, &req("GET", "/a.txt", "")).text(), "hello\n");
-    assert_eq!(request(s.addr, &req("GET", "/sub", "")).status, 301);
-}
+);
 
-#[test]
-fn cache_control_on_every_200_206_and_304() {
+both!(cache_control_on_every_200_206_and_304, |t| {
     let d = site();
-    let s = serve(d.path(), &["--cache-control", "max-age=3600"]);
+    let s = serve(t, d.path(), &["--cache-control", "max-age=3600"]);
     let full = request(s.addr, &req("GET", "/a.txt", ""));
     let etag = full.header("ETag").unwrap().to_string();
     let cases = [
@@ -177,7 +181,7 @@ fn cache_control_on_every_200_206_and_304() {
     let out = support::wirecat_in(d.path(), &["serve", "--cache-control", "a\r\nX: y", "."]);
     assert_code(&out, 2);
     assert_stderr_has(&out, "--cache-control");
-}
+});
 
 /// The modules a `--qr` drawing shows, read back from its half blocks.
 fn modules(lines: &[String]) -> Vec<Vec<bool>> {
@@ -199,10 +203,9 @@ fn modules(lines: &[String]) -> Vec<Vec<bool>> {
     rows
 }
 
-#[test]
-fn qr_draws_the_url_after_the_announcement() {
+both!(qr_draws_the_url_after_the_announcement, |t| {
     let d = site();
-    let mut s = serve(d.path(), &["--qr"]);
+    let mut s = serve(t, d.path(), &["--qr"]);
     let url = s.url("/");
     let code =
         qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::L).unwrap();
@@ -227,7 +230,7 @@ fn qr_draws_the_url_after_the_announcement() {
     s.bg.wait(Duration::from_secs(10));
 
     // Without --qr, stdout holds the announcement only.
-    let mut s = serve(d.path(), &[]);
+    let mut s = serve(t, d.path(), &[]);
     s.bg.signal("TERM");
     s.bg.wait(Duration::from_secs(10));
     let mut rest = Vec::new();
@@ -236,4 +239,4 @@ fn qr_draws_the_url_after_the_announcement() {
         rest.push(l);
     }
     assert!(rest.iter().all(|l| !l.contains('█')), "{rest:?}");
-}
+});
