@@ -8,17 +8,19 @@ use std::net::SocketAddr;
 
 use wirecat::http::response::try_parse_response;
 
-use crate::support::{self, exchange, Server};
+use crate::both;
+use crate::support::{self, exchange, Server, Transport};
 
 /// The body of the file the pipelined request asks for.
 const MARKER: &str = "pipelined-request-was-answered";
 /// The request sent right behind each bad one.
 const NEXT: &str = "GET /next.txt HTTP/1.1\r\nHost: t\r\n\r\n";
 
-fn serve() -> (Server, SocketAddr, tempfile::TempDir) {
+fn serve(t: Transport) -> (Server, SocketAddr, tempfile::TempDir) {
     let d = tempfile::tempdir().unwrap();
     fs::write(d.path().join("next.txt"), MARKER).unwrap();
     let s = support::serve(d.path())
+        .transport(t)
         .args(["-q", "--threads", "1"])
         .start();
     let addr = s.addr;
@@ -50,10 +52,11 @@ fn chunked(body: &str) -> String {
     format!("POST /next.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}")
 }
 
-#[test]
-fn faulty_framing_is_400_close_and_the_next_request_is_not_answered() {
-    let (_bg, addr, _dir) = serve();
-    let bad = [
+both!(
+    faulty_framing_is_400_close_and_the_next_request_is_not_answered,
+    |t| {
+        let (_bg, addr, _dir) = serve(t);
+        let bad = [
         // RFC 9112 section 6.1: Transfer-Encoding in HTTP/1.0.
         "GET /next.txt HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
             .to_string(),
@@ -67,35 +70,38 @@ fn faulty_framing_is_400_close_and_the_next_request_is_not_answered() {
         // Section 2.3: HTTP-name is case-sensitive; this is malformed, not 505.
         "GET /next.txt http/1.1\r\nHost: t\r\n\r\n".to_string(),
     ];
-    for req in &bad {
-        let out = exchange(addr, [req.as_str(), NEXT].concat().as_bytes());
-        assert_eq!(
-            responses(&out),
-            vec![(400, Some("close".to_string()))],
-            "{req:?} got {:?}",
-            lossy(&out)
-        );
-        assert!(
-            !lossy(&out).contains(MARKER),
-            "{req:?} got {:?}",
-            lossy(&out)
-        );
+        for req in &bad {
+            let out = exchange(addr, [req.as_str(), NEXT].concat().as_bytes());
+            assert_eq!(
+                responses(&out),
+                vec![(400, Some("close".to_string()))],
+                "{req:?} got {:?}",
+                lossy(&out)
+            );
+            assert!(
+                !lossy(&out).contains(MARKER),
+                "{req:?} got {:?}",
+                lossy(&out)
+            );
+        }
     }
-}
+);
 
-/// The control: well framed, the same requests are answered, and so is the
-/// one behind them, so the test above can see a pipelined answer.
-#[test]
-fn well_framed_bodies_keep_the_connection_for_the_next_request() {
-    let (_bg, addr, _dir) = serve();
-    for body in [
-        "3\r\nabc\r\n0\r\n\r\n",
-        "3 ;ext=\"a b\"\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
-    ] {
-        let last = "GET /next.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
-        let out = exchange(addr, [chunked(body).as_str(), last].concat().as_bytes());
-        let got: Vec<u16> = responses(&out).into_iter().map(|(s, _)| s).collect();
-        assert_eq!(got, vec![405, 200], "{body:?} got {:?}", lossy(&out));
-        assert!(lossy(&out).ends_with(MARKER));
+// The control: well framed, the same requests are answered, and so is the
+// one behind them, so the test above can see a pipelined answer.
+both!(
+    well_framed_bodies_keep_the_connection_for_the_next_request,
+    |t| {
+        let (_bg, addr, _dir) = serve(t);
+        for body in [
+            "3\r\nabc\r\n0\r\n\r\n",
+            "3 ;ext=\"a b\"\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
+        ] {
+            let last = "GET /next.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+            let out = exchange(addr, [chunked(body).as_str(), last].concat().as_bytes());
+            let got: Vec<u16> = responses(&out).into_iter().map(|(s, _)| s).collect();
+            assert_eq!(got, vec![405, 200], "{body:?} got {:?}", lossy(&out));
+            assert!(lossy(&out).ends_with(MARKER));
+        }
     }
-}
+);

@@ -7,7 +7,25 @@
 //! lives as long as the [`super::Server`], so a port the kernel hands out
 //! again later is plain again.
 //!
-//! [`crate::both!`] runs one test body over each transport.
+//! [`crate::both!`] runs one test body over each transport. Every test
+//! of `serve` runs under it except these, which stay single:
+//! - `serve::out_of_descriptors_pauses_accepting_without_spinning_or_exiting`:
+//!   a connection the server has not accepted cannot finish a TLS
+//!   handshake, and the test probes those by peeking at raw bytes.
+//! - `serve_loop::refusal_503_has_a_date_and_arrives_despite_an_unread_request`:
+//!   the plain port's 503; over TLS the refusal is a fatal alert, checked
+//!   by `serve::connection_limit_refuses_quickly_with_503::tls`.
+//! - `serve_log`'s two tests: a writer thread and a reader share one socket
+//!   (`try_clone`), which a TLS stream cannot be split into; what they test
+//!   (a stdout pipe nobody reads) lies below the transport.
+//! - Start-up errors that never connect: `serve::startup_errors_are_one_line_and_non_zero`,
+//!   `listing::serve_a_port_number_says_to_use_p`, `serve_on_a_busy_port_suggests_p_0`,
+//!   `serve_a_missing_folder_or_a_file_is_exit_12`, `serve_auth::a_bad_hash_is_a_usage_error`.
+//! - `serve_tls` and `serve_tls_peers`: TLS by nature (the pin, plain HTTP
+//!   to the TLS port, certificate files, peers' TLS clients).
+//! - Tests where `serve` is only the fixture of a client under test
+//!   (crawl, mirror, resume, habits, readme, browser): they test `fetch` or
+//!   the page, and the client's HTTPS has its own tests (https, tls).
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
