@@ -5,7 +5,7 @@
 //! Screenshots land in `target/browser-shots/` for a person to look at.
 //! Chromium missing is a failure, not a skip: CI installs it.
 
-mod chromium;
+pub(crate) mod chromium;
 mod fixtures;
 mod listing;
 mod page;
@@ -21,7 +21,7 @@ use server::{serve, Served};
 
 /// One browser at a time: the machine has two cores, and five Chromiums
 /// starting at once would make every wait slower and flakier.
-static TURN: Mutex<()> = Mutex::new(());
+pub(crate) static TURN: Mutex<()> = Mutex::new(());
 
 /// A browser and a server for one test. Fields drop in order: browser,
 /// server, then the turn for the next test.
@@ -139,6 +139,61 @@ fn server_targets(b: &Chromium, s: &Served) -> Vec<String> {
         .filter(|r| r.url.starts_with(&s.base) && !r.from_cache && r.status.is_some())
         .map(|r| s.target_of(&r.url))
         .collect()
+}
+
+/// Plays the page's audio or video element muted, seeks it to three
+/// quarters, and checks it played, sought, and that a Range request for
+/// it got a 206 in the browser; returns the media URL.
+pub(crate) fn play_and_seek(b: &mut Chromium) -> String {
+    let media = b.eval(
+        "(async () => {
+            const m = document.querySelector('audio, video');
+            if (!m) throw new Error('no audio or video element on the page');
+            const bound = (what) => new Promise((_, no) => setTimeout(() => no(new Error(what + ' took over 15 s')), 15000));
+            const once = (name) => new Promise((yes, no) => {
+                m.addEventListener(name, yes, {once: true});
+                m.addEventListener('error', () => no(new Error('media error ' + (m.error && m.error.code) + ': ' + (m.error && m.error.message))), {once: true});
+            });
+            m.muted = true;
+            await Promise.race([m.play(), bound('play()')]);
+            while (m.currentTime === 0) await Promise.race([once('timeupdate'), bound('playback')]);
+            const played = m.currentTime;
+            const target = m.duration * 0.75;
+            const seeked = once('seeked');
+            m.currentTime = target;
+            await Promise.race([seeked, bound('seeking')]);
+            return {src: m.currentSrc, duration: m.duration, played, target, currentTime: m.currentTime};
+        })()",
+    );
+    let duration = media["duration"].as_f64().unwrap_or(f64::NAN);
+    assert!(
+        duration.is_finite() && duration > 0.0,
+        "no duration: {media}"
+    );
+    assert!(
+        media["played"].as_f64().unwrap() > 0.0,
+        "did not play: {media}"
+    );
+    let (now, target) = (
+        media["currentTime"].as_f64().unwrap(),
+        media["target"].as_f64().unwrap(),
+    );
+    assert!(
+        now >= target - 0.5 && now <= target + 2.0,
+        "after seeking to {target}, currentTime is {now}"
+    );
+    let src = media["src"].as_str().unwrap().to_string();
+    let ranged: Vec<_> = b
+        .network
+        .iter()
+        .filter(|r| r.url == src && r.range.is_some())
+        .collect();
+    assert!(
+        ranged.iter().any(|r| r.status == Some(206)),
+        "no Range request for {src} got a 206 in the browser:\n{}",
+        b.network_summary()
+    );
+    src
 }
 
 // 1. The demo site renders: welcome heading visible, stylesheet and image
@@ -387,54 +442,7 @@ fn browser_media_plays_and_seeks_with_range_requests() {
         ..
     } = Rig::new(&site);
     b.navigate(&s.base);
-    let media = b.eval(
-        "(async () => {
-            const m = document.querySelector('audio, video');
-            if (!m) throw new Error('no audio or video element on the page');
-            const bound = (what) => new Promise((_, no) => setTimeout(() => no(new Error(what + ' took over 15 s')), 15000));
-            const once = (name) => new Promise((yes, no) => {
-                m.addEventListener(name, yes, {once: true});
-                m.addEventListener('error', () => no(new Error('media error ' + (m.error && m.error.code) + ': ' + (m.error && m.error.message))), {once: true});
-            });
-            m.muted = true;
-            await Promise.race([m.play(), bound('play()')]);
-            while (m.currentTime === 0) await Promise.race([once('timeupdate'), bound('playback')]);
-            const played = m.currentTime;
-            const target = m.duration * 0.75;
-            const seeked = once('seeked');
-            m.currentTime = target;
-            await Promise.race([seeked, bound('seeking')]);
-            return {src: m.currentSrc, duration: m.duration, played, target, currentTime: m.currentTime};
-        })()",
-    );
-    let duration = media["duration"].as_f64().unwrap_or(f64::NAN);
-    assert!(
-        duration.is_finite() && duration > 0.0,
-        "no duration: {media}"
-    );
-    assert!(
-        media["played"].as_f64().unwrap() > 0.0,
-        "did not play: {media}"
-    );
-    let (now, target) = (
-        media["currentTime"].as_f64().unwrap(),
-        media["target"].as_f64().unwrap(),
-    );
-    assert!(
-        now >= target - 0.5 && now <= target + 2.0,
-        "after seeking to {target}, currentTime is {now}"
-    );
-    let src = media["src"].as_str().unwrap().to_string();
-    let ranged: Vec<_> = b
-        .network
-        .iter()
-        .filter(|r| r.url == src && r.range.is_some())
-        .collect();
-    assert!(
-        ranged.iter().any(|r| r.status == Some(206)),
-        "no Range request for {src} got a 206 in the browser:\n{}",
-        b.network_summary()
-    );
+    let src = play_and_seek(&mut b);
     let target = s.target_of(&src);
     s.wait_logged(&format!("206 for {target}"), |l| {
         l.target == target && l.status == 206

@@ -22,7 +22,7 @@ fn https(server: &support::Server, path: &str) -> String {
 }
 
 /// A PEM block of `der` under `label`.
-fn pem(label: &str, der: &[u8]) -> String {
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD.encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for line in b64.as_bytes().chunks(64) {

@@ -107,10 +107,19 @@ impl Chromium {
     /// enables the Page, Network and Runtime domains on it. A missing
     /// browser fails the test: CI installs it, so absence is a broken setup.
     pub fn launch() -> Chromium {
+        Chromium::launch_with(&[])
+    }
+
+    /// [`Chromium::launch`] with `extra` flags (before the start page).
+    pub fn launch_with(extra: &[String]) -> Chromium {
         let profile = tempfile::tempdir().expect("profile dir");
         let bin = binary();
         let mut cmd = Command::new(&bin);
-        cmd.args(args(profile.path()))
+        let mut flags = args(profile.path());
+        let start_page = flags.pop();
+        flags.extend(extra.iter().cloned());
+        flags.extend(start_page);
+        cmd.args(flags)
             .env_remove("http_proxy")
             .env_remove("https_proxy")
             .env_remove("HTTPS_PROXY")

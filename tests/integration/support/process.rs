@@ -409,9 +409,11 @@ impl Launch {
         let mut bg = bg;
         bg.trusted = (self.transport == Transport::Tls).then(|| {
             // The startup lines come before any access-log line.
+            let fingerprint = bg.line_with("fingerprint ");
+            let fingerprint = fingerprint.rsplit(' ').next().unwrap();
             let line = bg.line_with("--pinnedpubkey ");
             let pin = line.rsplit(' ').next().unwrap();
-            trust(addr.port(), pin)
+            trust(addr.port(), pin, fingerprint)
         });
         Server {
             addr,
@@ -441,6 +443,11 @@ impl Server {
     /// With TLS, the `sha256//BASE64` pin it printed.
     pub fn pin(&self) -> Option<&str> {
         self.bg.trusted.as_ref().map(|t| t.pin.as_str())
+    }
+
+    /// With TLS, the certificate's SHA-256 fingerprint it printed.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.bg.trusted.as_ref().map(|t| t.fingerprint.as_str())
     }
 }
 

@@ -85,6 +85,8 @@ macro_rules! both {
 pub struct Trusted {
     port: u16,
     pub pin: String,
+    /// The certificate's SHA-256 as the server printed it (`AB:CD:...`).
+    pub fingerprint: String,
     config: Arc<ClientConfig>,
 }
 
@@ -92,8 +94,9 @@ pub struct Trusted {
 static TRUSTED: Mutex<Vec<Weak<Trusted>>> = Mutex::new(Vec::new());
 
 /// Makes connections to `port` speak TLS, trusting only the key whose
-/// `sha256//BASE64` pin is `pin`, for as long as the result is kept.
-pub fn trust(port: u16, pin: &str) -> Arc<Trusted> {
+/// `sha256//BASE64` pin is `pin` (its certificate's `fingerprint` kept for
+/// the tests), for as long as the result is kept.
+pub fn trust(port: u16, pin: &str, fingerprint: &str) -> Arc<Trusted> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(Pinned {
         pin: pin.to_string(),
@@ -109,6 +112,7 @@ pub fn trust(port: u16, pin: &str) -> Arc<Trusted> {
     let t = Arc::new(Trusted {
         port,
         pin: pin.to_string(),
+        fingerprint: fingerprint.to_string(),
         config: Arc::new(config),
     });
     let mut all = TRUSTED.lock().unwrap();
