@@ -211,10 +211,6 @@ impl Stream {
             }
         }
     }
-
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Stream::Tls(_))
-    }
 }
 
 impl Deref for Stream {
