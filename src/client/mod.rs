@@ -25,6 +25,9 @@
 //! - [`partial`]: `-C` part files, their validators, Content-Range.
 //! - [`redirect`], [`output`], [`progress`], [`headers`]: the policies and
 //!   the printing, each pure or behind `impl Write`.
+//! - [`inspect`] records each hop (head, peer, timings, TLS);
+//!   [`write_out`] parses `-w` formats; [`report`] writes `--json`,
+//!   `--json-meta` and `-w` from the records.
 
 pub mod apply;
 pub mod config;
@@ -32,6 +35,7 @@ pub mod conn;
 pub mod crawl;
 pub mod ending;
 pub mod headers;
+pub mod inspect;
 pub mod job;
 pub mod names;
 pub mod outlet;
@@ -43,10 +47,12 @@ pub mod progress;
 pub mod proxy;
 pub mod reading;
 pub mod redirect;
+pub mod report;
 pub mod request;
 pub mod service;
 pub mod session;
 pub mod target;
+pub mod write_out;
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -80,6 +86,10 @@ pub fn run(run: Run) -> Result<()> {
         .max_time
         .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
     let stopped = interrupted_words(&config);
+    if let Some(write_out::JsonOut::File(path)) = &config.report.json {
+        // Each transfer appends its line; a run starts the file afresh.
+        std::fs::File::create(path).map_err(|e| Error::file(path, e))?;
+    }
     let config = Rc::new(config);
     let mut jobs = urls
         .into_iter()
