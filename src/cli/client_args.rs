@@ -81,6 +81,26 @@ pub struct RequestArgs {
     /// from the start, redirects included.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub write_out: Option<String>,
+
+    /// Connect to ADDR (comma list, IPv6 in brackets) for HOST:PORT, without
+    /// asking the resolver; the URL's host still goes in Host, SNI and the
+    /// certificate check (curl's flag). Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// Connect to HOST2:PORT2 instead of HOST:PORT (empty HOST or PORT
+    /// matches any; empty HOST2 or PORT2 keeps the original); the URL is
+    /// unchanged (curl's flag). Repeatable.
+    #[arg(long = "connect-to", value_name = "HOST:PORT:HOST2:PORT2")]
+    pub connect_to: Vec<String>,
+
+    /// Connect over IPv4 only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Connect over IPv6 only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
 }
 
 #[derive(Debug, Args)]

@@ -461,6 +461,7 @@ fn web_config(req: &RequestArgs) -> Result<WebConfig> {
         proxy: ProxyConfig::resolve(req.proxy.as_deref(), req.noproxy.as_deref(), |name| {
             std::env::var(name).ok()
         })?,
+        connect: super::inspect::connect_rules(req)?,
         ..WebConfig::default()
     })
 }

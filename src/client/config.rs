@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::connect_rules::ConnectRules;
 use super::headers::Printer;
 use super::output::Destination;
 use super::progress::Board;
@@ -115,4 +116,6 @@ pub struct WebConfig {
     pub raw_body: bool,
     /// `-J`: name the file from Content-Disposition.
     pub remote_name: bool,
+    /// `--resolve`, `--connect-to`, `-4`, `-6`: where connections go.
+    pub connect: ConnectRules,
 }

@@ -4,7 +4,8 @@
 //!
 //! - [`config`]: the resolved settings, plain values ([`config::ClientConfig`],
 //!   [`config::WebConfig`]).
-//! - [`target`]: URL -> host, port, `Host` and request-target; resolution.
+//! - [`target`]: URL -> host, port, `Host` and request-target; resolution,
+//!   after [`connect_rules`] (`--resolve`, `--connect-to`, `-4`, `-6`).
 //! - [`proxy`]: which proxy a URL goes through; the CONNECT exchange.
 //! - [`conn`]: one connection's layers: CONNECT tunnel, TLS, HTTP session.
 //! - [`request`]: the request bytes.
@@ -32,6 +33,7 @@
 pub mod apply;
 pub mod config;
 pub mod conn;
+pub mod connect_rules;
 pub mod crawl;
 pub mod ending;
 pub mod headers;

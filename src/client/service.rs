@@ -124,7 +124,7 @@ impl FetchService {
             job.started = begun;
         }
         job.target.route(&job.config.web.proxy);
-        match job.target.resolve() {
+        match job.target.resolve(&job.config.web.connect) {
             Ok(addrs) => {
                 job.timing.lookup = Some(begun.elapsed());
                 log::debug!("{} resolves to {addrs:?}", job.target.host);

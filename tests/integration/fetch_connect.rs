@@ -1,0 +1,152 @@
+//! Connecting, end to end: `--resolve` and `--connect-to` send reserved
+//! `.test` names to loopback servers without a lookup (the URL's host
+//! stays in Host, SNI and the certificate check; redirects use the rules
+//! too), bad rules are usage errors before any connection, `-4`/`-6`
+//! filter what the rules give, and happy eyeballs (RFC 8305) moves on
+//! from an IPv6 address that does not answer to IPv4 in a quarter second.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::support::{
+    assert_code, assert_stderr_has, listen, reply, run, stdout, test_ca, wirecat, wirecat_in,
+    TestServer, TIMEOUT,
+};
+
+fn ok_server() -> TestServer {
+    TestServer::start(None, |_| {
+        reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    })
+}
+
+#[test]
+fn resolve_sends_a_test_name_to_loopback_and_keeps_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ok_server();
+    let port = server.addr.port();
+    let rule = format!("example.test:{port}:127.0.0.1");
+    let url = format!("http://example.test:{port}/x");
+    let out = wirecat_in(
+        dir.path(),
+        &[
+            "headers",
+            "--get",
+            "--resolve",
+            &rule,
+            "-w",
+            "%{remote_ip}",
+            &url,
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(stdout(&out).ends_with("127.0.0.1"), "{}", stdout(&out));
+    let req = &server.requests()[0];
+    assert!(
+        req.starts_with(&format!("GET /x HTTP/1.1\r\nHost: example.test:{port}\r\n")),
+        "{req}"
+    );
+}
+
+#[test]
+fn resolve_keeps_the_name_for_sni_and_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = test_ca();
+    let ca = pki.ca_file(dir.path());
+    let server = TestServer::start(Some(pki.server(&["secure.test"], 4000)), |_| {
+        reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    });
+    let port = server.addr.port();
+    let rule = format!("secure.test:{port}:[::1],127.0.0.1");
+    let out = wirecat_in(
+        dir.path(),
+        &[
+            "fetch",
+            "-q",
+            "-o",
+            "got",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "--resolve",
+            &rule,
+            &format!("https://secure.test:{port}/"),
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(std::fs::read(dir.path().join("got")).unwrap(), b"ok");
+}
+
+#[test]
+fn connect_to_moves_the_connection_and_redirects_follow_the_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let end = ok_server();
+    let end_port = end.addr.port();
+    let start = TestServer::start(None, move |_| {
+        reply(format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://b.test:{end_port}/end\r\nContent-Length: 0\r\n\r\n"
+        ))
+    });
+    let out = wirecat_in(
+        dir.path(),
+        &[
+            "fetch",
+            "-q",
+            "-o",
+            "-",
+            "--connect-to",
+            &format!("a.test:80:127.0.0.1:{}", start.addr.port()),
+            "--resolve",
+            &format!("b.test:{end_port}:127.0.0.1"),
+            "-w",
+            " %{num_redirects} %{url_effective}",
+            "http://a.test/start",
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(stdout(&out), format!("ok 1 http://b.test:{end_port}/end"));
+    assert!(start.requests()[0].contains("\r\nHost: a.test\r\n"));
+    assert!(end.requests()[0].contains(&format!("\r\nHost: b.test:{end_port}\r\n")));
+}
+
+#[test]
+fn bad_rules_are_usage_errors_before_any_connection() {
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = connections.clone();
+    let server = listen(move |_| {
+        seen.fetch_add(1, Ordering::SeqCst);
+    });
+    let url = format!("http://{}/", server.addr);
+    // (flag, value)
+    let cases = [
+        ("--resolve", "example.test:80"),
+        ("--resolve", "example.test:80:not-an-ip"),
+        ("--resolve", "example.test:port:127.0.0.1"),
+        ("--connect-to", "a.test:80:b.test"),
+        ("--connect-to", "a.test:x::"),
+    ];
+    for (flag, value) in cases {
+        let out = run(wirecat().args(["headers", flag, value, &url]), TIMEOUT);
+        assert_code(&out, 2);
+        assert_stderr_has(&out, flag);
+    }
+    assert_eq!(connections.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn families_filter_what_the_rules_give() {
+    let server = ok_server();
+    let port = server.addr.port();
+    let url = format!("http://fam.test:{port}/");
+    let rule = format!("fam.test:{port}:127.0.0.1");
+    let out = run(
+        wirecat().args(["headers", "-6", "--resolve", &rule, &url]),
+        TIMEOUT,
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert_stderr_has(&out, "no IPv6 address (-6)");
+    let out = run(
+        wirecat().args(["headers", "-4", "--resolve", &rule, &url]),
+        TIMEOUT,
+    );
+    assert_code(&out, 0);
+    assert!(server.requests().len() == 1);
+}
