@@ -150,3 +150,86 @@ fn families_filter_what_the_rules_give() {
     assert_code(&out, 0);
     assert!(server.requests().len() == 1);
 }
+
+/// A port bound on `[::1]` (v6 only) whose accept queue is full, so a new
+/// connect there hangs (Linux drops SYNs to a full queue), and the same
+/// port number on 127.0.0.1 answering. The connects that fill the queue
+/// are returned with the listener, to be kept as long as the test runs.
+fn v6_hangs_v4_answers() -> Option<(TestServer, socket2::Socket, Vec<std::net::TcpStream>)> {
+    use socket2::{Domain, Socket, Type};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+    use std::time::Duration;
+    for _ in 0..20 {
+        let v6 = Socket::new(Domain::IPV6, Type::STREAM, None).unwrap();
+        v6.set_only_v6(true).unwrap();
+        v6.bind(&"[::1]:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        v6.listen(0).unwrap();
+        let v6_addr = v6.local_addr().unwrap().as_socket().unwrap();
+        let Ok(v4) = TcpListener::bind(("127.0.0.1", v6_addr.port())) else {
+            continue; // that port number is taken on IPv4: another try
+        };
+        let mut queued = Vec::new();
+        loop {
+            match TcpStream::connect_timeout(&v6_addr, Duration::from_millis(300)) {
+                Ok(s) => queued.push(s),
+                Err(_) => break,
+            }
+            assert!(queued.len() < 16, "the accept queue never filled");
+        }
+        let server = TestServer::on(v4, None, |_| {
+            reply("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        });
+        return Some((server, v6, queued));
+    }
+    None
+}
+
+/// `-w` of a `headers --get` to `he.test` given both addresses: the
+/// address that answered and when the connect ended.
+fn connect_via_both(port: u16) -> (String, f64) {
+    let rule = format!("he.test:{port}:[::1],127.0.0.1");
+    let out = run(
+        wirecat().args([
+            "headers",
+            "--get",
+            "--connect-timeout",
+            "5",
+            "--resolve",
+            &rule,
+            "-w",
+            "\n%{remote_ip} %{time_connect}",
+            &format!("http://he.test:{port}/"),
+        ]),
+        TIMEOUT,
+    );
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    let last = text.lines().last().unwrap().to_string();
+    let (ip, secs) = last.split_once(' ').unwrap();
+    (ip.to_string(), secs.parse().unwrap())
+}
+
+#[test]
+fn happy_eyeballs_moves_on_from_a_silent_ipv6_address_in_a_quarter_second() {
+    if !crate::support::needs_ipv6() {
+        return;
+    }
+    let Some((server, _v6, _queued)) = v6_hangs_v4_answers() else {
+        crate::support::skip("no port number free on both ::1 and 127.0.0.1");
+        return;
+    };
+    let (ip, connect) = connect_via_both(server.addr.port());
+    assert_eq!(ip, "127.0.0.1");
+    // IPv6 was tried first and waited on for the attempt delay, then IPv4
+    // connected at once: well before the 5 s connect timeout.
+    assert!((0.24..0.5).contains(&connect), "connected after {connect}s");
+}
+
+#[test]
+fn happy_eyeballs_moves_on_at_once_after_a_refusal() {
+    let server = ok_server();
+    let (ip, connect) = connect_via_both(server.addr.port());
+    assert_eq!(ip, "127.0.0.1");
+    assert!(connect < 0.2, "connected after {connect}s");
+}
