@@ -39,6 +39,9 @@ fn crawl_run(args: &FetchArgs, verbose: u8) -> Result<(ClientConfig, CrawlConfig
     if args.urls.len() != 1 || args.input_file.is_some() {
         return refuse("give one URL to start from");
     }
+    if args.request.write_out.is_some() || args.json_meta.is_some() {
+        return refuse("-w and --json-meta report single downloads, not a crawl");
+    }
     if args.output.is_some() || args.resume || args.remote_name || args.range.is_some() {
         return refuse(
             "files are named from their URLs under --output-dir (not -o, -C, -J, --range)",

@@ -19,7 +19,7 @@ use super::ending::Ending;
 use super::headers::write_timing;
 use super::job::Job;
 use super::outlet::Delivered;
-use super::output::Saved;
+use super::output::{Destination, Saved};
 use super::pool::{Origin, Pool, SharedPool};
 use super::progress::Board;
 use super::redirect;
@@ -272,11 +272,22 @@ fn report(job: &Job, delivered: Option<&Delivered>, error: Option<Error>) -> Res
     if wanted.json.is_none() && wanted.write_out.is_none() {
         return error.map_or(Ok(()), Err);
     }
-    let file = match delivered {
-        Some(Delivered {
-            saved: Saved::File { path, .. },
-            ..
-        }) => Some(path.as_path()),
+    // As given with -o (like curl), else where the derived name landed.
+    let file = match (delivered, &job.destination) {
+        (
+            Some(Delivered {
+                saved: Saved::File { .. },
+                ..
+            }),
+            Destination::Exact(path),
+        ) => Some(path.as_path()),
+        (
+            Some(Delivered {
+                saved: Saved::File { path, .. },
+                ..
+            }),
+            _,
+        ) => Some(path.as_path()),
         _ => None,
     };
     let end = report::Finished {

@@ -200,47 +200,59 @@ fn write_out_agrees_with_curl() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let body = "x".repeat(10_000);
-    let server = TestServer::start(None, move |head| {
-        if head.starts_with("GET /start") {
-            return reply("HTTP/1.1 301 Moved\r\nLocation: /end\r\nContent-Length: 0\r\n\r\n");
-        }
-        reply(format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/x-test; q=1\r\nX-Pair: a\r\nX-Pair: b\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ))
-    });
+    let pki = test_ca();
+    let ca = pki.ca_file(dir.path()).to_str().unwrap().to_string();
+    for tls in [None, Some(pki.server(&["127.0.0.1"], 4000))] {
+        let server = TestServer::start(tls, |head| {
+            if head.starts_with("GET /start") {
+                return reply("HTTP/1.1 301 Moved\r\nLocation: /end\r\nContent-Length: 0\r\n\r\n");
+            }
+            let body = "x".repeat(10_000);
+            reply(format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/x-test; q=1\r\nX-Pair: a\r\nX-Pair: b\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ))
+        });
+        compare_with_curl(dir.path(), &server.url("/start"), &ca);
+    }
+}
+
+/// Runs the same `-w` with wirecat and curl against `url` and compares.
+fn compare_with_curl(dir: &std::path::Path, url: &str, ca: &str) {
     let format: String = COMPARED
         .iter()
         .map(|(v, _)| format!("%{{{v}}}\\n"))
         .chain(["%header{x-pair}\\n".to_string()])
         .collect();
-    let url = server.url("/start");
     let ours = wirecat_in(
-        dir.path(),
-        &["fetch", "-q", "-o", "out", "-w", &format, &url],
+        dir,
+        &[
+            "fetch", "-q", "--cacert", ca, "-o", "out", "-w", &format, url,
+        ],
     );
     assert_code(&ours, 0);
     let curl = run(
         Command::new("curl")
-            .current_dir(dir.path())
-            .args(["-s", "-L", "-o", "out", "-w", &format, &url]),
+            .current_dir(dir)
+            .args(["-s", "-L", "--cacert", ca, "-o", "out", "-w", &format, url]),
         TIMEOUT,
     );
-    assert!(curl.status.success(), "curl failed");
+    assert!(curl.status.success(), "curl failed: {curl:?}");
     let ours = stdout(&ours);
     let theirs = stdout(&curl);
     let (ours, theirs): (Vec<&str>, Vec<&str>) = (ours.lines().collect(), theirs.lines().collect());
     assert_eq!(ours.len(), COMPARED.len() + 1, "{ours:?}");
     for (i, (name, time)) in COMPARED.iter().enumerate() {
-        if *time {
-            let (a, b): (f64, f64) = (ours[i].parse().unwrap(), theirs[i].parse().unwrap());
-            // Both are local runs of a few milliseconds; the format is the point.
-            assert!((a - b).abs() < 0.5, "{name}: ours {a}, curl {b}");
-            assert_eq!(ours[i].split('.').nth(1).map(str::len), Some(6), "{name}");
-        } else {
+        if !*time {
             assert_eq!(ours[i], theirs[i], "{name}");
+            continue;
         }
+        let (a, b): (f64, f64) = (ours[i].parse().unwrap(), theirs[i].parse().unwrap());
+        // Both are local runs of a few milliseconds; the format is the point.
+        assert!((a - b).abs() < 0.5, "{name}: ours {a}, curl {b}");
+        assert_eq!(ours[i].split('.').nth(1).map(str::len), Some(6), "{name}");
+        // Both measured it, or neither did (no TLS: 0).
+        assert_eq!(a == 0.0, b == 0.0, "{name}: ours {a}, curl {b} ({url})");
     }
     // curl 7.88 prints only the first of repeated fields; we join them.
     assert!(ours[COMPARED.len()].starts_with(theirs[COMPARED.len()]));
@@ -290,6 +302,15 @@ fn an_unknown_variable_is_a_usage_error_before_any_connection() {
         let out = run(wirecat().args(&args), TIMEOUT);
         assert_code(&out, 2);
         assert_stderr_has(&out, "-w/--write-out");
+    }
+    // A crawl is many transfers: refused rather than reported half.
+    for flag in ["-w", "--json-meta"] {
+        let out = run(
+            wirecat().args(["fetch", "--page", flag, "x", &url]),
+            TIMEOUT,
+        );
+        assert_code(&out, 2);
+        assert_stderr_has(&out, "not a crawl");
     }
     assert_eq!(connections.load(Ordering::SeqCst), 0);
 }
