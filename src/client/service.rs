@@ -273,21 +273,9 @@ fn report(job: &Job, delivered: Option<&Delivered>, error: Option<Error>) -> Res
         return error.map_or(Ok(()), Err);
     }
     // As given with -o (like curl), else where the derived name landed.
-    let file = match (delivered, &job.destination) {
-        (
-            Some(Delivered {
-                saved: Saved::File { .. },
-                ..
-            }),
-            Destination::Exact(path),
-        ) => Some(path.as_path()),
-        (
-            Some(Delivered {
-                saved: Saved::File { path, .. },
-                ..
-            }),
-            _,
-        ) => Some(path.as_path()),
+    let file = match (delivered.map(|d| &d.saved), &job.destination) {
+        (Some(Saved::File { .. }), Destination::Exact(given)) => Some(given.as_path()),
+        (Some(Saved::File { path, .. }), _) => Some(path.as_path()),
         _ => None,
     };
     let end = report::Finished {
