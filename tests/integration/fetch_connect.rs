@@ -233,3 +233,58 @@ fn happy_eyeballs_moves_on_at_once_after_a_refusal() {
     assert_eq!(ip, "127.0.0.1");
     assert!(connect < 0.2, "connected after {connect}s");
 }
+
+#[test]
+fn when_every_address_fails_the_last_failure_is_reported() {
+    // Nothing listens on this port on either address (it was just freed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let rule = format!("gone.test:{port}:[::1],127.0.0.1");
+    let started = std::time::Instant::now();
+    let out = run(
+        wirecat().args([
+            "headers",
+            "--resolve",
+            &rule,
+            &format!("http://gone.test:{port}/"),
+        ]),
+        TIMEOUT,
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert_stderr_has(&out, &format!("127.0.0.1:{port}"));
+    // Each refusal moved on at once: no attempt delay, no timeout.
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}
+
+#[test]
+fn a_silent_address_alone_waits_for_the_connect_timeout() {
+    if !crate::support::needs_ipv6() {
+        return;
+    }
+    let Some((server, _v6, _queued)) = v6_hangs_v4_answers() else {
+        crate::support::skip("no port number free on both ::1 and 127.0.0.1");
+        return;
+    };
+    let port = server.addr.port();
+    let started = std::time::Instant::now();
+    let out = run(
+        wirecat().args([
+            "headers",
+            "-6",
+            "--connect-timeout",
+            "1",
+            "--resolve",
+            &format!("he.test:{port}:[::1],127.0.0.1"),
+            &format!("http://he.test:{port}/"),
+        ]),
+        TIMEOUT,
+    );
+    let waited = started.elapsed().as_secs_f64();
+    assert_ne!(out.status.code(), Some(0));
+    assert_stderr_has(&out, "timed out");
+    assert!((0.9..3.0).contains(&waited), "gave up after {waited}s");
+    assert!(server.requests().is_empty(), "-6 must not use 127.0.0.1");
+}
