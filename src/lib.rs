@@ -44,6 +44,9 @@
 //!   of their own that are tested with tables: [`client::plan`] decides
 //!   what a response head means, and [`file_server::reply`] decides how a
 //!   request is answered.
+//!   [`client::connect_rules`] decides where a connection goes (`--resolve`,
+//!   `--connect-to`, `-4`/`-6`) before any lookup; [`client::report`]
+//!   writes `--json` and `-w` from the hops [`client::inspect`] records.
 //! - [`tls`] is one more sans-IO layer, over rustls, for both sides: a
 //!   [`tls::MaybeTls`] wraps the client's [`client::session::FetchSession`]
 //!   for https (in [`client::conn`]) and, with `serve --tls`, the file

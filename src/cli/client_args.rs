@@ -71,6 +71,36 @@ pub struct RequestArgs {
     /// Referer header to send.
     #[arg(short = 'e', long = "referer", value_name = "URL")]
     pub referer: Option<String>,
+
+    /// After each transfer, print FORMAT on stdout with curl's variables:
+    /// %{http_code} %{url_effective} %{size_download} %{speed_download}
+    /// %{time_namelookup} %{time_connect} %{time_appconnect}
+    /// %{time_starttransfer} %{time_total} %{num_redirects} %{remote_ip}
+    /// %{remote_port} %{content_type} %{filename_effective} %{json}
+    /// %{header_json} %header{NAME}, and \n \t %%. Times are seconds
+    /// from the start, redirects included.
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub write_out: Option<String>,
+
+    /// Connect to ADDR (comma list, IPv6 in brackets) for HOST:PORT, without
+    /// asking the resolver; the URL's host still goes in Host, SNI and the
+    /// certificate check (curl's flag). Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR")]
+    pub resolve: Vec<String>,
+
+    /// Connect to HOST2:PORT2 instead of HOST:PORT (empty HOST or PORT
+    /// matches any; empty HOST2 or PORT2 keeps the original); the URL is
+    /// unchanged (curl's flag). Repeatable.
+    #[arg(long = "connect-to", value_name = "HOST:PORT:HOST2:PORT2")]
+    pub connect_to: Vec<String>,
+
+    /// Connect over IPv4 only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Connect over IPv6 only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +132,12 @@ pub struct FetchArgs {
 
     #[command(flatten)]
     pub request: RequestArgs,
+
+    /// Write a JSON document about each transfer to FILE (one line each;
+    /// "-" for stdout): every hop's URL, address, status, headers as
+    /// received, timings and TLS facts, and where the body went.
+    #[arg(long = "json-meta", value_name = "FILE")]
+    pub json_meta: Option<PathBuf>,
 
     /// Request body; sets Content-Length (and POST unless -X says otherwise).
     #[arg(
@@ -293,6 +329,11 @@ pub struct HeadersArgs {
     /// Accepted for curl's habit: headers always asks for the head.
     #[arg(short = 'I', long = "head")]
     pub head: bool,
+
+    /// Print one JSON document instead of the head: every hop's URL,
+    /// address, status, headers as received, timings and TLS facts.
+    #[arg(long)]
+    pub json: bool,
 
     #[command(flatten)]
     pub request: RequestArgs,

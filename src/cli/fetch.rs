@@ -17,6 +17,7 @@ use crate::client::progress::Board;
 use crate::client::proxy::ProxyConfig;
 use crate::client::request::{check_method, Body, HeaderEdit};
 use crate::client::target::parse_url;
+use crate::client::write_out::JsonOut;
 use crate::client::Run;
 use crate::error::{shown, Error, Result};
 
@@ -37,6 +38,9 @@ fn crawl_run(args: &FetchArgs, verbose: u8) -> Result<(ClientConfig, CrawlConfig
     let refuse = |what: &str| Err(Error::Usage(format!("fetch --page/-r: {what}")));
     if args.urls.len() != 1 || args.input_file.is_some() {
         return refuse("give one URL to start from");
+    }
+    if args.request.write_out.is_some() || args.json_meta.is_some() {
+        return refuse("-w and --json-meta report single downloads, not a crawl");
     }
     if args.output.is_some() || args.resume || args.remote_name || args.range.is_some() {
         return refuse(
@@ -111,7 +115,9 @@ fn size(spec: &str) -> Result<u64> {
 /// checked, then the config.
 pub fn fetch_run(args: &FetchArgs, verbose: u8) -> Result<Run> {
     let urls = fetch_urls(args)?;
-    let config = fetch_config(args, verbose, urls.len())?;
+    let mut config = fetch_config(args, verbose, urls.len())?;
+    let json = super::inspect::json_meta(args.json_meta.as_ref());
+    config.report = super::inspect::report(&args.request, json)?;
     Ok(Run {
         config,
         urls,
@@ -347,6 +353,11 @@ fn headers_config(args: &HeadersArgs, verbose: u8) -> Result<ClientConfig> {
             ..Style::plain(stdout_tty).colored_if(stdout_tty, no_color().as_deref())
         }),
     };
+    if args.json {
+        // The document replaces the head on stdout.
+        config.printer.final_head = HeadOut::Nowhere;
+    }
+    config.report = super::inspect::report(&args.request, args.json.then_some(JsonOut::Stdout))?;
     Ok(config)
 }
 
@@ -453,6 +464,7 @@ fn web_config(req: &RequestArgs) -> Result<WebConfig> {
         proxy: ProxyConfig::resolve(req.proxy.as_deref(), req.noproxy.as_deref(), |name| {
             std::env::var(name).ok()
         })?,
+        connect: super::inspect::connect_rules(req)?,
         ..WebConfig::default()
     })
 }

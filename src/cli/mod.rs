@@ -3,6 +3,7 @@
 
 pub mod fetch;
 pub mod greet;
+mod inspect;
 pub mod serve;
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use super::config::Mode;
 use super::ending::Ending;
+use super::inspect::HopRecord;
 use super::job::Job;
 use super::outlet::BodyTarget;
 use super::output::{Continue, Destination};
@@ -52,6 +53,10 @@ pub fn apply(
     raw: &[u8],
     asked_keep_alive: bool,
 ) -> Result<Applied> {
+    if !response.is_interim() {
+        let hop = HopRecord::new(job.url(), job.peer, &response);
+        job.hops.push(hop);
+    }
     let outlet = &mut *job.outlet;
     match plan {
         Plan::Interim => {

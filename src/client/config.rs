@@ -6,11 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::connect_rules::ConnectRules;
 use super::headers::Printer;
 use super::output::Destination;
 use super::progress::Board;
 use super::proxy::ProxyConfig;
 use super::request::{Body, HeaderEdit};
+use super::write_out::Report;
 
 /// "No limit" as a duration that still fits in an `Instant` sum.
 pub const NO_LIMIT: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -43,6 +45,8 @@ pub struct ClientConfig {
     /// Print the one-line summary after a save.
     pub summary: bool,
     pub timing: bool,
+    /// `--json`, `--json-meta`, `-w`: what is reported after each transfer.
+    pub report: Report,
     /// `-C`: keep and continue `NAME.part` files.
     pub resume: bool,
     /// Send the next GET for the same origin before the current response
@@ -76,6 +80,7 @@ impl ClientConfig {
             progress: false,
             summary: false,
             timing: false,
+            report: Report::default(),
             resume: false,
             pipeline: false,
             board: None,
@@ -111,4 +116,6 @@ pub struct WebConfig {
     pub raw_body: bool,
     /// `-J`: name the file from Content-Disposition.
     pub remote_name: bool,
+    /// `--resolve`, `--connect-to`, `-4`, `-6`: where connections go.
+    pub connect: ConnectRules,
 }

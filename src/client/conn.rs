@@ -97,6 +97,7 @@ impl Conn {
     pub fn finish(self, how: Ended, interrupted: bool) -> (Job, Result<Ending>) {
         let tls = self.session.as_tls();
         let handshake = tls.and_then(|t| t.handshake_time());
+        let info = tls.and_then(|t| t.info());
         let tls_error = self.session.tls_error().cloned();
         let (mut job, result) = self.session.into_inner().finish(how, interrupted);
         let failed = match self.stage {
@@ -105,6 +106,11 @@ impl Conn {
         };
         // Cumulative from the hop's start, like the other fields (curl's appconnect).
         job.timing.tls = handshake.map(|h| job.timing.connect.unwrap_or_default() + h);
+        // TLS holds the request until the handshake ends, then sends it at
+        // once: it cannot have left before.
+        let t = &mut job.timing;
+        t.request_sent = t.request_sent.map(|s| t.tls.map_or(s, |h| s.max(h)));
+        job.close_hop(Instant::now(), info);
         let result = match (result, failed, tls_error) {
             (Err(_), Some(e), _) => Err(e),
             (Err(Error::Interrupted), _, _) => Err(Error::Interrupted),

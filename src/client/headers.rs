@@ -179,6 +179,8 @@ pub struct Timing {
     pub connect: Option<Duration>,
     /// The end of the TLS handshake (curl's appconnect).
     pub tls: Option<Duration>,
+    /// The request's last byte was handed on (to the kernel, or to TLS).
+    pub request_sent: Option<Duration>,
     pub first_byte: Option<Duration>,
     /// From the first request of the run to the end, redirects included.
     pub total: Option<Duration>,

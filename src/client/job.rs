@@ -12,6 +12,7 @@ use url::Url;
 
 use super::config::ClientConfig;
 use super::headers::Timing;
+use super::inspect::HopRecord;
 use super::names::{derive_name, first_free};
 use super::outlet::{Files, Outlet};
 use super::output::Destination;
@@ -45,6 +46,10 @@ pub struct Job {
     pub retried: bool,
     /// `-C`: the part file this job continues or starts.
     pub partial: Option<Partial>,
+    /// The address the current connection goes to, once connected.
+    pub peer: Option<std::net::SocketAddr>,
+    /// Every hop's head and timings, for `--json` and `-w`.
+    pub hops: Vec<HopRecord>,
 }
 
 impl Job {
@@ -73,6 +78,8 @@ impl Job {
             head: None,
             retried: false,
             partial: None,
+            peer: None,
+            hops: Vec::new(),
             config,
         })
     }
@@ -124,6 +131,24 @@ impl Job {
         let partial = Partial::for_dest(&path);
         self.edits.extend(partial.request_edits());
         self.partial = Some(partial);
+    }
+
+    /// A new hop begins (before its lookup): its timings start afresh.
+    pub fn begin_hop(&mut self, now: Instant) {
+        self.hop_started = now;
+        self.peer = None;
+        self.timing = Timing {
+            redirects: self.timing.redirects,
+            ..Timing::default()
+        };
+    }
+
+    /// Ends the current hop's record, if one is open.
+    pub fn close_hop(&mut self, now: Instant, tls: Option<crate::tls::TlsInfo>) {
+        let total = now.saturating_duration_since(self.hop_started);
+        if let Some(hop) = self.hops.last_mut() {
+            hop.close(&self.timing, total, tls);
+        }
     }
 
     pub fn url(&self) -> &Url {

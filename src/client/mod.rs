@@ -4,7 +4,8 @@
 //!
 //! - [`config`]: the resolved settings, plain values ([`config::ClientConfig`],
 //!   [`config::WebConfig`]).
-//! - [`target`]: URL -> host, port, `Host` and request-target; resolution.
+//! - [`target`]: URL -> host, port, `Host` and request-target; resolution,
+//!   after [`connect_rules`] (`--resolve`, `--connect-to`, `-4`, `-6`).
 //! - [`proxy`]: which proxy a URL goes through; the CONNECT exchange.
 //! - [`conn`]: one connection's layers: CONNECT tunnel, TLS, HTTP session.
 //! - [`request`]: the request bytes.
@@ -25,13 +26,18 @@
 //! - [`partial`]: `-C` part files, their validators, Content-Range.
 //! - [`redirect`], [`output`], [`progress`], [`headers`]: the policies and
 //!   the printing, each pure or behind `impl Write`.
+//! - [`inspect`] records each hop (head, peer, timings, TLS);
+//!   [`write_out`] parses `-w` formats; [`report`] writes `--json`,
+//!   `--json-meta` and `-w` from the records.
 
 pub mod apply;
 pub mod config;
 pub mod conn;
+pub mod connect_rules;
 pub mod crawl;
 pub mod ending;
 pub mod headers;
+pub mod inspect;
 pub mod job;
 pub mod names;
 pub mod outlet;
@@ -43,10 +49,12 @@ pub mod progress;
 pub mod proxy;
 pub mod reading;
 pub mod redirect;
+pub mod report;
 pub mod request;
 pub mod service;
 pub mod session;
 pub mod target;
+pub mod write_out;
 
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -80,6 +88,10 @@ pub fn run(run: Run) -> Result<()> {
         .max_time
         .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
     let stopped = interrupted_words(&config);
+    if let Some(write_out::JsonOut::File(path)) = &config.report.json {
+        // Each transfer appends its line; a run starts the file afresh.
+        std::fs::File::create(path).map_err(|e| Error::file(path, e))?;
+    }
     let config = Rc::new(config);
     let mut jobs = urls
         .into_iter()

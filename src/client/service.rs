@@ -19,10 +19,12 @@ use super::ending::Ending;
 use super::headers::write_timing;
 use super::job::Job;
 use super::outlet::Delivered;
-use super::output::Saved;
+use super::output::{Destination, Saved};
 use super::pool::{Origin, Pool, SharedPool};
 use super::progress::Board;
 use super::redirect;
+use super::report;
+use super::write_out::JsonOut;
 use crate::error::{shown, Error, Result};
 use crate::event_loop::{Control, Ended, Service, Shutdown};
 
@@ -116,13 +118,13 @@ impl FetchService {
 
     fn start(&mut self, mut job: Job, ctl: &mut Control<'_, Conn>) {
         let begun = Instant::now();
-        job.hop_started = begun;
+        job.begin_hop(begun);
         if job.trail.redirects() == 0 && !job.retried {
             // A queued job's clock (--max-time, the summary) starts now.
             job.started = begun;
         }
         job.target.route(&job.config.web.proxy);
-        match job.target.resolve() {
+        match job.target.resolve(&job.config.web.connect) {
             Ok(addrs) => {
                 job.timing.lookup = Some(begun.elapsed());
                 log::debug!("{} resolves to {addrs:?}", job.target.host);
@@ -151,7 +153,10 @@ impl FetchService {
     fn settle(&mut self, mut job: Job, result: Result<Ending>) {
         let board = job.config.board.clone();
         let result = match result {
-            Ok(Ending::Complete) => complete(&mut job),
+            Ok(Ending::Complete) => match complete(&mut job) {
+                Ok(delivered) => report(&job, delivered.as_ref(), None),
+                Err(e) => report(&job, None, Some(e)),
+            },
             Ok(Ending::Redirect) => match follow(&mut job) {
                 Ok(()) => return self.pool.borrow_mut().push_front(job),
                 Err(e) => Err(e),
@@ -160,7 +165,7 @@ impl FetchService {
                 job.retried = true;
                 return self.pool.borrow_mut().push_front(job);
             }
-            Err(e) => Err(e),
+            Err(e) => report(&job, None, Some(e)),
         };
         let result = self.feed(&job, result);
         self.record(result, board.as_ref());
@@ -260,27 +265,78 @@ fn follow(job: &mut Job) -> Result<()> {
     job.redirect(hop)
 }
 
+/// Writes `-w`'s text on stdout and the JSON document where it goes, for
+/// a transfer that ended; `error` (if any) is passed on as the result.
+fn report(job: &Job, delivered: Option<&Delivered>, error: Option<Error>) -> Result<()> {
+    let wanted = &job.config.report;
+    if wanted.json.is_none() && wanted.write_out.is_none() {
+        return error.map_or(Ok(()), Err);
+    }
+    // As given with -o (like curl), else where the derived name landed.
+    let file = match (delivered.map(|d| &d.saved), &job.destination) {
+        (Some(Saved::File { .. }), Destination::Exact(given)) => Some(given.as_path()),
+        (Some(Saved::File { path, .. }), _) => Some(path.as_path()),
+        _ => None,
+    };
+    let end = report::Finished {
+        size: delivered.map_or(0, |d| d.bytes),
+        file,
+        total: job.started.elapsed(),
+        error: error.as_ref().map(|e| e.to_string()),
+    };
+    let written = write_reports(job, &end);
+    match (error, written) {
+        (Some(e), _) => Err(e),
+        (None, w) => w,
+    }
+}
+
+fn write_reports(job: &Job, end: &report::Finished<'_>) -> Result<()> {
+    let wanted = &job.config.report;
+    let mut stdout = String::new();
+    if let Some(json) = &wanted.json {
+        let line = report::line(&report::document(job, end));
+        match json {
+            JsonOut::Stdout => stdout.push_str(&line),
+            JsonOut::File(path) => std::fs::OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(path)
+                .and_then(|mut f| f.write_all(line.as_bytes()))
+                .map_err(|e| Error::file(path, e))?,
+        }
+    }
+    if let Some(pieces) = &wanted.write_out {
+        stdout.push_str(&report::write_out(pieces, job, end));
+    }
+    let mut out = io::stdout().lock();
+    out.write_all(stdout.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("writing to stdout", e))
+}
+
 /// A download finished cleanly: put the file in place and report.
-fn complete(job: &mut Job) -> Result<()> {
+fn complete(job: &mut Job) -> Result<Option<Delivered>> {
     let config = job.config.clone();
     let total = job.started.elapsed();
     let delivered = job.outlet.commit()?;
     if let Some(Delivered {
         saved: Saved::File { path, wanted },
         bytes,
-    }) = delivered
+    }) = &delivered
     {
+        let bytes = *bytes;
         // On a terminal with several downloads the board says it all.
         if config.summary && config.board.is_none() {
             let secs = total.as_secs_f64();
             let rate = if secs > 0.0 { bytes as f64 / secs } else { 0.0 };
             let stepped = match wanted {
-                Some(w) => format!(" ({} exists)", shown(&w)),
+                Some(w) => format!(" ({} exists)", shown(w)),
                 None => String::new(),
             };
             eprintln!(
                 "saved {bytes} bytes to {}{stepped} in {secs:.3}s ({})",
-                shown(&path),
+                shown(path),
                 human_rate(rate)
             );
         }
@@ -292,7 +348,7 @@ fn complete(job: &mut Job) -> Result<()> {
             .and_then(|_| out.flush())
             .map_err(|e| Error::io("writing to stdout", e))?;
     }
-    Ok(())
+    Ok(delivered)
 }
 
 fn human_rate(bytes_per_sec: f64) -> String {

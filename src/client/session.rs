@@ -183,6 +183,10 @@ impl FetchSession {
             self.last_activity = Some(io.now);
             self.written = io.output.written();
         }
+        let awaiting = matches!(self.state, Exchange::ReadHead(_) | Exchange::ReadBody(_));
+        if awaiting && io.output.is_empty() && self.job.timing.request_sent.is_none() {
+            self.job.timing.request_sent = Some(Instant::now() - self.job.hop_started);
+        }
         if !io.input.is_empty() && self.job.timing.first_byte.is_none() {
             self.job.timing.first_byte = Some(io.now - self.job.hop_started);
         }
@@ -230,13 +234,8 @@ impl FetchSession {
         let Some(ahead) = self.ahead.take() else {
             return self.carry_on(io).then_some(Exchange::SendRequest);
         };
-        let done = std::mem::replace(&mut self.job, ahead.job);
-        self.pool.borrow_mut().finished(done, Ok(Ending::Complete));
-        self.job.target.route(&self.job.config.web.proxy);
-        self.served += 1;
+        self.hand_over(ahead.job, io);
         self.leftover = io.input.len();
-        self.job.hop_started = io.now;
-        self.job.started = io.now;
         self.last_activity = Some(io.now);
         Some(self.await_head(ahead.request, ahead.keep_alive, io))
     }
@@ -298,15 +297,22 @@ impl FetchSession {
         let Some(next) = self.pool.borrow_mut().take_for(&Origin::of(&self.job)) else {
             return false;
         };
-        let done = std::mem::replace(&mut self.job, next);
+        self.hand_over(next, io);
+        self.leftover = 0;
+        true
+    }
+
+    /// The connection passes to `next`; the finished job goes to the pool.
+    fn hand_over(&mut self, next: Job, io: &Io<'_>) {
+        let mut done = std::mem::replace(&mut self.job, next);
+        done.close_hop(io.now, None);
         self.pool.borrow_mut().finished(done, Ok(Ending::Complete));
         self.job.target.route(&self.job.config.web.proxy);
         self.served += 1;
-        self.leftover = 0;
-        self.job.hop_started = io.now;
+        self.job.begin_hop(io.now);
+        self.job.peer = Some(io.peer);
         // Its clock starts now, not when the run began.
         self.job.started = io.now;
-        true
     }
 
     fn closed_in_head(&self, buffered: usize) -> Error {
@@ -447,8 +453,9 @@ fn describe_progress(state: &Exchange) -> String {
 }
 
 impl Session for FetchSession {
-    fn on_connect(&mut self, _local: SocketAddr, _peer: SocketAddr, now: Instant) {
+    fn on_connect(&mut self, _local: SocketAddr, peer: SocketAddr, now: Instant) {
         self.job.timing.connect = Some(now - self.job.hop_started);
+        self.job.peer = Some(peer);
     }
 
     fn drive(&mut self, io: &mut Io<'_>) -> Step {

@@ -4,10 +4,11 @@
 //! resolution of that host to socket addresses. Resolution is blocking
 //! (getaddrinfo); the event loop only ever sees addresses.
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 
 use url::{Host, Url};
 
+use super::connect_rules::{interleave, ConnectRules, Decision, Family};
 use super::proxy::{absolute_form, basic_credentials, ProxyAddr, ProxyConfig};
 use crate::error::{Error, Result};
 
@@ -170,28 +171,42 @@ impl Target {
         }
     }
 
-    /// The addresses to try, in the resolver's order. IP literals are used
-    /// as they are, without asking the resolver.
-    pub fn resolve(&self) -> Result<Vec<SocketAddr>> {
+    /// The addresses to try: `--connect-to` and `--resolve` first (IP
+    /// literals and names they cover never reach the resolver), then the
+    /// resolver; only the family `-4`/`-6` allow, interleaved IPv6 first
+    /// (RFC 8305 section 4).
+    pub fn resolve(&self, rules: &ConnectRules) -> Result<Vec<SocketAddr>> {
         let (host, port) = self.connect_to();
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            return Ok(vec![SocketAddr::new(ip, port)]);
-        }
-        let resolve_error = |source| Error::Resolve {
-            host: host.to_string(),
-            source,
+        let (name, addrs) = match rules.decide(host, port) {
+            Decision::Addrs(addrs) => (host.to_string(), addrs),
+            Decision::Lookup(name, port) => {
+                let found =
+                    (name.as_str(), port)
+                        .to_socket_addrs()
+                        .map_err(|source| Error::Resolve {
+                            host: name.clone(),
+                            source,
+                        })?;
+                let found = found.collect();
+                (name, found)
+            }
         };
-        let addrs: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map_err(resolve_error)?
+        let addrs: Vec<SocketAddr> = addrs
+            .into_iter()
+            .filter(|a| rules.family.allows(a))
             .collect();
         if addrs.is_empty() {
-            return Err(resolve_error(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no addresses",
-            )));
+            let why = match rules.family {
+                Family::Any => "no addresses",
+                Family::V4 => "no IPv4 address (-4)",
+                Family::V6 => "no IPv6 address (-6)",
+            };
+            return Err(Error::Resolve {
+                host: name,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, why),
+            });
         }
-        Ok(addrs)
+        Ok(interleave(addrs))
     }
 
     /// Scheme, host and port: what a redirect must keep for credentials to follow.
@@ -334,7 +349,7 @@ mod tests {
         assert_eq!(t.request_target, "http://h:8/a?b");
         assert_eq!(t.host_header, "h:8");
         assert_eq!(
-            t.resolve().unwrap(),
+            t.resolve(&ConnectRules::default()).unwrap(),
             vec!["127.0.0.2:3128".parse().unwrap()]
         );
         let mut t = Target::new(parse_url("https://h/a").unwrap()).unwrap();
@@ -373,6 +388,9 @@ mod tests {
     #[test]
     fn literals_resolve_without_the_resolver() {
         let t = Target::new(parse_url("http://[::1]:9/").unwrap()).unwrap();
-        assert_eq!(t.resolve().unwrap(), vec!["[::1]:9".parse().unwrap()]);
+        assert_eq!(
+            t.resolve(&ConnectRules::default()).unwrap(),
+            vec!["[::1]:9".parse().unwrap()]
+        );
     }
 }

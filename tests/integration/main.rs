@@ -5,6 +5,8 @@ mod architecture;
 mod browser;
 mod crawl;
 mod fetch;
+mod fetch_connect;
+mod fetch_json;
 mod greet;
 mod habits;
 mod https;

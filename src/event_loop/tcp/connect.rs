@@ -1,13 +1,17 @@
-//! Outgoing connections: starting the connects a service asked for, trying
-//! each address in turn, and confirming a nonblocking connect the way
-//! mio's `TcpStream::connect` documents it (register, wait for an event,
-//! `take_error`, then `peer_addr`: `NotConnected` means not yet). A
-//! confirmed connection is handed back to the per-connection path; its
-//! bytes are not read or written here.
+//! Outgoing connections: starting the connects a service asked for, racing
+//! the addresses the way RFC 8305 section 5 (happy eyeballs) says, and
+//! confirming a nonblocking connect the way mio's `TcpStream::connect`
+//! documents it (register, wait for an event, `take_error`, then
+//! `peer_addr`: `NotConnected` means not yet). The first address is tried
+//! alone; the next starts when 250 ms pass without an answer, or at once
+//! when an attempt fails; the first to connect wins and the others are
+//! closed. All timer-driven on the loop (the connection's deadline wakes
+//! it), no threads. A confirmed connection is handed back to the
+//! per-connection path; its bytes are not read or written here.
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -16,6 +20,9 @@ use super::ending::tell_ended;
 use super::table::{min_time, Conn, EventLoop, State};
 use crate::event_loop::session::{Ended, Service, Session};
 
+/// RFC 8305 section 5: the recommended Connection Attempt Delay.
+const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
+
 /// Where a connect under way stands.
 enum Attempt {
     /// No answer yet: wait for the next event (or the timeout).
@@ -23,6 +30,14 @@ enum Attempt {
     /// Connected, from this local address.
     Connected(SocketAddr),
     Failed(io::Error),
+}
+
+/// Where the race of one connection's attempts stands.
+enum Race {
+    Pending,
+    Connected(SocketAddr),
+    /// Every address failed; the last error.
+    Lost(io::Error),
 }
 
 impl<S: Session> EventLoop<S> {
@@ -37,9 +52,14 @@ impl<S: Session> EventLoop<S> {
         let none = io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to connect to");
         match open_next(self.poll.registry(), Token(key), &mut addrs, none) {
             Ok((stream, peer)) => {
-                let connecting = State::Connecting { rest: addrs };
+                let connecting = State::Connecting {
+                    rest: addrs,
+                    until: now + self.config.connect_timeout,
+                    racing: Vec::new(),
+                    next_try: now + ATTEMPT_DELAY,
+                };
                 let mut conn = Conn::new(stream, session, peer, connecting, now);
-                conn.deadline = Some(now + self.config.connect_timeout);
+                conn.deadline = wake_time(&conn.state);
                 self.next_sweep = min_time(self.next_sweep, conn.deadline);
                 entry.insert(conn);
                 self.backlog.push(key);
@@ -65,25 +85,31 @@ impl<S: Session> EventLoop<S> {
         true
     }
 
-    /// Checks whether the connect under way on `key` succeeded, and moves
-    /// on to the next address (or gives up) if it failed or timed out.
+    /// Checks the connects under way on `key`: the first to succeed wins,
+    /// failed ones make room for the next address at once, and the next
+    /// also starts when the attempt delay has passed.
     pub(super) fn check_connect<Svc: Service<Session = S>>(
         &mut self,
         key: usize,
         svc: &mut Svc,
         now: Instant,
     ) {
-        let conn = &mut self.conns[key];
+        let timeout = self.config.connect_timeout;
+        let registry = self.poll.registry();
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
         if !matches!(conn.state, State::Connecting { .. }) {
             return;
         }
-        let timed_out = conn.deadline.is_some_and(|d| now >= d);
-        match attempt(&conn.stream, conn.peer, timed_out) {
-            Attempt::Pending => {
+        match race(registry, Token(key), conn, now, timeout) {
+            Race::Pending => {
                 conn.readable = false;
                 conn.writable = false;
+                conn.deadline = wake_time(&conn.state);
+                self.next_sweep = min_time(self.next_sweep, conn.deadline);
             }
-            Attempt::Connected(local) => {
+            Race::Connected(local) => {
                 let _ = conn.stream.set_nodelay(true);
                 conn.session.on_connect(local, conn.peer, now);
                 conn.state = State::Open;
@@ -92,41 +118,142 @@ impl<S: Session> EventLoop<S> {
                 conn.readable = true;
                 conn.writable = true;
             }
-            Attempt::Failed(e) => {
-                let e = io::Error::new(e.kind(), format!("{}: {e}", conn.peer));
-                self.connect_next(key, svc, now, e);
-            }
-        }
-    }
-
-    /// The connect on `key` failed with `e`: start one to the next address
-    /// that the kernel takes, or end the connection with the last error.
-    fn connect_next<Svc: Service<Session = S>>(
-        &mut self,
-        key: usize,
-        svc: &mut Svc,
-        now: Instant,
-        e: io::Error,
-    ) {
-        let registry = self.poll.registry();
-        let conn = &mut self.conns[key];
-        let State::Connecting { rest } = &mut conn.state else {
-            return;
-        };
-        let _ = registry.deregister(&mut conn.stream);
-        match open_next(registry, Token(key), rest, e) {
-            Ok((stream, peer)) => {
-                conn.stream = stream;
-                conn.peer = peer;
-                conn.deadline = Some(now + self.config.connect_timeout);
-                self.next_sweep = min_time(self.next_sweep, conn.deadline);
-            }
-            Err(e) => {
+            Race::Lost(e) => {
                 let conn = self.conns.remove(key);
                 tell_ended(svc, conn.session, Ended::ConnectFailed(e), conn.peer);
             }
         }
     }
+}
+
+/// One look at every attempt of a connecting `conn`; the winner (if any)
+/// becomes the connection's stream and the others are closed.
+fn race<S>(
+    registry: &Registry,
+    token: Token,
+    conn: &mut Conn<S>,
+    now: Instant,
+    timeout: Duration,
+) -> Race {
+    let State::Connecting {
+        rest,
+        until,
+        racing,
+        next_try,
+    } = &mut conn.state
+    else {
+        return Race::Pending;
+    };
+    let first = match attempt(&conn.stream, conn.peer, now >= *until) {
+        Attempt::Connected(local) => {
+            close_all(registry, racing.drain(..).map(|(s, _, _)| s));
+            return Race::Connected(local);
+        }
+        Attempt::Failed(e) => {
+            log::debug!("connect to {}: {e}", conn.peer);
+            Some(io::Error::new(e.kind(), format!("{}: {e}", conn.peer)))
+        }
+        Attempt::Pending => None,
+    };
+    let (won, racing_failed) = check_racing(registry, racing, now);
+    if let Some((stream, peer, local)) = won {
+        let lost = std::mem::replace(&mut conn.stream, stream);
+        conn.peer = peer;
+        close_all(registry, racing.drain(..).map(|(s, _, _)| s).chain([lost]));
+        return Race::Connected(local);
+    }
+    let mut start_next = first.is_some() || racing_failed.is_some() || now >= *next_try;
+    if let Some(e) = first {
+        // The first slot is free: the oldest racing attempt takes it, or
+        // else the next address (at once: an attempt failed).
+        if racing.is_empty() {
+            match open_next(registry, token, rest, racing_failed.unwrap_or(e)) {
+                Ok((stream, peer)) => racing.push((stream, peer, now + timeout)),
+                Err(e) => return Race::Lost(e),
+            }
+            start_next = false;
+            *next_try = now + ATTEMPT_DELAY;
+        }
+        let (stream, peer, limit) = racing.remove(0);
+        close_all(registry, [std::mem::replace(&mut conn.stream, stream)]);
+        conn.peer = peer;
+        *until = limit;
+    }
+    if start_next {
+        if let Some(next) = open_racing(registry, token, rest, now + timeout) {
+            racing.push(next);
+        }
+        *next_try = now + ATTEMPT_DELAY;
+    }
+    Race::Pending
+}
+
+/// Starts a connect to the next address that the kernel takes, if any.
+fn open_racing(
+    registry: &Registry,
+    token: Token,
+    rest: &mut Vec<SocketAddr>,
+    until: Instant,
+) -> Option<(TcpStream, SocketAddr, Instant)> {
+    let none = io::Error::new(io::ErrorKind::AddrNotAvailable, "no address left");
+    let (stream, peer) = open_next(registry, token, rest, none).ok()?;
+    Some((stream, peer, until))
+}
+
+/// Checks the attempts racing the first: the first that connected (with
+/// its local address) is taken out; failed ones are closed and removed,
+/// and the last failure is returned.
+fn check_racing(
+    registry: &Registry,
+    racing: &mut Vec<(TcpStream, SocketAddr, Instant)>,
+    now: Instant,
+) -> (
+    Option<(TcpStream, SocketAddr, SocketAddr)>,
+    Option<io::Error>,
+) {
+    let mut failed = None;
+    let mut i = 0;
+    while i < racing.len() {
+        let (stream, peer, limit) = &racing[i];
+        match attempt(stream, *peer, now >= *limit) {
+            Attempt::Pending => i += 1,
+            Attempt::Connected(local) => {
+                let (stream, peer, _) = racing.swap_remove(i);
+                return (Some((stream, peer, local)), failed);
+            }
+            Attempt::Failed(e) => {
+                let (stream, peer, _) = racing.remove(i);
+                log::debug!("connect to {peer}: {e}");
+                close_all(registry, [stream]);
+                failed = Some(io::Error::new(e.kind(), format!("{peer}: {e}")));
+            }
+        }
+    }
+    (None, failed)
+}
+
+/// Deregisters and closes connects that lost the race (or failed).
+fn close_all(registry: &Registry, streams: impl IntoIterator<Item = TcpStream>) {
+    for mut stream in streams {
+        let _ = registry.deregister(&mut stream);
+    }
+}
+
+/// When a connecting connection next needs a look: the earliest attempt
+/// timeout, or the start of the next attempt while addresses remain.
+fn wake_time(state: &State) -> Option<Instant> {
+    let State::Connecting {
+        rest,
+        until,
+        racing,
+        next_try,
+    } = state
+    else {
+        return None;
+    };
+    let limits = racing.iter().map(|(_, _, t)| *t).chain([*until]).min();
+    let next = (!rest.is_empty()).then_some(*next_try);
+    min_time(limits, next)
 }
 
 /// Pops addresses off `rest` until a nonblocking connect to one starts and

@@ -56,10 +56,16 @@ impl Default for LoopConfig {
 }
 
 pub(super) enum State {
-    /// A nonblocking connect to the connection's `peer` is under way;
-    /// `rest` are the addresses still to try if it fails, last first.
+    /// A nonblocking connect to the connection's `peer` is under way,
+    /// given up at `until`; `racing` are connects started after it that
+    /// race it (happy eyeballs), each with its peer and its `until`;
+    /// `rest` are the addresses still to try, last first, the next at
+    /// `next_try` or at once when an attempt fails.
     Connecting {
         rest: Vec<SocketAddr>,
+        until: Instant,
+        racing: Vec<(TcpStream, SocketAddr, Instant)>,
+        next_try: Instant,
     },
     Open,
     /// The session asked to close: flush, then linger.
