@@ -28,7 +28,6 @@
 //! plain buffers and an outlet in memory.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::apply::{self, Applied};
@@ -40,7 +39,7 @@ use super::pool::{Origin, SharedPool};
 use super::reading::Reading;
 use super::request::{self, Body, HeaderEdit};
 use crate::error::{Error, Result};
-use crate::event_loop::{Ended, Io, Session, Step};
+use crate::event_loop::{Ended, Io, Peer, Session, Step};
 use crate::http::content_coding::ACCEPT_ENCODING;
 use crate::http::response::{try_parse_response, ResponseHead};
 use crate::http::ParseError;
@@ -447,7 +446,7 @@ fn describe_progress(state: &Exchange) -> String {
 }
 
 impl Session for FetchSession {
-    fn on_connect(&mut self, _local: SocketAddr, _peer: SocketAddr, now: Instant) {
+    fn on_connect(&mut self, _local: Peer, _peer: Peer, now: Instant) {
         self.job.timing.connect = Some(now - self.job.hop_started);
     }
 

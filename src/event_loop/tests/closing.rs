@@ -15,7 +15,7 @@ struct FnService<F> {
 impl<S: Session, F: FnMut() -> S> Service for FnService<F> {
     type Session = S;
 
-    fn accept(&mut self, _peer: SocketAddr, _local: SocketAddr) -> Option<S> {
+    fn accept(&mut self, _peer: Peer, _local: Peer) -> Option<S> {
         Some((self.make)())
     }
 
