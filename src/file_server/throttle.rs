@@ -138,6 +138,18 @@ mod tests {
     }
 
     #[test]
+    fn unix_socket_peers_count_as_one_address() {
+        use crate::event_loop::{Host, Peer};
+        let t: Throttle<Host> = Throttle::default();
+        let now = Instant::now();
+        // Each Unix client is `Peer::Unix`: their failures add up.
+        let delays: Vec<_> = (0..4).map(|_| t.failed(Peer::Unix.host(), now)).collect();
+        assert_eq!(delays[3], FIRST_DELAY);
+        let ip = Host::Ip("192.0.2.1".parse().unwrap());
+        assert_eq!(t.failed(ip, now), Duration::ZERO, "TCP peers apart");
+    }
+
+    #[test]
     fn the_table_is_bounded() {
         let t = Throttle::default();
         let now = Instant::now();
