@@ -33,7 +33,9 @@
 //!   httparse manner: `Ok(None)` for "need more", a small `Copy` error.
 //! - [`event_loop`] is the only module that imports mio, and the only one
 //!   that binds a socket ([`event_loop::bind_listeners`],
-//!   [`event_loop::bind_udp`]). It drives sessions through
+//!   [`event_loop::bind_udp`], [`event_loop::bind_unix`]). TCP and
+//!   Unix-domain streams are one `Stream` to it and one [`event_loop::Peer`]
+//!   to sessions (`unix:` for a Unix peer). It drives sessions through
 //!   [`event_loop::Session`]: input bytes in, output bytes out, a
 //!   [`event_loop::Step`] back. It knows nothing of HTTP.
 //!   `event_loop::testing::Wire` (tests only) drives any session with

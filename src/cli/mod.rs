@@ -86,18 +86,24 @@ pub struct ServeArgs {
     #[arg(value_name = "DIR", default_value = ".")]
     pub dir: PathBuf,
 
-    /// Port to listen on (0 picks a free one).
-    #[arg(short, long, default_value_t = 8000)]
-    pub port: u16,
+    /// Port to listen on (0 picks a free one) [default: 8000].
+    #[arg(short, long)]
+    pub port: Option<u16>,
 
     // Help given as a string: rustdoc would read `[::]` in a doc comment as a link.
     #[arg(
         short,
         long,
-        default_value = "127.0.0.1",
-        help = "Address to bind: 127.0.0.1, 0.0.0.0, :: or [::] (dual-stack)"
+        help = "Address to bind: 127.0.0.1, 0.0.0.0, :: or [::] (dual-stack) [default: 127.0.0.1]"
     )]
-    pub bind: String,
+    pub bind: Option<String>,
+
+    /// Listen on a Unix-domain socket at PATH (for a reverse proxy). Alone,
+    /// it replaces TCP; with -p or -b, both are served. A stale socket file
+    /// is replaced, anything else at PATH is an error; the file is removed
+    /// on exit.
+    #[arg(long, value_name = "PATH")]
+    pub unix: Option<PathBuf>,
 
     /// Event loops (threads); default: one per core.
     #[arg(long, value_name = "N")]

@@ -29,7 +29,8 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
     };
     Ok(Config {
         dir: args.dir.clone(),
-        addr: bind_addr(&args.bind, args.port)?,
+        addr: tcp_addr(args)?,
+        unix: args.unix.clone(),
         threads,
         listing: !args.no_listing,
         hidden: args.hidden,
@@ -69,6 +70,16 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
             .collect::<Result<_>>()?,
         tls: tls_source(args),
     })
+}
+
+/// The TCP address: `-b`/`-p` or their defaults, except that `--unix`
+/// alone serves only the Unix socket (as nginx listens only where told).
+fn tcp_addr(args: &ServeArgs) -> Result<Option<std::net::SocketAddr>> {
+    if args.unix.is_some() && args.port.is_none() && args.bind.is_none() {
+        return Ok(None);
+    }
+    let bind = args.bind.as_deref().unwrap_or("127.0.0.1");
+    bind_addr(bind, args.port.unwrap_or(8000)).map(Some)
 }
 
 /// `--tls-cert` with `--tls-key` (clap requires both), else `--tls`.
@@ -249,9 +260,38 @@ mod tests {
     }
 
     #[test]
+    fn unix_alone_replaces_tcp_and_p_or_b_add_it_back() {
+        // (flags, TCP address, Unix path)
+        let cases: [(&[&str], Option<&str>, Option<&str>); 5] = [
+            (&[], Some("127.0.0.1:8000"), None),
+            (&["--unix", "/tmp/w.sock"], None, Some("/tmp/w.sock")),
+            (
+                &["--unix", "/tmp/w.sock", "-p", "0"],
+                Some("127.0.0.1:0"),
+                Some("/tmp/w.sock"),
+            ),
+            (
+                &["--unix", "/tmp/w.sock", "-b", "::1"],
+                Some("[::1]:8000"),
+                Some("/tmp/w.sock"),
+            ),
+            (&["-p", "9000"], Some("127.0.0.1:9000"), None),
+        ];
+        for (flags, tcp, unix) in cases {
+            let c = serve_config(&serve_args(flags)).unwrap();
+            assert_eq!(c.addr.map(|a| a.to_string()).as_deref(), tcp, "{flags:?}");
+            assert_eq!(
+                c.unix.as_deref(),
+                unix.map(std::path::Path::new),
+                "{flags:?}"
+            );
+        }
+    }
+
+    #[test]
     fn serve_flags() {
         let c = serve_config(&serve_args(&["-p", "0", "--threads", "2", "-H", "X-A: b"])).unwrap();
-        assert_eq!(c.addr.port(), 0);
+        assert_eq!(c.addr.unwrap().port(), 0);
         assert_eq!(c.threads, 2);
         assert_eq!(c.extra_headers, b"X-A: b\r\n");
         assert_eq!(c.limits.max_head, 8192);

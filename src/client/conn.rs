@@ -5,7 +5,6 @@
 //! failures (proxy refusal, certificate, truncation) in the job's result.
 //! Sans-IO like the layers it stacks.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::ending::{self, Ending};
@@ -15,7 +14,7 @@ use super::pool::SharedPool;
 use super::proxy::{Tunnel, TunnelState};
 use super::session::FetchSession;
 use crate::error::{Error, Result};
-use crate::event_loop::{Ended, Io, Session, Step};
+use crate::event_loop::{Ended, Io, Peer, Session, Step};
 use crate::tls::{MaybeTls, TlsError};
 
 /// Where the connection stands below the HTTP exchange.
@@ -34,7 +33,7 @@ struct Connecting {
     request: Request,
     /// Our and the proxy's address, passed on once the tunnel is open, so
     /// TLS and connect timings start there.
-    addrs: Option<(SocketAddr, SocketAddr)>,
+    addrs: Option<(Peer, Peer)>,
     deadline: Option<Instant>,
 }
 
@@ -176,7 +175,7 @@ impl Conn {
 }
 
 impl Session for Conn {
-    fn on_connect(&mut self, local: SocketAddr, peer: SocketAddr, now: Instant) {
+    fn on_connect(&mut self, local: Peer, peer: Peer, now: Instant) {
         match &mut self.stage {
             Stage::Tunnel(c) => c.addrs = Some((local, peer)),
             Stage::Through => self.session.on_connect(local, peer, now),

@@ -28,7 +28,6 @@
 //! plain buffers and an outlet in memory.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::apply::{self, Applied};
@@ -40,7 +39,7 @@ use super::pool::{Origin, SharedPool};
 use super::reading::Reading;
 use super::request::{self, Body, HeaderEdit};
 use crate::error::{Error, Result};
-use crate::event_loop::{Ended, Io, Session, Step};
+use crate::event_loop::{Ended, Io, Peer, Session, Step};
 use crate::http::content_coding::ACCEPT_ENCODING;
 use crate::http::response::{try_parse_response, ResponseHead};
 use crate::http::ParseError;
@@ -310,7 +309,7 @@ impl FetchSession {
         self.job.target.route(&self.job.config.web.proxy);
         self.served += 1;
         self.job.begin_hop(io.now);
-        self.job.peer = Some(io.peer);
+        self.job.peer = io.peer.tcp();
         // Its clock starts now, not when the run began.
         self.job.started = io.now;
     }
@@ -453,9 +452,9 @@ fn describe_progress(state: &Exchange) -> String {
 }
 
 impl Session for FetchSession {
-    fn on_connect(&mut self, _local: SocketAddr, peer: SocketAddr, now: Instant) {
+    fn on_connect(&mut self, _local: Peer, peer: Peer, now: Instant) {
         self.job.timing.connect = Some(now - self.job.hop_started);
-        self.job.peer = Some(peer);
+        self.job.peer = peer.tcp();
     }
 
     fn drive(&mut self, io: &mut Io<'_>) -> Step {

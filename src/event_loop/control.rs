@@ -4,13 +4,22 @@
 //! `tick` returns, so this file knows no socket and no loop internals.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::shutdown::Notifier;
 
-/// An outgoing connection a service asked for: the addresses to try in
-/// order, and the session to drive once one of them answers.
-pub(super) type ConnectRequest<S> = (Vec<SocketAddr>, S);
+/// Where an outgoing connection goes.
+pub(super) enum Target {
+    /// These TCP addresses, tried in order.
+    Tcp(Vec<SocketAddr>),
+    /// The Unix-domain stream socket at this path.
+    Unix(PathBuf),
+}
+
+/// An outgoing connection a service asked for: where to, and the session
+/// to drive once it answers.
+pub(super) type ConnectRequest<S> = (Target, S);
 
 /// What a service may do to the loop from `tick`.
 pub struct Control<'a, S> {
@@ -27,7 +36,16 @@ impl<S> Control<'_, S> {
     /// is driven once the connect is confirmed; if none succeeds the service
     /// gets it back through `ended` with `Ended::ConnectFailed`.
     pub fn connect(&mut self, addrs: Vec<SocketAddr>, session: S) {
-        self.connects.push((addrs, session));
+        self.connects.push((Target::Tcp(addrs), session));
+    }
+
+    /// Starts a connect to the Unix-domain stream socket at `path`, for
+    /// `fetch --unix-socket` and `talk --unix`: the session sees
+    /// [`Peer::Unix`](super::Peer::Unix) and is driven as over TCP. A
+    /// connect that fails (no such file, nobody listening, the timeout)
+    /// reaches the service as `Ended::ConnectFailed` naming the path.
+    pub fn connect_unix(&mut self, path: PathBuf, session: S) {
+        self.connects.push((Target::Unix(path), session));
     }
 
     /// A handle that wakes this loop from another thread; every session is

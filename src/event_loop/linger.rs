@@ -13,11 +13,11 @@
 use std::io::Read;
 use std::time::Instant;
 
-use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use slab::Slab;
 
 use super::errors::{is_interrupted, is_would_block};
+use super::socket::Stream;
 
 /// Tokens of lingering sockets carry this bit; connection keys never reach it.
 pub(super) const TAG: usize = 1 << (usize::BITS - 2);
@@ -26,7 +26,7 @@ pub(super) const TAG: usize = 1 << (usize::BITS - 2);
 const MAX_DISCARD: usize = 1 << 20;
 
 struct Entry {
-    stream: TcpStream,
+    stream: Stream,
     deadline: Instant,
     discarded: usize,
 }
@@ -56,7 +56,7 @@ impl Lingering {
     pub fn add(
         &mut self,
         registry: &Registry,
-        mut stream: TcpStream,
+        mut stream: Stream,
         deadline: Instant,
         scratch: &mut [u8],
     ) {
@@ -132,7 +132,7 @@ impl Lingering {
 
 /// Reads and drops input until the socket would block. Returns whether to
 /// keep lingering: false at EOF, on an error, or past the discard budget.
-fn drain(stream: &mut TcpStream, scratch: &mut [u8], discarded: &mut usize) -> bool {
+fn drain(stream: &mut Stream, scratch: &mut [u8], discarded: &mut usize) -> bool {
     loop {
         match stream.read(scratch) {
             Ok(0) => return false,

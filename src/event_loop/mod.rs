@@ -21,17 +21,23 @@ mod buffer;
 mod control;
 mod errors;
 mod linger;
+mod peer;
 mod session;
 mod shutdown;
+mod socket;
 mod tcp;
 mod udp;
 
-pub use bind::{bind_listener, bind_listeners, bind_udp, bind_udp_client};
+pub use bind::{
+    bind_listener, bind_listeners, bind_udp, bind_udp_client, bind_unix, UnixSocketFile,
+};
 pub use buffer::{Chunk, InBuf, Outbox};
 pub use control::Control;
 pub use errors::is_would_block;
+pub use peer::{Host, Peer};
 pub use session::{Ended, Io, Service, Session, Step};
 pub use shutdown::{Notifier, RemoveOnExit, Shutdown};
+pub use socket::Listener;
 pub use tcp::{serve_threads, EventLoop, LoopConfig};
 pub use udp::{DatagramLoop, DatagramQueue, DatagramService, Flow};
 

@@ -4,11 +4,11 @@
 //! only: nothing here touches a socket or knows how the loop runs.
 
 use std::io;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::buffer::{InBuf, Outbox};
 use super::control::Control;
+use super::peer::Peer;
 
 /// Everything a session may look at or change on one call to `drive`.
 pub struct Io<'a> {
@@ -22,8 +22,8 @@ pub struct Io<'a> {
     pub shutting_down: bool,
     /// When this turn of the loop began.
     pub now: Instant,
-    /// The address at the other end.
-    pub peer: SocketAddr,
+    /// Who is at the other end.
+    pub peer: Peer,
 }
 
 /// What a session wants after a call to `drive`.
@@ -61,7 +61,7 @@ impl Step {
 pub trait Session {
     /// The connection is established (accepted, or an outgoing connect
     /// confirmed). `local` is our address.
-    fn on_connect(&mut self, _local: SocketAddr, _peer: SocketAddr, _now: Instant) {}
+    fn on_connect(&mut self, _local: Peer, _peer: Peer, _now: Instant) {}
 
     fn drive(&mut self, io: &mut Io<'_>) -> Step;
 
@@ -103,7 +103,7 @@ pub trait Service {
     type Session: Session;
 
     /// A listener accepted `peer`; `None` closes the connection at once.
-    fn accept(&mut self, _peer: SocketAddr, _local: SocketAddr) -> Option<Self::Session> {
+    fn accept(&mut self, _peer: Peer, _local: Peer) -> Option<Self::Session> {
         None
     }
 

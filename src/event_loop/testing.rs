@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::buffer::{InBuf, Outbox};
+use super::peer::Peer;
 use super::session::{Io, Session, Step};
 
 /// One connection's worth of loop state, owned by a test.
@@ -15,7 +16,7 @@ pub struct Wire {
     /// Everything drained from `output` so far, as the peer would read it.
     pub sent: Vec<u8>,
     pub now: Instant,
-    pub peer: SocketAddr,
+    pub peer: Peer,
     pub peer_closed: bool,
     pub shutting_down: bool,
 }
@@ -33,7 +34,7 @@ impl Wire {
             output: Outbox::new(),
             sent: Vec::new(),
             now: Instant::now(),
-            peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+            peer: Peer::Tcp(SocketAddr::from(([127, 0, 0, 1], 1))),
             peer_closed: false,
             shutting_down: false,
         }
@@ -42,7 +43,7 @@ impl Wire {
     /// The same, with the peer at `peer`.
     pub fn with_peer(peer: SocketAddr) -> Wire {
         Wire {
-            peer,
+            peer: Peer::Tcp(peer),
             ..Wire::new()
         }
     }

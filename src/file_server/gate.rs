@@ -4,13 +4,13 @@
 //! [`challenge`] builds that 401 with its `WWW-Authenticate`. The session
 //! only keeps the verdict and the held request.
 
-use std::net::IpAddr;
 use std::time::Instant;
 
 use super::auth::{self, Verdict};
 use super::handle::{self, Response};
 use super::page;
 use super::site::Site;
+use crate::event_loop::Host;
 use crate::http;
 use crate::http::request::RequestHead;
 
@@ -26,7 +26,7 @@ pub enum Gate {
 }
 
 /// Checks `req`'s credentials, counting a wrong one against `peer`.
-pub fn check(site: &Site, req: &RequestHead, peer: IpAddr, now: Instant) -> Gate {
+pub fn check(site: &Site, req: &RequestHead, peer: Host, now: Instant) -> Gate {
     if site.auth.is_empty() {
         return Gate::Pass;
     }

@@ -13,8 +13,8 @@
 //! byte escaped to four). At exit [`drain`] gives the writer a bounded time
 //! to get the queued lines out.
 
+use crate::event_loop::Host;
 use std::io::{self, Write};
-use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -27,7 +27,8 @@ pub const QUEUE_BYTES: usize = 1024 * 1024;
 /// What one log line says.
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
-    pub peer: IpAddr,
+    /// The client's address (`unix:` over a Unix socket).
+    pub peer: Host,
     pub time: SystemTime,
     /// The request line, or `None` when none could be parsed.
     pub request: Option<(&'a str, &'a str, &'a str)>,
@@ -303,7 +304,7 @@ mod tests {
     #[test]
     fn combined_format() {
         let e = Entry {
-            peer: "127.0.0.1".parse().unwrap(),
+            peer: Host::Ip("127.0.0.1".parse().unwrap()),
             time: UNIX_EPOCH + Duration::from_secs(971_186_136),
             request: Some(("GET", "/a\"b\n", "HTTP/1.1")),
             status: 200,

@@ -2,7 +2,8 @@
 //!
 //! This module takes a plain [`Config`] (`cli::serve` resolves the flags
 //! into one; nothing here knows a flag), binds the listeners (SO_REUSEPORT,
-//! one per loop), announces the URLs, and runs a [`FileService`] per loop
+//! one per loop; a `--unix` socket shared by every loop, each accepting
+//! from it), announces the URLs, and runs a [`FileService`] per loop
 //! that hands each connection an [`session::HttpSession`]. The parts, in
 //! an order where each uses only files above it (and none uses this one,
 //! so there are no import cycles):
@@ -45,13 +46,17 @@ pub mod throttle;
 
 use std::cell::RefCell;
 use std::io::{self, Write};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::os::unix::net::UnixListener;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{Error, Result};
-use crate::event_loop::{bind_listeners, serve_threads, Ended, LoopConfig, Service, Shutdown};
+use crate::event_loop::{
+    bind_listeners, bind_unix, serve_threads, Ended, Listener, LoopConfig, Peer, Service, Shutdown,
+    UnixSocketFile,
+};
 use crate::tls::{MaybeTls, ServerIdentity, TlsSource, BUSY_ALERT};
 use cache::FileCache;
 use reply::http_date;
@@ -102,7 +107,7 @@ fn refusal(date: &[u8; 29]) -> Vec<u8> {
 impl Service for FileService {
     type Session = MaybeTls<HttpSession>;
 
-    fn accept(&mut self, peer: SocketAddr, _local: SocketAddr) -> Option<Self::Session> {
+    fn accept(&mut self, peer: Peer, _local: Peer) -> Option<Self::Session> {
         let http = HttpSession::new(self.site.clone(), self.cache.clone(), peer, Instant::now());
         match &self.tls {
             None => Some(MaybeTls::Plain(http)),
@@ -265,27 +270,23 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
         Some(TlsSource::Files { cert, key }) => Some(crate::tls::from_files(cert, key)?),
         _ => None,
     };
-    let listeners =
-        bind_listeners(config.addr, config.threads).map_err(|e| cannot_listen(config.addr, e))?;
-    let local = listeners[0]
-        .local_addr()
-        .map_err(|e| Error::io("listener address", e))?;
+    let bound = bind(config)?;
     if signals {
         shutdown
             .on_signals()
             .map_err(|e| Error::io("cannot handle signals", e))?;
     }
-    let also = interface_addrs_of(local);
+    let also = bound.local.map(interface_addrs_of).unwrap_or_default();
     let identity = match (&config.tls, from_files) {
         (_, Some(identity)) => Some(identity),
         (Some(TlsSource::SelfSigned), None) => {
-            let mut ips = vec![local.ip()];
+            let mut ips: Vec<IpAddr> = bound.local.iter().map(|l| l.ip()).collect();
             ips.extend(&also);
             Some(crate::tls::self_signed(&ips)?)
         }
         _ => None,
     };
-    print_start(config, local, &also, identity.as_ref())?;
+    print_start(config, &bound, &also, identity.as_ref())?;
     let tls = identity.map(|i| i.config);
     let loop_config = LoopConfig {
         max_connections: config.max_connections,
@@ -295,26 +296,91 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
         linger: LoopConfig::default().linger.min(config.limits.send_timeout),
         ..LoopConfig::default()
     };
-    let served = serve_threads(listeners, loop_config, shutdown, move || {
+    let (sets, socket_file) = bound.per_loop(config.threads)?;
+    let served = serve_threads(sets, loop_config, shutdown, move || {
         FileService::new(site.clone()).with_tls(tls.clone())
     })
     .map_err(|e| Error::io("serving", e));
+    // The loops are done with the socket: its file goes (if still ours).
+    drop(socket_file);
     log::drain(log::DRAIN_WAIT);
     served
+}
+
+/// What `serve` listens on: TCP listeners (one per loop) and the address
+/// they got, and the Unix socket with the file that goes when we do.
+struct Bound {
+    tcp: Vec<TcpListener>,
+    local: Option<SocketAddr>,
+    unix: Option<(UnixListener, UnixSocketFile)>,
+}
+
+/// Binds what `config` asks for; any failure is one line naming the
+/// address or path (exit 1).
+fn bind(config: &Config) -> Result<Bound> {
+    let unix = match &config.unix {
+        Some(path) => Some(bind_unix(path).map_err(|e| Error::io(path.display().to_string(), e))?),
+        None => None,
+    };
+    let (tcp, local) = match config.addr {
+        Some(addr) => {
+            let tcp = bind_listeners(addr, config.threads).map_err(|e| cannot_listen(addr, e))?;
+            let local = tcp[0]
+                .local_addr()
+                .map_err(|e| Error::io("listener address", e))?;
+            (tcp, Some(local))
+        }
+        None => (Vec::new(), None),
+    };
+    Ok(Bound { tcp, local, unix })
+}
+
+impl Bound {
+    /// One set of listeners per loop: its TCP listener, and a handle on
+    /// the Unix socket every loop accepts from; `threads` loops when only
+    /// the Unix socket is served.
+    fn per_loop(self, threads: usize) -> Result<(Vec<Vec<Listener>>, Option<UnixSocketFile>)> {
+        let loops = if self.tcp.is_empty() {
+            threads.max(1)
+        } else {
+            self.tcp.len()
+        };
+        let mut tcp = self.tcp.into_iter();
+        let (unix, file) = match self.unix {
+            Some((l, f)) => (Some(Listener::Unix(l)), Some(f)),
+            None => (None, None),
+        };
+        let mut sets = Vec::with_capacity(loops);
+        for _ in 0..loops {
+            let mut set: Vec<Listener> = tcp.next().into_iter().map(Listener::Tcp).collect();
+            if let Some(u) = &unix {
+                set.push(u.try_clone().map_err(|e| Error::io("unix socket", e))?);
+            }
+            sets.push(set);
+        }
+        Ok((sets, file))
+    }
 }
 
 /// The startup lines: URLs, the certificate's fingerprint and pin, the QR
 /// code; the warning when serving beyond loopback without `--auth`.
 fn print_start(
     config: &Config,
-    local: SocketAddr,
+    bound: &Bound,
     also: &[IpAddr],
     identity: Option<&ServerIdentity>,
 ) -> Result<()> {
     let scheme = if identity.is_some() { "https" } else { "http" };
-    let lines = announce(&config.dir, local, scheme, also);
+    let lines = match bound.local {
+        Some(local) => announce(&config.dir, local, scheme, also),
+        None => Vec::new(),
+    };
     let mut out = io::stdout().lock();
     for line in &lines {
+        writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
+    }
+    if let Some((_, file)) = &bound.unix {
+        let line = unix_line(&config.dir, file.path(), lines.is_empty());
         writeln!(out, "{line}").map_err(|e| Error::io("stdout", e))?;
     }
     if let Some(id) = identity {
@@ -329,10 +395,24 @@ fn print_start(
     }
     out.flush().map_err(|e| Error::io("stdout", e))?;
     let auth = !config.auth.is_empty();
-    if let Some(warning) = exposure(&config.dir, auth, local, &lines) {
+    // A Unix socket is not on the network: only TCP can expose the folder.
+    let warning = bound
+        .local
+        .and_then(|local| exposure(&config.dir, auth, local, &lines));
+    if let Some(warning) = warning {
         ::log::warn!("{warning}");
     }
     Ok(())
+}
+
+/// The startup line for the Unix socket: the first line when it is all
+/// that is served, else one more "also at" line.
+fn unix_line(dir: &std::path::Path, path: &std::path::Path, alone: bool) -> String {
+    if alone {
+        format!("Serving {} at unix:{}", dir.display(), path.display())
+    } else {
+        format!("  also at unix:{}", path.display())
+    }
 }
 
 /// What a person checks against their browser, and the pin for curl.

@@ -19,7 +19,6 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -33,7 +32,7 @@ use super::log as access;
 use super::page::{self, Format};
 use super::reply::{http_date, Connection, Piece};
 use super::site::Site;
-use crate::event_loop::{Io, Session, Step};
+use crate::event_loop::{Io, Peer, Session, Step};
 use crate::http::body::{request_framing, BodyDecoder, Framing, Next};
 use crate::http::request::{try_parse_request, RequestHead};
 use crate::http::{self, ParseError, Version};
@@ -51,7 +50,7 @@ pub struct HttpSession {
     site: Arc<Site>,
     /// The loop's small-file cache, shared by its sessions.
     cache: Rc<RefCell<FileCache>>,
-    peer: SocketAddr,
+    peer: Peer,
     /// A request body being read and thrown away before the next request.
     discard: Option<BodyDecoder>,
     /// The request whose chunked body `discard` is reading, answered once
@@ -93,12 +92,7 @@ struct PendingLog {
 }
 
 impl HttpSession {
-    pub fn new(
-        site: Arc<Site>,
-        cache: Rc<RefCell<FileCache>>,
-        peer: SocketAddr,
-        now: Instant,
-    ) -> Self {
+    pub fn new(site: Arc<Site>, cache: Rc<RefCell<FileCache>>, peer: Peer, now: Instant) -> Self {
         HttpSession {
             site,
             cache,
@@ -123,7 +117,7 @@ impl HttpSession {
             }
             let bytes = written.clamp(p.body_start, p.body_end) - p.body_start;
             access::emit(&access::Entry {
-                peer: self.peer.ip(),
+                peer: self.peer.host(),
                 time: p.time,
                 request: p
                     .request
@@ -426,7 +420,7 @@ impl HttpSession {
     /// Checks `req` against `--auth`: `Some(req)` to answer now (marked
     /// denied if it failed), `None` when its 401 is held back.
     fn admit(&mut self, req: RequestHead, now: Instant) -> Option<RequestHead> {
-        match gate::check(&self.site, &req, self.peer.ip(), now) {
+        match gate::check(&self.site, &req, self.peer.host(), now) {
             Gate::Pass => {}
             Gate::Deny => self.denied = true,
             Gate::Hold(at) => {

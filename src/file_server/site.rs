@@ -15,6 +15,7 @@ use super::path::Root;
 use super::throttle::Throttle;
 use super::{cors, fallback};
 use crate::error::{Error, Result};
+use crate::event_loop::Host;
 
 /// Per-connection limits that keep one client from starving the others.
 #[derive(Debug, Clone)]
@@ -51,7 +52,10 @@ impl Default for Compression {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub dir: PathBuf,
-    pub addr: SocketAddr,
+    /// The TCP address to listen on; `None`: only the Unix socket.
+    pub addr: Option<SocketAddr>,
+    /// `--unix PATH`: also (or only) listen on this Unix-domain socket.
+    pub unix: Option<PathBuf>,
     pub threads: usize,
     pub listing: bool,
     pub hidden: bool,
@@ -100,7 +104,7 @@ pub struct Site {
     /// `--auth` users; empty: every request is answered.
     pub auth: Vec<Credential>,
     /// Failed logins per address, shared by all loops.
-    pub throttle: Throttle,
+    pub throttle: Throttle<Host>,
 }
 
 impl Site {

@@ -10,9 +10,12 @@
 //! fresh slow verification, and holds at most [`CAPACITY`] addresses: when
 //! full, decayed entries go, and if none has, the whole table is reset.
 //! The first failure past [`FREE`] of a burst is logged at warn level.
-//! A leaf: it uses nothing else in the crate.
+//! Keyed by any address type (`Host`, where all Unix-socket peers are one
+//! address). A leaf: it uses nothing else in the crate.
 
 use std::collections::HashMap;
+use std::fmt::Display;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -44,9 +47,17 @@ impl Entry {
 }
 
 /// Failed logins per address.
-#[derive(Debug, Default)]
-pub struct Throttle {
-    table: Mutex<HashMap<IpAddr, Entry>>,
+#[derive(Debug)]
+pub struct Throttle<K = IpAddr> {
+    table: Mutex<HashMap<K, Entry>>,
+}
+
+impl<K> Default for Throttle<K> {
+    fn default() -> Self {
+        Throttle {
+            table: Mutex::new(HashMap::new()),
+        }
+    }
 }
 
 /// The delay for the `n`th failure in a row.
@@ -58,9 +69,9 @@ pub fn delay_for(n: u32) -> Duration {
     (FIRST_DELAY * 2u32.pow(doublings)).min(MAX_DELAY)
 }
 
-impl Throttle {
+impl<K: Copy + Eq + Hash + Display> Throttle<K> {
     /// Counts a failure from `ip`; returns how long to hold its 401.
-    pub fn failed(&self, ip: IpAddr, now: Instant) -> Duration {
+    pub fn failed(&self, ip: K, now: Instant) -> Duration {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         if table.len() >= CAPACITY && !table.contains_key(&ip) {
             table.retain(|_, e| e.current(now) > 0);
@@ -87,7 +98,7 @@ impl Throttle {
     }
 
     /// A good login from `ip`: its failures are forgotten.
-    pub fn succeeded(&self, ip: IpAddr) {
+    pub fn succeeded(&self, ip: K) {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         table.remove(&ip);
     }
@@ -124,6 +135,18 @@ mod tests {
         }
         t.succeeded(b);
         assert_eq!(t.failed(b, t0), Duration::ZERO, "a good login clears");
+    }
+
+    #[test]
+    fn unix_socket_peers_count_as_one_address() {
+        use crate::event_loop::{Host, Peer};
+        let t: Throttle<Host> = Throttle::default();
+        let now = Instant::now();
+        // Each Unix client is `Peer::Unix`: their failures add up.
+        let delays: Vec<_> = (0..4).map(|_| t.failed(Peer::Unix.host(), now)).collect();
+        assert_eq!(delays[3], FIRST_DELAY);
+        let ip = Host::Ip("192.0.2.1".parse().unwrap());
+        assert_eq!(t.failed(ip, now), Duration::ZERO, "TCP peers apart");
     }
 
     #[test]

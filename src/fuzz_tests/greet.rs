@@ -31,7 +31,11 @@ fn greet_session() {
         let session = || {
             let now = Instant::now();
             Driven::new(
-                GreetSession::new(limits, "127.0.0.1:1".parse().unwrap(), now),
+                GreetSession::new(
+                    limits,
+                    crate::event_loop::Peer::Tcp("127.0.0.1:1".parse().unwrap()),
+                    now,
+                ),
                 now,
             )
         };

@@ -196,7 +196,12 @@ fn site() -> (tempfile::TempDir, Arc<Site>) {
 fn new_http_session(site: &Arc<Site>) -> Driven<HttpSession> {
     let now = Instant::now();
     let cache = Rc::new(RefCell::new(FileCache::new()));
-    let s = HttpSession::new(site.clone(), cache, "127.0.0.1:1".parse().unwrap(), now);
+    let s = HttpSession::new(
+        site.clone(),
+        cache,
+        crate::event_loop::Peer::Tcp("127.0.0.1:1".parse().unwrap()),
+        now,
+    );
     Driven::new(s, now)
 }
 

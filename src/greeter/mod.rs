@@ -55,6 +55,7 @@ fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let local = listeners[0].local_addr().map_err(cannot_listen)?;
     announce("tcp", local);
     let limits = config.limits;
+    let listeners = listeners.into_iter().map(|l| vec![l.into()]).collect();
     serve_threads(listeners, LoopConfig::default(), shutdown, move || {
         GreetService::new(limits)
     })

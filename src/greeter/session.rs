@@ -19,12 +19,11 @@
 //!   dropped): a client that never reads is disconnected, not buffered for.
 //! - With nothing queued, `idle_timeout` of silence closes the connection.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::lines::{final_line, try_parse_line, LineError};
 use super::reply::{push_hello, BYE, WELCOME};
-use crate::event_loop::{Ended, Io, Service, Session, Step};
+use crate::event_loop::{Ended, Io, Peer, Service, Session, Step};
 
 /// Per-connection limits, resolved from the command line.
 #[derive(Debug, Clone, Copy)]
@@ -54,7 +53,7 @@ impl Default for GreetLimits {
 #[derive(Debug)]
 pub struct GreetSession {
     limits: GreetLimits,
-    peer: SocketAddr,
+    peer: Peer,
     welcomed: bool,
     done: bool,
     messages: u64,
@@ -74,7 +73,7 @@ enum Stop {
 }
 
 impl GreetSession {
-    pub fn new(limits: GreetLimits, peer: SocketAddr, now: Instant) -> Self {
+    pub fn new(limits: GreetLimits, peer: Peer, now: Instant) -> Self {
         GreetSession {
             limits,
             peer,
@@ -86,7 +85,7 @@ impl GreetSession {
         }
     }
 
-    pub fn peer(&self) -> SocketAddr {
+    pub fn peer(&self) -> Peer {
         self.peer
     }
 
@@ -178,7 +177,7 @@ impl GreetSession {
 }
 
 impl Session for GreetSession {
-    fn on_connect(&mut self, _local: SocketAddr, peer: SocketAddr, now: Instant) {
+    fn on_connect(&mut self, _local: Peer, peer: Peer, now: Instant) {
         self.peer = peer;
         self.last_progress = now;
     }
@@ -241,7 +240,7 @@ impl GreetService {
 impl Service for GreetService {
     type Session = GreetSession;
 
-    fn accept(&mut self, peer: SocketAddr, _local: SocketAddr) -> Option<GreetSession> {
+    fn accept(&mut self, peer: Peer, _local: Peer) -> Option<GreetSession> {
         log::info!("accepted connection from {peer}");
         Some(GreetSession::new(self.limits, peer, Instant::now()))
     }

@@ -6,7 +6,6 @@
 //! EOF is only shown to it after a close_notify (see [`Truncation`]).
 
 use std::io::{self, Read, Write};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,7 @@ use super::error::TlsError;
 use super::info::TlsInfo;
 use super::server::{is_handshake_start, PLAIN_HTTP_REFUSAL};
 use crate::error::Error;
-use crate::event_loop::{InBuf, Io, Outbox, Session, Step};
+use crate::event_loop::{InBuf, Io, Outbox, Peer, Session, Step};
 
 /// Plaintext moved from the inner session into rustls per step.
 const PLAIN_CHUNK: usize = 16 * 1024;
@@ -351,7 +350,7 @@ fn other(e: io::Error) -> TlsError {
 }
 
 impl<S: Session> Session for TlsSession<S> {
-    fn on_connect(&mut self, local: SocketAddr, peer: SocketAddr, now: Instant) {
+    fn on_connect(&mut self, local: Peer, peer: Peer, now: Instant) {
         self.started = Some(now);
         self.inner.on_connect(local, peer, now);
     }
@@ -442,6 +441,7 @@ pub(crate) mod tests {
     use crate::tls::client_config;
     use crate::tls::test_pki::{server_config, Leaf, Pki};
     use rustls::ServerConnection;
+    use std::net::SocketAddr;
 
     /// A client config trusting `pki`'s CA (through a real `--cacert` file).
     trait Trusting {
@@ -667,8 +667,8 @@ pub(crate) mod tests {
             assert!(p.tls.info().is_none());
             assert!(p.tls.is_handshaking());
             p.tls.on_connect(
-                SocketAddr::from(([127, 0, 0, 1], 1)),
-                SocketAddr::from(([127, 0, 0, 1], 2)),
+                Peer::Tcp(SocketAddr::from(([127, 0, 0, 1], 1))),
+                Peer::Tcp(SocketAddr::from(([127, 0, 0, 1], 2))),
                 Instant::now(),
             );
             p.run();

@@ -2,7 +2,6 @@
 //! plain TCP or TLS (http and https URLs, redirects between them, on one
 //! event loop, whose `Service::Session` is a single type).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,7 +10,7 @@ use rustls::{ClientConfig, ServerConfig};
 use super::error::TlsError;
 use super::session::TlsSession;
 use crate::error::Error;
-use crate::event_loop::{Io, Session, Step};
+use crate::event_loop::{Io, Peer, Session, Step};
 
 /// An inner session `S`, spoken either straight over TCP or inside TLS.
 pub enum MaybeTls<S> {
@@ -74,7 +73,7 @@ impl<S: Session> MaybeTls<S> {
 }
 
 impl<S: Session> Session for MaybeTls<S> {
-    fn on_connect(&mut self, local: SocketAddr, peer: SocketAddr, now: Instant) {
+    fn on_connect(&mut self, local: Peer, peer: Peer, now: Instant) {
         match self {
             MaybeTls::Plain(s) => s.on_connect(local, peer, now),
             MaybeTls::Tls(t) => t.on_connect(local, peer, now),

@@ -24,6 +24,7 @@ mod serve_options;
 mod serve_safety;
 mod serve_tls;
 mod serve_tls_peers;
+mod serve_unix;
 mod strict;
 mod support;
 mod tls;

@@ -4,27 +4,27 @@
 //! is not done here.
 
 use std::io::{self, Write};
-use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Token};
 
 use super::ending::{panic_message, tell_ended};
 use super::table::{Conn, EventLoop, State};
 use super::token::listener_token;
 use crate::event_loop::errors::{is_interrupted, is_would_block};
+use crate::event_loop::peer::Peer;
 use crate::event_loop::session::{Ended, Service, Session};
+use crate::event_loop::socket::{Listener, Listening, Stream};
 
 /// After accept(2) fails for lack of descriptors, wait this long before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 impl<S: Session> EventLoop<S> {
-    /// Adds a listener; accepted connections get sessions from `Service::accept`.
-    pub fn listen(&mut self, listener: std::net::TcpListener) -> io::Result<()> {
-        listener.set_nonblocking(true)?;
-        let mut listener = TcpListener::from_std(listener);
+    /// Adds a listener (TCP or Unix-domain); accepted connections get
+    /// sessions from `Service::accept`.
+    pub fn listen(&mut self, listener: impl Into<Listener>) -> io::Result<()> {
+        let mut listener = Listening::new(listener.into())?;
         let token = listener_token(self.listeners.len());
         self.poll
             .registry()
@@ -99,21 +99,21 @@ impl<S: Session> EventLoop<S> {
 
     fn admit<Svc: Service<Session = S>>(
         &mut self,
-        mut stream: TcpStream,
-        peer: SocketAddr,
+        mut stream: Stream,
+        peer: Peer,
         svc: &mut Svc,
         now: Instant,
     ) {
         if self.conns.len() >= self.config.max_connections {
             log::debug!("connection limit reached, refusing {peer}");
-            let _ = stream.write(&svc.refusal());
+            let _ = (&stream).write(&svc.refusal());
             // Drain the request the refusal never read, or closing with it
             // unread would reset the connection, and the reset can reach
             // the client before it has read the refusal.
             self.linger(stream, now);
             return;
         }
-        let local = match stream.local_addr() {
+        let local = match stream.local() {
             Ok(a) => a,
             Err(e) => return log::debug!("accepted {peer} but: {e}"),
         };

@@ -8,12 +8,11 @@ use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-use mio::net::TcpStream;
-
 use super::ending::{panic_message, report_end, tell_ended};
 use super::table::{min_time, Conn, EventLoop, State};
 use super::transfer::{read_in, write_out};
 use crate::event_loop::session::{Ended, Io, Service, Session, Step};
+use crate::event_loop::socket::Stream;
 
 /// Rounds of read/drive/write one connection gets per turn before others go first.
 const FAIR_ROUNDS: usize = 16;
@@ -213,7 +212,7 @@ impl<S: Session> EventLoop<S> {
 
     /// Half-closes `stream` and drains it until the peer closes or the
     /// linger time is over.
-    pub(super) fn linger(&mut self, stream: TcpStream, now: Instant) {
+    pub(super) fn linger(&mut self, stream: Stream, now: Instant) {
         let deadline = now + self.config.linger;
         let registry = self.poll.registry();
         self.lingering

@@ -1,16 +1,18 @@
-//! Outgoing connections: starting the connects a service asked for, racing
-//! the addresses the way RFC 8305 section 5 (happy eyeballs) says, and
-//! confirming a nonblocking connect the way mio's `TcpStream::connect`
-//! documents it (register, wait for an event, `take_error`, then
-//! `peer_addr`: `NotConnected` means not yet). The first address is tried
-//! alone; the next starts when 250 ms pass without an answer, or at once
-//! when an attempt fails; the first to connect wins and the others are
-//! closed. All timer-driven on the loop (the connection's deadline wakes
-//! it), no threads. A confirmed connection is handed back to the
-//! per-connection path; its bytes are not read or written here.
+//! Outgoing connections: starting the connects a service asked for, over
+//! TCP or to a Unix-domain socket's path, racing TCP addresses the way RFC
+//! 8305 section 5 (happy eyeballs) says, and confirming a nonblocking
+//! connect the way mio's `TcpStream::connect` documents it (register, wait
+//! for an event, `take_error`, then `peer_addr`: `NotConnected` means not
+//! yet). The first address is tried alone; the next starts when 250 ms pass
+//! without an answer, or at once when an attempt fails; the first to
+//! connect wins and the others are closed. All timer-driven on the loop
+//! (the connection's deadline wakes it), no threads. A confirmed connection
+//! is handed back to the per-connection path; its bytes are not read or
+//! written here.
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
@@ -18,7 +20,10 @@ use mio::{Interest, Registry, Token};
 
 use super::ending::tell_ended;
 use super::table::{min_time, Conn, EventLoop, State};
+use crate::event_loop::control::Target;
+use crate::event_loop::peer::Peer;
 use crate::event_loop::session::{Ended, Service, Session};
+use crate::event_loop::socket::Stream;
 
 /// RFC 8305 section 5: the recommended Connection Attempt Delay.
 const ATTEMPT_DELAY: Duration = Duration::from_millis(250);
@@ -28,32 +33,40 @@ enum Attempt {
     /// No answer yet: wait for the next event (or the timeout).
     Pending,
     /// Connected, from this local address.
-    Connected(SocketAddr),
+    Connected(Peer),
     Failed(io::Error),
 }
 
 /// Where the race of one connection's attempts stands.
 enum Race {
     Pending,
-    Connected(SocketAddr),
+    Connected(Peer),
     /// Every address failed; the last error.
     Lost(io::Error),
 }
 
 impl<S: Session> EventLoop<S> {
-    /// Starts a connect to the first of `addrs` that the kernel takes. When
-    /// none does (or there is none), the session is kept with the error and
-    /// its service hears of it right after `tick`: a connection without a
-    /// socket never enters the table.
-    pub(super) fn start_connect(&mut self, mut addrs: Vec<SocketAddr>, session: S, now: Instant) {
-        addrs.reverse(); // pop() then yields them in the caller's order
+    /// Starts a connect to `target`: for TCP, the first of its addresses
+    /// that the kernel takes. When none does (or there is none), the
+    /// session is kept with the error and its service hears of it right
+    /// after `tick`: a connection without a socket never enters the table.
+    pub(super) fn start_connect(&mut self, target: Target, session: S, now: Instant) {
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        let none = io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to connect to");
-        match open_next(self.poll.registry(), Token(key), &mut addrs, none) {
+        let registry = self.poll.registry();
+        let (started, rest) = match target {
+            Target::Tcp(mut addrs) => {
+                addrs.reverse(); // pop() then yields them in the caller's order
+                let none =
+                    io::Error::new(io::ErrorKind::AddrNotAvailable, "no address to connect to");
+                (open_next(registry, Token(key), &mut addrs, none), addrs)
+            }
+            Target::Unix(path) => (open_unix(registry, Token(key), &path), Vec::new()),
+        };
+        match started {
             Ok((stream, peer)) => {
                 let connecting = State::Connecting {
-                    rest: addrs,
+                    rest,
                     until: now + self.config.connect_timeout,
                     racing: Vec::new(),
                     next_try: now + ATTEMPT_DELAY,
@@ -194,7 +207,7 @@ fn open_racing(
     token: Token,
     rest: &mut Vec<SocketAddr>,
     until: Instant,
-) -> Option<(TcpStream, SocketAddr, Instant)> {
+) -> Option<(Stream, Peer, Instant)> {
     let none = io::Error::new(io::ErrorKind::AddrNotAvailable, "no address left");
     let (stream, peer) = open_next(registry, token, rest, none).ok()?;
     Some((stream, peer, until))
@@ -205,12 +218,9 @@ fn open_racing(
 /// and the last failure is returned.
 fn check_racing(
     registry: &Registry,
-    racing: &mut Vec<(TcpStream, SocketAddr, Instant)>,
+    racing: &mut Vec<(Stream, Peer, Instant)>,
     now: Instant,
-) -> (
-    Option<(TcpStream, SocketAddr, SocketAddr)>,
-    Option<io::Error>,
-) {
+) -> (Option<(Stream, Peer, Peer)>, Option<io::Error>) {
     let mut failed = None;
     let mut i = 0;
     while i < racing.len() {
@@ -233,7 +243,7 @@ fn check_racing(
 }
 
 /// Deregisters and closes connects that lost the race (or failed).
-fn close_all(registry: &Registry, streams: impl IntoIterator<Item = TcpStream>) {
+fn close_all(registry: &Registry, streams: impl IntoIterator<Item = Stream>) {
     for mut stream in streams {
         let _ = registry.deregister(&mut stream);
     }
@@ -264,7 +274,7 @@ fn open_next(
     token: Token,
     rest: &mut Vec<SocketAddr>,
     mut last: io::Error,
-) -> Result<(TcpStream, SocketAddr), io::Error> {
+) -> Result<(Stream, Peer), io::Error> {
     while let Some(addr) = rest.pop() {
         let started = TcpStream::connect(addr).and_then(|mut stream| {
             let both = Interest::READABLE | Interest::WRITABLE;
@@ -274,7 +284,7 @@ fn open_next(
         match started {
             Ok(stream) => {
                 log::debug!("connecting to {addr}");
-                return Ok((stream, addr));
+                return Ok((Stream::Tcp(stream), Peer::Tcp(addr)));
             }
             Err(e) => {
                 log::debug!("connect to {addr}: {e}");
@@ -285,19 +295,35 @@ fn open_next(
     Err(last)
 }
 
+/// A nonblocking connect to the Unix socket at `path`, registered as
+/// `token`; errors name the path.
+fn open_unix(registry: &Registry, token: Token, path: &Path) -> Result<(Stream, Peer), io::Error> {
+    let started = Stream::connect_unix(path).and_then(|mut stream| {
+        registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+        Ok(stream)
+    });
+    match started {
+        Ok(stream) => {
+            log::debug!("connecting to unix:{}", path.display());
+            Ok((stream, Peer::Unix))
+        }
+        Err(e) => {
+            log::debug!("connect to unix:{}: {e}", path.display());
+            Err(io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+        }
+    }
+}
+
 /// Steps 4 and 5 of mio's recipe: a pending socket error fails the
 /// connect, a peer address confirms it, `NotConnected` means not yet (or,
 /// past the connect timeout, never).
-fn attempt(stream: &TcpStream, peer: SocketAddr, timed_out: bool) -> Attempt {
+fn attempt(stream: &Stream, peer: Peer, timed_out: bool) -> Attempt {
     match stream.take_error() {
         Ok(Some(e)) | Err(e) => return Attempt::Failed(e),
         Ok(None) => {}
     }
-    match stream.peer_addr() {
-        Ok(_) => match stream.local_addr() {
-            Ok(local) => Attempt::Connected(local),
-            Err(e) => Attempt::Failed(e),
-        },
+    match stream.local_if_connected() {
+        Ok(local) => Attempt::Connected(local),
         Err(e) if e.kind() == io::ErrorKind::NotConnected && !timed_out => Attempt::Pending,
         Err(e) if e.kind() == io::ErrorKind::NotConnected => Attempt::Failed(io::Error::new(
             io::ErrorKind::TimedOut,

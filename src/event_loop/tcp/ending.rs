@@ -2,9 +2,9 @@
 //! with a panic in either contained and logged rather than unwinding into
 //! the loop. No socket is touched here.
 
-use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::event_loop::peer::Peer;
 use crate::event_loop::session::{Ended, Service, Session};
 
 /// Tells the session and then the service that a connection ended. A
@@ -14,7 +14,7 @@ pub(super) fn report_end<Svc: Service>(
     mut session: Svc::Session,
     written: u64,
     how: Ended,
-    peer: SocketAddr,
+    peer: Peer,
 ) {
     let closed = catch_unwind(AssertUnwindSafe(|| session.on_close(written)));
     if let Err(panic) = closed {

@@ -18,15 +18,16 @@ use crate::event_loop::errors::is_interrupted;
 use crate::event_loop::linger::Lingering;
 use crate::event_loop::session::{Ended, Service, Session};
 use crate::event_loop::shutdown::{Notifier, Shutdown};
+use crate::event_loop::socket::Listener;
 
 /// Deadlines are checked by sweeping the table; sweeps are at least this far apart.
 const SWEEP_SPACING: Duration = Duration::from_millis(10);
 
-/// Runs one loop per listener, each on its own thread with its own service,
-/// until `shutdown` is requested and in-flight work is done. Returns the
-/// first error any loop failed with.
+/// Runs one loop per set of listeners, each on its own thread with its
+/// own service, until `shutdown` is requested and in-flight work is done.
+/// Returns the first error any loop failed with.
 pub fn serve_threads<Svc, F>(
-    listeners: Vec<std::net::TcpListener>,
+    listeners: Vec<Vec<Listener>>,
     config: LoopConfig,
     shutdown: Shutdown,
     make_service: F,
@@ -39,7 +40,7 @@ where
     let make_service = std::sync::Arc::new(make_service);
     let mut handles = Vec::new();
     let loops = listeners.len();
-    for (i, listener) in listeners.into_iter().enumerate() {
+    for (i, set) in listeners.into_iter().enumerate() {
         let config = LoopConfig {
             loops,
             ..config.clone()
@@ -51,7 +52,9 @@ where
             .spawn(move || -> io::Result<()> {
                 let mut service = make_service();
                 let mut lp = EventLoop::new(config, shutdown)?;
-                lp.listen(listener)?;
+                for listener in set {
+                    lp.listen(listener)?;
+                }
                 lp.run(&mut service)
             })?;
         handles.push(handle);
@@ -160,8 +163,8 @@ impl<S: Session> EventLoop<S> {
             now,
             open: self.conns.len(),
         });
-        for (addrs, session) in connects.drain(..) {
-            self.start_connect(addrs, session, now);
+        for (target, session) in connects.drain(..) {
+            self.start_connect(target, session, now);
         }
         self.connects = connects;
         active

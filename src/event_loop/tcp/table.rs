@@ -7,7 +7,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Poll};
 use slab::Slab;
 
@@ -15,8 +14,10 @@ use super::token::Ready;
 use crate::event_loop::buffer::{InBuf, Outbox};
 use crate::event_loop::control::ConnectRequest;
 use crate::event_loop::linger::Lingering;
+use crate::event_loop::peer::Peer;
 use crate::event_loop::session::Session;
 use crate::event_loop::shutdown::{Notifier, Shutdown};
+use crate::event_loop::socket::{Listening, Stream};
 
 /// Knobs of one loop.
 #[derive(Debug, Clone)]
@@ -59,12 +60,12 @@ pub(super) enum State {
     /// A nonblocking connect to the connection's `peer` is under way,
     /// given up at `until`; `racing` are connects started after it that
     /// race it (happy eyeballs), each with its peer and its `until`;
-    /// `rest` are the addresses still to try, last first, the next at
-    /// `next_try` or at once when an attempt fails.
+    /// `rest` are the addresses still to try, last first (none for a Unix
+    /// socket), the next at `next_try` or at once when an attempt fails.
     Connecting {
         rest: Vec<SocketAddr>,
         until: Instant,
-        racing: Vec<(TcpStream, SocketAddr, Instant)>,
+        racing: Vec<(Stream, Peer, Instant)>,
         next_try: Instant,
     },
     Open,
@@ -73,12 +74,12 @@ pub(super) enum State {
 }
 
 pub(super) struct Conn<S> {
-    pub stream: TcpStream,
+    pub stream: Stream,
     pub session: S,
     pub state: State,
     pub input: InBuf,
     pub output: Outbox,
-    pub peer: SocketAddr,
+    pub peer: Peer,
     pub readable: bool,
     /// The peer's FIN (or an error) was reported: read on until EOF.
     pub read_closed: bool,
@@ -101,7 +102,7 @@ pub struct EventLoop<S> {
     pub(super) poll: Poll,
     pub(super) events: Events,
     pub(super) conns: Slab<Conn<S>>,
-    pub(super) listeners: Vec<TcpListener>,
+    pub(super) listeners: Vec<Listening>,
     pub(super) accept_paused_until: Option<Instant>,
     /// Sockets (connections and lingering closes) this loop holds before it
     /// stops accepting; see [`socket_budget`].
@@ -130,13 +131,7 @@ pub struct EventLoop<S> {
 }
 
 impl<S: Session> Conn<S> {
-    pub fn new(
-        stream: TcpStream,
-        session: S,
-        peer: SocketAddr,
-        state: State,
-        now: Instant,
-    ) -> Self {
+    pub fn new(stream: Stream, session: S, peer: Peer, state: State, now: Instant) -> Self {
         let send_timeout = session.send_timeout();
         Conn {
             stream,

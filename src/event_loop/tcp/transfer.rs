@@ -5,11 +5,10 @@
 
 use std::io::{self, IoSlice, Write};
 
-use mio::net::TcpStream;
-
 use super::table::Conn;
 use crate::event_loop::buffer::Chunk;
 use crate::event_loop::errors::{is_interrupted, is_would_block};
+use crate::event_loop::socket::Stream;
 
 /// Reads until `WouldBlock`, EOF or `cap` buffered bytes. Returns whether
 /// anything changed (bytes or EOF).
@@ -74,7 +73,7 @@ pub(super) fn write_out<S>(conn: &mut Conn<S>) -> io::Result<()> {
                         }
                     }
                 }
-                if file_follows {
+                if file_follows && conn.stream.is_tcp() {
                     // A head before a file body: MSG_MORE holds it back so it
                     // leaves in the same segment as the first file bytes
                     // instead of as a lone small packet (TCP_NODELAY is on).
@@ -103,7 +102,7 @@ pub(super) fn write_out<S>(conn: &mut Conn<S>) -> io::Result<()> {
 
 /// Sends part of a file range with sendfile(2), falling back to read+write
 /// where the kernel refuses (some file systems do).
-fn send_file_chunk(stream: &TcpStream, chunk: &Chunk) -> io::Result<usize> {
+fn send_file_chunk(stream: &Stream, chunk: &Chunk) -> io::Result<usize> {
     let Chunk::File { file, offset, end } = chunk else {
         unreachable!("called for file chunks only")
     };
@@ -120,7 +119,7 @@ fn send_file_chunk(stream: &TcpStream, chunk: &Chunk) -> io::Result<usize> {
                     "file shrank while being sent",
                 ));
             }
-            let mut s: &TcpStream = stream;
+            let mut s: &Stream = stream;
             s.write(&buf[..n])
         }
         Err(e) => Err(e.into()),

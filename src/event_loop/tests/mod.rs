@@ -53,7 +53,7 @@ struct EchoService {
 impl Service for EchoService {
     type Session = Echo;
 
-    fn accept(&mut self, _peer: SocketAddr, _local: SocketAddr) -> Option<Echo> {
+    fn accept(&mut self, _peer: Peer, _local: Peer) -> Option<Echo> {
         Some(Echo {
             idle: self.idle,
             echoed: 0,
@@ -334,3 +334,4 @@ fn data_and_fin_arriving_together_are_both_seen() {
 }
 
 mod closing;
+mod unix;
