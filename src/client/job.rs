@@ -15,7 +15,7 @@ use super::headers::Timing;
 use super::names::{derive_name, first_free};
 use super::outlet::{Files, Outlet};
 use super::output::Destination;
-use super::partial::Partial;
+use super::partial::{BodyFacts, Carry, Partial};
 use super::redirect::{Hop, Trail};
 use super::request::{Body, HeaderEdit};
 use super::target::Target;
@@ -45,6 +45,15 @@ pub struct Job {
     pub retried: bool,
     /// `-C`: the part file this job continues or starts.
     pub partial: Option<Partial>,
+    /// `--retry`: retries made so far.
+    pub retries: u32,
+    /// This attempt's connection ended before its response was whole
+    /// (set by the session; a transient fault for `--retry`).
+    pub cut: bool,
+    /// The body last opened in the outlet, for a retry to continue it.
+    pub facts: Option<BodyFacts>,
+    /// A retry asks for the rest of this body (`Range` + `If-Range`).
+    pub carry: Option<Carry>,
 }
 
 impl Job {
@@ -73,6 +82,10 @@ impl Job {
             head: None,
             retried: false,
             partial: None,
+            retries: 0,
+            cut: false,
+            facts: None,
+            carry: None,
             config,
         })
     }

@@ -87,6 +87,58 @@ impl Partial {
     }
 }
 
+/// What a retry continues from when part of a body arrived before the
+/// failure: the bytes kept (in the open output), the validator they came
+/// with and the total the server named. The retry asks for the rest with
+/// `Range` and `If-Range`, like `-C` (RFC 9110 sections 14.2, 13.1.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carry {
+    pub have: u64,
+    pub validator: String,
+    /// The representation's complete length, when the first response said.
+    pub total: Option<u64>,
+}
+
+impl Carry {
+    pub fn request_edits(&self) -> Vec<HeaderEdit> {
+        vec![
+            HeaderEdit {
+                name: "Range".into(),
+                value: Some(format!("bytes={}-", self.have).into_bytes()),
+            },
+            HeaderEdit {
+                name: "If-Range".into(),
+                value: Some(self.validator.clone().into_bytes()),
+            },
+        ]
+    }
+}
+
+/// What an opened body says about continuing it later: its validator
+/// and complete length, and whether its bytes are decoded (then a byte
+/// count of the output is no offset into the representation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyFacts {
+    pub validator: Option<String>,
+    pub total: Option<u64>,
+    pub decoded: bool,
+}
+
+impl BodyFacts {
+    /// The carry for a retry once `have` bytes of this body are kept:
+    /// none without a validator, for decoded bytes, or with nothing kept.
+    pub fn carry(&self, have: u64) -> Option<Carry> {
+        if self.decoded || have == 0 || self.total.is_some_and(|t| have >= t) {
+            return None;
+        }
+        Some(Carry {
+            have,
+            validator: self.validator.clone()?,
+            total: self.total,
+        })
+    }
+}
+
 /// The longest suffix added to the base name: `.part.meta.tmp`.
 const LONGEST_SUFFIX: usize = ".part.meta.tmp".len();
 /// `~` and eight hex digits.

@@ -12,17 +12,19 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::conn::{self, Conn};
 use super::ending::Ending;
 use super::headers::write_timing;
 use super::job::Job;
 use super::outlet::Delivered;
+use super::output::Destination;
 use super::output::Saved;
 use super::pool::{Origin, Pool, SharedPool};
 use super::progress::Board;
 use super::redirect;
+use super::retry;
 use crate::error::{shown, Error, Result};
 use crate::event_loop::{Control, Ended, Service, Shutdown};
 
@@ -41,6 +43,8 @@ pub struct FetchService {
     /// At most this many connections to one origin (the crawl's 6).
     per_origin: usize,
     open: HashMap<Origin, usize>,
+    /// `--retry`: jobs waiting out their backoff, and until when.
+    sleeping: Vec<(Instant, Job)>,
 }
 
 /// Told of each download once it is settled (saved or failed), it may
@@ -65,6 +69,7 @@ impl FetchService {
             feeder: None,
             per_origin: usize::MAX,
             open: HashMap::new(),
+            sleeping: Vec::new(),
         }
     }
 
@@ -117,7 +122,8 @@ impl FetchService {
     fn start(&mut self, mut job: Job, ctl: &mut Control<'_, Conn>) {
         let begun = Instant::now();
         job.hop_started = begun;
-        if job.trail.redirects() == 0 && !job.retried {
+        job.cut = false;
+        if job.trail.redirects() == 0 && !job.retried && job.retries == 0 {
             // A queued job's clock (--max-time, the summary) starts now.
             job.started = begun;
         }
@@ -160,10 +166,72 @@ impl FetchService {
                 job.retried = true;
                 return self.pool.borrow_mut().push_front(job);
             }
-            Err(e) => Err(e),
+            Err(e) => match FetchService::retry_wait(&job, &e) {
+                Some(wait) => return self.sleep(job, &e, wait),
+                None => Err(e),
+            },
         };
         let result = self.feed(&job, result);
         self.record(result, board.as_ref());
+    }
+
+    /// `--retry`: how long `job` waits before trying again after `e`;
+    /// `None` when `e` is permanent, the retries are spent, or the wait
+    /// would pass `--max-time`.
+    fn retry_wait(job: &Job, e: &Error) -> Option<Duration> {
+        let config = &job.config;
+        // Bytes already on stdout cannot be taken back for a fresh start.
+        let shown = matches!(job.destination, Destination::Stdout) && job.outlet.received() > 0;
+        let fault = retry::fault(e, job.cut).filter(|_| !shown);
+        let after = job
+            .head
+            .as_ref()
+            .and_then(|h| h.header("retry-after"))
+            .and_then(|v| retry::retry_after(v, SystemTime::now()));
+        let wait = retry::decide(&config.retry, job.retries, fault, after, retry::jitter())?;
+        let spent = job.started.elapsed() + wait;
+        match config.max_time {
+            Some(max) if spent >= max => None,
+            _ => Some(wait),
+        }
+    }
+
+    /// Puts `job` to sleep for `wait` (the loop's timer wakes the service),
+    /// saying so in one line on stderr; the rest of a body that arrived in
+    /// part is asked for when it has a validator.
+    fn sleep(&mut self, mut job: Job, e: &Error, wait: Duration) {
+        let config = job.config.clone();
+        job.retries += 1;
+        job.head = None;
+        if let Some(facts) = &job.facts {
+            job.carry = facts.carry(job.outlet.received());
+        }
+        if config.summary {
+            let line = retry_line(&job, wait, e);
+            match &config.board {
+                Some(b) => b.println(&line),
+                None => eprintln!("{line}"),
+            }
+        }
+        log::info!("{}: retry {} with {:?}", job.url(), job.retries, job.carry);
+        self.sleeping.push((Instant::now() + wait, job));
+    }
+
+    /// Jobs whose wait is over go first in the queue; the loop is asked
+    /// to wake the service for the next one.
+    fn wake_sleepers(&mut self, ctl: &mut Control<'_, Conn>) {
+        let now = Instant::now();
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sleeping)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.sleeping = waiting;
+        let mut pool = self.pool.borrow_mut();
+        for (_, job) in due.into_iter().rev() {
+            pool.push_front(job);
+        }
+        if let Some(next) = self.sleeping.iter().map(|(at, _)| *at).min() {
+            ctl.wake_at(next);
+        }
     }
 
     /// Tells the feeder, if any, and queues what it adds.
@@ -216,10 +284,14 @@ impl Service for FetchService {
         }
         if self.shutdown.is_requested() {
             let waiting = self.pool.borrow_mut().drain_waiting();
-            for _ in waiting {
+            for _ in waiting
+                .into_iter()
+                .chain(self.sleeping.drain(..).map(|(_, j)| j))
+            {
                 self.results.push(Err(Error::Interrupted));
             }
         }
+        self.wake_sleepers(ctl);
         while self.active < self.parallel {
             let next = match self.per_origin {
                 usize::MAX => self.pool.borrow_mut().take_any(),
@@ -230,7 +302,7 @@ impl Service for FetchService {
             };
             self.start(job, ctl);
         }
-        self.active > 0 || !self.pool.borrow().is_idle()
+        self.active > 0 || !self.pool.borrow().is_idle() || !self.sleeping.is_empty()
     }
 
     fn ended(&mut self, session: Conn, how: Ended) {
@@ -293,6 +365,17 @@ fn complete(job: &mut Job) -> Result<()> {
             .map_err(|e| Error::io("writing to stdout", e))?;
     }
     Ok(())
+}
+
+/// `wirecat: retry 2/5 in 2.0s: http://...: connection closed after ...`
+/// (the error names its URL).
+fn retry_line(job: &Job, wait: Duration, e: &Error) -> String {
+    format!(
+        "wirecat: retry {}/{} in {:.1}s: {e}",
+        job.retries,
+        job.config.retry.retries,
+        wait.as_secs_f64(),
+    )
 }
 
 fn human_rate(bytes_per_sec: f64) -> String {

@@ -5,6 +5,7 @@ mod architecture;
 mod browser;
 mod crawl;
 mod fetch;
+mod fetch_retry;
 mod greet;
 mod habits;
 mod https;
