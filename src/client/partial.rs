@@ -262,6 +262,37 @@ mod tests {
     use crate::http::Version;
 
     #[test]
+    fn a_retry_carries_only_undecoded_bytes_with_a_validator() {
+        let facts = |validator: Option<&str>, total, decoded| BodyFacts {
+            validator: validator.map(str::to_string),
+            total,
+            decoded,
+        };
+        let carry = |have, total| {
+            Some(Carry {
+                have,
+                validator: "\"e\"".into(),
+                total,
+            })
+        };
+        // (facts, bytes kept, carry)
+        let cases = [
+            (facts(Some("\"e\""), Some(10), false), 4, carry(4, Some(10))),
+            (facts(Some("\"e\""), None, false), 4, carry(4, None)),
+            (facts(None, Some(10), false), 4, None),
+            (facts(Some("\"e\""), Some(10), true), 4, None),
+            (facts(Some("\"e\""), Some(10), false), 0, None),
+            (facts(Some("\"e\""), Some(10), false), 10, None),
+        ];
+        for (facts, have, want) in cases {
+            assert_eq!(facts.carry(have), want, "{facts:?} {have}");
+        }
+        let edits = carry(4, None).unwrap().request_edits();
+        assert_eq!(edits[0].value.as_deref(), Some(&b"bytes=4-"[..]));
+        assert_eq!(edits[1].value.as_deref(), Some(&b"\"e\""[..]));
+    }
+
+    #[test]
     fn content_ranges() {
         let cases: [(&str, Option<ContentRange>); 10] = [
             (

@@ -612,4 +612,71 @@ mod tests {
             assert!(text.contains(message), "{text:?} lacks {message:?}");
         }
     }
+
+    #[test]
+    fn a_retry_appends_only_the_206_that_continues_what_it_kept() {
+        let carry = |total| Carry {
+            have: 5,
+            validator: "\"v\"".into(),
+            total,
+        };
+        let (known, unknown) = (carry(Some(9)), carry(None));
+        // With -C too: the carry, not the part's old size, decides.
+        let part = part();
+        let ask = |carry| Ask {
+            carry: Some(carry),
+            partial: Some(&part),
+            ..fetch()
+        };
+        let resumed = |how| Ok(with(body(Framing::Length(4)), |b| b.resume = Some(how)));
+        let not_continuing = |range: &str| {
+            Err(Refusal::NotContinuing {
+                content_range: range.into(),
+                have: 5,
+            })
+        };
+        let cases: Vec<(&[u8], &Carry, Result<Plan, Refusal>)> = vec![
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-8/9\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                resumed(Resume::Append),
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-8/*\r\nContent-Length: 4\r\n\r\n",
+                &unknown,
+                resumed(Resume::Append),
+            ),
+            // The validator changed: a whole new representation.
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                resumed(Resume::Fresh),
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 4-8/9\r\nContent-Length: 5\r\n\r\n",
+                &known,
+                not_continuing("bytes 4-8/9"),
+            ),
+            // Another total: not the same representation.
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-8/10\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                not_continuing("bytes 5-8/10"),
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-8/*\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                not_continuing("bytes 5-8/*"),
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                not_continuing(""),
+            ),
+        ];
+        for (bytes, carry, want) in cases {
+            let got = plan(&head(bytes), &ask(carry));
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(bytes));
+        }
+    }
 }

@@ -595,6 +595,37 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_limit_pauses_reading_until_the_bytes_are_paid_for() {
+        let config = ClientConfig {
+            limit_rate: Some(1000),
+            ..ClientConfig::for_tests()
+        };
+        let (job, memory) = job_seen(config);
+        let mut s = session(job);
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        assert_eq!(s.input_cap(), 1024);
+        w.input
+            .extend(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+        w.input.extend(&[b'x'; 500]);
+        let t0 = w.now;
+        let paused = |ms| Step::Wait {
+            read: false,
+            deadline: Some(t0 + Duration::from_millis(ms)),
+        };
+        assert_eq!(w.drive(&mut s), paused(500));
+        // Woken at the deadline: reading goes on.
+        w.now = t0 + Duration::from_millis(500);
+        assert!(matches!(w.drive(&mut s), Step::Wait { read: true, .. }));
+        w.input.extend(&[b'x'; 250]);
+        assert_eq!(w.drive(&mut s), paused(750));
+        w.now = t0 + Duration::from_millis(750);
+        w.input.extend(&[b'x'; 250]);
+        assert_eq!(w.drive(&mut s), Step::Abort, "the body is whole");
+        assert_eq!(memory.0.borrow().body.len(), 1000);
+    }
+
+    #[test]
     fn sends_the_request_once() {
         let mut s = session(job(ClientConfig::for_tests()));
         let mut w = Wire::new();

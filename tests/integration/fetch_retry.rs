@@ -107,6 +107,42 @@ fn a_body_cut_three_times_resumes_with_range_and_if_range() {
 }
 
 #[test]
+fn with_c_a_retry_continues_the_part_file_an_earlier_run_left() {
+    let body = Arc::new(pseudo_random(90_000, 7));
+    let dir = tempfile::tempdir().unwrap();
+    // An earlier -C run left 10000 bytes and their validator.
+    std::fs::write(dir.path().join("f.part"), &body[..10_000]).unwrap();
+    std::fs::write(dir.path().join("f.part.meta"), "if-range \"v\"\n").unwrap();
+    let calls = counter();
+    let (b, c) = (body.clone(), calls.clone());
+    let server = Scripted::start(move |req| {
+        let n = c.fetch_add(1, Ordering::SeqCst) + 1;
+        ranged(req, &b, "\"v\"", (n <= 2).then_some(30_000))
+    });
+    let out = wirecat_in(
+        dir.path(),
+        &[
+            "fetch",
+            "-C",
+            "--retry",
+            "3",
+            "--retry-max-delay",
+            "0.1",
+            &server.url("/f"),
+        ],
+    );
+    assert_code(&out, 0);
+    assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), *body);
+    assert_eq!(files(dir.path()), ["f"]);
+    let ranges: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| header(r, "range").unwrap_or("").to_string())
+        .collect();
+    assert_eq!(ranges, ["bytes=10000-", "bytes=40000-", "bytes=70000-"]);
+}
+
+#[test]
 fn several_downloads_at_once_resume_each_their_own() {
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
         (0..3)
