@@ -47,6 +47,10 @@ pub struct Job {
     pub partial: Option<Partial>,
     /// `--retry`: retries made so far.
     pub retries: u32,
+    /// `--retry`: failed attempts in a row that brought no body bytes.
+    pub stalls: u32,
+    /// This attempt read body bytes (set by the session).
+    pub progressed: bool,
     /// This attempt's connection ended before its response was whole
     /// (set by the session; a transient fault for `--retry`).
     pub cut: bool,
@@ -83,6 +87,8 @@ impl Job {
             retried: false,
             partial: None,
             retries: 0,
+            stalls: 0,
+            progressed: false,
             cut: false,
             facts: None,
             carry: None,

@@ -12,7 +12,11 @@
 //! The wait: 1 s before the first retry, doubling, with +-25% jitter (so
 //! many clients cut off together do not come back together), capped by
 //! `--retry-max-delay`; a `Retry-After` (RFC 9110 section 10.2.3) replaces
-//! it, also capped, without jitter (the server asked for that time).
+//! it, also capped, without jitter (the server asked for that time). The
+//! doubling counts attempts that brought no body bytes in a row: an
+//! attempt that did (a long download cut by a middlebox every so often)
+//! is retried at once, and the backoff starts again from 1 s. `--retry N`
+//! still bounds the attempts.
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -102,20 +106,34 @@ pub fn backoff(retry: u32, jitter: f64) -> Duration {
     Duration::from_secs_f64(base * (1.0 + jitter.clamp(-1.0, 1.0) / 4.0))
 }
 
-/// Whether to try again after `retries_done` retries failed with
-/// `fault`, and after how long: `None` gives up.
+/// Where a failed download stands, as the retry decision needs it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Attempts {
+    /// Retries made so far.
+    pub retries: u32,
+    /// Failed attempts in a row, this one included, that brought no body
+    /// bytes; 0 when this one brought some.
+    pub stalls: u32,
+}
+
+/// Whether to try again after a failure with `fault`, and after how
+/// long: `None` gives up.
 pub fn decide(
     config: &RetryConfig,
-    retries_done: u32,
+    attempts: Attempts,
     fault: Option<Fault>,
     retry_after: Option<Duration>,
     jitter: f64,
 ) -> Option<Duration> {
     fault?;
-    if retries_done >= config.retries {
+    if attempts.retries >= config.retries {
         return None;
     }
-    let wait = retry_after.unwrap_or_else(|| backoff(retries_done + 1, jitter));
+    let wait = match (retry_after, attempts.stalls) {
+        (Some(after), _) => after,
+        (None, 0) => Duration::ZERO,
+        (None, stalls) => backoff(stalls, jitter),
+    };
     Some(wait.min(config.max_delay))
 }
 
@@ -228,28 +246,37 @@ mod tests {
         };
         let s = Duration::from_secs_f64;
         let status = Some(Fault::Status(503));
-        // (retries done, fault, Retry-After, jitter, wait)
+        let at = |retries, stalls| Attempts { retries, stalls };
+        // (attempts, fault, Retry-After, jitter, wait)
         let cases = [
-            (0, status, None, 0.0, Some(s(1.0))),
-            (1, status, None, 0.0, Some(s(2.0))),
-            (2, Some(Fault::Cut), None, 0.0, Some(s(4.0))),
-            (3, Some(Fault::Cut), None, 0.0, Some(s(6.0))),
-            (0, status, None, 1.0, Some(s(1.25))),
-            (1, status, None, -1.0, Some(s(1.5))),
-            (0, status, Some(s(2.0)), 1.0, Some(s(2.0))),
-            (0, status, Some(s(600.0)), 0.0, Some(s(6.0))),
-            (4, Some(Fault::Timeout), None, 0.0, Some(s(6.0))),
-            (5, status, None, 0.0, None),
-            (0, None, Some(s(1.0)), 0.0, None),
+            (at(0, 1), status, None, 0.0, Some(s(1.0))),
+            (at(1, 2), status, None, 0.0, Some(s(2.0))),
+            (at(2, 3), Some(Fault::Cut), None, 0.0, Some(s(4.0))),
+            (at(3, 4), Some(Fault::Cut), None, 0.0, Some(s(6.0))),
+            (at(0, 1), status, None, 1.0, Some(s(1.25))),
+            (at(1, 2), status, None, -1.0, Some(s(1.5))),
+            (at(0, 1), status, Some(s(2.0)), 1.0, Some(s(2.0))),
+            (at(0, 1), status, Some(s(600.0)), 0.0, Some(s(6.0))),
+            (at(4, 5), Some(Fault::Timeout), None, 0.0, Some(s(6.0))),
+            // Body bytes came: at once, and the doubling starts again.
+            (at(3, 0), Some(Fault::Cut), None, 1.0, Some(s(0.0))),
+            (at(4, 1), Some(Fault::Cut), None, 0.0, Some(s(1.0))),
+            (at(3, 0), status, Some(s(2.0)), 0.0, Some(s(2.0))),
+            (at(5, 0), Some(Fault::Cut), None, 0.0, None),
+            (at(5, 1), status, None, 0.0, None),
+            (at(0, 1), None, Some(s(1.0)), 0.0, None),
         ];
-        for (done, fault, after, jitter, want) in cases {
+        for (attempts, fault, after, jitter, want) in cases {
             assert_eq!(
-                decide(&config, done, fault, after, jitter),
+                decide(&config, attempts, fault, after, jitter),
                 want,
-                "{done} {fault:?} {after:?} {jitter}"
+                "{attempts:?} {fault:?} {after:?} {jitter}"
             );
         }
-        assert_eq!(decide(&RetryConfig::default(), 0, status, None, 0.0), None);
+        assert_eq!(
+            decide(&RetryConfig::default(), at(0, 1), status, None, 0.0),
+            None
+        );
         assert_eq!(backoff(40, 0.0), s(2f64.powi(30)));
         for _ in 0..100 {
             assert!((-1.0..=1.0).contains(&jitter()));

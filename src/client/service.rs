@@ -123,6 +123,7 @@ impl FetchService {
         let begun = Instant::now();
         job.hop_started = begun;
         job.cut = false;
+        job.progressed = false;
         if job.trail.redirects() == 0 && !job.retried && job.retries == 0 {
             // A queued job's clock (--max-time, the summary) starts now.
             job.started = begun;
@@ -180,15 +181,20 @@ impl FetchService {
     /// would pass `--max-time`.
     fn retry_wait(job: &Job, e: &Error) -> Option<Duration> {
         let config = &job.config;
+        let kept = job.outlet.received();
         // Bytes already on stdout cannot be taken back for a fresh start.
-        let shown = matches!(job.destination, Destination::Stdout) && job.outlet.received() > 0;
+        let shown = matches!(job.destination, Destination::Stdout) && kept > 0;
         let fault = retry::fault(e, job.cut).filter(|_| !shown);
         let after = job
             .head
             .as_ref()
             .and_then(|h| h.header("retry-after"))
             .and_then(|v| retry::retry_after(v, SystemTime::now()));
-        let wait = retry::decide(&config.retry, job.retries, fault, after, retry::jitter())?;
+        let attempts = retry::Attempts {
+            retries: job.retries,
+            stalls: stalls_after(job),
+        };
+        let wait = retry::decide(&config.retry, attempts, fault, after, retry::jitter())?;
         let spent = job.started.elapsed() + wait;
         match config.max_time {
             Some(max) if spent >= max => None,
@@ -202,6 +208,7 @@ impl FetchService {
     fn sleep(&mut self, mut job: Job, e: &Error, wait: Duration) {
         let config = job.config.clone();
         job.retries += 1;
+        job.stalls = stalls_after(&job);
         job.head = None;
         if let Some(facts) = &job.facts {
             job.carry = facts.carry(job.outlet.received());
@@ -365,6 +372,15 @@ fn complete(job: &mut Job) -> Result<()> {
             .map_err(|e| Error::io("writing to stdout", e))?;
     }
     Ok(())
+}
+
+/// Failed attempts in a row without body bytes, counting the one just
+/// ended (0 if it brought some).
+fn stalls_after(job: &Job) -> u32 {
+    match job.progressed {
+        true => 0,
+        false => job.stalls + 1,
+    }
 }
 
 /// `wirecat: retry 2/5 in 2.0s: http://...: connection closed after ...`

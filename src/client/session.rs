@@ -288,8 +288,10 @@ impl FetchSession {
     fn read_body(&mut self, mut body: Reading, io: &mut Io<'_>) -> Flow {
         let before = io.input.len();
         let pumped = body.pump(io.input, io.peer_closed, &mut *self.job.outlet);
+        let taken = (before - io.input.len()) as u64;
+        self.job.progressed |= taken > 0;
         if let Some(bucket) = &mut self.bucket {
-            bucket.take((before - io.input.len()) as u64, io.now);
+            bucket.take(taken, io.now);
         }
         match pumped {
             Err(e) => {

@@ -100,8 +100,9 @@ fn a_body_cut_three_times_resumes_with_range_and_if_range() {
             (Some("bytes=60000-"), Some("\"v1\"")),
         ]
     );
+    // Each attempt brought body bytes: retried at once.
     for n in 1..=3 {
-        assert_stderr_has(&out, &format!("wirecat: retry {n}/5 in 0.1s: "));
+        assert_stderr_has(&out, &format!("wirecat: retry {n}/5 in 0.0s: "));
     }
     assert_stderr_has(&out, "connection closed");
 }
@@ -334,7 +335,8 @@ fn exhausted_retries_exit_with_the_last_attempts_code_and_save_nothing() {
     );
     assert_code(&out, 7);
     assert_eq!(server.requests().len(), 3);
-    assert_stderr_has(&out, "retry 2/2");
+    // No body bytes came: the backoff (capped here) applies.
+    assert_stderr_has(&out, "retry 2/2 in 0.1s");
     assert!(files(dir.path()).is_empty());
 
     // Cut without a validator every time: each attempt starts over.
@@ -354,6 +356,8 @@ fn exhausted_retries_exit_with_the_last_attempts_code_and_save_nothing() {
         ],
     );
     assert_code(&out, 6);
+    // Each attempt brought bytes: retried at once.
+    assert_stderr_has(&out, "retry 2/2 in 0.0s");
     let requests = server.requests();
     assert_eq!(requests.len(), 3);
     assert!(requests.iter().all(|r| header(r, "range").is_none()));
