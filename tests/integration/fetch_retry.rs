@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::fetch::{send, Act, Scripted};
 use crate::support::{
     assert_code, assert_stderr_has, files, listen, pseudo_random, read_request_head, stderr,
-    wirecat, wirecat_in, TIMEOUT,
+    test_ca, wirecat, wirecat_in, Reply, TestServer, TIMEOUT,
 };
 
 /// The first byte a request asks for (`Range: bytes=N-`), 0 without one.
@@ -280,6 +280,43 @@ fn a_lying_content_range_is_not_appended() {
     assert_code(&out, 6);
     assert_stderr_has(&out, "does not continue the 10000 bytes received");
     assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+}
+
+#[test]
+fn an_https_body_without_close_notify_is_asked_again() {
+    let pki = test_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.ca_file(dir.path());
+    let calls = counter();
+    let c = calls.clone();
+    let server = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), move |_| {
+        let first = c.fetch_add(1, Ordering::SeqCst) == 0;
+        Reply {
+            bytes: b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nwhole body".to_vec(),
+            // The first ends bare: the client cannot know the body is whole.
+            close_notify: !first,
+        }
+    });
+    let out = wirecat_in(
+        dir.path(),
+        &[
+            "fetch",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "--retry",
+            "1",
+            "--retry-max-delay",
+            "0.1",
+            &server.url("/b.txt"),
+        ],
+    );
+    assert_code(&out, 0);
+    assert_stderr_has(&out, "without TLS close_notify");
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(
+        std::fs::read(dir.path().join("b.txt")).unwrap(),
+        b"whole body"
+    );
 }
 
 #[test]
