@@ -262,7 +262,7 @@ pub struct FetchArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retry: u32,
 
-    /// Longest wait between retries, Retry-After included.
+    /// Longest wait between retries, Retry-After included (0: no cap).
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     pub retry_max_delay: f64,
 

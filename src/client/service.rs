@@ -213,6 +213,9 @@ impl FetchService {
         if let Some(facts) = &job.facts {
             job.carry = facts.carry(job.outlet.received());
         }
+        // The next attempt may start on a kept-alive connection, without
+        // `start`: its own flags begin clear.
+        (job.cut, job.progressed) = (false, false);
         if config.summary {
             let line = retry_line(&job, wait, e);
             match &config.board {
