@@ -1,6 +1,8 @@
 # Shared by the fetch benchmarks: start a throwaway nginx (Debian package)
 # serving $WORK/www on a free 127.0.0.1 port. Sets PORT and NGINX_PID; the
 # caller's cleanup kills it. Needs WORK set, and $WORK/logs to exist.
+# NGINX_SERVER_EXTRA (optional): directives added to the server block,
+# e.g. "limit_rate 20m;".
 
 start_nginx() {
     # nginx cannot report a kernel-chosen port, so ask the kernel for a free
@@ -26,6 +28,7 @@ http {
     server {
         listen 127.0.0.1:$PORT;
         root $WORK/www;
+        ${NGINX_SERVER_EXTRA:-}
     }
 }
 CONF

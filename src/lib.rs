@@ -49,6 +49,9 @@
 //!   [`client::connect_rules`] decides where a connection goes (`--resolve`,
 //!   `--connect-to`, `-4`/`-6`) before any lookup; [`client::report`]
 //!   writes `--json` and `-w` from the hops [`client::inspect`] records.
+//!   [`client::retry`] decides `--retry`'s waits (pure; the service sleeps
+//!   a job on the loop's timer) and [`client::rate`] is `--limit-rate`'s
+//!   bucket (the session pauses reading).
 //! - [`tls`] is one more sans-IO layer, over rustls, for both sides: a
 //!   [`tls::MaybeTls`] wraps the client's [`client::session::FetchSession`]
 //!   for https (in [`client::conn`]) and, with `serve --tls`, the file

@@ -290,6 +290,22 @@ pub struct FetchArgs {
     /// codings wirecat cannot decode).
     #[arg(long)]
     pub raw_body: bool,
+
+    /// Try again up to N times after a transient failure (refused or reset
+    /// connection, timeout, body cut short, status 408, 429, 500, 502, 503,
+    /// 504), waiting 1 s, 2 s, 4 s... (+-25%) or what Retry-After asks. A
+    /// body cut short continues with Range + If-Range when it has a validator.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+
+    /// Longest wait between retries, Retry-After included (0: no cap).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub retry_max_delay: f64,
+
+    /// Most body bytes per second, per download (K, M, G: KiB, MiB, GiB,
+    /// as curl's).
+    #[arg(long, value_name = "RATE")]
+    pub limit_rate: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ use crate::client::output::Destination;
 use crate::client::progress::Board;
 use crate::client::proxy::ProxyConfig;
 use crate::client::request::{check_method, Body, HeaderEdit};
+use crate::client::retry::RetryConfig;
 use crate::client::target::parse_url;
 use crate::client::write_out::JsonOut;
 use crate::client::Run;
@@ -80,7 +81,7 @@ fn crawl_run(args: &FetchArgs, verbose: u8) -> Result<(ClientConfig, CrawlConfig
         max_files: args.max_files,
         robots: !args.no_robots,
         mirror: args.mirror,
-        max_page_size: size(&args.max_page_size)?,
+        max_page_size: size(&args.max_page_size, "--max-page-size")?,
         parallel: args.parallel,
         per_host: 6,
         quiet: args.quiet,
@@ -89,7 +90,7 @@ fn crawl_run(args: &FetchArgs, verbose: u8) -> Result<(ClientConfig, CrawlConfig
 }
 
 /// "50M" as bytes: K, M, G are KiB, MiB, GiB.
-fn size(spec: &str) -> Result<u64> {
+fn size(spec: &str, flag: &str) -> Result<u64> {
     let (digits, unit) = match spec.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((at, _)) => spec.split_at(at),
         None => (spec, ""),
@@ -104,9 +105,9 @@ fn size(spec: &str) -> Result<u64> {
     match digits.parse::<u64>() {
         Ok(n) if shift < 64 => n
             .checked_mul(1 << shift)
-            .ok_or_else(|| Error::Usage(format!("--max-page-size {spec}: too large"))),
+            .ok_or_else(|| Error::Usage(format!("{flag} {spec}: too large"))),
         _ => Err(Error::Usage(format!(
-            "--max-page-size {spec:?}: give bytes, or a number with K, M or G"
+            "{flag} {spec:?}: give bytes, or a number with K, M or G"
         ))),
     }
 }
@@ -319,7 +320,22 @@ fn fetch_config(args: &FetchArgs, verbose: u8, files: usize) -> Result<ClientCon
     config.web.compressed = args.compressed;
     config.web.raw_body = args.raw_body;
     config.web.remote_name = args.remote_name;
+    (config.retry, config.limit_rate) = retry_and_rate(args)?;
     Ok(config)
+}
+
+/// `--retry N`, `--retry-max-delay SECS` (0: no cap) and `--limit-rate
+/// RATE` (0: no limit).
+fn retry_and_rate(args: &FetchArgs) -> Result<(RetryConfig, Option<u64>)> {
+    let retry = RetryConfig {
+        retries: args.retry,
+        max_delay: seconds(args.retry_max_delay, "--retry-max-delay")?.unwrap_or(NO_LIMIT),
+    };
+    let rate = match &args.limit_rate {
+        Some(rate) => Some(size(rate, "--limit-rate")?).filter(|&n| n > 0),
+        None => None,
+    };
+    Ok((retry, rate))
 }
 
 /// The header edits of `fetch`'s own flags: `-T` sends no form type,
@@ -485,7 +501,7 @@ mod tests {
             ("", None),
         ];
         for (spec, want) in cases {
-            assert_eq!(size(spec).ok(), want, "{spec}");
+            assert_eq!(size(spec, "--limit-rate").ok(), want, "{spec}");
         }
     }
 

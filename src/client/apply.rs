@@ -13,10 +13,12 @@ use super::inspect::HopRecord;
 use super::job::Job;
 use super::outlet::BodyTarget;
 use super::output::{Continue, Destination};
-use super::partial::validator_of;
+use super::partial::{parse_content_range, validator_of, BodyFacts, ContentRange};
 use super::plan::{Ask, BodyPlan, Plan, Resume};
 use super::reading::Reading;
+use super::retry;
 use crate::error::{shown, Error, Result};
+use crate::http::body::Framing;
 use crate::http::response::ResponseHead;
 
 /// Where applying a plan leaves the exchange.
@@ -41,7 +43,31 @@ pub fn ask(job: &Job) -> Ask<'_> {
         decode: config.web.compressed && !config.web.raw_body,
         remote_name: config.web.remote_name,
         partial: job.partial.as_ref(),
+        carry: job.carry.as_ref(),
     }
+}
+
+/// `--retry`: a final transient status (503 and the like) with retries
+/// left ends the attempt, even with `--save-errors` (the body of a 503 is
+/// not the download); the head is kept for its Retry-After. Any other
+/// head is handed back for the plan.
+pub fn unless_retried(job: &mut Job, response: ResponseHead, raw: &[u8]) -> Result<ResponseHead> {
+    let retried = !response.is_interim()
+        && retry::is_transient_status(response.status)
+        && job.retries < job.config.retry.retries
+        && job.config.mode == Mode::Fetch;
+    if !retried {
+        return Ok(response);
+    }
+    job.outlet.passing_head(raw);
+    let reason = shown(Path::new(OsStr::from_bytes(&response.reason)));
+    let status = response.status;
+    job.head = Some(response);
+    Err(Error::HttpStatus {
+        status,
+        reason,
+        url: job.url().to_string(),
+    })
 }
 
 /// Carries out `plan` for the head `response` (`raw`: its bytes, for
@@ -119,8 +145,9 @@ fn start_body(
 ) -> Result<Applied> {
     debug_assert_eq!(job.config.mode, Mode::Fetch);
     let reading = Reading::new(&body, asked_keep_alive)?;
-    take_name(job, body.name);
+    take_name(job, body.name.clone());
     let validator = validator_of(&response);
+    job.facts = Some(facts(&body, &response, validator.clone()));
     job.head = Some(response);
     let how = body.resume.map(|r| match r {
         Resume::Fresh => Continue::Fresh,
@@ -134,6 +161,30 @@ fn start_body(
     }
     job.outlet.progress(0, reading.expected());
     Ok(Applied::Body(reading))
+}
+
+/// What this body says about continuing it: its validator, and the
+/// representation's length (a 206's Content-Range total, else the length
+/// of an undecoded 200).
+fn facts(body: &BodyPlan, response: &ResponseHead, validator: Option<String>) -> BodyFacts {
+    let total = match response.status {
+        206 => match response
+            .header("content-range")
+            .and_then(parse_content_range)
+        {
+            Some(ContentRange::Bytes { total, .. }) => total,
+            _ => None,
+        },
+        _ => match body.framing {
+            Framing::Length(n) => Some(n),
+            _ => None,
+        },
+    };
+    BodyFacts {
+        validator,
+        total,
+        decoded: !body.decode.is_empty(),
+    }
 }
 
 /// `-J`: the Content-Disposition name, sanitised by the plan, replaces
@@ -163,9 +214,11 @@ fn open(job: &mut Job, how: Option<Continue>, validator: Option<&str>) -> Result
         .as_ref()
         .zip(how)
         .map(|(p, h)| (p, h, validator));
+    let keep = job.carry.is_some() && how == Some(Continue::Append);
     let target = BodyTarget {
         destination: &job.destination,
         part,
+        keep,
     };
     job.outlet.open(target)
 }

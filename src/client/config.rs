@@ -12,6 +12,7 @@ use super::output::Destination;
 use super::progress::Board;
 use super::proxy::ProxyConfig;
 use super::request::{Body, HeaderEdit};
+use super::retry::RetryConfig;
 use super::write_out::Report;
 
 /// "No limit" as a duration that still fits in an `Instant` sum.
@@ -55,6 +56,10 @@ pub struct ClientConfig {
     pub pipeline: bool,
     /// Several downloads on a terminal: their shared progress lines.
     pub board: Option<Board>,
+    /// `--retry`, `--retry-max-delay`.
+    pub retry: RetryConfig,
+    /// `--limit-rate`: body bytes per second, per transfer.
+    pub limit_rate: Option<u64>,
     /// TLS, proxies, content codings, `-J`.
     pub web: WebConfig,
 }
@@ -84,6 +89,8 @@ impl ClientConfig {
             resume: false,
             pipeline: false,
             board: None,
+            retry: RetryConfig::default(),
+            limit_rate: None,
             web,
         }
     }

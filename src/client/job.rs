@@ -16,7 +16,7 @@ use super::inspect::HopRecord;
 use super::names::{derive_name, first_free};
 use super::outlet::{Files, Outlet};
 use super::output::Destination;
-use super::partial::Partial;
+use super::partial::{BodyFacts, Carry, Partial};
 use super::redirect::{Hop, Trail};
 use super::request::{Body, HeaderEdit};
 use super::target::Target;
@@ -50,6 +50,19 @@ pub struct Job {
     pub peer: Option<std::net::SocketAddr>,
     /// Every hop's head and timings, for `--json` and `-w`.
     pub hops: Vec<HopRecord>,
+    /// `--retry`: retries made so far.
+    pub retries: u32,
+    /// `--retry`: failed attempts in a row that brought no body bytes.
+    pub stalls: u32,
+    /// This attempt read body bytes (set by the session).
+    pub progressed: bool,
+    /// This attempt's connection ended before its response was whole
+    /// (set by the session; a transient fault for `--retry`).
+    pub cut: bool,
+    /// The body last opened in the outlet, for a retry to continue it.
+    pub facts: Option<BodyFacts>,
+    /// A retry asks for the rest of this body (`Range` + `If-Range`).
+    pub carry: Option<Carry>,
 }
 
 impl Job {
@@ -80,6 +93,12 @@ impl Job {
             partial: None,
             peer: None,
             hops: Vec::new(),
+            retries: 0,
+            stalls: 0,
+            progressed: false,
+            cut: false,
+            facts: None,
+            carry: None,
             config,
         })
     }

@@ -8,7 +8,7 @@
 //!   after [`connect_rules`] (`--resolve`, `--connect-to`, `-4`, `-6`).
 //! - [`proxy`]: which proxy a URL goes through; the CONNECT exchange.
 //! - [`conn`]: one connection's layers: CONNECT tunnel, TLS, HTTP session.
-//! - [`request`]: the request bytes.
+//! - [`request`]: the request bytes; [`sending`] queues them for a job.
 //! - [`session`]: the sans-IO exchange as a state machine (send the
 //!   request, read heads, read the body, done); on a kept-alive connection
 //!   it carries on with the next job of the same origin. Its `ReadBody`
@@ -23,7 +23,10 @@
 //!   its sessions.
 //! - [`service`]: starts jobs (at most `-P` connections), follows
 //!   redirects, retries stale connections, commits outputs.
-//! - [`partial`]: `-C` part files, their validators, Content-Range.
+//! - [`partial`]: `-C` part files, their validators, Content-Range, and
+//!   the [`partial::Carry`] a retry continues from.
+//! - [`rate`]: `--limit-rate`'s token bucket; the session pauses reading.
+//! - [`retry`]: `--retry`'s decisions (transient or not, how long to wait): pure.
 //! - [`redirect`], [`output`], [`progress`], [`headers`]: the policies and
 //!   the printing, each pure or behind `impl Write`.
 //! - [`inspect`] records each hop (head, peer, timings, TLS);
@@ -47,10 +50,13 @@ pub mod plan;
 pub mod pool;
 pub mod progress;
 pub mod proxy;
+pub mod rate;
 pub mod reading;
 pub mod redirect;
 pub mod report;
 pub mod request;
+pub mod retry;
+pub mod sending;
 pub mod service;
 pub mod session;
 pub mod target;

@@ -30,6 +30,11 @@ pub trait Outlet: fmt::Debug {
     fn progress(&mut self, received: u64, expected: Option<u64>);
     /// The body is complete; `trailers` are its trailer fields (often none).
     fn body_end(&mut self, trailers: &[Header]);
+    /// Bytes of the open body kept so far (with `-C`, those of the part
+    /// file); 0 when none is open. A retry continues from here.
+    fn received(&self) -> u64 {
+        0
+    }
     /// The download succeeded: puts the body in place. `None` when no
     /// body was opened (`headers`, a redirect's last hop without one).
     fn commit(&mut self) -> Result<Option<Delivered>>;
@@ -41,6 +46,8 @@ pub trait Outlet: fmt::Debug {
 pub struct BodyTarget<'a> {
     pub destination: &'a Destination,
     pub part: Option<(&'a Partial, Continue, Option<&'a str>)>,
+    /// A retry's 206 continues the body already open: keep it, append.
+    pub keep: bool,
 }
 
 /// A committed body: where it went and how many bytes it has.
@@ -98,6 +105,13 @@ impl Outlet for Files {
 
     fn open(&mut self, target: BodyTarget<'_>) -> Result<()> {
         self.label = target.destination.label();
+        self.progress = None;
+        if target.keep && self.output.is_some() {
+            return Ok(());
+        }
+        // A body that starts over: the old one goes first (its buffered
+        // bytes must not land after a truncation of the same part file).
+        self.output = None;
         self.output = Some(match target.part {
             None => Output::open(target.destination)?,
             Some((partial, how, validator)) => {
@@ -127,6 +141,10 @@ impl Outlet for Files {
     fn body_end(&mut self, trailers: &[Header]) {
         self.end_progress();
         self.printer.trailers(trailers);
+    }
+
+    fn received(&self) -> u64 {
+        self.output.as_ref().map_or(0, Output::length)
     }
 
     fn commit(&mut self) -> Result<Option<Delivered>> {

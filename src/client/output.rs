@@ -64,6 +64,8 @@ impl Destination {
 pub struct Output {
     sink: Sink,
     written: u64,
+    /// Bytes the file held before this output wrote any (`-C` appending).
+    base: u64,
 }
 
 #[derive(Debug)]
@@ -150,7 +152,11 @@ impl Output {
                 Sink::Stdout(BufWriter::with_capacity(WRITE_BUFFER, File::from(fd)))
             }
         };
-        Ok(Output { sink, written: 0 })
+        Ok(Output {
+            sink,
+            written: 0,
+            base: 0,
+        })
     }
 
     /// Opens the `-C` part file for `dest` (see [`Continue`]). `validator`
@@ -193,6 +199,10 @@ impl Output {
                 clobber,
             },
             written: 0,
+            base: match how {
+                Continue::Fresh => 0,
+                Continue::Append | Continue::Complete => partial.have,
+            },
         })
     }
 
@@ -213,6 +223,12 @@ impl Output {
 
     pub fn written(&self) -> u64 {
         self.written
+    }
+
+    /// The body's length in its file: what was there before plus what
+    /// this output wrote.
+    pub fn length(&self) -> u64 {
+        self.base + self.written
     }
 
     /// Flushes, and for a temporary file renames it into place: over the

@@ -87,6 +87,58 @@ impl Partial {
     }
 }
 
+/// What a retry continues from when part of a body arrived before the
+/// failure: the bytes kept (in the open output), the validator they came
+/// with and the total the server named. The retry asks for the rest with
+/// `Range` and `If-Range`, like `-C` (RFC 9110 sections 14.2, 13.1.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Carry {
+    pub have: u64,
+    pub validator: String,
+    /// The representation's complete length, when the first response said.
+    pub total: Option<u64>,
+}
+
+impl Carry {
+    pub fn request_edits(&self) -> Vec<HeaderEdit> {
+        vec![
+            HeaderEdit {
+                name: "Range".into(),
+                value: Some(format!("bytes={}-", self.have).into_bytes()),
+            },
+            HeaderEdit {
+                name: "If-Range".into(),
+                value: Some(self.validator.clone().into_bytes()),
+            },
+        ]
+    }
+}
+
+/// What an opened body says about continuing it later: its validator
+/// and complete length, and whether its bytes are decoded (then a byte
+/// count of the output is no offset into the representation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyFacts {
+    pub validator: Option<String>,
+    pub total: Option<u64>,
+    pub decoded: bool,
+}
+
+impl BodyFacts {
+    /// The carry for a retry once `have` bytes of this body are kept:
+    /// none without a validator, for decoded bytes, or with nothing kept.
+    pub fn carry(&self, have: u64) -> Option<Carry> {
+        if self.decoded || have == 0 || self.total.is_some_and(|t| have >= t) {
+            return None;
+        }
+        Some(Carry {
+            have,
+            validator: self.validator.clone()?,
+            total: self.total,
+        })
+    }
+}
+
 /// The longest suffix added to the base name: `.part.meta.tmp`.
 const LONGEST_SUFFIX: usize = ".part.meta.tmp".len();
 /// `~` and eight hex digits.
@@ -208,6 +260,37 @@ mod tests {
     }
     use crate::http::Header;
     use crate::http::Version;
+
+    #[test]
+    fn a_retry_carries_only_undecoded_bytes_with_a_validator() {
+        let facts = |validator: Option<&str>, total, decoded| BodyFacts {
+            validator: validator.map(str::to_string),
+            total,
+            decoded,
+        };
+        let carry = |have, total| {
+            Some(Carry {
+                have,
+                validator: "\"e\"".into(),
+                total,
+            })
+        };
+        // (facts, bytes kept, carry)
+        let cases = [
+            (facts(Some("\"e\""), Some(10), false), 4, carry(4, Some(10))),
+            (facts(Some("\"e\""), None, false), 4, carry(4, None)),
+            (facts(None, Some(10), false), 4, None),
+            (facts(Some("\"e\""), Some(10), true), 4, None),
+            (facts(Some("\"e\""), Some(10), false), 0, None),
+            (facts(Some("\"e\""), Some(10), false), 10, None),
+        ];
+        for (facts, have, want) in cases {
+            assert_eq!(facts.carry(have), want, "{facts:?} {have}");
+        }
+        let edits = carry(4, None).unwrap().request_edits();
+        assert_eq!(edits[0].value.as_deref(), Some(&b"bytes=4-"[..]));
+        assert_eq!(edits[1].value.as_deref(), Some(&b"\"e\""[..]));
+    }
 
     #[test]
     fn content_ranges() {

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::config::Mode;
-use super::partial::{parse_content_range, ContentRange, Partial};
+use super::partial::{parse_content_range, Carry, ContentRange, Partial};
 use super::redirect;
 use crate::error::{shown, Error};
 use crate::http::body::{response_framing, Framing};
@@ -34,6 +34,8 @@ pub struct Ask<'a> {
     pub remote_name: bool,
     /// `-C`: the part whose rest was asked for.
     pub partial: Option<&'a Partial>,
+    /// `--retry`: the rest of the body kept so far was asked for.
+    pub carry: Option<&'a Carry>,
 }
 
 /// What to do with a response head.
@@ -95,6 +97,9 @@ pub enum Refusal {
         part: PathBuf,
         have: u64,
     },
+    /// `--retry`: a 206 that does not continue the body kept so far (its
+    /// Content-Range starts elsewhere or names another total).
+    NotContinuing { content_range: String, have: u64 },
     /// `-C`: a 416 whose complete length is not the part's size.
     NotExtending { part: PathBuf, have: u64 },
     /// Transfer codings that do not end in chunked: the body is delimited
@@ -118,6 +123,13 @@ impl fmt::Display for Refusal {
                 f,
                 "206 with Content-Range {content_range:?} does not continue {} ({have} bytes)",
                 shown(part)
+            ),
+            Refusal::NotContinuing {
+                content_range,
+                have,
+            } => write!(
+                f,
+                "206 with Content-Range {content_range:?} does not continue the {have} bytes received"
             ),
             Refusal::NotExtending { part, have } => write!(
                 f,
@@ -170,7 +182,10 @@ pub fn plan(head: &ResponseHead, ask: &Ask<'_>) -> Result<Plan, Refusal> {
             });
         }
     }
-    let part = ask.partial.map(|p| part_reply(head, p));
+    let part = match ask.carry {
+        Some(carry) => Some(carry_reply(head, carry)),
+        None => ask.partial.map(|p| part_reply(head, p)),
+    };
     let whole_already = matches!(part, Some(Ok(PartReply::Complete)));
     if ask.fail && head.status >= 400 && !whole_already {
         return Ok(Plan::Fail {
@@ -227,6 +242,30 @@ fn check_transfer_coding(head: &ResponseHead, framing: Framing) -> Result<(), Re
             String::from_utf8_lossy(te).into_owned(),
         )),
         _ => Ok(()),
+    }
+}
+
+/// `--retry`: what the final head says about the body whose rest we
+/// asked for. Only a 206 that starts exactly at the end of what we have,
+/// and names the same complete length, is appended; any other success is
+/// a whole new representation (the validator changed): start over.
+fn carry_reply(head: &ResponseHead, carry: &Carry) -> Result<PartReply, Refusal> {
+    if head.status != 206 {
+        return Ok(PartReply::Continue(Resume::Fresh));
+    }
+    let value = head.header("content-range");
+    match value.and_then(parse_content_range) {
+        Some(ContentRange::Bytes { first, total, .. })
+            if first == carry.have && (carry.total.is_none() || total == carry.total) =>
+        {
+            Ok(PartReply::Continue(Resume::Append))
+        }
+        _ => Err(Refusal::NotContinuing {
+            content_range: value
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default(),
+            have: carry.have,
+        }),
     }
 }
 
@@ -287,6 +326,7 @@ mod tests {
             decode: false,
             remote_name: false,
             partial: None,
+            carry: None,
         }
     }
 
@@ -570,6 +610,73 @@ mod tests {
             assert_eq!(got, Err(want), "{}", String::from_utf8_lossy(bytes));
             let text = Error::from(got.unwrap_err()).to_string();
             assert!(text.contains(message), "{text:?} lacks {message:?}");
+        }
+    }
+
+    #[test]
+    fn a_retry_appends_only_the_206_that_continues_what_it_kept() {
+        let carry = |total| Carry {
+            have: 5,
+            validator: "\"v\"".into(),
+            total,
+        };
+        let (known, unknown) = (carry(Some(9)), carry(None));
+        // With -C too: the carry, not the part's old size, decides.
+        let part = part();
+        let ask = |carry| Ask {
+            carry: Some(carry),
+            partial: Some(&part),
+            ..fetch()
+        };
+        let resumed = |how| Ok(with(body(Framing::Length(4)), |b| b.resume = Some(how)));
+        let not_continuing = |range: &str| {
+            Err(Refusal::NotContinuing {
+                content_range: range.into(),
+                have: 5,
+            })
+        };
+        let cases: Vec<(&[u8], &Carry, Result<Plan, Refusal>)> = vec![
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-8/9\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                resumed(Resume::Append),
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-8/*\r\nContent-Length: 4\r\n\r\n",
+                &unknown,
+                resumed(Resume::Append),
+            ),
+            // The validator changed: a whole new representation.
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                resumed(Resume::Fresh),
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 4-8/9\r\nContent-Length: 5\r\n\r\n",
+                &known,
+                not_continuing("bytes 4-8/9"),
+            ),
+            // Another total: not the same representation.
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-8/10\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                not_continuing("bytes 5-8/10"),
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 5-8/*\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                not_continuing("bytes 5-8/*"),
+            ),
+            (
+                b"HTTP/1.1 206 Partial Content\r\nContent-Length: 4\r\n\r\n",
+                &known,
+                not_continuing(""),
+            ),
+        ];
+        for (bytes, carry, want) in cases {
+            let got = plan(&head(bytes), &ask(carry));
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(bytes));
         }
     }
 }

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::conn::{self, Conn};
 use super::ending::Ending;
@@ -24,6 +24,7 @@ use super::pool::{Origin, Pool, SharedPool};
 use super::progress::Board;
 use super::redirect;
 use super::report;
+use super::retry;
 use super::write_out::JsonOut;
 use crate::error::{shown, Error, Result};
 use crate::event_loop::{Control, Ended, Service, Shutdown};
@@ -43,6 +44,8 @@ pub struct FetchService {
     /// At most this many connections to one origin (the crawl's 6).
     per_origin: usize,
     open: HashMap<Origin, usize>,
+    /// `--retry`: jobs waiting out their backoff, and until when.
+    sleeping: Vec<(Instant, Job)>,
 }
 
 /// Told of each download once it is settled (saved or failed), it may
@@ -67,6 +70,7 @@ impl FetchService {
             feeder: None,
             per_origin: usize::MAX,
             open: HashMap::new(),
+            sleeping: Vec::new(),
         }
     }
 
@@ -119,7 +123,9 @@ impl FetchService {
     fn start(&mut self, mut job: Job, ctl: &mut Control<'_, Conn>) {
         let begun = Instant::now();
         job.begin_hop(begun);
-        if job.trail.redirects() == 0 && !job.retried {
+        job.cut = false;
+        job.progressed = false;
+        if job.trail.redirects() == 0 && !job.retried && job.retries == 0 {
             // A queued job's clock (--max-time, the summary) starts now.
             job.started = begun;
         }
@@ -165,10 +171,81 @@ impl FetchService {
                 job.retried = true;
                 return self.pool.borrow_mut().push_front(job);
             }
-            Err(e) => report(&job, None, Some(e)),
+            Err(e) => match FetchService::retry_wait(&job, &e) {
+                Some(wait) => return self.sleep(job, &e, wait),
+                None => report(&job, None, Some(e)),
+            },
         };
         let result = self.feed(&job, result);
         self.record(result, board.as_ref());
+    }
+
+    /// `--retry`: how long `job` waits before trying again after `e`;
+    /// `None` when `e` is permanent, the retries are spent, or the wait
+    /// would pass `--max-time`.
+    fn retry_wait(job: &Job, e: &Error) -> Option<Duration> {
+        let config = &job.config;
+        let kept = job.outlet.received();
+        // Bytes already on stdout cannot be taken back for a fresh start.
+        let shown = matches!(job.destination, Destination::Stdout) && kept > 0;
+        let fault = retry::fault(e, job.cut).filter(|_| !shown);
+        let after = job
+            .head
+            .as_ref()
+            .and_then(|h| h.header("retry-after"))
+            .and_then(|v| retry::retry_after(v, SystemTime::now()));
+        let attempts = retry::Attempts {
+            retries: job.retries,
+            stalls: stalls_after(job),
+        };
+        let wait = retry::decide(&config.retry, attempts, fault, after, retry::jitter())?;
+        let spent = job.started.elapsed() + wait;
+        match config.max_time {
+            Some(max) if spent >= max => None,
+            _ => Some(wait),
+        }
+    }
+
+    /// Puts `job` to sleep for `wait` (the loop's timer wakes the service),
+    /// saying so in one line on stderr; the rest of a body that arrived in
+    /// part is asked for when it has a validator.
+    fn sleep(&mut self, mut job: Job, e: &Error, wait: Duration) {
+        let config = job.config.clone();
+        job.retries += 1;
+        job.stalls = stalls_after(&job);
+        job.head = None;
+        if let Some(facts) = &job.facts {
+            job.carry = facts.carry(job.outlet.received());
+        }
+        // The next attempt may start on a kept-alive connection, without
+        // `start`: its own flags begin clear.
+        (job.cut, job.progressed) = (false, false);
+        if config.summary {
+            let line = retry_line(&job, wait, e);
+            match &config.board {
+                Some(b) => b.println(&line),
+                None => eprintln!("{line}"),
+            }
+        }
+        log::info!("{}: retry {} with {:?}", job.url(), job.retries, job.carry);
+        self.sleeping.push((Instant::now() + wait, job));
+    }
+
+    /// Jobs whose wait is over go first in the queue; the loop is asked
+    /// to wake the service for the next one.
+    fn wake_sleepers(&mut self, ctl: &mut Control<'_, Conn>) {
+        let now = Instant::now();
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sleeping)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
+        self.sleeping = waiting;
+        let mut pool = self.pool.borrow_mut();
+        for (_, job) in due.into_iter().rev() {
+            pool.push_front(job);
+        }
+        if let Some(next) = self.sleeping.iter().map(|(at, _)| *at).min() {
+            ctl.wake_at(next);
+        }
     }
 
     /// Tells the feeder, if any, and queues what it adds.
@@ -221,10 +298,14 @@ impl Service for FetchService {
         }
         if self.shutdown.is_requested() {
             let waiting = self.pool.borrow_mut().drain_waiting();
-            for _ in waiting {
+            for _ in waiting
+                .into_iter()
+                .chain(self.sleeping.drain(..).map(|(_, j)| j))
+            {
                 self.results.push(Err(Error::Interrupted));
             }
         }
+        self.wake_sleepers(ctl);
         while self.active < self.parallel {
             let next = match self.per_origin {
                 usize::MAX => self.pool.borrow_mut().take_any(),
@@ -235,7 +316,7 @@ impl Service for FetchService {
             };
             self.start(job, ctl);
         }
-        self.active > 0 || !self.pool.borrow().is_idle()
+        self.active > 0 || !self.pool.borrow().is_idle() || !self.sleeping.is_empty()
     }
 
     fn ended(&mut self, session: Conn, how: Ended) {
@@ -349,6 +430,26 @@ fn complete(job: &mut Job) -> Result<Option<Delivered>> {
             .map_err(|e| Error::io("writing to stdout", e))?;
     }
     Ok(delivered)
+}
+
+/// Failed attempts in a row without body bytes, counting the one just
+/// ended (0 if it brought some).
+fn stalls_after(job: &Job) -> u32 {
+    match job.progressed {
+        true => 0,
+        false => job.stalls + 1,
+    }
+}
+
+/// `wirecat: retry 2/5 in 2.0s: http://...: connection closed after ...`
+/// (the error names its URL).
+fn retry_line(job: &Job, wait: Duration, e: &Error) -> String {
+    format!(
+        "wirecat: retry {}/{} in {:.1}s: {e}",
+        job.retries,
+        job.config.retry.retries,
+        wait.as_secs_f64(),
+    )
 }
 
 fn human_rate(bytes_per_sec: f64) -> String {

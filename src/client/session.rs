@@ -36,11 +36,11 @@ use super::job::Job;
 use super::outlet::Outlet;
 use super::plan;
 use super::pool::{Origin, SharedPool};
+use super::rate::Bucket;
 use super::reading::Reading;
-use super::request::{self, Body, HeaderEdit};
+use super::sending::{pipelines, queue_request};
 use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Peer, Session, Step};
-use crate::http::content_coding::ACCEPT_ENCODING;
 use crate::http::response::{try_parse_response, ResponseHead};
 use crate::http::ParseError;
 
@@ -110,11 +110,14 @@ pub struct FetchSession {
     /// Bytes the connection had written at the last drive.
     written: u64,
     last_activity: Option<Instant>,
+    /// `--limit-rate`: what the body read so far has cost.
+    bucket: Option<Bucket>,
 }
 
 impl FetchSession {
     pub fn new(job: Job, pool: SharedPool) -> FetchSession {
         FetchSession {
+            bucket: job.config.limit_rate.map(Bucket::new),
             job,
             ahead: None,
             pool,
@@ -145,7 +148,10 @@ impl FetchSession {
         let result = match self.state {
             Exchange::Done(r) => r,
             _ if interrupted => Err(Error::Interrupted),
-            state => Err(unfinished(&self.job, &state, how)),
+            state => {
+                self.job.cut |= matches!(how, Ended::Closed | Ended::Failed(_));
+                Err(unfinished(&self.job, &state, how))
+            }
         };
         let result = result.map_err(|e| ending::at(self.job.url(), e));
         (self.job, result)
@@ -250,6 +256,7 @@ impl FetchSession {
         };
         let Some((response, n)) = parsed else {
             if io.peer_closed {
+                self.job.cut = true;
                 let e = self.closed_in_head(io.input.len());
                 return Flow::Go(Exchange::Done(Err(e)));
             }
@@ -263,6 +270,7 @@ impl FetchSession {
 
     /// Applies what [`plan`] decides for a complete head.
     fn on_head(&mut self, head: AwaitHead, response: ResponseHead, raw: &[u8]) -> Result<Exchange> {
+        let response = apply::unless_retried(&mut self.job, response, raw)?;
         let plan = plan::plan(&response, &apply::ask(&self.job))?;
         Ok(
             match apply::apply(&mut self.job, plan, response, raw, head.keep_alive)? {
@@ -275,8 +283,18 @@ impl FetchSession {
 
     /// `ReadBody`: decodes what the input holds into the outlet.
     fn read_body(&mut self, mut body: Reading, io: &mut Io<'_>) -> Flow {
-        match body.pump(io.input, io.peer_closed, &mut *self.job.outlet) {
-            Err(e) => Flow::Go(Exchange::Done(Err(e))),
+        let before = io.input.len();
+        let pumped = body.pump(io.input, io.peer_closed, &mut *self.job.outlet);
+        let taken = (before - io.input.len()) as u64;
+        self.job.progressed |= taken > 0;
+        if let Some(bucket) = &mut self.bucket {
+            bucket.take(taken, io.now);
+        }
+        match pumped {
+            Err(e) => {
+                self.job.cut |= io.peer_closed && matches!(e, Error::Protocol(_));
+                Flow::Go(Exchange::Done(Err(e)))
+            }
             Ok(false) => Flow::Wait(Exchange::ReadBody(body)),
             Ok(true) if body.keep_alive() => match self.next_exchange(io) {
                 Some(next) => Flow::Go(next),
@@ -307,6 +325,7 @@ impl FetchSession {
         done.close_hop(io.now, None);
         self.pool.borrow_mut().finished(done, Ok(Ending::Complete));
         self.job.target.route(&self.job.config.web.proxy);
+        self.bucket = self.job.config.limit_rate.map(Bucket::new);
         self.served += 1;
         self.job.begin_hop(io.now);
         self.job.peer = io.peer.tcp();
@@ -320,6 +339,15 @@ impl FetchSession {
         } else {
             "the server closed the connection in the middle of a response head".into()
         })
+    }
+
+    /// `--limit-rate`, while a body is read: until when reading waits.
+    fn paused_until(&self, now: Instant) -> Option<Instant> {
+        let bucket = self.bucket.as_ref()?;
+        if !matches!(self.state, Exchange::ReadBody(_)) {
+            return None;
+        }
+        bucket.paused_until(now)
     }
 
     /// The earliest of the silence and overall deadlines.
@@ -347,44 +375,6 @@ impl FetchSession {
             )),
         }
     }
-}
-
-/// Queues `job`'s request and its body; says whether it asked to keep the
-/// connection. Without `Connection: close` HTTP/1.1 keeps it open (RFC
-/// 9112 section 9.3): asked only when another job for the origin waits.
-fn queue_request(job: &Job, pool: &SharedPool, io: &mut Io<'_>) -> (Vec<u8>, bool) {
-    let more = pool.borrow().has_more_for(&Origin::of(job));
-    let keep_alive = more && !job.edits.iter().any(|e| e.is("connection"));
-    let mut edits = job.edits.clone();
-    if keep_alive {
-        edits.push(HeaderEdit {
-            name: "Connection".into(),
-            value: None,
-        });
-    }
-    // Ranges count bytes of the representation as sent (RFC 9110 section
-    // 14.1.2): with `-C` the part holds identity bytes, so only identity
-    // is asked for.
-    let accept = if job.config.web.compressed && !job.config.resume {
-        ACCEPT_ENCODING
-    } else {
-        request::IDENTITY
-    };
-    let request = request::head(&job.method, &job.target, &edits, job.body.as_ref(), accept);
-    io.output.push(request.as_slice());
-    match &job.body {
-        Some(Body::Bytes(b)) => io.output.push(b.to_vec()),
-        Some(Body::File { file, len }) => io.output.push_file(file.clone(), 0, *len),
-        None => {}
-    }
-    (request, keep_alive)
-}
-
-/// Only a GET without a body goes ahead of an answer: it is idempotent,
-/// so it can be asked again if the connection ends first (RFC 9112
-/// section 9.3.2).
-fn pipelines(job: &Job) -> bool {
-    job.method == "GET" && job.body.is_none()
 }
 
 /// Shows the request in the transcript, once.
@@ -487,11 +477,19 @@ impl Session for FetchSession {
             let e = self.timeout_error(io.now);
             return self.end(Err(e));
         }
-        Step::read(deadline)
+        match self.paused_until(io.now) {
+            // `--limit-rate`: the socket's read interest pauses until the
+            // bytes read so far are paid for.
+            Some(until) => Step::Wait {
+                read: false,
+                deadline: Some(deadline.map_or(until, |d| d.min(until))),
+            },
+            None => Step::read(deadline),
+        }
     }
 
     fn input_cap(&self) -> usize {
-        INPUT_CAP
+        self.bucket.as_ref().map_or(INPUT_CAP, Bucket::input_cap)
     }
 }
 
@@ -601,6 +599,37 @@ mod tests {
         }
         let (job, res) = s.finish(Ended::Closed, false);
         (res, memory.0.take(), job)
+    }
+
+    #[test]
+    fn a_rate_limit_pauses_reading_until_the_bytes_are_paid_for() {
+        let config = ClientConfig {
+            limit_rate: Some(1000),
+            ..ClientConfig::for_tests()
+        };
+        let (job, memory) = job_seen(config);
+        let mut s = session(job);
+        let mut w = Wire::new();
+        w.drive(&mut s);
+        assert_eq!(s.input_cap(), 1024);
+        w.input
+            .extend(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+        w.input.extend(&[b'x'; 500]);
+        let t0 = w.now;
+        let paused = |ms| Step::Wait {
+            read: false,
+            deadline: Some(t0 + Duration::from_millis(ms)),
+        };
+        assert_eq!(w.drive(&mut s), paused(500));
+        // Woken at the deadline: reading goes on.
+        w.now = t0 + Duration::from_millis(500);
+        assert!(matches!(w.drive(&mut s), Step::Wait { read: true, .. }));
+        w.input.extend(&[b'x'; 250]);
+        assert_eq!(w.drive(&mut s), paused(750));
+        w.now = t0 + Duration::from_millis(750);
+        w.input.extend(&[b'x'; 250]);
+        assert_eq!(w.drive(&mut s), Step::Abort, "the body is whole");
+        assert_eq!(memory.0.borrow().body.len(), 1000);
     }
 
     #[test]

@@ -28,6 +28,8 @@ pub struct Control<'a, S> {
     pub(super) now: Instant,
     /// Connections open or connecting when `tick` was called.
     pub(super) open: usize,
+    /// The earliest wake-up asked for in this call (a job's retry timer).
+    pub(super) wake: &'a mut Option<Instant>,
 }
 
 impl<S> Control<'_, S> {
@@ -52,6 +54,13 @@ impl<S> Control<'_, S> {
     /// then driven once.
     pub fn notifier(&self) -> Notifier {
         self.notifier.clone()
+    }
+
+    /// Calls `tick` again by `at` at the latest, even when no connection
+    /// has anything to say (a service's timer: a retry's backoff). Asked
+    /// again on every `tick` that still wants it.
+    pub fn wake_at(&mut self, at: Instant) {
+        *self.wake = Some(self.wake.map_or(at, |w| w.min(at)));
     }
 
     pub fn now(&self) -> Instant {

@@ -7,6 +7,7 @@ mod crawl;
 mod fetch;
 mod fetch_connect;
 mod fetch_json;
+mod fetch_retry;
 mod greet;
 mod habits;
 mod https;

@@ -100,6 +100,7 @@ impl<S: Session> EventLoop<S> {
             conns: Slab::new(),
             listeners: Vec::new(),
             accept_paused_until: None,
+            service_wake: None,
             socket_budget: socket_budget(config.loops),
             notifier,
             shutdown,
@@ -157,12 +158,15 @@ impl<S: Session> EventLoop<S> {
     /// `Service::tick`, then the connects it asked for.
     fn tick<Svc: Service<Session = S>>(&mut self, svc: &mut Svc, now: Instant) -> bool {
         let mut connects = std::mem::take(&mut self.connects);
+        let mut wake = None;
         let active = svc.tick(&mut Control {
             connects: &mut connects,
             notifier: &self.notifier,
             now,
             open: self.conns.len(),
+            wake: &mut wake,
         });
+        self.service_wake = wake;
         for (target, session) in connects.drain(..) {
             self.start_connect(target, session, now);
         }
@@ -230,11 +234,16 @@ impl<S: Session> EventLoop<S> {
         if !self.backlog.is_empty() {
             return Some(Duration::ZERO);
         }
-        [self.next_sweep, grace, self.accept_paused_until]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|t| t.saturating_duration_since(now))
+        [
+            self.next_sweep,
+            grace,
+            self.accept_paused_until,
+            self.service_wake,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|t| t.saturating_duration_since(now))
     }
 
     fn begin_shutdown<Svc: Service<Session = S>>(&mut self, svc: &mut Svc, now: Instant) {

@@ -104,6 +104,8 @@ pub struct EventLoop<S> {
     pub(super) conns: Slab<Conn<S>>,
     pub(super) listeners: Vec<Listening>,
     pub(super) accept_paused_until: Option<Instant>,
+    /// The service's own timer, as its last `tick` asked (`Control::wake_at`).
+    pub(super) service_wake: Option<Instant>,
     /// Sockets (connections and lingering closes) this loop holds before it
     /// stops accepting; see [`socket_budget`].
     pub(super) socket_budget: usize,

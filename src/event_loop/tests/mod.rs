@@ -335,3 +335,71 @@ fn data_and_fin_arriving_together_are_both_seen() {
 
 mod closing;
 mod unix;
+
+/// No connection at all, only a timer: ticked again once it is due.
+struct Timer {
+    due: Instant,
+    ticks: usize,
+    /// Told on the first tick: the loop is about to wait.
+    waiting: Option<mpsc::Sender<()>>,
+}
+
+impl Service for Timer {
+    type Session = Echo;
+
+    fn ended(&mut self, _s: Echo, _how: Ended) {}
+
+    fn tick(&mut self, ctl: &mut Control<'_, Echo>) -> bool {
+        self.ticks += 1;
+        if let Some(tx) = self.waiting.take() {
+            let _ = tx.send(());
+        }
+        if ctl.now() >= self.due {
+            return false;
+        }
+        ctl.wake_at(self.due);
+        true
+    }
+}
+
+#[test]
+fn a_service_timer_wakes_an_idle_loop_without_spinning() {
+    let mut lp = EventLoop::new(LoopConfig::default(), Shutdown::new()).unwrap();
+    let begun = Instant::now();
+    let mut svc = Timer {
+        due: begun + Duration::from_millis(200),
+        ticks: 0,
+        waiting: None,
+    };
+    lp.run(&mut svc).unwrap();
+    let took = begun.elapsed();
+    assert!(took >= Duration::from_millis(200), "{took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // Slept on the poll, not in a busy loop (an early return or two is fine).
+    assert!(svc.ticks <= 4, "{} ticks", svc.ticks);
+}
+
+#[test]
+fn shutdown_ends_a_loop_waiting_on_a_service_timer() {
+    let shutdown = Shutdown::new();
+    let mut lp = EventLoop::new(LoopConfig::default(), shutdown.clone()).unwrap();
+    let begun = Instant::now();
+    let (tx, rx) = mpsc::channel();
+    let mut svc = Timer {
+        due: begun + Duration::from_secs(60),
+        ticks: 0,
+        waiting: Some(tx),
+    };
+    let stop = shutdown.clone();
+    let h = thread::spawn(move || {
+        rx.recv_timeout(T).unwrap();
+        stop.request();
+    });
+    lp.run(&mut svc).unwrap();
+    h.join().unwrap();
+    assert!(
+        begun.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        begun.elapsed()
+    );
+}
