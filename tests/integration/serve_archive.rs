@@ -214,8 +214,8 @@ fn tar_gz_is_chunked_and_extracts_byte_identical() {
     // HTTP/1.0 has no chunks: the body ends with the connection.
     let r = support::get_to_close(s.addr, "/top/?download=tar.gz", "");
     assert_eq!(r.status, 200);
-    let raw = format!("GET /top/?download=tar.gz HTTP/1.0\r\n\r\n");
-    let r = support::Resp::parse(&support::exchange(s.addr, raw.as_bytes()), "1.0");
+    let raw = b"GET /top/?download=tar.gz HTTP/1.0\r\n\r\n";
+    let r = support::Resp::parse(&support::exchange(s.addr, raw), "1.0");
     assert_eq!(r.header("transfer-encoding"), None);
     let mut gz = flate2::read::GzDecoder::new(&r.body[..]);
     let mut tar = Vec::new();
