@@ -30,9 +30,9 @@ use crate::file_server::path::Root;
 pub const QUEUE_CAP: u64 = 256 * 1024;
 /// tar.gz and CRC reads: this much per read.
 const READ_BLOCK: usize = 256 * 1024;
-/// tar.gz: at most this much file data compressed per call, so one
-/// connection cannot hold the loop with a very compressible file.
-const GZ_BUDGET: u64 = 4 << 20;
+/// At most this much file data compressed (tar.gz) or read for CRC-32s
+/// (zip) per call, so one connection cannot hold the loop for long.
+const WORK_BUDGET: u64 = 4 << 20;
 
 /// What became of one call to [`Stream::feed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,23 @@ pub enum Feed {
     Done,
     /// A file changed or could not be read: cut the connection.
     Fail,
+}
+
+/// How far one part got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    Queued,
+    /// Work remains before it can be queued (a CRC-32 half read).
+    Later,
+    Failed,
+}
+
+/// zip: a CRC-32 being computed, a block at a time.
+struct CrcJob {
+    item: usize,
+    file: File,
+    hasher: crc32fast::Hasher,
+    at: u64,
 }
 
 /// gzip over the tar stream, with chunked framing or (HTTP/1.0) none.
@@ -65,8 +82,9 @@ pub struct Stream {
     /// Files queued whole, to be checked once the outbox has written past
     /// `u64` (its `written()` count then).
     queued: VecDeque<(Arc<File>, Stamp, u64)>,
-    /// zip: CRC-32s computed so far.
+    /// zip: CRC-32s computed so far, and the one under way.
     crcs: Vec<Option<u32>>,
+    crc_job: Option<CrcJob>,
     gz: Option<Gzip>,
 }
 
@@ -96,6 +114,7 @@ impl Stream {
             open: None,
             queued: VecDeque::new(),
             crcs,
+            crc_job: None,
             gz: None,
         }
     }
@@ -122,7 +141,7 @@ impl Stream {
 
     /// Queues what the outbox may take now.
     pub fn feed(&mut self, io: &mut Io<'_>, root: &Root) -> Feed {
-        let mut budget = GZ_BUDGET;
+        let mut budget = WORK_BUDGET;
         loop {
             if !self.check_queued(io.output.written()) {
                 return Feed::Fail;
@@ -130,7 +149,7 @@ impl Stream {
             if self.pos >= self.end {
                 return self.finish(io);
             }
-            if io.output.pending() >= QUEUE_CAP || budget == 0 {
+            if io.output.pending() >= QUEUE_CAP {
                 return Feed::More;
             }
             let (part, start, stop) = self.layout.part(self.part);
@@ -142,12 +161,14 @@ impl Stream {
                 return Feed::More;
             }
             let to = stop.min(self.end);
-            let ok = match part {
+            let progress = match part {
                 Part::Data(i) => self.data(i, start, to, io, root, &mut budget),
-                p => self.other(p, start, to, io, root),
+                p => self.other(p, start, to, io, root, &mut budget),
             };
-            if !ok {
-                return Feed::Fail;
+            match progress {
+                Progress::Queued => {}
+                Progress::Later => return Feed::More,
+                Progress::Failed => return Feed::Fail,
             }
         }
     }
@@ -166,28 +187,80 @@ impl Stream {
         Feed::Done
     }
 
-    /// Queues archive bytes `pos..to` of a part made in memory.
-    fn other(&mut self, part: Part, start: u64, to: u64, io: &mut Io<'_>, root: &Root) -> bool {
-        let (items, crcs) = (&self.items, &mut self.crcs);
-        let mut crc = |i: usize| -> io::Result<u32> {
-            if let Some(c) = crcs[i] {
-                return Ok(c);
-            }
-            let c = crc_of(root, &items[i])?;
-            crcs[i] = Some(c);
-            Ok(c)
+    /// Queues archive bytes `pos..to` of a part made in memory, once
+    /// the CRC-32 it carries (zip) is known.
+    fn other(
+        &mut self,
+        part: Part,
+        start: u64,
+        to: u64,
+        io: &mut Io<'_>,
+        root: &Root,
+        budget: &mut u64,
+    ) -> Progress {
+        let needs = match part {
+            Part::Descriptor(i) => Some(i),
+            Part::Central(i) if !self.items[i].is_dir => Some(i),
+            _ => None,
         };
-        let bytes = match self.layout.bytes(part, items, &mut crc) {
-            Ok(b) => b,
-            Err(e) => {
-                log::debug!("archive: {e}");
-                return false;
+        if let Some(i) = needs.filter(|&i| self.crcs[i].is_none()) {
+            match self.crc_step(i, root, budget) {
+                Ok(true) => {}
+                Ok(false) => return Progress::Later,
+                Err(e) => {
+                    log::debug!("archive: {e}");
+                    return Progress::Failed;
+                }
             }
+        }
+        let crcs = &self.crcs;
+        let mut crc = |i: usize| crcs[i].ok_or_else(|| io::Error::other("no CRC"));
+        let Ok(bytes) = self.layout.bytes(part, &self.items, &mut crc) else {
+            return Progress::Failed;
         };
         let slice = &bytes[(self.pos - start) as usize..(to - start) as usize];
         self.emit(io, slice);
         self.pos = to;
-        true
+        Progress::Queued
+    }
+
+    /// Reads on with item `i`'s CRC-32 within `budget`: `true` once it is
+    /// known, an error if the file is not as planned.
+    fn crc_step(&mut self, i: usize, root: &Root, budget: &mut u64) -> io::Result<bool> {
+        let item = &self.items[i];
+        let changed = || io::Error::other(format!("{} changed while archived", item.name));
+        if self.crc_job.as_ref().is_none_or(|j| j.item != i) {
+            let file = root.open_file(&item.rel)?;
+            if !unchanged(&file, item.stamp()) {
+                return Err(changed());
+            }
+            let hasher = crc32fast::Hasher::new();
+            let (item, at) = (i, 0);
+            self.crc_job = Some(CrcJob {
+                item,
+                file,
+                hasher,
+                at,
+            });
+        }
+        let job = self.crc_job.as_mut().expect("just set");
+        let mut buf = vec![0u8; READ_BLOCK];
+        while job.at < item.size {
+            let n = (item.size - job.at).min(READ_BLOCK as u64).min(*budget) as usize;
+            if n == 0 {
+                return Ok(false);
+            }
+            job.file.read_exact_at(&mut buf[..n], job.at)?;
+            job.hasher.update(&buf[..n]);
+            job.at += n as u64;
+            *budget -= n as u64;
+        }
+        let job = self.crc_job.take().expect("under way");
+        if !unchanged(&job.file, item.stamp()) {
+            return Err(changed());
+        }
+        self.crcs[i] = Some(job.hasher.finalize());
+        Ok(true)
     }
 
     /// Queues bytes `pos..to` of item `i`'s data, which starts at `start`.
@@ -199,9 +272,9 @@ impl Stream {
         io: &mut Io<'_>,
         root: &Root,
         budget: &mut u64,
-    ) -> bool {
+    ) -> Progress {
         let Some(file) = self.file(i, root) else {
-            return false;
+            return Progress::Failed;
         };
         let stamp = self.items[i].stamp();
         let off = self.pos - start;
@@ -210,18 +283,25 @@ impl Stream {
             let at = io.output.written() + io.output.pending();
             self.queued.push_back((file, stamp, at));
             self.pos = to;
-            return true;
+            return Progress::Queued;
         }
         let n = (to - self.pos).min(READ_BLOCK as u64).min(*budget) as usize;
+        if n == 0 {
+            return Progress::Later;
+        }
         let mut buf = vec![0u8; n];
         if file.read_exact_at(&mut buf, off).is_err() {
             log::debug!("archive: {} ended early", self.items[i].name);
-            return false;
+            return Progress::Failed;
         }
         *budget -= n as u64;
         self.emit(io, &buf);
         self.pos += n as u64;
-        self.pos < to || unchanged(&file, stamp)
+        if self.pos < to || unchanged(&file, stamp) {
+            Progress::Queued
+        } else {
+            Progress::Failed
+        }
     }
 
     /// Item `i` opened beneath the root and found as planned.
@@ -295,25 +375,89 @@ fn unchanged(file: &File, stamp: Stamp) -> bool {
     rustix::fs::fstat(file).is_ok_and(|st| stamp_of(&st) == stamp)
 }
 
-/// The CRC-32 of `item`'s bytes, read through a descriptor opened beneath
-/// the root; an error if the file is not as planned before or after.
-pub fn crc_of(root: &Root, item: &Item) -> io::Result<u32> {
-    let file = root.open_file(&item.rel)?;
-    let changed = || io::Error::other(format!("{} changed while archived", item.name));
-    if !unchanged(&file, item.stamp()) {
-        return Err(changed());
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event_loop::testing::Wire;
+    use crate::file_server::archive::layout::Kind;
+    use crate::file_server::archive::manifest::walk;
+    use std::io::Read;
+    use std::path::Path;
+
+    /// A folder with a file larger than one call's work budget.
+    fn tree() -> (tempfile::TempDir, Root) {
+        let d = tempfile::tempdir().unwrap();
+        let top = d.path().join("top");
+        std::fs::create_dir(&top).unwrap();
+        let big: Vec<u8> = (0..(WORK_BUDGET as usize * 2 + 99))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(top.join("big"), big).unwrap();
+        std::fs::write(top.join("small"), "small").unwrap();
+        let root = Root::open(d.path(), false).unwrap();
+        (d, root)
     }
-    let mut h = crc32fast::Hasher::new();
-    let mut buf = vec![0u8; READ_BLOCK];
-    let mut at = 0;
-    while at < item.size {
-        let n = (item.size - at).min(READ_BLOCK as u64) as usize;
-        file.read_exact_at(&mut buf[..n], at)?;
-        h.update(&buf[..n]);
-        at += n as u64;
+
+    fn stream(root: &Root, kind: Kind, range: Option<Range<u64>>) -> Stream {
+        let items = walk(root, Path::new("top"), "top", false).unwrap();
+        let layout = Layout::plan(&items, kind);
+        let range = range.unwrap_or(0..layout.len());
+        Stream::new(items, layout, range)
     }
-    if !unchanged(&file, item.stamp()) {
-        return Err(changed());
+
+    /// Feeds as the loop would until done: (bytes, calls, outcome).
+    fn run(s: &mut Stream, root: &Root) -> (Vec<u8>, usize, Feed) {
+        let mut wire = Wire::new();
+        for calls in 1..10_000 {
+            let feed = s.feed(&mut wire.io(), root);
+            wire.flush();
+            if feed != Feed::More {
+                return (wire.take_sent(), calls, feed);
+            }
+        }
+        panic!("never done");
     }
-    Ok(h.finalize())
+
+    /// A zip range past every file's bytes still needs their CRC-32s: they
+    /// are read a budget at a time, and the bytes equal the same slice of
+    /// the whole archive.
+    #[test]
+    fn zip_ranges_after_the_data_read_crcs_in_steps() {
+        let (_d, root) = tree();
+        let (whole, _, feed) = run(&mut stream(&root, Kind::Zip, None), &root);
+        assert_eq!(feed, Feed::Done);
+        let len = whole.len() as u64;
+        let tail = len - 200..len;
+        let (part, calls, feed) = run(&mut stream(&root, Kind::Zip, Some(tail.clone())), &root);
+        assert_eq!(feed, Feed::Done);
+        assert!(calls >= 3, "{calls} calls: the big file's CRC in one go?");
+        assert_eq!(part, whole[tail.start as usize..]);
+    }
+
+    #[test]
+    fn a_file_changed_after_planning_fails_the_stream() {
+        let (d, root) = tree();
+        for kind in [Kind::Tar, Kind::Zip] {
+            let mut s = stream(&root, kind, None);
+            std::fs::write(d.path().join("top/small"), "smaller!").unwrap();
+            let (sent, _, feed) = run(&mut s, &root);
+            assert_eq!(feed, Feed::Fail, "{kind:?}");
+            assert!((sent.len() as u64) < s.layout.len());
+        }
+    }
+
+    #[test]
+    fn tar_gz_decodes_to_the_tar() {
+        let (_d, root) = tree();
+        let (tar, _, _) = run(&mut stream(&root, Kind::Tar, None), &root);
+        let items = walk(&root, Path::new("top"), "top", false).unwrap();
+        let layout = Layout::plan(&items, Kind::Tar);
+        let (gz, _, feed) = run(&mut Stream::gzipped(items, layout, false), &root);
+        assert_eq!(feed, Feed::Done);
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert!(out == tar);
+    }
 }
