@@ -448,3 +448,46 @@ fn the_root_folder_is_named_after_the_served_folder() {
     let listed = String::from_utf8_lossy(&listed.stdout);
     assert!(listed.starts_with("root/\nroot/top/\n"), "{listed}");
 }
+
+/// `wirecat fetch -C` finishes an archive download from what a cut one
+/// leaves behind (the part file and its If-Range validator, as
+/// tests/integration/resume.rs shows `fetch` writes them): 206, and the
+/// same archive byte for byte.
+#[test]
+fn wirecat_fetch_resumes_an_archive() {
+    let (d, root, _) = setup();
+    let s = serve(&root, &[]);
+    let dl = d.path().join("dl");
+    std::fs::create_dir(&dl).unwrap();
+    for format in ["tar", "zip"] {
+        let path = format!("/top/?download={format}");
+        let whole = get(s.addr, &path);
+        let etag = whole.header("etag").unwrap();
+        // `fetch` names a download by its URL path: a folder's is index.html.
+        let part = dl.join("index.html.part");
+        std::fs::write(&part, &whole.body[..whole.body.len() / 3]).unwrap();
+        std::fs::write(
+            dl.join("index.html.part.meta"),
+            format!("if-range {etag}\n"),
+        )
+        .unwrap();
+        let out = support::run(
+            support::wirecat().current_dir(&dl).args([
+                "fetch",
+                "-C",
+                "--no-progress",
+                &s.url(&path),
+            ]),
+            TIMEOUT,
+        );
+        support::assert_code(&out, 0);
+        assert!(
+            support::stdout(&out).starts_with("HTTP/1.1 206"),
+            "{}",
+            support::stdout(&out)
+        );
+        let got = std::fs::read(dl.join("index.html")).unwrap();
+        assert!(got == whole.body, "{format}");
+        std::fs::remove_file(dl.join("index.html")).unwrap();
+    }
+}
