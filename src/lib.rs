@@ -43,7 +43,8 @@
 //!   machine with one enum of states, and its pure decisions have modules
 //!   of their own that are tested with tables: [`client::plan`] decides
 //!   what a response head means, and [`file_server::reply`] decides how a
-//!   request is answered.
+//!   request is answered. [`file_server::archive`] plans a folder download
+//!   from a manifest, then streams it part by part as the output drains.
 //! - [`tls`] is one more sans-IO layer, over rustls, for both sides: a
 //!   [`tls::MaybeTls`] wraps the client's [`client::session::FetchSession`]
 //!   for https (in [`client::conn`]) and, with `serve --tls`, the file
