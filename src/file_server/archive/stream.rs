@@ -30,6 +30,9 @@ use crate::file_server::path::Root;
 pub const QUEUE_CAP: u64 = 256 * 1024;
 /// tar.gz and CRC reads: this much per read.
 const READ_BLOCK: usize = 256 * 1024;
+/// File bytes up to this size are read and queued with their headers (one
+/// write for many small files, and no descriptor held until they are sent).
+const INLINE: u64 = 64 * 1024;
 /// At most this much file data compressed (tar.gz) or read for CRC-32s
 /// (zip) per call, so one connection cannot hold the loop for long.
 const WORK_BUDGET: u64 = 4 << 20;
@@ -278,7 +281,7 @@ impl Stream {
         };
         let stamp = self.items[i].stamp();
         let off = self.pos - start;
-        if self.gz.is_none() {
+        if self.gz.is_none() && to - self.pos > INLINE {
             io.output.push_file(file.clone(), off, to - self.pos);
             let at = io.output.written() + io.output.pending();
             self.queued.push_back((file, stamp, at));
