@@ -7,6 +7,7 @@
 //! tar.gz is the tar stream through gzip, chunked, without ranges. The
 //! [`stream`] sends it on the event loop; nothing here touches a socket.
 
+pub mod crcs;
 pub mod layout;
 pub mod manifest;
 pub mod sending;
