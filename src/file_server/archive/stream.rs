@@ -22,7 +22,7 @@ use std::sync::Arc;
 use flate2::write::GzEncoder;
 
 use super::crcs;
-use super::layout::{Layout, Part};
+use super::layout::{Kind, Layout, Part};
 use super::manifest::{stamp_of, Item, Stamp};
 use crate::event_loop::Io;
 use crate::file_server::path::Root;
@@ -309,6 +309,10 @@ impl Stream {
             return Progress::Failed;
         }
         *budget -= n as u64;
+        if self.layout.kind == Kind::Zip && off == 0 && n as u64 == self.items[i].size {
+            // Read whole already: its CRC-32 costs no second read.
+            self.crcs[i] = Some(crc32fast::hash(&buf));
+        }
         self.emit(io, &buf);
         self.pos += n as u64;
         if self.pos < to || unchanged(&file, stamp) {
@@ -393,7 +397,6 @@ fn unchanged(file: &File, stamp: Stamp) -> bool {
 mod tests {
     use super::*;
     use crate::event_loop::testing::Wire;
-    use crate::file_server::archive::layout::Kind;
     use crate::file_server::archive::manifest::walk;
     use std::io::Read;
     use std::path::Path;
