@@ -52,6 +52,8 @@
 //!   [`client::retry`] decides `--retry`'s waits (pure; the service sleeps
 //!   a job on the loop's timer) and [`client::rate`] is `--limit-rate`'s
 //!   bucket (the session pauses reading).
+//!   [`file_server::archive`] plans a folder download from a manifest,
+//!   then streams it part by part as the output drains.
 //! - [`tls`] is one more sans-IO layer, over rustls, for both sides: a
 //!   [`tls::MaybeTls`] wraps the client's [`client::session::FetchSession`]
 //!   for https (in [`client::conn`]) and, with `serve --tls`, the file

@@ -10,6 +10,7 @@ use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use super::archive::{self, stream::Stream};
 use super::cache::{self, FileCache, FileId, FileMeta};
 use super::compress::{self, Content};
 use super::listing;
@@ -48,6 +49,8 @@ pub enum Body {
         file: Arc<File>,
         pieces: Vec<Piece>,
     },
+    /// A folder archive, sent part by part as the output drains.
+    Archive(Box<Stream>),
 }
 
 impl Body {
@@ -63,6 +66,7 @@ impl Body {
                     Piece::File(r) => r.end - r.start,
                 })
                 .sum(),
+            Body::Archive(s) => s.unqueued(),
         }
     }
 
@@ -265,6 +269,20 @@ fn directory(
         let mut r = error(site, fmt, 301, date);
         r.head.header("Location", location);
         return r;
+    }
+    if let Some(format) = archive::requested(query).filter(|_| site.listing) {
+        return match archive::respond(site, req, url, format, date) {
+            Ok(a) => Response {
+                head: a.head,
+                body: Body::Archive(Box::new(a.stream)),
+                close: a.close,
+            },
+            Err(no) => {
+                let mut r = error(site, fmt, no.status(), date);
+                no.annotate(&mut r.head);
+                r
+            }
+        };
     }
     let index = url.relative().join("index.html");
     if let Ok((file, meta)) = site

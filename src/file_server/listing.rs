@@ -230,6 +230,12 @@ const FILTER_SCRIPT: &str = concat!(
     "r.cells[0].textContent.toLowerCase().indexOf(q)<0;});});})();</script>\n"
 );
 
+/// The folder as an archive (`file_server::archive`), in the summary line.
+const DOWNLOADS: &str = concat!(
+    " &middot; download as <a href=\"?download=tar\">.tar</a> ",
+    "<a href=\"?download=tar.gz\">.tar.gz</a> <a href=\"?download=zip\">.zip</a>"
+);
+
 /// The HTML listing of the folder at `url`, its `entries` already in
 /// `sort`'s order.
 pub fn html(url: &UrlPath, entries: &[Entry], sort: Sort) -> Vec<u8> {
@@ -247,6 +253,7 @@ pub fn html(url: &UrlPath, entries: &[Entry], sort: Sort) -> Vec<u8> {
     breadcrumbs(url, &mut s);
     s.push_str("</nav>\n<p class=\"sum\"><span>");
     s.push_str(&summary(entries));
+    s.push_str(DOWNLOADS);
     s.push_str(concat!(
         "</span><input id=\"filter\" type=\"search\" placeholder=\"Filter names\" ",
         "aria-label=\"Filter names\" hidden></p>\n<table>\n<thead><tr>"

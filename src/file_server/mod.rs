@@ -20,11 +20,13 @@
 //! - [`cache`]: the per-loop small-file cache, revalidated by stat (an
 //!   entry keeps its file's `FileMeta` with its bytes);
 //! - [`listing`]: HTML and JSON directory listings;
+//! - [`archive`]: folders as tar, tar.gz or zip downloads, planned then streamed;
 //! - [`handle`]: one request to one response (methods, Host, directories);
 //! - [`gate`]: `--auth` applied to a request (pass, 401, or a held 401);
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
 //!   keep-alive, deadlines).
 
+pub mod archive;
 pub mod auth;
 pub mod cache;
 pub mod compress;

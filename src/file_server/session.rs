@@ -24,6 +24,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::archive::sending::Sending;
 use super::auth;
 use super::cache::FileCache;
 use super::gate::{self, Gate};
@@ -68,6 +69,8 @@ pub struct HttpSession {
     denied: bool,
     /// A denied request whose 401 waits for its deadline (see `throttle`).
     held: Option<(RequestHead, Instant)>,
+    /// A folder archive still being queued.
+    archive: Sending,
 }
 
 /// Which waiting access log lines to write.
@@ -105,6 +108,7 @@ impl HttpSession {
             logs: VecDeque::new(),
             denied: false,
             held: None,
+            archive: Sending::default(),
         }
     }
 
@@ -234,7 +238,7 @@ impl HttpSession {
         resp.close |= close;
         let close = resp.close;
         self.send(resp, Some(&req), io);
-        close
+        close && !self.archive.defer_close()
     }
 
     /// Queues a response to `req` (`None`: a request whose head could not
@@ -259,9 +263,13 @@ impl HttpSession {
 
     /// Queues a finished head and its body: small bodies in the same
     /// buffer as the head (one write), large files by sendfile.
-    fn queue(&self, mut out: Vec<u8>, body: Body, io: &mut Io<'_>) {
+    fn queue(&mut self, mut out: Vec<u8>, body: Body, io: &mut Io<'_>) {
         match body {
             Body::Empty => io.output.push(out),
+            Body::Archive(stream) => {
+                io.output.push(out);
+                self.archive.start(stream);
+            }
             Body::Bytes(b) => {
                 out.extend_from_slice(&b);
                 io.output.push(out);
@@ -310,7 +318,7 @@ impl HttpSession {
     /// written once its last body byte has been handed to the kernel.
     fn log_later(&mut self, status: u16, body_len: u64, req: Option<&RequestHead>, io: &Io<'_>) {
         let header = |name| req.and_then(|r| http::find(&r.headers, name).map(<[u8]>::to_vec));
-        let body_end = io.output.written() + io.output.pending();
+        let body_end = io.output.written() + io.output.pending() + self.archive.unqueued();
         self.logs.push_back(PendingLog {
             time: SystemTime::now(),
             request: req.map(|r| {
@@ -368,6 +376,9 @@ impl Session for HttpSession {
             return step;
         }
         loop {
+            if let Some(step) = self.archive.drive(io, &self.site.root) {
+                return step;
+            }
             if let Some(step) = self.discard_body(io) {
                 return step;
             }

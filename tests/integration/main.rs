@@ -17,6 +17,7 @@ mod mirror;
 mod readme;
 mod resume;
 mod serve;
+mod serve_archive;
 mod serve_auth;
 mod serve_compress;
 mod serve_log;

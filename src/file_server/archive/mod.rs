@@ -1,0 +1,233 @@
+//! Folder downloads: `GET /dir/?download=tar|tar.gz|zip`. The folder is
+//! walked with the listing's rules into a [`manifest`] before the first
+//! byte, laid out ([`layout`]) as tar or zip parts so the exact length is
+//! known, and answered with a strong ETag made from the manifest, so
+//! `Range` (one range; several get the whole archive, as RFC 9110 section
+//! 14.2 allows) and `If-Range` work and interrupted downloads resume.
+//! tar.gz is the tar stream through gzip, chunked, without ranges. The
+//! [`stream`] sends it on the event loop; nothing here touches a socket.
+
+pub mod crcs;
+pub mod layout;
+pub mod manifest;
+pub mod sending;
+pub mod stream;
+pub mod tar;
+pub mod zip;
+
+use std::io;
+
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+
+use super::path::UrlPath;
+use super::reply::{self, Head, Plan, Validators};
+use super::site::Site;
+use crate::http::request::RequestHead;
+use crate::http::Version;
+use layout::{Kind, Layout};
+use stream::Stream;
+
+/// A planned archive response: its head (Content-Length or chunked
+/// framing still to be decided by the session only for HEAD) and body.
+#[derive(Debug)]
+pub struct Archive {
+    pub head: Head,
+    pub stream: Stream,
+    /// tar.gz to an HTTP/1.0 client: the body ends with the connection.
+    pub close: bool,
+}
+
+/// Why there is no archive: a status, or 416 for an archive this long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Status(u16),
+    Unsatisfiable(u64),
+}
+
+impl Refusal {
+    pub fn status(self) -> u16 {
+        match self {
+            Refusal::Status(s) => s,
+            Refusal::Unsatisfiable(_) => 416,
+        }
+    }
+
+    /// Adds what the error page's head must say beyond its status.
+    pub fn annotate(self, head: &mut Head) {
+        if let Refusal::Unsatisfiable(len) = self {
+            head.header("Content-Range", format!("bytes */{len}"));
+        }
+    }
+}
+
+/// The archive formats on offer: query value, file extension, media type.
+pub const FORMATS: [(&str, &str); 3] = [
+    ("tar", "application/x-tar"),
+    ("tar.gz", "application/gzip"),
+    ("zip", "application/zip"),
+];
+
+/// The `download=` value of a folder's query, if it asks for one.
+pub fn requested(query: Option<&str>) -> Option<&str> {
+    query?
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("download="))
+}
+
+/// The answer to `?download=format` on the folder at `url`.
+pub fn respond(
+    site: &Site,
+    req: &RequestHead,
+    url: &UrlPath,
+    format: &str,
+    date: &[u8],
+) -> Result<Archive, Refusal> {
+    let Some(&(ext, ctype)) = FORMATS.iter().find(|(f, _)| *f == format) else {
+        return Err(Refusal::Status(400));
+    };
+    let top = top_name(site, url);
+    let items = manifest::walk(&site.root, &url.relative(), &top, site.hidden).map_err(|e| {
+        log::debug!("archive of {top}: {e}");
+        Refusal::Status(match e.kind() {
+            io::ErrorKind::NotFound => 404,
+            io::ErrorKind::PermissionDenied => 403,
+            _ => 500,
+        })
+    })?;
+    let kind = if ext == "zip" { Kind::Zip } else { Kind::Tar };
+    let layout = Layout::plan(&items, kind);
+    let disposition = disposition(&format!("{top}.{ext}"));
+    let cache_control = site.cache_control.as_deref().unwrap_or("no-cache");
+    let start = |status| {
+        let mut head = Head::new(status, date, &site.extra_headers);
+        head.text("Content-Type", ctype)
+            .text("Content-Disposition", &disposition)
+            .text("Cache-Control", cache_control);
+        head
+    };
+    if ext != "tar.gz" {
+        let etag = manifest::etag(&items, ext);
+        return ranged(req, items, layout, etag, start);
+    }
+    // The compressed length is not known before it is made: no
+    // Content-Length, no ranges (RFC 9112 section 7.1).
+    let chunked = req.version != Version::Http10;
+    let mut head = start(200);
+    if chunked {
+        head.text("Transfer-Encoding", "chunked");
+    }
+    let stream = Stream::gzipped(items, layout, chunked);
+    let close = !chunked;
+    Ok(Archive {
+        head,
+        stream,
+        close,
+    })
+}
+
+/// A tar or zip answer: conditionals and one Range against the archive's
+/// exact length and its manifest's ETag; `start` makes a head.
+fn ranged(
+    req: &RequestHead,
+    items: Vec<manifest::Item>,
+    layout: Layout,
+    etag: String,
+    start: impl Fn(u16) -> Head,
+) -> Result<Archive, Refusal> {
+    let len = layout.len();
+    let validators = Validators {
+        len,
+        modified: None,
+        etag,
+    };
+    let (mut head, range) = match reply::plan(&req.headers, &validators) {
+        Plan::PreconditionFailed => return Err(Refusal::Status(412)),
+        Plan::Unsatisfiable => return Err(Refusal::Unsatisfiable(len)),
+        // RFC 9110 section 15.4.5: no body, the validators a 200 would carry.
+        Plan::NotModified => (start(304), 0..0),
+        Plan::Partial(ranges) if ranges.len() == 1 => {
+            let r = ranges[0].clone();
+            let mut head = start(206);
+            let last = r.end - 1;
+            head.header("Content-Range", format!("bytes {}-{last}/{len}", r.start));
+            (head, r)
+        }
+        // One range is what resuming and progress need; several get the
+        // whole archive, which RFC 9110 section 14.2 allows.
+        Plan::Full | Plan::Partial(_) => (start(200), 0..len),
+    };
+    head.text("ETag", &validators.etag);
+    if head.status != 304 {
+        head.text("Accept-Ranges", "bytes")
+            .header("Content-Length", range.end - range.start);
+    }
+    Ok(Archive {
+        head,
+        stream: Stream::new(items, layout, range),
+        close: false,
+    })
+}
+
+/// The archive's top folder: the folder's own name, or the served
+/// root's name for `/`.
+fn top_name(site: &Site, url: &UrlPath) -> String {
+    let name = match url.segments.last() {
+        Some(s) => s.clone(),
+        None => site
+            .root
+            .dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("files")
+            .to_string(),
+    };
+    if name.is_empty() || name.starts_with('.') || name.contains('/') {
+        "files".to_string()
+    } else {
+        name
+    }
+}
+
+/// `attachment` with an ASCII fallback name and the exact UTF-8 one
+/// (RFC 6266 section 4.3, RFC 8187).
+fn disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' && c != '%' => c,
+            _ => '_',
+        })
+        .collect();
+    let exact = utf8_percent_encode(name, NON_ALPHANUMERIC);
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{exact}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_query_values() {
+        let cases = [
+            (None, None),
+            (Some("sort=name"), None),
+            (Some("download=tar"), Some("tar")),
+            (Some("sort=size&download=zip"), Some("zip")),
+            (Some("download=tar.gz&x=1"), Some("tar.gz")),
+        ];
+        for (q, want) in cases {
+            assert_eq!(requested(q), want, "{q:?}");
+        }
+    }
+
+    #[test]
+    fn disposition_has_a_safe_fallback() {
+        assert_eq!(
+            disposition("a b.tar"),
+            "attachment; filename=\"a b.tar\"; filename*=UTF-8''a%20b%2Etar"
+        );
+        assert!(
+            disposition("caf\u{e9} \"x\".zip").starts_with("attachment; filename=\"caf_ _x_.zip\"")
+        );
+    }
+}
