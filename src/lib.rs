@@ -44,6 +44,7 @@
 //!   of their own that are tested with tables: [`client::plan`] decides
 //!   what a response head means, and [`file_server::reply`] decides how a
 //!   request is answered.
+//!   [`file_server::upload::plan`] decides what an upload (`serve --upload`) gets.
 //! - [`tls`] is one more sans-IO layer, over rustls, for both sides: a
 //!   [`tls::MaybeTls`] wraps the client's [`client::session::FetchSession`]
 //!   for https (in [`client::conn`]) and, with `serve --tls`, the file

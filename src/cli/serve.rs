@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::{bind_addr, seconds, ServeArgs};
 use crate::error::{Error, Result};
 use crate::file_server::auth::parse_spec;
+use crate::file_server::upload::plan::Options as UploadOptions;
 use crate::file_server::{fallback, Compression, Config, Limits};
 use crate::http::is_tchar;
 use crate::tls::TlsSource;
@@ -27,9 +28,10 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
     let secs = |v: f64, flag: &str, default: u64| -> Result<Duration> {
         Ok(seconds(v, flag)?.unwrap_or(Duration::from_secs(default)))
     };
+    let addr = bind_addr(&args.bind, args.port)?;
     Ok(Config {
         dir: args.dir.clone(),
-        addr: bind_addr(&args.bind, args.port)?,
+        addr,
         threads,
         listing: !args.no_listing,
         hidden: args.hidden,
@@ -68,7 +70,32 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
             .map(|spec| parse_spec(spec).map_err(Error::Usage))
             .collect::<Result<_>>()?,
         tls: tls_source(args),
+        upload: upload_options(args, addr.ip())?,
     })
+}
+
+/// `--upload` and its options; refused beyond loopback without `--auth`
+/// or `--upload-open` (anyone on the network could write otherwise).
+fn upload_options(args: &ServeArgs, ip: std::net::IpAddr) -> Result<Option<UploadOptions>> {
+    if !args.upload {
+        return Ok(None);
+    }
+    if !ip.is_loopback() && args.auth.is_empty() && !args.upload_open {
+        return Err(Error::Usage(format!(
+            "--upload on {ip} lets anyone on the network write: add --auth USER:PASSWORD or --upload-open"
+        )));
+    }
+    let max = size(&args.max_upload).ok_or_else(|| {
+        Error::Usage(format!(
+            "--max-upload {:?}: expected a size such as 512K or 1G",
+            args.max_upload
+        ))
+    })?;
+    Ok(Some(UploadOptions {
+        max,
+        overwrite: args.overwrite,
+        mkdir: args.mkdir,
+    }))
 }
 
 /// `--tls-cert` with `--tls-key` (clap requires both), else `--tls`.
@@ -246,6 +273,39 @@ mod tests {
         assert!(!c.compression.on_the_fly);
         assert_eq!(c.compression.max, 1024);
         assert!(serve_config(&serve_args(&["--compress-max", "x"])).is_err());
+    }
+
+    #[test]
+    fn upload_beyond_loopback_needs_auth_or_upload_open() {
+        let cases: &[(&[&str], bool)] = &[
+            (&["--upload"], true),
+            (&["--upload", "-b", "::1"], true),
+            (&["--upload", "-b", "0.0.0.0"], false),
+            (&["--upload", "-b", "::"], false),
+            (&["--upload", "-b", "0.0.0.0", "--upload-open"], true),
+            (&["--upload", "-b", "0.0.0.0", "--auth", "a:b"], true),
+            (&["-b", "0.0.0.0"], true),
+        ];
+        for (args, ok) in cases {
+            let got = serve_config(&serve_args(args));
+            assert_eq!(got.is_ok(), *ok, "{args:?}");
+            if let Err(e) = got {
+                assert!(matches!(e, Error::Usage(_)), "{args:?}");
+            }
+        }
+        let c = serve_config(&serve_args(&["--upload", "--max-upload", "5M", "--mkdir"])).unwrap();
+        let u = c.upload.unwrap();
+        assert_eq!((u.max, u.mkdir, u.overwrite), (5 << 20, true, false));
+        assert_eq!(
+            serve_config(&serve_args(&["--upload"]))
+                .unwrap()
+                .upload
+                .unwrap()
+                .max,
+            1 << 30
+        );
+        assert!(serve_config(&serve_args(&["--upload", "--max-upload", "x"])).is_err());
+        assert!(serve_config(&serve_args(&[])).unwrap().upload.is_none());
     }
 
     #[test]

@@ -21,6 +21,8 @@
 //! - [`listing`]: HTML and JSON directory listings;
 //! - [`handle`]: one request to one response (methods, Host, directories);
 //! - [`gate`]: `--auth` applied to a request (pass, 401, or a held 401);
+//! - [`upload`]: `--upload`'s PUT, decided ([`upload::plan`]) and
+//!   streamed to a temporary file ([`upload::sink`]) renamed into place;
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
 //!   keep-alive, deadlines).
 
@@ -42,6 +44,7 @@ pub mod reply;
 pub mod session;
 pub mod site;
 pub mod throttle;
+pub mod upload;
 
 use std::cell::RefCell;
 use std::io::{self, Write};

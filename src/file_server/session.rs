@@ -29,10 +29,11 @@ use super::auth;
 use super::cache::FileCache;
 use super::gate::{self, Gate};
 use super::handle::{self, Body, Response};
-use super::log as access;
+use super::log::{self as access, Flush, PendingLog};
 use super::page::{self, Format};
 use super::reply::{http_date, Connection, Piece};
 use super::site::Site;
+use super::upload::{self, Pumped, Receiving};
 use crate::event_loop::{Io, Session, Step};
 use crate::http::body::{request_framing, BodyDecoder, Framing, Next};
 use crate::http::request::{try_parse_request, RequestHead};
@@ -69,27 +70,8 @@ pub struct HttpSession {
     denied: bool,
     /// A denied request whose 401 waits for its deadline (see `throttle`).
     held: Option<(RequestHead, Instant)>,
-}
-
-/// Which waiting access log lines to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flush {
-    /// Those whose responses were wholly handed to the kernel.
-    Sent,
-    /// All: the connection ended, so what went out is all that will.
-    All,
-}
-
-/// An access log line waiting to learn how many body bytes went out.
-struct PendingLog {
-    time: SystemTime,
-    request: Option<(String, String, &'static str)>,
-    status: u16,
-    referer: Option<Vec<u8>>,
-    user_agent: Option<Vec<u8>>,
-    /// Where the body starts and ends, in `Outbox::written` terms.
-    body_start: u64,
-    body_end: u64,
+    /// An upload whose body is being streamed to its file (`--upload`).
+    upload: Option<(RequestHead, Receiving)>,
 }
 
 impl HttpSession {
@@ -111,31 +93,13 @@ impl HttpSession {
             logs: VecDeque::new(),
             denied: false,
             held: None,
+            upload: None,
         }
     }
 
-    /// Writes the waiting log lines `which` says, counting for each the
-    /// body bytes among the `written` ones.
+    /// Writes the waiting log lines `which` says.
     fn flush_logs(&mut self, written: u64, which: Flush) {
-        while let Some(p) = self.logs.front() {
-            if which == Flush::Sent && written < p.body_end {
-                break;
-            }
-            let bytes = written.clamp(p.body_start, p.body_end) - p.body_start;
-            access::emit(&access::Entry {
-                peer: self.peer.ip(),
-                time: p.time,
-                request: p
-                    .request
-                    .as_ref()
-                    .map(|(m, t, v)| (m.as_str(), t.as_str(), *v)),
-                status: p.status,
-                bytes,
-                referer: p.referer.as_deref(),
-                user_agent: p.user_agent.as_deref(),
-            });
-            self.logs.pop_front();
-        }
+        access::flush(self.peer.ip(), &mut self.logs, written, which);
     }
 
     /// Reads and drops request body bytes. `Some(step)` when the body is
@@ -204,6 +168,16 @@ impl HttpSession {
                 return true;
             }
         };
+        if !self.denied && !io.shutting_down {
+            match upload::begin(&self.site, &req, framing, io) {
+                Some(Ok(up)) => {
+                    self.upload = Some((req, up));
+                    return false;
+                }
+                Some(Err(resp)) => return self.send_closing(resp, &req, io),
+                None => {}
+            }
+        }
         let close = io.shutting_down
             || !http::keeps_alive(req.version, &req.headers)
             || matches!(framing, Framing::Length(n) if n > MAX_DISCARD)
@@ -226,6 +200,27 @@ impl HttpSession {
             }
             _ => self.reply(req, close, io),
         }
+    }
+
+    /// The upload under way: its body into its file, then its answer.
+    fn receive(&mut self, io: &mut Io<'_>) -> Option<Step> {
+        let stall = self.site.limits.head_timeout;
+        let resp = match self.upload.as_mut()?.1.pump(&self.site, io, stall) {
+            Pumped::Wait(step) => return Some(step),
+            Pumped::Done(resp) => resp,
+        };
+        let (req, _) = self.upload.take()?;
+        self.active_at = io.now;
+        self.send_closing(resp, &req, io).then_some(Step::Close)
+    }
+
+    /// Queues `resp` to `req`, closing after it if it says so or the
+    /// request does not keep the connection; returns whether it closes.
+    fn send_closing(&mut self, mut resp: Response, req: &RequestHead, io: &mut Io<'_>) -> bool {
+        resp.close |= !http::keeps_alive(req.version, &req.headers);
+        let close = resp.close;
+        self.send(resp, Some(req), io);
+        close
     }
 
     /// Queues the response to `req`, closing after it if `close` or if the
@@ -374,6 +369,9 @@ impl Session for HttpSession {
             return step;
         }
         loop {
+            if let Some(step) = self.receive(io) {
+                return step;
+            }
             if let Some(step) = self.discard_body(io) {
                 return step;
             }

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::auth::Credential;
 use super::path::Root;
 use super::throttle::Throttle;
+use super::upload::plan::Options as UploadOptions;
 use super::{cors, fallback};
 use crate::error::{Error, Result};
 
@@ -77,6 +78,8 @@ pub struct Config {
     pub auth: Vec<Credential>,
     /// `--tls` or `--tls-cert`/`--tls-key`; `None`: plain HTTP.
     pub tls: Option<crate::tls::TlsSource>,
+    /// `--upload` and its options; `None`: uploads off.
+    pub upload: Option<UploadOptions>,
 }
 
 /// Everything the sessions of all loops share.
@@ -101,6 +104,8 @@ pub struct Site {
     pub auth: Vec<Credential>,
     /// Failed logins per address, shared by all loops.
     pub throttle: Throttle,
+    /// `--upload`; `None`: PUT gets 405.
+    pub upload: Option<UploadOptions>,
 }
 
 impl Site {
@@ -135,6 +140,7 @@ impl Site {
             compression: config.compression.clone(),
             auth: config.auth.clone(),
             throttle: Throttle::default(),
+            upload: config.upload.clone(),
         })
     }
 
@@ -160,6 +166,7 @@ impl Site {
             compression: Compression::default(),
             auth: Vec::new(),
             throttle: Throttle::default(),
+            upload: None,
         }
     }
 }
