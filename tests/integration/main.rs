@@ -21,6 +21,7 @@ mod serve_loop;
 mod serve_options;
 mod serve_safety;
 mod serve_tls;
+mod serve_upload;
 mod strict;
 mod support;
 mod tls;
