@@ -18,6 +18,7 @@ use super::page::{self, Format};
 use super::path::{self, UrlPath};
 use super::reply::{self, Head, Piece, Plan, Validators};
 use super::site::Site;
+use super::upload::html as upload_form;
 use super::{cors, fallback};
 use crate::http::request::RequestHead;
 
@@ -306,6 +307,10 @@ fn listing_reply(
             listing::html(url, &entries, sort),
             "text/html; charset=utf-8",
         ),
+    };
+    let body = match (&site.upload, fmt) {
+        (Some(_), Format::Html | Format::Text) => upload_form::with_form(body),
+        _ => body,
     };
     let cache_control = site.cache_control.as_deref().unwrap_or("no-cache");
     let mut head = Head::new(200, date, &site.extra_headers);

@@ -374,6 +374,7 @@ pub fn status_line(status: u16) -> &'static str {
         412 => "412 Precondition Failed",
         413 => "413 Content Too Large",
         414 => "414 URI Too Long",
+        415 => "415 Unsupported Media Type",
         416 => "416 Range Not Satisfiable",
         431 => "431 Request Header Fields Too Large",
         501 => "501 Not Implemented",

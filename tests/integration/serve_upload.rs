@@ -403,3 +403,134 @@ fn a_64_mib_upload_streams_in_flat_memory() {
         "VmHWM {before} KiB -> {after} KiB"
     );
 }
+
+/// A `multipart/form-data` body with one part per (field, file name,
+/// data), and its Content-Type.
+fn form_body(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----wirecatTestBoundary7MA4YWxk";
+    let mut body = Vec::new();
+    for (field, filename, data) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let disposition = match filename {
+            Some(f) => format!("form-data; name=\"{field}\"; filename=\"{f}\""),
+            None => format!("form-data; name=\"{field}\""),
+        };
+        body.extend_from_slice(format!("Content-Disposition: {disposition}\r\n\r\n").as_bytes());
+        body.extend_from_slice(data);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn post_form(addr: SocketAddr, target: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Resp {
+    let (ctype, body) = form_body(parts);
+    let mut c = Client::new(addr);
+    let head = format!(
+        "POST {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    c.send(&[head.as_bytes(), &body].concat());
+    c.response(false)
+}
+
+#[test]
+fn curl_form_uploads_arrive_byte_identical() {
+    let d = tempfile::tempdir().unwrap();
+    fs::create_dir(d.path().join("in")).unwrap();
+    let src = tempfile::tempdir().unwrap();
+    let s = serve(d.path(), &[]);
+    let mut args: Vec<String> = vec!["-o".into(), "/dev/null".into()];
+    args.extend(["-w".into(), "%{http_code} %{redirect_url}".into()]);
+    let mut want = Vec::new();
+    for (i, size) in [0usize, 1, 3 << 20].iter().enumerate() {
+        let data = pseudo_random(*size, 40 + i as u32);
+        let path = src.path().join(format!("form-{size}.bin"));
+        fs::write(&path, &data).unwrap();
+        args.push("-F".into());
+        args.push(format!("file=@{}", path.display()));
+        want.push((format!("form-{size}.bin"), sha(&data)));
+    }
+    args.extend(["-F".into(), "note=not a file".into()]);
+    args.push(s.url("/in/"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = curl(&args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text, format!("303 {}", s.url("/in/")), "{out:?}");
+    for (name, digest) in &want {
+        assert_eq!(
+            &sha(&fs::read(d.path().join("in").join(name)).unwrap()),
+            digest,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        support::files(&d.path().join("in")).len(),
+        3,
+        "the field made no file"
+    );
+    s.bg.line_with("\"POST /in/ HTTP/1.1\" 303");
+    // Chunked, through curl as well.
+    let one = src.path().join("form-1.bin");
+    let out = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-H",
+        "Transfer-Encoding: chunked",
+        "-F",
+        &format!("f=@{};filename=chunked.bin", one.display()),
+        &s.url("/"),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "303");
+    assert_eq!(
+        fs::read(d.path().join("chunked.bin")).unwrap(),
+        fs::read(&one).unwrap()
+    );
+}
+
+#[test]
+fn form_refusals_write_nothing() {
+    let top = tempfile::tempdir().unwrap();
+    let root = top.path().join("root");
+    fs::create_dir_all(root.join("a")).unwrap();
+    fs::write(root.join("a/taken.txt"), "t").unwrap();
+    symlink(top.path(), root.join("out")).unwrap();
+    let before = tree(top.path());
+    let s = serve(&root, &["-q", "--max-upload", "1K"]);
+    let cases: [(&str, Option<&str>, &[u8], u16); 8] = [
+        ("/a/", Some("../evil.txt"), b"x", 400),
+        ("/a/", Some("..\\\\evil.txt"), b"x", 400),
+        ("/a/", Some(".bashrc"), b"x", 400),
+        ("/a/", Some("taken.txt"), b"x", 409),
+        ("/a/", Some("big.bin"), &[1u8; 2000], 413),
+        ("/out/", Some("x.txt"), b"x", 404),
+        ("/nope/", Some("x.txt"), b"x", 404),
+        ("/a/taken.txt", Some("x.txt"), b"x", 405),
+    ];
+    for (target, name, data, want) in cases {
+        let r = post_form(s.addr, target, &[("f", name, data)]);
+        assert_eq!(r.status, want, "{target} {name:?}");
+    }
+    // Not a form: 415.
+    let r = support::request(
+        s.addr,
+        "POST /a/ HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx",
+    );
+    assert_eq!(r.status, 415);
+    wait_until("nothing written", || {
+        (tree(top.path()) == before).then_some(())
+    });
+}
+
+#[test]
+fn the_listing_offers_an_upload_form_only_with_upload() {
+    let d = tempfile::tempdir().unwrap();
+    let on = serve(d.path(), &["-q"]);
+    let page = support::get(on.addr, "/").text();
+    assert!(page.contains("<form id=\"upload\" method=\"post\" enctype=\"multipart/form-data\""));
+    assert!(page.contains("type=\"file\" name=\"file\" multiple"));
+    let off = support::serve(d.path()).args(["-q"]).start();
+    assert!(!support::get(off.addr, "/").text().contains("<form"));
+}
