@@ -44,6 +44,8 @@ use crate::http::{self, ParseError, Version};
 const OUTPUT_CAP: u64 = 256 * 1024;
 /// Files up to this size are read and sent with the head in one write.
 const INLINE_FILE: u64 = 64 * 1024;
+/// How far input is read ahead of an upload's file writes.
+const UPLOAD_READ: usize = 512 * 1024;
 /// A request body larger than this is not worth discarding: answer, close.
 const MAX_DISCARD: u64 = 1 << 20;
 
@@ -413,6 +415,16 @@ impl Session for HttpSession {
 
     fn send_timeout(&self) -> Option<Duration> {
         Some(self.site.limits.send_timeout)
+    }
+
+    fn input_cap(&self) -> usize {
+        // An upload's body goes to disk as it arrives: larger reads, fewer
+        // writes; still bounded, so a slow disk stops the reading.
+        if self.upload.is_some() {
+            UPLOAD_READ
+        } else {
+            64 * 1024
+        }
     }
 
     fn on_close(&mut self, written: u64) {

@@ -81,11 +81,12 @@ impl TempFile {
     /// file unless `replace`. On error the temporary file stays until
     /// this is dropped.
     pub fn commit(&mut self, to: &str, replace: bool) -> Result<(), Commit> {
-        // Close first: a close error (NFS, quota) is a failed write.
-        if let Some(file) = self.file.take() {
-            file.sync_data().ok();
-            drop(file);
-        }
+        // No fsync: on the loop thread it would stall every connection
+        // for as long as the disk takes to flush the whole file (seconds
+        // for a GiB), and it halved upload throughput in benches/upload.sh.
+        // A crash of the process never leaves a partial file under the
+        // name; a power loss may lose recent uploads, as with nginx's PUT.
+        drop(self.file.take());
         let flags = if replace {
             RenameFlags::empty()
         } else {
