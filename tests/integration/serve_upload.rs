@@ -534,3 +534,21 @@ fn the_listing_offers_an_upload_form_only_with_upload() {
     let off = support::serve(d.path()).args(["-q"]).start();
     assert!(!support::get(off.addr, "/").text().contains("<form"));
 }
+
+#[test]
+fn uploads_under_auth_need_the_login() {
+    let d = tempfile::tempdir().unwrap();
+    let s = serve(d.path(), &["-q", "--auth", "ann:pw"]);
+    let r = put(s.addr, "/x.txt", "", b"no");
+    assert_eq!(r.status, 401);
+    assert!(tree(d.path()).is_empty());
+    // "ann:pw" in Basic form.
+    let r = put(
+        s.addr,
+        "/x.txt",
+        "Authorization: Basic YW5uOnB3\r\n",
+        b"yes",
+    );
+    assert_eq!(r.status, 201);
+    assert_eq!(fs::read(d.path().join("x.txt")).unwrap(), b"yes");
+}
