@@ -29,7 +29,8 @@
 //! - [`http`] is a pure HTTP/1.1 codec over byte slices: request and
 //!   response heads, body framing (RFC 9112 section 6.3), chunked coding
 //!   (strict for requests, lenient for responses), content codings (one
-//!   file per coding), Content-Disposition file names. Push parsers in the
+//!   file per coding), Content-Disposition file names, streaming
+//!   multipart/form-data bodies. Push parsers in the
 //!   httparse manner: `Ok(None)` for "need more", a small `Copy` error.
 //! - [`event_loop`] is the only module that imports mio, and the only one
 //!   that binds a socket ([`event_loop::bind_listeners`],
@@ -54,6 +55,7 @@
 //!   bucket (the session pauses reading).
 //!   [`file_server::archive`] plans a folder download from a manifest,
 //!   then streams it part by part as the output drains.
+//!   [`file_server::upload::plan`] decides what an upload (`serve --upload`) gets.
 //! - [`tls`] is one more sans-IO layer, over rustls, for both sides: a
 //!   [`tls::MaybeTls`] wraps the client's [`client::session::FetchSession`]
 //!   for https (in [`client::conn`]) and, with `serve --tls`, the file

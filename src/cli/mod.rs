@@ -202,6 +202,28 @@ pub struct ServeArgs {
     /// The private key for --tls-cert (PEM: PKCS#8, SEC1 or RSA).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+
+    /// Accept uploads: PUT /path/name (curl -T). Beyond loopback this needs
+    /// --auth or --upload-open. Existing files are kept (409) unless
+    /// --overwrite; If-None-Match: * and If-Match are honoured.
+    #[arg(long)]
+    pub upload: bool,
+
+    /// Largest upload, in bytes or with K, M or G (413 beyond it).
+    #[arg(long, value_name = "SIZE", default_value = "1G", requires = "upload")]
+    pub max_upload: String,
+
+    /// Uploads may replace existing files (204).
+    #[arg(long, requires = "upload")]
+    pub overwrite: bool,
+
+    /// Uploads create missing folders on the way.
+    #[arg(long, requires = "upload")]
+    pub mkdir: bool,
+
+    /// Allow --upload beyond loopback without --auth.
+    #[arg(long, requires = "upload")]
+    pub upload_open: bool,
 }
 
 #[derive(Debug, Args)]

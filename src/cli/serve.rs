@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::{bind_addr, seconds, ServeArgs};
 use crate::error::{Error, Result};
 use crate::file_server::auth::parse_spec;
+use crate::file_server::upload::plan::Options as UploadOptions;
 use crate::file_server::{fallback, Compression, Config, Limits};
 use crate::http::is_tchar;
 use crate::tls::TlsSource;
@@ -27,9 +28,10 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
     let secs = |v: f64, flag: &str, default: u64| -> Result<Duration> {
         Ok(seconds(v, flag)?.unwrap_or(Duration::from_secs(default)))
     };
+    let addr = tcp_addr(args)?;
     Ok(Config {
         dir: args.dir.clone(),
-        addr: tcp_addr(args)?,
+        addr,
         unix: args.unix.clone(),
         threads,
         listing: !args.no_listing,
@@ -69,6 +71,7 @@ pub fn serve_config(args: &ServeArgs) -> Result<Config> {
             .map(|spec| parse_spec(spec).map_err(Error::Usage))
             .collect::<Result<_>>()?,
         tls: tls_source(args),
+        upload: upload_options(args, addr.map(|a| a.ip()))?,
     })
 }
 
@@ -80,6 +83,32 @@ fn tcp_addr(args: &ServeArgs) -> Result<Option<std::net::SocketAddr>> {
     }
     let bind = args.bind.as_deref().unwrap_or("127.0.0.1");
     bind_addr(bind, args.port.unwrap_or(8000)).map(Some)
+}
+
+/// `--upload` and its options; refused beyond loopback without `--auth`
+/// or `--upload-open` (anyone on the network could write otherwise).
+fn upload_options(args: &ServeArgs, ip: Option<std::net::IpAddr>) -> Result<Option<UploadOptions>> {
+    if !args.upload {
+        return Ok(None);
+    }
+    // A Unix socket alone (no TCP address) is not on the network.
+    let ip = ip.filter(|ip| !ip.is_loopback());
+    if let (Some(ip), true, false) = (ip, args.auth.is_empty(), args.upload_open) {
+        return Err(Error::Usage(format!(
+            "--upload on {ip} lets anyone on the network write: add --auth USER:PASSWORD or --upload-open"
+        )));
+    }
+    let max = size(&args.max_upload).ok_or_else(|| {
+        Error::Usage(format!(
+            "--max-upload {:?}: expected a size such as 512K or 1G",
+            args.max_upload
+        ))
+    })?;
+    Ok(Some(UploadOptions {
+        max,
+        overwrite: args.overwrite,
+        mkdir: args.mkdir,
+    }))
 }
 
 /// `--tls-cert` with `--tls-key` (clap requires both), else `--tls`.
@@ -286,6 +315,44 @@ mod tests {
                 "{flags:?}"
             );
         }
+    }
+
+    #[test]
+    fn upload_beyond_loopback_needs_auth_or_upload_open() {
+        let cases: &[(&[&str], bool)] = &[
+            (&["--upload"], true),
+            (&["--upload", "-b", "::1"], true),
+            (&["--upload", "-b", "0.0.0.0"], false),
+            (&["--upload", "-b", "::"], false),
+            (&["--upload", "-b", "0.0.0.0", "--upload-open"], true),
+            (&["--upload", "-b", "0.0.0.0", "--auth", "a:b"], true),
+            (&["-b", "0.0.0.0"], true),
+            (&["--upload", "--unix", "/tmp/w.sock"], true),
+            (
+                &["--upload", "--unix", "/tmp/w.sock", "-b", "0.0.0.0"],
+                false,
+            ),
+        ];
+        for (args, ok) in cases {
+            let got = serve_config(&serve_args(args));
+            assert_eq!(got.is_ok(), *ok, "{args:?}");
+            if let Err(e) = got {
+                assert!(matches!(e, Error::Usage(_)), "{args:?}");
+            }
+        }
+        let c = serve_config(&serve_args(&["--upload", "--max-upload", "5M", "--mkdir"])).unwrap();
+        let u = c.upload.unwrap();
+        assert_eq!((u.max, u.mkdir, u.overwrite), (5 << 20, true, false));
+        assert_eq!(
+            serve_config(&serve_args(&["--upload"]))
+                .unwrap()
+                .upload
+                .unwrap()
+                .max,
+            1 << 30
+        );
+        assert!(serve_config(&serve_args(&["--upload", "--max-upload", "x"])).is_err());
+        assert!(serve_config(&serve_args(&[])).unwrap().upload.is_none());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::page::{self, Format};
 use super::path::{self, UrlPath};
 use super::reply::{self, Head, Piece, Plan, Validators};
 use super::site::Site;
+use super::upload::html as upload_form;
 use super::{cors, fallback};
 use crate::http::request::RequestHead;
 
@@ -325,6 +326,8 @@ fn listing_reply(
             "text/html; charset=utf-8",
         ),
     };
+    // Only HTML: a file named `</body>` must not splice a form into text.
+    let body = upload_form::with_form(body, site.upload.is_some() && fmt == Format::Html);
     let cache_control = site.cache_control.as_deref().unwrap_or("no-cache");
     let mut head = Head::new(200, date, &site.extra_headers);
     head.header("Content-Type", ctype)

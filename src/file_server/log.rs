@@ -11,9 +11,11 @@
 //! up or at exit. The bound is in bytes rather than lines because a line
 //! runs from about 100 bytes to about 33 KiB (an 8 KiB request target, each
 //! byte escaped to four). At exit [`drain`] gives the writer a bounded time
-//! to get the queued lines out.
+//! to get the queued lines out. A session's lines wait ([`PendingLog`])
+//! until their responses are with the kernel, to log the bytes sent.
 
 use crate::event_loop::Host;
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -294,6 +296,51 @@ pub fn civil_from_days(days: i64) -> Option<(i64, u32, u32)> {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = yoe + era * 400 + i64::from(m <= 2);
     Some((y, m, d))
+}
+
+/// Which waiting access log lines to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// Those whose responses were wholly handed to the kernel.
+    Sent,
+    /// All: the connection ended, so what went out is all that will.
+    All,
+}
+
+/// An access log line waiting to learn how many body bytes went out.
+pub struct PendingLog {
+    pub time: SystemTime,
+    pub request: Option<(String, String, &'static str)>,
+    pub status: u16,
+    pub referer: Option<Vec<u8>>,
+    pub user_agent: Option<Vec<u8>>,
+    /// Where the body starts and ends, in `Outbox::written` terms.
+    pub body_start: u64,
+    pub body_end: u64,
+}
+
+/// Writes the waiting lines `which` says, counting for each the body
+/// bytes among the `written` ones.
+pub fn flush(peer: Host, logs: &mut VecDeque<PendingLog>, written: u64, which: Flush) {
+    while let Some(p) = logs.front() {
+        if which == Flush::Sent && written < p.body_end {
+            break;
+        }
+        let bytes = written.clamp(p.body_start, p.body_end) - p.body_start;
+        emit(&Entry {
+            peer,
+            time: p.time,
+            request: p
+                .request
+                .as_ref()
+                .map(|(m, t, v)| (m.as_str(), t.as_str(), *v)),
+            status: p.status,
+            bytes,
+            referer: p.referer.as_deref(),
+            user_agent: p.user_agent.as_deref(),
+        });
+        logs.pop_front();
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,8 @@
 //! - [`archive`]: folders as tar, tar.gz or zip downloads, planned then streamed;
 //! - [`handle`]: one request to one response (methods, Host, directories);
 //! - [`gate`]: `--auth` applied to a request (pass, 401, or a held 401);
+//! - [`upload`]: `--upload`'s PUT, decided ([`upload::plan`]) and
+//!   streamed to a temporary file ([`upload::sink`]) renamed into place;
 //! - [`session`]: the per-connection state machine (pipelining, bodies,
 //!   keep-alive, deadlines).
 
@@ -45,6 +47,7 @@ pub mod reply;
 pub mod session;
 pub mod site;
 pub mod throttle;
+pub mod upload;
 
 use std::cell::RefCell;
 use std::io::{self, Write};

@@ -229,6 +229,12 @@ impl Root {
         Ok(self.open_beneath(rel, flags)?.into())
     }
 
+    /// Opens the folder `rel` under the same rules, for making files in
+    /// it through its descriptor (uploads).
+    pub fn open_dir(&self, rel: &Path) -> io::Result<OwnedFd> {
+        self.open_beneath(rel, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
+    }
+
     /// stat(2) of what `rel` resolves to, under the same rules as
     /// [`Root::open_file`].
     pub fn stat_beneath(&self, rel: &Path) -> io::Result<rustix::fs::Stat> {

@@ -357,9 +357,11 @@ impl Connection {
 pub fn status_line(status: u16) -> &'static str {
     match status {
         200 => "200 OK",
+        201 => "201 Created",
         204 => "204 No Content",
         206 => "206 Partial Content",
         301 => "301 Moved Permanently",
+        303 => "303 See Other",
         304 => "304 Not Modified",
         400 => "400 Bad Request",
         401 => "401 Unauthorized",
@@ -367,13 +369,18 @@ pub fn status_line(status: u16) -> &'static str {
         404 => "404 Not Found",
         405 => "405 Method Not Allowed",
         408 => "408 Request Timeout",
+        409 => "409 Conflict",
+        411 => "411 Length Required",
         412 => "412 Precondition Failed",
+        413 => "413 Content Too Large",
         414 => "414 URI Too Long",
+        415 => "415 Unsupported Media Type",
         416 => "416 Range Not Satisfiable",
         431 => "431 Request Header Fields Too Large",
         501 => "501 Not Implemented",
         503 => "503 Service Unavailable",
         505 => "505 HTTP Version Not Supported",
+        507 => "507 Insufficient Storage",
         _ => "500 Internal Server Error",
     }
 }
@@ -401,6 +408,19 @@ pub fn http_date() -> [u8; 29] {
         c.set(Some((secs, date)));
         date
     })
+}
+
+/// The status for a head or framing error.
+pub fn status_for(e: http::ParseError) -> u16 {
+    match e {
+        http::ParseError::HeadTooLarge | http::ParseError::TooManyHeaders => 431,
+        http::ParseError::UriTooLong => 414,
+        http::ParseError::BadVersion => 505,
+        http::ParseError::UnsupportedTransferCoding => 501,
+        // Malformed heads, and faulty framing: Content-Length with
+        // Transfer-Encoding, Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1).
+        _ => 400,
+    }
 }
 
 #[cfg(test)]

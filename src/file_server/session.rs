@@ -29,20 +29,23 @@ use super::auth;
 use super::cache::FileCache;
 use super::gate::{self, Gate};
 use super::handle::{self, Body, Response};
-use super::log as access;
+use super::log::{self as access, Flush, PendingLog};
 use super::page::{self, Format};
-use super::reply::{http_date, Connection, Piece};
+use super::reply::{self, http_date, Connection, Piece};
 use super::site::Site;
+use super::upload::{self, Pumped, Receiving};
 use crate::event_loop::{Io, Peer, Session, Step};
 use crate::http::body::{request_framing, BodyDecoder, Framing, Next};
 use crate::http::request::{try_parse_request, RequestHead};
-use crate::http::{self, ParseError, Version};
+use crate::http::{self, Version};
 
 /// Stop answering pipelined requests while this much output is queued;
 /// resume when it has drained (backpressure instead of memory growth).
 const OUTPUT_CAP: u64 = 256 * 1024;
 /// Files up to this size are read and sent with the head in one write.
 const INLINE_FILE: u64 = 64 * 1024;
+/// How far input is read ahead of an upload's file writes.
+const UPLOAD_READ: usize = 512 * 1024;
 /// A request body larger than this is not worth discarding: answer, close.
 const MAX_DISCARD: u64 = 1 << 20;
 
@@ -71,27 +74,8 @@ pub struct HttpSession {
     held: Option<(RequestHead, Instant)>,
     /// A folder archive still being queued.
     archive: Sending,
-}
-
-/// Which waiting access log lines to write.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flush {
-    /// Those whose responses were wholly handed to the kernel.
-    Sent,
-    /// All: the connection ended, so what went out is all that will.
-    All,
-}
-
-/// An access log line waiting to learn how many body bytes went out.
-struct PendingLog {
-    time: SystemTime,
-    request: Option<(String, String, &'static str)>,
-    status: u16,
-    referer: Option<Vec<u8>>,
-    user_agent: Option<Vec<u8>>,
-    /// Where the body starts and ends, in `Outbox::written` terms.
-    body_start: u64,
-    body_end: u64,
+    /// An upload whose body is being streamed to its file (`--upload`).
+    upload: Option<(RequestHead, Receiving)>,
 }
 
 impl HttpSession {
@@ -109,31 +93,13 @@ impl HttpSession {
             denied: false,
             held: None,
             archive: Sending::default(),
+            upload: None,
         }
     }
 
-    /// Writes the waiting log lines `which` says, counting for each the
-    /// body bytes among the `written` ones.
+    /// Writes the waiting log lines `which` says.
     fn flush_logs(&mut self, written: u64, which: Flush) {
-        while let Some(p) = self.logs.front() {
-            if which == Flush::Sent && written < p.body_end {
-                break;
-            }
-            let bytes = written.clamp(p.body_start, p.body_end) - p.body_start;
-            access::emit(&access::Entry {
-                peer: self.peer.host(),
-                time: p.time,
-                request: p
-                    .request
-                    .as_ref()
-                    .map(|(m, t, v)| (m.as_str(), t.as_str(), *v)),
-                status: p.status,
-                bytes,
-                referer: p.referer.as_deref(),
-                user_agent: p.user_agent.as_deref(),
-            });
-            self.logs.pop_front();
-        }
+        access::flush(self.peer.host(), &mut self.logs, written, which);
     }
 
     /// Reads and drops request body bytes. `Some(step)` when the body is
@@ -198,10 +164,20 @@ impl HttpSession {
                 // RFC 9112 sections 6.1 and 6.3: a request whose body length
                 // cannot be known is answered and the connection closed.
                 log::debug!("{}: request framing: {e}", self.peer);
-                self.refuse(status_for(e), Some(&req), io);
+                self.refuse(reply::status_for(e), Some(&req), io);
                 return true;
             }
         };
+        if !self.denied && !io.shutting_down {
+            match upload::begin(&self.site, &req, framing, io) {
+                Some(Ok(up)) => {
+                    self.upload = Some((req, up));
+                    return false;
+                }
+                Some(Err(resp)) => return self.send_closing(resp, &req, io),
+                None => {}
+            }
+        }
         let close = io.shutting_down
             || !http::keeps_alive(req.version, &req.headers)
             || matches!(framing, Framing::Length(n) if n > MAX_DISCARD)
@@ -224,6 +200,27 @@ impl HttpSession {
             }
             _ => self.reply(req, close, io),
         }
+    }
+
+    /// The upload under way: its body into its file, then its answer.
+    fn receive(&mut self, io: &mut Io<'_>) -> Option<Step> {
+        let stall = self.site.limits.head_timeout;
+        let resp = match self.upload.as_mut()?.1.pump(&self.site, io, stall) {
+            Pumped::Wait(step) => return Some(step),
+            Pumped::Done(resp) => resp,
+        };
+        let (req, _) = self.upload.take()?;
+        self.active_at = io.now;
+        self.send_closing(resp, &req, io).then_some(Step::Close)
+    }
+
+    /// Queues `resp` to `req`, closing after it if it says so or the
+    /// request does not keep the connection; returns whether it closes.
+    fn send_closing(&mut self, mut resp: Response, req: &RequestHead, io: &mut Io<'_>) -> bool {
+        resp.close |= !http::keeps_alive(req.version, &req.headers);
+        let close = resp.close;
+        self.send(resp, Some(req), io);
+        close
     }
 
     /// Queues the response to `req`, closing after it if `close` or if the
@@ -356,19 +353,6 @@ impl HttpSession {
     }
 }
 
-/// The status for a head or framing error.
-fn status_for(e: ParseError) -> u16 {
-    match e {
-        ParseError::HeadTooLarge | ParseError::TooManyHeaders => 431,
-        ParseError::UriTooLong => 414,
-        ParseError::BadVersion => 505,
-        ParseError::UnsupportedTransferCoding => 501,
-        // Malformed heads, and faulty framing: Content-Length with
-        // Transfer-Encoding, Transfer-Encoding in HTTP/1.0 (RFC 9112 6.1).
-        _ => 400,
-    }
-}
-
 impl Session for HttpSession {
     fn drive(&mut self, io: &mut Io<'_>) -> Step {
         self.note_progress(io);
@@ -377,6 +361,9 @@ impl Session for HttpSession {
         }
         loop {
             if let Some(step) = self.archive.drive(io, &self.site.root) {
+                return step;
+            }
+            if let Some(step) = self.receive(io) {
                 return step;
             }
             if let Some(step) = self.discard_body(io) {
@@ -412,7 +399,7 @@ impl Session for HttpSession {
                 Ok(None) => return self.wait_for_input(io),
                 Err(e) => {
                     log::debug!("{}: bad request: {e}", self.peer);
-                    return self.refuse(status_for(e), None, io);
+                    return self.refuse(reply::status_for(e), None, io);
                 }
             }
         }
@@ -420,6 +407,16 @@ impl Session for HttpSession {
 
     fn send_timeout(&self) -> Option<Duration> {
         Some(self.site.limits.send_timeout)
+    }
+
+    fn input_cap(&self) -> usize {
+        // An upload's body goes to disk as it arrives: larger reads, fewer
+        // writes; still bounded, so a slow disk stops the reading.
+        if self.upload.is_some() {
+            UPLOAD_READ
+        } else {
+            64 * 1024
+        }
     }
 
     fn on_close(&mut self, written: u64) {

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::auth::Credential;
 use super::path::Root;
 use super::throttle::Throttle;
+use super::upload::plan::Options as UploadOptions;
 use super::{cors, fallback};
 use crate::error::{Error, Result};
 use crate::event_loop::Host;
@@ -81,6 +82,8 @@ pub struct Config {
     pub auth: Vec<Credential>,
     /// `--tls` or `--tls-cert`/`--tls-key`; `None`: plain HTTP.
     pub tls: Option<crate::tls::TlsSource>,
+    /// `--upload` and its options; `None`: uploads off.
+    pub upload: Option<UploadOptions>,
 }
 
 /// Everything the sessions of all loops share.
@@ -105,6 +108,8 @@ pub struct Site {
     pub auth: Vec<Credential>,
     /// Failed logins per address, shared by all loops.
     pub throttle: Throttle<Host>,
+    /// `--upload`; `None`: PUT gets 405.
+    pub upload: Option<UploadOptions>,
 }
 
 impl Site {
@@ -139,6 +144,7 @@ impl Site {
             compression: config.compression.clone(),
             auth: config.auth.clone(),
             throttle: Throttle::default(),
+            upload: config.upload.clone(),
         })
     }
 
@@ -164,6 +170,7 @@ impl Site {
             compression: Compression::default(),
             auth: Vec::new(),
             throttle: Throttle::default(),
+            upload: None,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Seeded, fuzz-style robustness tests (issue 9) that run on stable Rust
 //! inside `cargo test`: random bytes and mutations of valid messages, split
 //! at random points, go through the request and response head parsers, both
-//! chunked decoders, `HttpSession` and `GreetSession`. Nothing may panic;
+//! chunked decoders, the multipart/form-data parser, `HttpSession` and
+//! `GreetSession`. Nothing may panic;
 //! every feed must make progress or ask for more within a bounded number of
 //! steps; the parsers and sessions must answer the same whatever the split
 //! points; and the file server must never answer bytes that belong to a
@@ -359,4 +360,5 @@ impl<S: Session> Driven<S> {
 
 mod greet;
 mod http;
+mod multipart;
 mod page;

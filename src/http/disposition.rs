@@ -55,7 +55,7 @@ pub fn filename(value: &[u8]) -> Option<String> {
 /// The `name=value` parameters of a Content-Disposition value, values
 /// unquoted. The disposition type (a leading token without `=`) is
 /// skipped; a missing one is tolerated.
-fn params(mut s: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub fn params(mut s: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut out = Vec::new();
     while !s.is_empty() {
         s = skip_ws(s);

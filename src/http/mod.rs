@@ -9,6 +9,7 @@ pub mod body;
 pub mod chunked;
 pub mod content_coding;
 pub mod disposition;
+pub mod multipart;
 pub mod request;
 pub mod response;
 

@@ -10,6 +10,7 @@ mod fixtures;
 mod listing;
 mod page;
 mod server;
+mod upload;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

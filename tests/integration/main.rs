@@ -27,6 +27,7 @@ mod serve_safety;
 mod serve_tls;
 mod serve_tls_peers;
 mod serve_unix;
+mod serve_upload;
 mod strict;
 mod support;
 mod tls;

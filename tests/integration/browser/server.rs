@@ -124,7 +124,20 @@ pub struct Served {
 /// Serves `dir` on 127.0.0.1 with a kernel-chosen port and waits for the
 /// announcement line.
 pub fn serve(dir: &Path) -> Served {
-    let mut cmd = wirecat_serve(dir);
+    serve_command(wirecat_serve(dir))
+}
+
+/// [`serve`] with more flags (`--upload`).
+pub fn serve_with(dir: &Path, flags: &[&str]) -> Served {
+    serve_command(
+        support::serve(dir)
+            .args(["-b", "127.0.0.1"])
+            .args(flags)
+            .command(),
+    )
+}
+
+fn serve_command(mut cmd: Command) -> Served {
     let (bg, first) = Background::start(&mut cmd);
     assert!(
         first.starts_with("Serving "),
