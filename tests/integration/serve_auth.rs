@@ -121,9 +121,14 @@ both!(an_address_that_keeps_failing_waits_longer, |t| {
         server.bg.stderr_line(&format!("401 held {ms} ms"));
     }
     // ... and the answers really came that late (lower bounds only: a busy
-    // machine may add time, never take it away).
+    // machine may add time, never take it away). The server's clock starts
+    // at the start of the loop turn that read the request, which can be a
+    // hair before this client sent it (seen: 249.93 ms), hence 5 ms slack.
     for (i, ms) in [(3, 250), (4, 500), (5, 1000)] {
-        assert!(took[i] >= Duration::from_millis(ms), "{took:?}");
+        assert!(
+            took[i] + Duration::from_millis(5) >= Duration::from_millis(ms),
+            "{took:?}"
+        );
     }
     // A missing header is a first visit, not a guess: answered at once
     // (bounded generously).
