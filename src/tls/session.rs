@@ -19,8 +19,12 @@ use super::server::{is_handshake_start, PLAIN_HTTP_REFUSAL};
 use crate::error::Error;
 use crate::event_loop::{InBuf, Io, Outbox, Session, Step};
 
-/// Plaintext moved from the inner session into rustls per step.
+/// Plaintext moved from rustls to the inner session per read.
 const PLAIN_CHUNK: usize = 16 * 1024;
+/// Plaintext moved from the inner session into rustls per step: four
+/// full records, so a file body costs one pread(2) and one queued
+/// ciphertext buffer per 64 KiB rather than per 16 KiB record.
+const SEND_CHUNK: usize = 64 * 1024;
 /// Ciphertext queued for the socket before we stop encrypting more:
 /// backpressure reaches the inner session through its own `Outbox`.
 const CIPHER_CAP: u64 = 256 * 1024;
@@ -248,7 +252,7 @@ impl<S: Session> TlsSession<S> {
         while io.output.pending() < CIPHER_CAP {
             if self.staged.is_empty() {
                 self.plain_out
-                    .drain_into(&mut self.staged, PLAIN_CHUNK)
+                    .drain_into(&mut self.staged, SEND_CHUNK)
                     .map_err(|e| TlsError::Other(format!("reading data to send: {e}")))?;
                 if self.staged.is_empty() {
                     break;
