@@ -12,6 +12,7 @@ mod listing;
 mod many;
 mod mirror;
 mod readme;
+mod redbot;
 mod resume;
 mod serve;
 mod serve_auth;
