@@ -5,14 +5,19 @@
 # TLS 1.3, the same files and the same worker count, both on 127.0.0.1 free
 # ports, driven by wrk over https in the same run:
 #   (a) 1 KiB file, 64 keep-alive connections (requests/s)
-#   (b) a new connection per request (`Connection: close`; full handshakes:
-#       wrk never offers a session to resume, checked at start against an
-#       nginx that logs $ssl_session_reused)
+#   (b) a new connection per request, measured twice: "resumed" with wrk
+#       and `Connection: close` (wrk offers the last session again: SSL_clear
+#       keeps it, so these are TLS 1.3 PSK resumptions with a fresh ECDHE),
+#       and "full" with STIME_PROCS parallel `openssl s_time -new` (a full
+#       handshake with the certificate signature every time, one HTTP/1.0
+#       request). Both are checked at start against an nginx that logs
+#       $ssl_session_reused.
 #   (c) 1 MiB file, 16 keep-alive connections (bytes/s)
 # Prints wirecat/nginx ratios. Targets: (a) >= 1.2, (b) >= 1.0, (c) >= 1.0.
 #
 # Usage: benches/tls.sh   (env: WORKERS_LIST="1 2" DURATION=5 ROUNDS=3
-#                          SMALL_CONNS=64 HS_CONNS=32 BIG_CONNS=16 CASES=abc)
+#                          SMALL_CONNS=64 HS_CONNS=32 BIG_CONNS=16 STIME_PROCS=4
+#                          CASES=abc)
 # On a shared machine single runs swing widely, so nginx and wirecat are run
 # alternately ROUNDS times; each round's ratio pairs two back-to-back runs,
 # and the median ratio and the spread (lowest..highest) are shown, with the
@@ -29,6 +34,8 @@ HS_CONNS=${HS_CONNS:-32}
 BIG_CONNS=${BIG_CONNS:-16}
 CASES=${CASES:-abc}
 WRK_THREADS=${WRK_THREADS:-2}
+STIME_PROCS=${STIME_PROCS:-4}
+RUN=run_wrk
 
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "tls.sh: nginx is required" >&2; exit 1; }
@@ -175,6 +182,37 @@ print(f"{rps:.0f} {float(m.group(1)) * mult:.0f} {ticks / hz * 1e6 / max(total, 
 EOF
 }
 
+# Like run_wrk, with STIME_PROCS `openssl s_time -new` clients: every
+# connection a full handshake (no session offered), one HTTP/1.0 request.
+run_stime() { # port path conns(ignored) pid... [-- ignored]
+    local port=$1 path=$2 pids=() clients=() t0 t1 i
+    shift 3
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do pids+=("$1"); shift; done
+    t0=$(cpu_ticks "${pids[@]}")
+    for i in $(seq "$STIME_PROCS"); do
+        openssl s_time -connect "127.0.0.1:$port" -new -www "$path" -time "$DURATION" \
+            >"$TMP/stime.$i" 2>&1 </dev/null &
+        clients+=($!)
+    done
+    wait "${clients[@]}" || true
+    t1=$(cpu_ticks "${pids[@]}")
+    python3 - "$((t1 - t0))" "$(getconf CLK_TCK)" "$DURATION" "$TMP"/stime.* <<'EOF'
+import re, sys
+ticks, hz, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+conns = nbytes = 0
+for name in sys.argv[4:]:
+    t = open(name).read()
+    m = re.search(r"(\d+) connections in [\d.]+ real seconds, (\d+) bytes read per connection", t)
+    if not m:
+        print(f"warning: s_time said: {t[-300:]}", file=sys.stderr)
+        continue
+    conns += int(m.group(1))
+    nbytes += int(m.group(1)) * int(m.group(2))
+print(f"{conns / secs:.0f} {nbytes / secs:.0f} {ticks / hz * 1e6 / max(conns, 1):.1f}")
+EOF
+    rm -f "$TMP"/stime.*
+}
+
 # "median lowest highest" of the numbers on stdin.
 stats() {
     python3 -c 'import sys, statistics as s; v = [float(x) for x in sys.stdin.read().split()]; print(f"{s.median(v):.2f} {min(v):.2f} {max(v):.2f}")'
@@ -186,8 +224,8 @@ compare() { # label field path conns target [wrk-args...]
     local label=$1 field=$2 path=$3 conns=$4 target=$5 n w ratios=() nr=() wr=() nc=() wc=()
     shift 5
     for _ in $(seq "$ROUNDS"); do
-        read -r -a n < <(run_wrk "$NGINX_PORT" "$path" "$conns" "${NGINX_PIDS[@]}" -- "$@")
-        read -r -a w < <(run_wrk "$WIRECAT_PORT" "$path" "$conns" "$WIRECAT_PID" -- "$@")
+        read -r -a n < <($RUN "$NGINX_PORT" "$path" "$conns" "${NGINX_PIDS[@]}" -- "$@")
+        read -r -a w < <($RUN "$WIRECAT_PORT" "$path" "$conns" "$WIRECAT_PID" -- "$@")
         if [ "$field" = 2 ]; then
             nr+=("$((n[1] >> 20))"); wr+=("$((w[1] >> 20))")
         else
@@ -209,19 +247,23 @@ compare() { # label field path conns target [wrk-args...]
     SUMMARY+=("$(printf '%-44s %5s  (%s..%s)  target >= %s' "$label" "$med" "$lo" "$hi" "$target")")
 }
 
-# Does wrk resume TLS sessions? nginx logs "r" for a resumed handshake.
+# Do the clients resume TLS sessions? nginx logs "r" for a resumed handshake.
 check_resumption() {
-    local port check
+    local port check log
     port=$(free_port)
     check=$(free_port)
     start_nginx 1 "$port" "$check"
     wait_up "$check"
+    log=$TMP/nginx-1/reused.log
+    : >"$log"
     wrk -t1 -c4 -d1s -H 'Connection: close' "https://127.0.0.1:$check/small.html" >/dev/null
+    echo "wrk, Connection: close: $(grep -c . "$log") handshakes, $(grep -c '^r ' "$log" || true) resumed" \
+        "($(sed -n '2s/^[^ ]* //p' "$log"))"
+    : >"$log"
+    openssl s_time -connect "127.0.0.1:$check" -new -www /small.html -time 1 >/dev/null 2>&1 </dev/null
+    echo "openssl s_time -new: $(grep -c . "$log") handshakes, $(grep -c '^r ' "$log" || true) resumed"
     kill "$NGINX_MASTER"
     wait "$NGINX_MASTER" 2>/dev/null || true
-    local log=$TMP/nginx-1/reused.log
-    echo "wrk with Connection: close: $(grep -c . "$log") handshakes, $(grep -c '^r ' "$log" || true) resumed;" \
-        "negotiated: $(sed -n '2s/^[^ ]* //p' "$log")"
     rm -rf "$TMP/nginx-1"
 }
 
@@ -238,8 +280,9 @@ for workers in $WORKERS_LIST; do
     echo
     echo "### $workers worker(s): nginx on :$NGINX_PORT, wirecat on :$WIRECAT_PORT; ${DURATION}s x $ROUNDS rounds each"
     [[ $CASES == *a* ]] && compare "(a) $workers worker(s), 1 KiB, $SMALL_CONNS keep-alive conns" 1 /small.html "$SMALL_CONNS" 1.2
-    [[ $CASES == *b* ]] && compare "(b) $workers worker(s), 1 KiB, new connection per request" 1 /small.html "$HS_CONNS" 1.0 \
+    [[ $CASES == *b* ]] && compare "(b) $workers worker(s), new conn/request, resumed" 1 /small.html "$HS_CONNS" 1.0 \
         -H 'Connection: close'
+    [[ $CASES == *b* ]] && RUN=run_stime compare "(b) $workers worker(s), new conn/request, full" 1 /small.html 0 1.0
     [[ $CASES == *c* ]] && compare "(c) $workers worker(s), 1 MiB, $BIG_CONNS keep-alive conns" 2 /big.bin "$BIG_CONNS" 1.0
     kill "$NGINX_MASTER" "$WIRECAT_PID"
     wait "$NGINX_MASTER" "$WIRECAT_PID" 2>/dev/null || true
