@@ -185,18 +185,19 @@ EOF
 # Like run_wrk, with STIME_PROCS `openssl s_time -new` clients: every
 # connection a full handshake (no session offered), one HTTP/1.0 request.
 run_stime() { # port path conns(ignored) pid... [-- ignored]
-    local port=$1 path=$2 pids=() clients=() t0 t1 i
+    local port=$1 path=$2 pids=() clients=() t0 t1 i out
     shift 3
+    out=$(mktemp -d "$TMP/stime.XXXXXX")
     while [ $# -gt 0 ] && [ "$1" != "--" ]; do pids+=("$1"); shift; done
     t0=$(cpu_ticks "${pids[@]}")
     for i in $(seq "$STIME_PROCS"); do
         openssl s_time -connect "127.0.0.1:$port" -new -www "$path" -time "$DURATION" \
-            >"$TMP/stime.$i" 2>&1 </dev/null &
+            >"$out/$i" 2>&1 </dev/null &
         clients+=($!)
     done
     wait "${clients[@]}" || true
     t1=$(cpu_ticks "${pids[@]}")
-    python3 - "$((t1 - t0))" "$(getconf CLK_TCK)" "$DURATION" "$TMP"/stime.* <<'EOF'
+    python3 - "$((t1 - t0))" "$(getconf CLK_TCK)" "$DURATION" "$out"/* <<'EOF'
 import re, sys
 ticks, hz, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 conns = nbytes = 0
@@ -210,7 +211,6 @@ for name in sys.argv[4:]:
     nbytes += int(m.group(1)) * int(m.group(2))
 print(f"{conns / secs:.0f} {nbytes / secs:.0f} {ticks / hz * 1e6 / max(conns, 1):.1f}")
 EOF
-    rm -f "$TMP"/stime.*
 }
 
 # "median lowest highest" of the numbers on stdin.
