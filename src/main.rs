@@ -132,7 +132,8 @@ fn keep_freed_heap() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn keep_freed_heap() {}
 
-/// Warnings by default; each -v one level more. RUST_LOG, when set, wins.
+/// Warnings by default; each -v one level more; rustls's own warnings only
+/// from -vv on. RUST_LOG, when set, wins.
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
@@ -140,7 +141,15 @@ fn init_logging(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(level))
+    // rustls warns once per handshake about a peer's quirks (wrk sends an
+    // IP address as SNI): for a server that is a debug matter, and wirecat
+    // reports real TLS failures itself.
+    let filter = if verbose < 2 {
+        format!("{level},rustls=error")
+    } else {
+        level.to_string()
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(filter))
         .format_timestamp(None)
         .format_target(false)
         .init();
