@@ -243,8 +243,11 @@ compare() { # label field path conns target [wrk-args...]
     read -r ncpu _ < <(printf '%s\n' "${nc[@]}" | stats)
     read -r wcpu _ < <(printf '%s\n' "${wc[@]}" | stats)
     echo "  ratio wirecat/nginx per round: ${ratios[*]}; median $med (spread $lo..$hi; target >= $target)"
-    echo "  requests per CPU-second, wirecat/nginx: $(python3 -c "print(f'{$ncpu / $wcpu:.2f}')") (medians $wcpu vs $ncpu us/request)"
-    SUMMARY+=("$(printf '%-44s %5s  (%s..%s)  target >= %s' "$label" "$med" "$lo" "$hi" "$target")")
+    local per_cpu
+    per_cpu=$(python3 -c "print(f'{$ncpu / $wcpu:.2f}')")
+    echo "  requests per CPU-second, wirecat/nginx: $per_cpu (medians $wcpu vs $ncpu us/request)"
+    SUMMARY+=("$(printf '%-44s %5s  (%s..%s)  target >= %s; per CPU-second %s' \
+        "$label" "$med" "$lo" "$hi" "$target" "$per_cpu")")
 }
 
 # Do the clients resume TLS sessions? nginx logs "r" for a resumed handshake.
