@@ -6,7 +6,8 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 
 /// The first read into an empty buffer asks for at most this much.
@@ -272,9 +273,8 @@ impl Outbox {
                     let n = ((*end - *offset) as usize).min(room);
                     let at = out.len();
                     out.resize(at + n, 0);
-                    let mut f: &File = file;
-                    f.seek(SeekFrom::Start(*offset))?;
-                    f.read_exact(&mut out[at..])?;
+                    // One pread(2), not lseek(2) and read(2).
+                    file.read_exact_at(&mut out[at..], *offset)?;
                     n
                 }
             };

@@ -5,7 +5,7 @@
 //! The inner session cannot tell it is inside TLS, except that the peer's
 //! EOF is only shown to it after a close_notify (see [`Truncation`]).
 
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,8 +18,10 @@ use super::server::{is_handshake_start, PLAIN_HTTP_REFUSAL};
 use crate::error::Error;
 use crate::event_loop::{InBuf, Io, Outbox, Peer, Session, Step};
 
-/// Plaintext moved from the inner session into rustls per step.
-const PLAIN_CHUNK: usize = 16 * 1024;
+/// Plaintext moved from the inner session into rustls per step: four
+/// full records, so a file body costs one pread(2) and one queued
+/// ciphertext buffer per 64 KiB rather than per 16 KiB record.
+const SEND_CHUNK: usize = 64 * 1024;
 /// Ciphertext queued for the socket before we stop encrypting more:
 /// backpressure reaches the inner session through its own `Outbox`.
 const CIPHER_CAP: u64 = 256 * 1024;
@@ -200,13 +202,19 @@ impl<S: Session> TlsSession<S> {
     /// inner session, until the input is used up or the inner buffer is full.
     fn pump_in(&mut self, io: &mut Io<'_>) -> Result<(), TlsError> {
         let cap = self.inner.input_cap();
-        let mut scratch = [0u8; PLAIN_CHUNK];
         loop {
             while self.plain_eof.is_none() && self.plain_in.len() < cap {
-                let want = (cap - self.plain_in.len()).min(PLAIN_CHUNK);
-                match self.conn.reader().read(&mut scratch[..want]) {
-                    Ok(0) => self.plain_eof = Some(true),
-                    Ok(n) => self.plain_in.extend(&scratch[..n]),
+                let want = cap - self.plain_in.len();
+                // Straight from rustls's buffer: no zeroed scratch array
+                // (a 16 KiB memset per drive was 3% of a small request).
+                let mut reader = self.conn.reader();
+                match reader.fill_buf() {
+                    Ok([]) => self.plain_eof = Some(true),
+                    Ok(chunk) => {
+                        let n = chunk.len().min(want);
+                        self.plain_in.extend(&chunk[..n]);
+                        reader.consume(n);
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                         self.plain_eof = Some(false)
@@ -247,7 +255,7 @@ impl<S: Session> TlsSession<S> {
         while io.output.pending() < CIPHER_CAP {
             if self.staged.is_empty() {
                 self.plain_out
-                    .drain_into(&mut self.staged, PLAIN_CHUNK)
+                    .drain_into(&mut self.staged, SEND_CHUNK)
                     .map_err(|e| TlsError::Other(format!("reading data to send: {e}")))?;
                 if self.staged.is_empty() {
                     break;
@@ -441,6 +449,7 @@ pub(crate) mod tests {
     use crate::tls::client_config;
     use crate::tls::test_pki::{server_config, Leaf, Pki};
     use rustls::ServerConnection;
+    use std::io::Read;
     use std::net::SocketAddr;
 
     /// A client config trusting `pki`'s CA (through a real `--cacert` file).
