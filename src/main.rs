@@ -9,7 +9,6 @@ use wirecat::cli::{self, Cli, Command};
 use wirecat::{client, file_server, greeter, Error};
 
 fn main() {
-    keep_freed_heap();
     let cli = Cli::try_parse().unwrap_or_else(|e| usage_exit(&e));
     init_logging(cli.verbose);
     let verbose = cli.verbose;
@@ -106,31 +105,6 @@ fn fold_usage(rendered: &str, command: &str) -> (String, Option<String>) {
     let hint = tip.or_else(|| Some(format!("see '{command} --help'")));
     (message, hint)
 }
-
-/// glibc gives freed memory at the top of the heap back to the kernel once
-/// more than 128 KiB is free there, and moves that threshold as it goes.
-/// Streaming TLS frees and allocates megabytes of ciphertext buffers a
-/// second, so every new buffer was fresh pages: page faults and zeroing
-/// took ~40% of `serve --tls`'s CPU for a 1 MiB file (benches/tls.sh).
-/// Keeping up to 2 MiB free per arena, and serving allocations under
-/// 1 MiB from the heap, costs at most that much resident memory.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn keep_freed_heap() {
-    const M_TRIM_THRESHOLD: i32 = -1;
-    const M_MMAP_THRESHOLD: i32 = -3;
-    extern "C" {
-        fn mallopt(param: i32, value: i32) -> i32;
-    }
-    // SAFETY: mallopt only sets malloc parameters, takes plain integers and
-    // runs here before any other thread exists.
-    unsafe {
-        mallopt(M_TRIM_THRESHOLD, 2 << 20);
-        mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn keep_freed_heap() {}
 
 /// Warnings by default; each -v one level more; rustls's own warnings only
 /// from -vv on. RUST_LOG, when set, wins.
