@@ -167,6 +167,8 @@ pub fn unix_failure(path: &Path, e: &io::Error, file: SocketFile) -> String {
     let prefix = format!("{}: ", path.display());
     let os = os.strip_prefix(&prefix).unwrap_or(&os);
     let why = match (file, e.kind()) {
+        // A path too long for a socket address, whatever is there.
+        (_, io::ErrorKind::InvalidInput) => os,
         (SocketFile::Missing, _) => "no such file",
         (SocketFile::NotSocket, _) => "not a socket",
         (SocketFile::Socket, io::ErrorKind::ConnectionRefused) => {
@@ -435,6 +437,11 @@ mod tests {
         let err = |kind, msg: &str| io::Error::new(kind, format!("/run/w.sock: {msg}"));
         // (error, what is at the path, the reason shown)
         let cases = [
+            (
+                err(InvalidInput, "path must be shorter than SUN_LEN"),
+                SocketFile::Missing,
+                "path must be shorter than SUN_LEN",
+            ),
             (
                 err(NotFound, "No such file or directory"),
                 SocketFile::Missing,

@@ -5,14 +5,17 @@
 //! `--json`, the socket winning over `--resolve`/`--connect-to`, and the
 //! connect failures (no file, not a socket, nobody listening) in one line.
 
+use std::io::{BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use serde_json::Value;
 
 use crate::serve_tls::pem;
 use crate::support::{
-    assert_code, assert_stderr_has, stderr, stdout, test_ca, wirecat, wirecat_in, Background,
+    assert_code, assert_stderr_has, read_request_head, stderr, stdout, test_ca, wirecat,
+    wirecat_in, Background, TIMEOUT,
 };
 
 /// A site with `a.txt`, `hundred.bin` and `sub/index.html`.
@@ -176,6 +179,57 @@ fn redirects_are_followed_over_the_socket() {
     );
 }
 
+/// A Unix socket at `path` answering its connections with `replies` in
+/// turn (one request each); the request heads come back on the channel.
+fn scripted(path: &Path, replies: Vec<&'static str>) -> mpsc::Receiver<String> {
+    let listener = UnixListener::bind(path).unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for reply in replies {
+            let Ok((conn, _)) = listener.accept() else {
+                return;
+            };
+            conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+            let mut w = conn.try_clone().unwrap();
+            let head = read_request_head(&mut BufReader::new(conn)).unwrap_or_default();
+            let _ = tx.send(head);
+            let _ = w.write_all(reply.as_bytes());
+        }
+    });
+    rx
+}
+
+/// Like curl, the socket carries every request: a redirect to another
+/// host (a reserved name, never looked up) comes back over it too.
+#[test]
+fn a_redirect_to_another_host_stays_on_the_socket() {
+    let sock = tempfile::tempdir().unwrap();
+    let path = sock.path().join("s.sock");
+    let heads = scripted(
+        &path,
+        vec![
+            "HTTP/1.1 302 Found\r\nLocation: http://elsewhere.test:9/final\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nend",
+        ],
+    );
+    let out_dir = tempfile::tempdir().unwrap();
+    let args = ["-q", "-L", "-o", "got", "http://name.test/start"];
+    let out = over(out_dir.path(), &path, "fetch", &args);
+    assert_code(&out, 0);
+    assert_eq!(std::fs::read(out_dir.path().join("got")).unwrap(), b"end");
+    let first = heads.recv_timeout(TIMEOUT).unwrap();
+    assert!(
+        first.starts_with("GET /start HTTP/1.1\r\nHost: name.test\r\n"),
+        "{first}"
+    );
+    let second = heads.recv_timeout(TIMEOUT).unwrap();
+    assert!(
+        second.starts_with("GET /final HTTP/1.1\r\nHost: elsewhere.test:9\r\n"),
+        "{second}"
+    );
+}
+
 #[test]
 fn a_proxy_is_reached_over_the_socket() {
     let d = site();
@@ -324,4 +378,6 @@ fn connect_failures_name_the_path_in_one_line() {
     let stale = dir.path().join("stale.sock");
     drop(UnixListener::bind(&stale).unwrap());
     assert_connect_failure(&stale, "nobody listening (connection refused)");
+    let long = dir.path().join("s".repeat(120));
+    assert_connect_failure(&long, "path must be shorter than SUN_LEN");
 }
