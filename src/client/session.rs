@@ -31,7 +31,6 @@ use std::io;
 use std::time::Instant;
 
 use super::apply::{self, Applied};
-use super::connect_rules::{unix_failure, SocketFile};
 use super::ending::{self, Ending};
 use super::job::Job;
 use super::outlet::Outlet;
@@ -420,13 +419,10 @@ fn unfinished(job: &Job, state: &Exchange, how: Ended) -> Error {
                 .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
             Error::Timeout(format!("connect timed out after {}s", limit.as_secs_f64()))
         }
-        Ended::ConnectFailed(e) => Error::Connect(
-            match (&job.config.web.connect.unix_socket, &job.target.via) {
-                (Some(path), _) => unix_failure(path, &e, SocketFile::at(path)),
-                (None, Some(proxy)) => format!("could not connect to proxy {}: {e}", proxy.url),
-                (None, None) => format!("could not connect: {e}"),
-            },
-        ),
+        Ended::ConnectFailed(e) => Error::Connect(match &job.target.via {
+            Some(proxy) => format!("could not connect to proxy {}: {e}", proxy.url),
+            None => format!("could not connect: {e}"),
+        }),
         Ended::Failed(e) => Error::Protocol(format!(
             "connection failed: {e} ({})",
             describe_progress(state)
