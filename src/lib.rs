@@ -48,7 +48,7 @@
 //!   what a response head means, and [`file_server::reply`] decides how a
 //!   request is answered.
 //!   [`client::connect_rules`] decides where a connection goes (`--resolve`,
-//!   `--connect-to`, `-4`/`-6`) before any lookup; [`client::report`]
+//!   `--connect-to`, `-4`/`-6`, `--unix-socket`) before any lookup; [`client::report`]
 //!   writes `--json` and `-w` from the hops [`client::inspect`] records.
 //!   [`client::retry`] decides `--retry`'s waits (pure; the service sleeps
 //!   a job on the loop's timer) and [`client::rate`] is `--limit-rate`'s

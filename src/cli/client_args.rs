@@ -94,6 +94,14 @@ pub struct RequestArgs {
     #[arg(long = "connect-to", value_name = "HOST:PORT:HOST2:PORT2")]
     pub connect_to: Vec<String>,
 
+    /// Connect to the Unix-domain socket at PATH instead of the network,
+    /// for every request (redirects and a proxy too: the socket then
+    /// reaches the proxy); nothing is looked up. The URL's host still goes
+    /// in Host, SNI and the certificate check. Wins over --resolve and
+    /// --connect-to (curl's flag).
+    #[arg(long = "unix-socket", value_name = "PATH")]
+    pub unix_socket: Option<std::path::PathBuf>,
+
     /// Connect over IPv4 only.
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,

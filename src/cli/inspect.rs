@@ -1,8 +1,9 @@
 //! The inspection flags of `fetch` and `headers` (`-w`, `--json`,
 //! `--json-meta`) resolved into the client's [`Report`], and the
-//! connecting ones (`--resolve`, `--connect-to`, `-4`, `-6`) into its
-//! [`ConnectRules`]. Both are checked here, so a bad format or rule is a
-//! usage error before anything is looked up or connected.
+//! connecting ones (`--resolve`, `--connect-to`, `-4`, `-6`,
+//! `--unix-socket`) into its [`ConnectRules`]. Both are checked here, so a
+//! bad format or rule is a usage error before anything is looked up or
+//! connected.
 
 use std::path::PathBuf;
 
@@ -30,7 +31,7 @@ pub fn json_meta(path: Option<&PathBuf>) -> Option<JsonOut> {
     })
 }
 
-/// `--resolve`, `--connect-to`, `-4` and `-6`.
+/// `--resolve`, `--connect-to`, `-4`, `-6` and `--unix-socket`.
 pub fn connect_rules(req: &RequestArgs) -> Result<ConnectRules> {
     let resolve = req.resolve.iter().map(|s| parse_resolve(s));
     let connect_to = req.connect_to.iter().map(|s| parse_connect_to(s));
@@ -47,5 +48,6 @@ pub fn connect_rules(req: &RequestArgs) -> Result<ConnectRules> {
             .collect::<std::result::Result<_, _>>()
             .map_err(Error::Usage)?,
         family,
+        unix_socket: req.unix_socket.clone(),
     })
 }

@@ -5,8 +5,11 @@
 //! failures (proxy refusal, certificate, truncation) in the job's result.
 //! Sans-IO like the layers it stacks.
 
+use std::io;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use super::connect_rules::{unix_failure, SocketFile};
 use super::ending::{self, Ending};
 use super::headers::Printer;
 use super::job::Job;
@@ -49,6 +52,8 @@ pub struct Conn {
     session: MaybeTls<FetchSession>,
     /// `-v`: the CONNECT exchange and the TLS parameters go in the transcript.
     printer: Printer,
+    /// `--unix-socket`: a failed connect names this path and what is there.
+    unix: Option<PathBuf>,
 }
 
 /// The connection for the job's current hop: through its proxy, in TLS
@@ -86,6 +91,7 @@ pub fn open(job: Job, pool: SharedPool) -> Result<Conn> {
         stage,
         session,
         printer: config.printer,
+        unix: config.web.connect.unix_socket.clone(),
     })
 }
 
@@ -98,6 +104,7 @@ impl Conn {
         let handshake = tls.and_then(|t| t.handshake_time());
         let info = tls.and_then(|t| t.info());
         let tls_error = self.session.tls_error().cloned();
+        let unix = self.unix.as_deref().and_then(|p| unix_refused(p, &how));
         let (mut job, result) = self.session.into_inner().finish(how, interrupted);
         let failed = match self.stage {
             Stage::Failed(e) => Some(e),
@@ -127,6 +134,10 @@ impl Conn {
             }
             (Err(_), None, Some(t)) => Err(ending::at(job.url(), Error::from(t))),
             (r, _, _) => r,
+        };
+        let result = match (result, unix) {
+            (Err(Error::Connect(_)), Some(m)) => Err(ending::at(job.url(), Error::Connect(m))),
+            (r, _) => r,
         };
         (job, result)
     }
@@ -171,6 +182,17 @@ impl Conn {
                 Ok(None)
             }
         }
+    }
+}
+
+/// The message for a connect to the Unix socket at `path` that failed
+/// (a timeout keeps the session's own words).
+fn unix_refused(path: &Path, how: &Ended) -> Option<String> {
+    match how {
+        Ended::ConnectFailed(e) if e.kind() != io::ErrorKind::TimedOut => {
+            Some(unix_failure(path, e, SocketFile::at(path)))
+        }
+        _ => None,
     }
 }
 

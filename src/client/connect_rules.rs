@@ -2,12 +2,16 @@
 //! `--connect-to HOST:PORT:HOST2:PORT2` (a host and port swapped for
 //! another, empty parts matching any or keeping the original), then
 //! `--resolve HOST:PORT:ADDR[,ADDR...]` (a name given its addresses), then
-//! `-4`/`-6`. The URL keeps its host for `Host`, SNI and the certificate
-//! check. [`ConnectRules::decide`] runs before any lookup, and answers
-//! with addresses whenever a rule covers the name, so a name given with
-//! `--resolve` is never sent to the resolver. Pure: parsing and deciding.
+//! `-4`/`-6`. `--unix-socket PATH` overrides them all: every connection
+//! goes to that socket. The URL keeps its host for `Host`, SNI and the
+//! certificate check. [`ConnectRules::decide`] runs before any lookup, and
+//! answers with addresses (or the socket) whenever a rule covers the name,
+//! so a name given with `--resolve` or `--unix-socket` is never sent to
+//! the resolver. Pure: parsing and deciding.
 
+use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 /// Which address families a connection may use (`-4`, `-6`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,6 +56,9 @@ pub struct ConnectRules {
     pub resolve: Vec<Resolve>,
     pub connect_to: Vec<ConnectTo>,
     pub family: Family,
+    /// `--unix-socket PATH`: every connection goes there, whatever the
+    /// other rules say.
+    pub unix_socket: Option<PathBuf>,
 }
 
 /// What to do for a connection to a host and port.
@@ -61,12 +68,27 @@ pub enum Decision {
     Addrs(Vec<SocketAddr>),
     /// Ask the resolver for this name and port.
     Lookup(String, u16),
+    /// Connect to the Unix-domain socket at this path; no lookup.
+    Unix(PathBuf),
+}
+
+/// Where a connection goes once its rules and the resolver have spoken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// These addresses, in the order to try them.
+    Tcp(Vec<SocketAddr>),
+    /// The Unix-domain stream socket at this path.
+    Unix(PathBuf),
 }
 
 impl ConnectRules {
-    /// Applies `--connect-to`, then `--resolve`, to `host` (as in the URL,
-    /// IPv6 without brackets) and `port`. IP literals need no lookup.
+    /// Applies `--unix-socket` (which wins), then `--connect-to`, then
+    /// `--resolve`, to `host` (as in the URL, IPv6 without brackets) and
+    /// `port`. IP literals need no lookup.
     pub fn decide(&self, host: &str, port: u16) -> Decision {
+        if let Some(path) = &self.unix_socket {
+            return Decision::Unix(path.clone());
+        }
         let host = host.to_ascii_lowercase();
         let (host, port) = self
             .connect_to
@@ -109,6 +131,52 @@ pub fn interleave(addrs: Vec<SocketAddr>) -> Vec<SocketAddr> {
         out.extend(v4.pop());
     }
     out
+}
+
+/// What stands at a `--unix-socket` path, as far as a failed connect's
+/// message cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketFile {
+    Missing,
+    Socket,
+    /// A file, folder or device: connect says "refused", which misleads.
+    NotSocket,
+    /// Could not look (a folder on the way not searchable...).
+    Unknown,
+}
+
+impl SocketFile {
+    /// Looks at `path`, following symlinks as connect does.
+    pub fn at(path: &Path) -> SocketFile {
+        use std::os::unix::fs::FileTypeExt;
+        match std::fs::metadata(path) {
+            Ok(m) if m.file_type().is_socket() => SocketFile::Socket,
+            Ok(_) => SocketFile::NotSocket,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => SocketFile::Missing,
+            Err(_) => SocketFile::Unknown,
+        }
+    }
+}
+
+/// The one line for a connect to the Unix socket at `path` that failed
+/// with `e`, given what is at the path: "no such file", "not a socket",
+/// "nobody listening" say what to fix where the system's "connection
+/// refused" would not; anything else keeps the system's words.
+pub fn unix_failure(path: &Path, e: &io::Error, file: SocketFile) -> String {
+    let os = e.to_string();
+    let prefix = format!("{}: ", path.display());
+    let os = os.strip_prefix(&prefix).unwrap_or(&os);
+    let why = match (file, e.kind()) {
+        // A path too long for a socket address, whatever is there.
+        (_, io::ErrorKind::InvalidInput) => os,
+        (SocketFile::Missing, _) => "no such file",
+        (SocketFile::NotSocket, _) => "not a socket",
+        (SocketFile::Socket, io::ErrorKind::ConnectionRefused) => {
+            "nobody listening (connection refused)"
+        }
+        _ => os,
+    };
+    format!("could not connect to unix socket {}: {why}", path.display())
 }
 
 /// A host as typed in a rule: `[v6]` loses its brackets, names go to lower case.
@@ -316,6 +384,7 @@ mod tests {
                 parse_connect_to("lit.test:::").unwrap(),
             ],
             family: Family::Any,
+            unix_socket: None,
         };
         let addrs = |v: &[&str]| Decision::Addrs(v.iter().map(|a| a.parse().unwrap()).collect());
         let lookup = |h: &str, p| Decision::Lookup(h.into(), p);
@@ -334,6 +403,96 @@ mod tests {
         ];
         for (host, port, want) in cases {
             assert_eq!(rules.decide(host, port), want, "{host}:{port}");
+        }
+    }
+
+    /// The proof that `--unix-socket` keeps every name from the resolver
+    /// and wins over `--resolve` and `--connect-to`: the decision names
+    /// the socket before any rule or lookup is considered.
+    #[test]
+    fn a_unix_socket_decides_before_every_other_rule() {
+        let rules = ConnectRules {
+            resolve: vec![parse_resolve("covered.test:80:127.0.0.1").unwrap()],
+            connect_to: vec![parse_connect_to("moved.test:80:127.0.0.2:81").unwrap()],
+            family: Family::V6,
+            unix_socket: Some(PathBuf::from("/tmp/w.sock")),
+        };
+        let unix = Decision::Unix(PathBuf::from("/tmp/w.sock"));
+        for (host, port) in [
+            ("nowhere.test", 80),
+            ("covered.test", 80),
+            ("moved.test", 80),
+            ("127.0.0.1", 8080),
+            ("::1", 443),
+            ("localhost", 1),
+        ] {
+            assert_eq!(rules.decide(host, port), unix, "{host}:{port}");
+        }
+    }
+
+    #[test]
+    fn unix_connect_failures_say_what_to_fix() {
+        use io::ErrorKind::*;
+        let path = Path::new("/run/w.sock");
+        let err = |kind, msg: &str| io::Error::new(kind, format!("/run/w.sock: {msg}"));
+        // (error, what is at the path, the reason shown)
+        let cases = [
+            (
+                err(InvalidInput, "path must be shorter than SUN_LEN"),
+                SocketFile::Missing,
+                "path must be shorter than SUN_LEN",
+            ),
+            (
+                err(NotFound, "No such file or directory"),
+                SocketFile::Missing,
+                "no such file",
+            ),
+            (
+                err(ConnectionRefused, "Connection refused"),
+                SocketFile::NotSocket,
+                "not a socket",
+            ),
+            (
+                err(ConnectionRefused, "Connection refused"),
+                SocketFile::Socket,
+                "nobody listening (connection refused)",
+            ),
+            (
+                err(PermissionDenied, "Permission denied (os error 13)"),
+                SocketFile::Socket,
+                "Permission denied (os error 13)",
+            ),
+            (
+                err(PermissionDenied, "Permission denied (os error 13)"),
+                SocketFile::Unknown,
+                "Permission denied (os error 13)",
+            ),
+        ];
+        for (e, file, why) in cases {
+            assert_eq!(
+                unix_failure(path, &e, file),
+                format!("could not connect to unix socket /run/w.sock: {why}"),
+                "{e} {file:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_stands_at_a_socket_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("s");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        // (name, kind)
+        let cases = [
+            ("s", SocketFile::Socket),
+            ("f", SocketFile::NotSocket),
+            (".", SocketFile::NotSocket),
+            ("missing", SocketFile::Missing),
+            ("f/below", SocketFile::Unknown),
+        ];
+        for (name, want) in cases {
+            assert_eq!(SocketFile::at(&dir.path().join(name)), want, "{name}");
         }
     }
 }

@@ -5,7 +5,8 @@
 //! - [`config`]: the resolved settings, plain values ([`config::ClientConfig`],
 //!   [`config::WebConfig`]).
 //! - [`target`]: URL -> host, port, `Host` and request-target; resolution,
-//!   after [`connect_rules`] (`--resolve`, `--connect-to`, `-4`, `-6`).
+//!   after [`connect_rules`] (`--resolve`, `--connect-to`, `-4`, `-6`;
+//!   `--unix-socket` instead of all of them).
 //! - [`proxy`]: which proxy a URL goes through; the CONNECT exchange.
 //! - [`conn`]: one connection's layers: CONNECT tunnel, TLS, HTTP session.
 //! - [`request`]: the request bytes; [`sending`] queues them for a job.

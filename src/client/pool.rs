@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use super::ending::Ending;
@@ -13,12 +14,15 @@ use super::job::Job;
 use crate::error::Result;
 
 /// Scheme, host and port: jobs with the same origin may share a connection
-/// (RFC 9110 section 4.3.1).
+/// (RFC 9110 section 4.3.1). `--unix-socket`'s path is part of it, so a
+/// connection over a socket never carries a job meant for TCP, nor one
+/// for another socket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Origin {
     scheme: String,
     host: String,
     port: u16,
+    unix: Option<PathBuf>,
 }
 
 impl Origin {
@@ -27,6 +31,7 @@ impl Origin {
             scheme: job.url().scheme().to_string(),
             host: job.target.host.to_ascii_lowercase(),
             port: job.target.port,
+            unix: job.config.web.connect.unix_socket.clone(),
         }
     }
 }
@@ -105,5 +110,38 @@ impl Pool {
 
     pub fn take_done(&mut self) -> Vec<(Job, Result<Ending>)> {
         std::mem::take(&mut self.done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+    use std::time::Instant;
+
+    use super::*;
+    use crate::client::config::ClientConfig;
+    use crate::client::target::parse_url;
+
+    fn job(url: &str, unix: Option<&str>) -> Job {
+        let mut config = ClientConfig::for_tests();
+        config.web.connect.unix_socket = unix.map(PathBuf::from);
+        Job::new(Rc::new(config), parse_url(url).unwrap(), Instant::now()).unwrap()
+    }
+
+    /// A connection over a Unix socket carries only jobs for that socket:
+    /// never one for TCP to the same origin, nor one for another socket.
+    #[test]
+    fn unix_socket_connections_are_keyed_by_their_path() {
+        let url = "http://name.test/a";
+        let over = |sock| Origin::of(&job(url, sock));
+        let pool = Pool::shared(vec![job(url, None), job(url, Some("/tmp/b.sock"))]);
+        let mut pool = pool.borrow_mut();
+        assert!(!pool.has_more_for(&over(Some("/tmp/a.sock"))));
+        assert!(pool.take_for(&over(Some("/tmp/a.sock"))).is_none());
+        let b = pool.take_for(&over(Some("/tmp/b.sock"))).unwrap();
+        assert_eq!(Origin::of(&b), over(Some("/tmp/b.sock")));
+        let tcp = pool.take_for(&over(None)).unwrap();
+        assert_eq!(Origin::of(&tcp), over(None));
+        assert!(pool.take_any().is_none());
     }
 }

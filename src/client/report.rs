@@ -39,6 +39,7 @@ pub struct Finished<'a> {
 /// The transfer as one JSON document.
 pub fn document(job: &Job, end: &Finished<'_>) -> Value {
     let last = job.hops.last();
+    let unix = job.config.web.connect.unix_socket.as_deref();
     json!({
         "url": job.hops.first().map_or(job.url(), |h| &h.url).as_str(),
         "url_effective": job.url().as_str(),
@@ -48,17 +49,20 @@ pub fn document(job: &Job, end: &Finished<'_>) -> Value {
         "filename_effective": end.file.map(|p| p.to_string_lossy()),
         "time_total": seconds(end.total),
         "error": end.error,
-        "hops": job.hops.iter().map(hop).collect::<Vec<_>>(),
+        "hops": job.hops.iter().map(|h| hop(h, unix)).collect::<Vec<_>>(),
     })
 }
 
-fn hop(h: &HopRecord) -> Value {
+/// One hop; `unix`: `--unix-socket`'s path, which every hop went over
+/// (its `remote_ip` and `remote_port` are then `null`).
+fn hop(h: &HopRecord, unix: Option<&Path>) -> Value {
     let t = &h.timing;
     let secs = |d: Option<Duration>| d.map(seconds);
     json!({
         "url": h.url.as_str(),
         "remote_ip": h.remote.map(|a| a.ip().to_string()),
         "remote_port": h.remote.map(|a| a.port()),
+        "unix_socket": unix.map(|p| p.to_string_lossy()),
         "http_version": version(h.version),
         "status": h.status,
         "reason": text_or_bytes(&h.reason),

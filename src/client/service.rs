@@ -15,6 +15,7 @@ use std::io::{self, Write};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::conn::{self, Conn};
+use super::connect_rules::Route;
 use super::ending::Ending;
 use super::headers::write_timing;
 use super::job::Job;
@@ -131,15 +132,18 @@ impl FetchService {
         }
         job.target.route(&job.config.web.proxy);
         match job.target.resolve(&job.config.web.connect) {
-            Ok(addrs) => {
+            Ok(route) => {
                 job.timing.lookup = Some(begun.elapsed());
-                log::debug!("{} resolves to {addrs:?}", job.target.host);
+                log::debug!("{} goes to {route:?}", job.target.host);
                 let origin = Origin::of(&job);
                 match conn::open(job, self.pool.clone()) {
                     Ok(session) => {
                         self.active += 1;
                         *self.open.entry(origin).or_default() += 1;
-                        ctl.connect(addrs, session);
+                        match route {
+                            Route::Tcp(addrs) => ctl.connect(addrs, session),
+                            Route::Unix(path) => ctl.connect_unix(path, session),
+                        }
                     }
                     Err(e) => {
                         let board = self.board.clone();

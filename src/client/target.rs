@@ -8,7 +8,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 
 use url::{Host, Url};
 
-use super::connect_rules::{interleave, ConnectRules, Decision, Family};
+use super::connect_rules::{interleave, ConnectRules, Decision, Family, Route};
 use super::proxy::{absolute_form, basic_credentials, ProxyAddr, ProxyConfig};
 use crate::error::{Error, Result};
 
@@ -171,13 +171,16 @@ impl Target {
         }
     }
 
-    /// The addresses to try: `--connect-to` and `--resolve` first (IP
+    /// Where to connect: `--unix-socket`'s path (no lookup at all, even
+    /// for a proxy's name: the socket reaches the proxy, as in curl), or
+    /// the addresses to try: `--connect-to` and `--resolve` first (IP
     /// literals and names they cover never reach the resolver), then the
     /// resolver; only the family `-4`/`-6` allow, interleaved IPv6 first
     /// (RFC 8305 section 4).
-    pub fn resolve(&self, rules: &ConnectRules) -> Result<Vec<SocketAddr>> {
+    pub fn resolve(&self, rules: &ConnectRules) -> Result<Route> {
         let (host, port) = self.connect_to();
         let (name, addrs) = match rules.decide(host, port) {
+            Decision::Unix(path) => return Ok(Route::Unix(path)),
             Decision::Addrs(addrs) => (host.to_string(), addrs),
             Decision::Lookup(name, port) => {
                 let found =
@@ -206,7 +209,7 @@ impl Target {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, why),
             });
         }
-        Ok(interleave(addrs))
+        Ok(Route::Tcp(interleave(addrs)))
     }
 
     /// Scheme, host and port: what a redirect must keep for credentials to follow.
@@ -350,7 +353,7 @@ mod tests {
         assert_eq!(t.host_header, "h:8");
         assert_eq!(
             t.resolve(&ConnectRules::default()).unwrap(),
-            vec!["127.0.0.2:3128".parse().unwrap()]
+            Route::Tcp(vec!["127.0.0.2:3128".parse().unwrap()])
         );
         let mut t = Target::new(parse_url("https://h/a").unwrap()).unwrap();
         t.route(&proxies);
@@ -390,7 +393,27 @@ mod tests {
         let t = Target::new(parse_url("http://[::1]:9/").unwrap()).unwrap();
         assert_eq!(
             t.resolve(&ConnectRules::default()).unwrap(),
-            vec!["[::1]:9".parse().unwrap()]
+            Route::Tcp(vec!["[::1]:9".parse().unwrap()])
         );
+    }
+
+    /// `--unix-socket`: the URL's name (a reserved .test one, never
+    /// looked up) stays in Host; through a proxy the socket reaches the
+    /// proxy, which is asked for the absolute URL.
+    #[test]
+    fn a_unix_socket_takes_every_connection_and_keeps_the_url() {
+        let rules = ConnectRules {
+            unix_socket: Some("/tmp/w.sock".into()),
+            ..ConnectRules::default()
+        };
+        let unix = Route::Unix("/tmp/w.sock".into());
+        let t = Target::new(parse_url("https://name.test:8443/a").unwrap()).unwrap();
+        assert_eq!(t.resolve(&rules).unwrap(), unix);
+        assert_eq!(t.host_header, "name.test:8443");
+        let proxies = ProxyConfig::resolve(Some("proxy.test:3128"), None, |_| None).unwrap();
+        let mut t = Target::new(parse_url("http://name.test/a").unwrap()).unwrap();
+        t.route(&proxies);
+        assert_eq!(t.resolve(&rules).unwrap(), unix);
+        assert_eq!(t.request_target, "http://name.test/a");
     }
 }
