@@ -354,7 +354,7 @@ fn readme_console_blocks_are_what_the_binary_prints() {
         for shown in &block {
             let command = shown.command.as_str();
             if let Some(args) = command.strip_suffix(" &") {
-                servers.push(background(args, &shown.output, &mut ports));
+                servers.push(background(args, &shown.output, &mut ports, home.path()));
             } else if command.starts_with("wirecat serve ")
                 && shown
                     .output
@@ -398,14 +398,17 @@ fn readme_console_blocks_are_what_the_binary_prints() {
     assert!(made, "no console block installs the bash completions");
 }
 
-/// A `$ wirecat ... &` server of a block: started on the port it asks for
-/// (0), its announcement compared, the README's port for it remembered.
-fn background(args: &str, output: &[String], ports: &mut Ports) -> Background {
+/// A `$ wirecat ... &` server of a block: started in the block's folder
+/// on the port it asks for (0), its announcement compared, the README's
+/// port for it remembered (a Unix socket's announcement has none).
+fn background(args: &str, output: &[String], ports: &mut Ports, home: &Path) -> Background {
     let args: Vec<&str> = args.split_whitespace().collect();
     assert_eq!(args[0], "wirecat", "{args:?}");
-    let (bg, announced) = Background::start(wirecat().args(&args[1..]));
+    let (bg, announced) = Background::start(wirecat().args(&args[1..]).current_dir(home));
     let shown = &output[0];
-    ports.add(port_of(shown), port_of(&announced).parse().unwrap());
+    if !shown.contains(" at unix:") {
+        ports.add(port_of(shown), port_of(&announced).parse().unwrap());
+    }
     assert_eq!(&ports.to_shown(&announced), shown);
     bg
 }
