@@ -95,9 +95,14 @@ impl FetchService {
     /// How the run went: the one error when there was one download; with
     /// several, a final count (on stderr here when all succeeded, as the
     /// error when some failed; each failure was already reported).
-    pub fn into_result(self, quiet: bool) -> Result<()> {
+    pub fn into_result(mut self, quiet: bool) -> Result<()> {
         if let Some(board) = &self.board {
             board.finish();
+        }
+        // The loop may stop on a signal between a tick and the next, with
+        // jobs still asleep before a retry: they were interrupted.
+        for _ in self.sleeping.drain(..) {
+            self.results.push(Err(Error::Interrupted));
         }
         let failed = self.results.iter().filter(|r| r.is_err()).count();
         if self.many && self.shutdown.is_requested() {
