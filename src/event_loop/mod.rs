@@ -25,6 +25,7 @@ mod session;
 mod shutdown;
 mod tcp;
 mod udp;
+mod wake;
 
 pub use bind::{bind_listener, bind_listeners, bind_udp, bind_udp_client};
 pub use buffer::{Chunk, InBuf, Outbox};
@@ -34,6 +35,7 @@ pub use session::{Ended, Io, Service, Session, Step};
 pub use shutdown::{Notifier, RemoveOnExit, Shutdown};
 pub use tcp::{serve_threads, EventLoop, LoopConfig};
 pub use udp::{DatagramLoop, DatagramQueue, DatagramService, Flow};
+pub use wake::{SessionWaker, WakeList};
 
 #[cfg(test)]
 pub mod testing;

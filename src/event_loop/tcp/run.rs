@@ -99,6 +99,7 @@ impl<S: Session> EventLoop<S> {
             accept_paused_until: None,
             socket_budget: socket_budget(config.loops),
             notifier,
+            woken: Default::default(),
             shutdown,
             next_sweep: None,
             backlog: Vec::new(),
@@ -182,6 +183,7 @@ impl<S: Session> EventLoop<S> {
         if woken {
             self.mark_all_dirty();
         }
+        self.mark_woken();
         self.resume_accepting(svc, now);
         self.sweep(svc, now);
         self.run_backlog(svc, now);
@@ -224,7 +226,7 @@ impl<S: Session> EventLoop<S> {
     }
 
     fn poll_timeout(&self, now: Instant, grace: Option<Instant>) -> Option<Duration> {
-        if !self.backlog.is_empty() {
+        if !self.backlog.is_empty() || !self.woken.is_empty() {
             return Some(Duration::ZERO);
         }
         [self.next_sweep, grace, self.accept_paused_until]
@@ -252,6 +254,16 @@ impl<S: Session> EventLoop<S> {
         for (key, conn) in self.conns.iter_mut() {
             conn.dirty = true;
             self.backlog.push(key);
+        }
+    }
+
+    /// Sessions woken through their `SessionWaker` go on the backlog.
+    fn mark_woken(&mut self) {
+        for key in self.woken.take() {
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.dirty = true;
+                self.backlog.push(key);
+            }
         }
     }
 

@@ -17,6 +17,7 @@ use crate::event_loop::control::ConnectRequest;
 use crate::event_loop::linger::Lingering;
 use crate::event_loop::session::Session;
 use crate::event_loop::shutdown::{Notifier, Shutdown};
+use crate::event_loop::wake::WakeList;
 
 /// Knobs of one loop.
 #[derive(Debug, Clone)]
@@ -101,6 +102,8 @@ pub struct EventLoop<S> {
     /// stops accepting; see [`socket_budget`].
     pub(super) socket_budget: usize,
     pub(super) notifier: Notifier,
+    /// Sessions woken by others on this loop (`Session::on_waker`).
+    pub(super) woken: WakeList,
     pub(super) shutdown: Shutdown,
     pub(super) config: LoopConfig,
     pub(super) next_sweep: Option<Instant>,
