@@ -6,9 +6,10 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{bind_addr, seconds, GreetArgs, TalkArgs};
+use super::{bind_addr, seconds, ChatArgs, GreetArgs, TalkArgs};
 use crate::error::{Error, Result};
-use crate::greeter::{GreetConfig, GreetLimits, TalkConfig, TalkTimeouts};
+use crate::greeter::chat::ChatLimits;
+use crate::greeter::{ChatConfig, GreetConfig, GreetLimits, TalkConfig, TalkTimeouts};
 
 /// `greet`'s flags, checked and resolved.
 pub fn greet_config(args: &GreetArgs) -> Result<GreetConfig> {
@@ -29,6 +30,26 @@ pub fn greet_config(args: &GreetArgs) -> Result<GreetConfig> {
             idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
             stall_timeout: seconds(args.stall_timeout, "--stall-timeout")?,
             ..GreetLimits::default()
+        },
+    })
+}
+
+/// `chat`'s flags, checked and resolved.
+pub fn chat_config(args: &ChatArgs) -> Result<ChatConfig> {
+    if args.max_line == 0 {
+        return Err(Error::Usage("--max-line must be at least 1".into()));
+    }
+    if args.max_members == 0 {
+        return Err(Error::Usage("--max-members must be at least 1".into()));
+    }
+    Ok(ChatConfig {
+        addr: bind_addr(&args.bind, args.port)?,
+        udp: args.udp,
+        limits: ChatLimits {
+            max_line: args.max_line,
+            max_members: args.max_members,
+            idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
+            ..ChatLimits::default()
         },
     })
 }

@@ -63,6 +63,8 @@ pub enum Command {
     Greet(GreetArgs),
     /// Talk to a line-based server: send lines, print replies.
     Talk(TalkArgs),
+    /// Run a chat room (TCP or UDP); `wirecat talk` is its client.
+    Chat(ChatArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
@@ -277,6 +279,49 @@ pub struct TalkArgs {
     /// Seconds to let a TCP server speak first (a welcome) before sending.
     #[arg(long, value_name = "SECS", default_value_t = 0.3)]
     pub greeting_wait: f64,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  wirecat chat                       tcp://127.0.0.1:7777\n",
+    "  wirecat talk --name alice 127.0.0.1:7777\n",
+    "  wirecat chat --udp -p 0\n",
+    "\n",
+    "A member's first line is its name (or /nick NAME): 1 to 24 printable ASCII\n",
+    "characters, no spaces or < > *, unique whatever the case. Then each line\n",
+    "goes to the others as <name> text; /me ACTION, /who, /nick NAME, /quit.\n",
+    "Control characters and ANSI escapes are removed before relaying. A member\n",
+    "with more than 1024 lines waiting (it does not read) is dropped.\n",
+    "\n",
+    "-v logs each connection, join and drop on stderr.\n",
+    see_exit_codes!(),
+))]
+pub struct ChatArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(short, long, default_value_t = 7777)]
+    pub port: u16,
+
+    /// Address to bind.
+    #[arg(short, long, default_value = "127.0.0.1")]
+    pub bind: String,
+
+    /// A room over UDP datagrams: an address's first datagram is its name.
+    #[arg(long)]
+    pub udp: bool,
+
+    /// Members the room holds at most.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_members: usize,
+
+    /// Seconds a member may send nothing before it leaves (0: forever).
+    #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
+    pub idle_timeout: f64,
+
+    /// Longest line accepted, in bytes; a longer one is answered with an
+    /// error and the connection closed.
+    #[arg(long, value_name = "BYTES", default_value_t = 2048)]
+    pub max_line: usize,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::chat::ChatLimits;
 use super::session::GreetLimits;
 use super::talk::TalkTimeouts;
 
@@ -17,6 +18,14 @@ pub struct GreetConfig {
     /// Event loops for TCP, at least 1 (UDP uses one socket whatever this says).
     pub threads: usize,
     pub limits: GreetLimits,
+}
+
+/// `chat`, resolved.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    pub addr: SocketAddr,
+    pub udp: bool,
+    pub limits: ChatLimits,
 }
 
 /// `talk`, resolved.

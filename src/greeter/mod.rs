@@ -5,6 +5,7 @@
 //! - [`reply`]: the server's words (`Welcome!`, `Hello, <msg>!`, `Bye!`).
 //! - [`session`]: [`GreetSession`], one TCP client of the server, and its service.
 //! - [`udp`]: [`UdpGreeter`], the datagram server.
+//! - [`chat`](mod@chat): the chat room, TCP and UDP.
 //! - [`talk`](mod@talk): the client, TCP and UDP, given MESSAGEs or reading stdin.
 //! - [`config`]: [`GreetConfig`] and [`TalkConfig`], the plain values `cli`
 //!   resolves the flags into.
@@ -13,6 +14,7 @@
 //! stdin and stdout. It never sees a flag (`cli` resolves them) and never
 //! touches a socket: the event loop binds and drives every one.
 
+pub mod chat;
 pub mod config;
 pub mod lines;
 pub mod reply;
@@ -24,7 +26,7 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use config::{GreetConfig, TalkConfig};
+pub use config::{ChatConfig, GreetConfig, TalkConfig};
 pub use reply::{BYE, HELLO_OVERHEAD, WELCOME};
 pub use session::{GreetLimits, GreetService, GreetSession};
 pub use talk::{Outgoing, TalkService, TalkSession, TalkTimeouts, UdpTalk};
@@ -32,8 +34,8 @@ pub use udp::UdpGreeter;
 
 use crate::error::{Error, Result};
 use crate::event_loop::{
-    bind_listeners, bind_udp, bind_udp_client, serve_threads, DatagramLoop, EventLoop, LoopConfig,
-    Shutdown,
+    bind_listener, bind_listeners, bind_udp, bind_udp_client, serve_threads, DatagramLoop,
+    EventLoop, LoopConfig, Shutdown,
 };
 
 /// Runs the greeting server until SIGINT or SIGTERM.
@@ -71,11 +73,48 @@ fn greet_udp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
         .map_err(|e| Error::io("greet", e))
 }
 
+/// Runs the chat room until SIGINT or SIGTERM: one loop, one room.
+pub fn chat(config: &ChatConfig) -> Result<()> {
+    let shutdown = Shutdown::new();
+    shutdown
+        .on_signals()
+        .map_err(|e| Error::io("installing signal handlers", e))?;
+    let limits = config.limits;
+    if config.udp {
+        let cannot_listen = |e| Error::io(format!("cannot listen on udp {}", config.addr), e);
+        let socket = bind_udp(config.addr).map_err(cannot_listen)?;
+        let mut lp = DatagramLoop::new(socket, shutdown).map_err(cannot_listen)?;
+        announce_as("Chatting", "udp", lp.local_addr().map_err(cannot_listen)?);
+        let room = chat::RoomLimits {
+            max_members: limits.max_members,
+            queue_cap: limits.queue_cap,
+        };
+        let mut svc = chat::UdpChat::new(room, limits.max_line, limits.idle_timeout);
+        return lp.run(&mut svc).map_err(|e| Error::io("chat", e));
+    }
+    let cannot_listen = |e| Error::io(format!("cannot listen on {}", config.addr), e);
+    let listener = bind_listener(config.addr, false).map_err(cannot_listen)?;
+    announce_as(
+        "Chatting",
+        "tcp",
+        listener.local_addr().map_err(cannot_listen)?,
+    );
+    let mut lp = EventLoop::new(LoopConfig::default(), shutdown)
+        .map_err(|e| Error::io("starting the event loop", e))?;
+    lp.listen(listener).map_err(cannot_listen)?;
+    lp.run(&mut chat::ChatService::new(limits))
+        .map_err(|e| Error::io("chat", e))
+}
+
 /// The line tests and scripts wait for; flushed at once, since stdout is a
 /// pipe for them and would otherwise hold it.
 fn announce(scheme: &str, addr: SocketAddr) {
+    announce_as("Greeting", scheme, addr)
+}
+
+fn announce_as(what: &str, scheme: &str, addr: SocketAddr) {
     let mut out = io::stdout().lock();
-    let _ = writeln!(out, "Greeting on {scheme}://{addr}");
+    let _ = writeln!(out, "{what} on {scheme}://{addr}");
     let _ = out.flush();
 }
 

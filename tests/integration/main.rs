@@ -3,6 +3,7 @@
 
 mod architecture;
 mod browser;
+mod chat;
 mod crawl;
 mod fetch;
 mod greet;

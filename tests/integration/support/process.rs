@@ -308,6 +308,11 @@ pub fn greet() -> Launch {
     Launch::new(&["greet", "-p", "0"], None, "Greeting on ")
 }
 
+/// `wirecat chat -p 0`, to be given more flags and started.
+pub fn chat() -> Launch {
+    Launch::new(&["chat", "-p", "0"], None, "Chatting on ")
+}
+
 impl Launch {
     fn new(args: &[&str], root: Option<&Path>, announces: &'static str) -> Launch {
         Launch {
