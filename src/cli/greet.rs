@@ -68,6 +68,8 @@ pub fn talk_config(args: &TalkArgs) -> Result<TalkConfig> {
             reply: seconds(args.reply_timeout, "--reply-timeout")?,
             greeting_wait: seconds(args.greeting_wait, "--greeting-wait")?.unwrap_or_default(),
         },
+        chat: args.chat || args.name.is_some(),
+        name: args.name.clone(),
     })
 }
 

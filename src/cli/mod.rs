@@ -250,6 +250,7 @@ pub struct GreetArgs {
     "  printf 'a\\nb\\n' | wirecat talk 127.0.0.1:9999\n",
     "  wirecat talk --udp 127.0.0.1:9999 hello\n",
     "  wirecat talk udp://127.0.0.1:9999 hello   (the server's own announcement)\n",
+    "  wirecat talk --name alice 127.0.0.1:7777    (after wirecat chat)\n",
     "\n",
     "-v adds nothing for talk; -vv logs the connect attempts and, over UDP,\n",
     "datagrams from other addresses that are ignored.\n",
@@ -279,6 +280,15 @@ pub struct TalkArgs {
     /// Seconds to let a TCP server speak first (a welcome) before sending.
     #[arg(long, value_name = "SECS", default_value_t = 0.3)]
     pub greeting_wait: f64,
+
+    /// Join a `wirecat chat` room as NAME (sends /nick NAME first; implies --chat).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Talk to a chat room: show lines as they come, expect no reply per
+    /// line, and send /quit at the end (of the MESSAGEs or of stdin).
+    #[arg(long)]
+    pub chat: bool,
 }
 
 #[derive(Debug, Args)]

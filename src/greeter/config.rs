@@ -39,10 +39,15 @@ pub struct TalkConfig {
     pub messages: Option<Vec<String>>,
     pub connect_timeout: Duration,
     pub timeouts: TalkTimeouts,
+    /// Talk as a chat member (`--name`, `--chat`): lines owe no reply,
+    /// `/nick NAME` goes first when named, `/quit` last.
+    pub chat: bool,
+    pub name: Option<String>,
 }
 
 impl TalkConfig {
-    /// MESSAGE mode's lines; over TCP the lesson's `exit` comes last.
+    /// MESSAGE mode's lines; over TCP the lesson's `exit` comes last
+    /// (a chat member's `/quit` is added by its `Outgoing`).
     pub fn message_lines(&self) -> Option<Vec<Vec<u8>>> {
         let mut lines: Vec<Vec<u8>> = self
             .messages
@@ -50,7 +55,7 @@ impl TalkConfig {
             .iter()
             .map(|m| m.as_bytes().to_vec())
             .collect();
-        if !self.udp {
+        if !self.udp && !self.chat {
             lines.push(b"exit".to_vec());
         }
         Some(lines)
@@ -73,6 +78,8 @@ mod tests {
                 reply: None,
                 greeting_wait: Duration::ZERO,
             },
+            chat: false,
+            name: None,
         };
         assert_eq!(
             c.message_lines().unwrap(),

@@ -129,7 +129,12 @@ pub fn talk(config: &TalkConfig) -> Result<()> {
 
 fn talk_tcp(config: &TalkConfig) -> Result<()> {
     let (outgoing, stdin) = match config.message_lines() {
+        Some(lines) if config.chat => (Outgoing::chat(config.name.as_deref(), lines, None), None),
         Some(lines) => (Outgoing::messages(lines), None),
+        None if config.chat => (
+            Outgoing::chat(config.name.as_deref(), [], None),
+            Some(talk::stdin_lines()),
+        ),
         None => (Outgoing::messages([]), Some(talk::stdin_lines())),
     };
     let session = TalkSession::new(
@@ -156,9 +161,18 @@ fn talk_udp(config: &TalkConfig) -> Result<()> {
     let socket = bind_udp_client(server).map_err(|e| Error::io("binding a UDP socket", e))?;
     let mut lp = DatagramLoop::new(socket, Shutdown::new())
         .map_err(|e| Error::io("starting the event loop", e))?;
+    let name = config.name.as_deref();
     let outgoing = match config.message_lines() {
+        Some(lines) if config.chat => Outgoing::chat(name, lines, None),
         Some(lines) => Outgoing::messages(lines),
-        None => Outgoing::stream(talk::spawn_line_reader(talk::stdin_lines(), lp.notifier())),
+        None => {
+            let rx = talk::spawn_line_reader(talk::stdin_lines(), lp.notifier());
+            if config.chat {
+                Outgoing::chat(name, [], Some(rx))
+            } else {
+                Outgoing::stream(rx)
+            }
+        }
     };
     let mut svc = UdpTalk::new(server, io::stdout().lock(), outgoing, config.timeouts.reply);
     lp.run(&mut svc).map_err(|e| Error::io("event loop", e))?;

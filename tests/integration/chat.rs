@@ -348,3 +348,69 @@ fn chat_udp_members_that_go_quiet_leave() {
         std::thread::sleep(Duration::from_millis(100)); // pacing, not synchronisation
     }
 }
+
+#[test]
+fn chat_talk_joins_by_name_says_its_messages_and_quits() {
+    let (_server, addr) = chat(&[]);
+    let mut alice = Member::named(addr, "alice");
+    let out = support::run(
+        support::wirecat().args(["talk", "--name", "bob", &addr.to_string(), "hi", "/who"]),
+        TIMEOUT,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("* Hello bob! 1 other(s) here."), "{text}");
+    assert!(text.contains("* 2 here: alice, bob\n"), "{text}");
+    assert!(text.ends_with("* Bye!\n"), "{text}");
+    assert_eq!(alice.line(), "* bob joined\n");
+    assert_eq!(alice.line(), "<bob> hi\n");
+    assert_eq!(alice.line(), "* bob left\n");
+}
+
+#[test]
+fn chat_talk_shows_lines_as_they_arrive_while_stdin_is_open() {
+    use std::process::Stdio;
+    for udp in [false, true] {
+        let (_server, addr) = chat(if udp { &["--udp"] } else { &[] });
+        let mut cmd = support::wirecat();
+        cmd.args(["talk", "--name", "bob", &addr.to_string()]);
+        if udp {
+            cmd.arg("--udp");
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let lines = support::read_lines(child.stdout.take().unwrap());
+        let next = || lines.recv_timeout(TIMEOUT).expect("a line from talk");
+        let hello = if udp { next() } else { (next(), next()).1 };
+        assert!(hello.starts_with("* Hello bob!"), "{hello}");
+        // Another member speaks while talk still waits on its stdin.
+        if udp {
+            let alice = udp_member(addr);
+            alice.send(b"alice").unwrap();
+            datagram(&alice);
+            alice.send(b"hi bob").unwrap();
+            assert_eq!(next(), "* alice joined");
+            assert_eq!(next(), "<alice> hi bob");
+            stdin.write_all(b"hi alice\n").unwrap();
+            assert_eq!(datagram(&alice), "<bob> hi alice\n");
+            drop(stdin);
+            assert_eq!(next(), "* Bye!");
+        } else {
+            let mut alice = Member::named(addr, "alice");
+            alice.send("hi bob");
+            assert_eq!(next(), "* alice joined");
+            assert_eq!(next(), "<alice> hi bob");
+            stdin.write_all(b"hi alice\n").unwrap();
+            assert_eq!(alice.line(), "<bob> hi alice\n");
+            drop(stdin);
+            assert_eq!(next(), "* Bye!");
+            assert_eq!(alice.line(), "* bob left\n");
+        }
+        let status = support::wait_until("talk to exit", || child.try_wait().unwrap());
+        assert!(status.success());
+    }
+}

@@ -254,7 +254,8 @@ fn next_line_with(lines: &mpsc::Receiver<String>, needle: &str, what: &str) -> S
     }
 }
 
-fn read_lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+/// Each line `out` prints, without its end, as it comes (a reader thread).
+pub fn read_lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines() {
