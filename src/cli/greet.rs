@@ -6,10 +6,10 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{bind_addr, seconds, ChatArgs, GreetArgs, TalkArgs};
+use super::{bind_addr, seconds, ChatArgs, GreetArgs, ServiceArg, TalkArgs};
 use crate::error::{Error, Result};
 use crate::greeter::chat::ChatLimits;
-use crate::greeter::{ChatConfig, GreetConfig, GreetLimits, TalkConfig, TalkTimeouts};
+use crate::greeter::{ChatConfig, GreetConfig, GreetLimits, ServiceName, TalkConfig, TalkTimeouts};
 
 /// `greet`'s flags, checked and resolved.
 pub fn greet_config(args: &GreetArgs) -> Result<GreetConfig> {
@@ -24,6 +24,14 @@ pub fn greet_config(args: &GreetArgs) -> Result<GreetConfig> {
     Ok(GreetConfig {
         addr: bind_addr(&args.bind, args.port)?,
         udp: args.udp,
+        service: match args.service {
+            ServiceArg::Greet => ServiceName::Greet,
+            ServiceArg::Echo => ServiceName::Echo,
+            ServiceArg::Daytime => ServiceName::Daytime,
+            ServiceArg::Time => ServiceName::Time,
+            ServiceArg::Clock => ServiceName::Clock,
+        },
+        utc: args.utc,
         threads,
         limits: GreetLimits {
             max_line: args.max_line,

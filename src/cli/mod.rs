@@ -241,6 +241,28 @@ pub struct GreetArgs {
     /// Event loops (threads) for TCP; default: one per core.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// What to serve: the greeting, or one of inetd's small services (echo:
+    /// RFC 862; daytime: RFC 867, a date line then close; time: RFC 868,
+    /// four bytes then close) or clock (a Unix timestamp per line, answered
+    /// with its date as ctime shows it). Over UDP, daytime, time and clock
+    /// answer a source address at most 5 times a second.
+    #[arg(long, value_enum, value_name = "NAME", default_value = "greet")]
+    pub service: ServiceArg,
+
+    /// daytime and clock: dates in UTC instead of the local time zone.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+/// `greet --service`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceArg {
+    Greet,
+    Echo,
+    Daytime,
+    Time,
+    Clock,
 }
 
 #[derive(Debug, Args)]

@@ -10,11 +10,30 @@ use super::chat::ChatLimits;
 use super::session::GreetLimits;
 use super::talk::TalkTimeouts;
 
+/// What `greet` serves (`--service`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServiceName {
+    /// The lesson's greeting.
+    #[default]
+    Greet,
+    /// RFC 862.
+    Echo,
+    /// RFC 867.
+    Daytime,
+    /// RFC 868.
+    Time,
+    /// A Unix timestamp per line, answered with its date (`ctime` form).
+    Clock,
+}
+
 /// `greet`, resolved.
 #[derive(Debug, Clone)]
 pub struct GreetConfig {
     pub addr: SocketAddr,
     pub udp: bool,
+    pub service: ServiceName,
+    /// Dates in UTC rather than the local time zone (daytime, clock).
+    pub utc: bool,
     /// Event loops for TCP, at least 1 (UDP uses one socket whatever this says).
     pub threads: usize,
     pub limits: GreetLimits,

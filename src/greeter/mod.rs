@@ -5,6 +5,7 @@
 //! - [`reply`]: the server's words (`Welcome!`, `Hello, <msg>!`, `Bye!`).
 //! - [`session`]: [`GreetSession`], one TCP client of the server, and its service.
 //! - [`udp`]: [`UdpGreeter`], the datagram server.
+//! - [`services`]: `greet --service echo|daytime|time|clock`.
 //! - [`chat`](mod@chat): the chat room, TCP and UDP.
 //! - [`talk`](mod@talk): the client, TCP and UDP, given MESSAGEs or reading stdin.
 //! - [`config`]: [`GreetConfig`] and [`TalkConfig`], the plain values `cli`
@@ -18,6 +19,7 @@ pub mod chat;
 pub mod config;
 pub mod lines;
 pub mod reply;
+pub mod services;
 pub mod session;
 pub mod talk;
 pub mod udp;
@@ -26,7 +28,7 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use config::{ChatConfig, GreetConfig, TalkConfig};
+pub use config::{ChatConfig, GreetConfig, ServiceName, TalkConfig};
 pub use reply::{BYE, HELLO_OVERHEAD, WELCOME};
 pub use session::{GreetLimits, GreetService, GreetSession};
 pub use talk::{Outgoing, TalkService, TalkSession, TalkTimeouts, UdpTalk};
@@ -57,10 +59,32 @@ fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let local = listeners[0].local_addr().map_err(cannot_listen)?;
     announce("tcp", local);
     let limits = config.limits;
-    serve_threads(listeners, LoopConfig::default(), shutdown, move || {
-        GreetService::new(limits)
+    let zone = zone(config.utc);
+    let loop_config = LoopConfig::default();
+    let served = match config.service {
+        ServiceName::Greet => serve_threads(listeners, loop_config, shutdown, move || {
+            GreetService::new(limits)
+        }),
+        ServiceName::Clock => serve_threads(listeners, loop_config, shutdown, move || {
+            GreetService::clock(limits, zone.clone())
+        }),
+        name => serve_threads(listeners, loop_config, shutdown, move || {
+            services::SmallService::new(name, limits, zone.clone())
+        }),
+    };
+    served.map_err(|e| Error::io("greet", e))
+}
+
+/// The zone dates are shown in: UTC, or the system's (TZ, else
+/// /etc/localtime), read once at start; UTC when neither can be read.
+fn zone(utc: bool) -> jiff::tz::TimeZone {
+    if utc {
+        return jiff::tz::TimeZone::UTC;
+    }
+    jiff::tz::TimeZone::try_system().unwrap_or_else(|e| {
+        log::warn!("local time zone unknown ({e}); using UTC");
+        jiff::tz::TimeZone::UTC
     })
-    .map_err(|e| Error::io("greet", e))
 }
 
 fn greet_udp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
@@ -69,8 +93,11 @@ fn greet_udp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let socket = bind_udp(config.addr).map_err(cannot_listen)?;
     let mut lp = DatagramLoop::new(socket, shutdown).map_err(cannot_listen)?;
     announce("udp", lp.local_addr().map_err(cannot_listen)?);
-    lp.run(&mut UdpGreeter::new())
-        .map_err(|e| Error::io("greet", e))
+    let ran = match config.service {
+        ServiceName::Greet => lp.run(&mut UdpGreeter::new()),
+        name => lp.run(&mut services::UdpServices::new(name, zone(config.utc))),
+    };
+    ran.map_err(|e| Error::io("greet", e))
 }
 
 /// Runs the chat room until SIGINT or SIGTERM: one loop, one room.

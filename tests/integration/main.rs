@@ -22,6 +22,7 @@ mod serve_loop;
 mod serve_options;
 mod serve_safety;
 mod serve_tls;
+mod services;
 mod strict;
 mod support;
 mod tls;
