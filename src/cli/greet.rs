@@ -6,7 +6,7 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{bind_addr, seconds, ChatArgs, GreetArgs, ServiceArg, TalkArgs};
+use super::{bind_addr, seconds, ChatArgs, GreetArgs, ServiceArg, TalkArgs, TimeServiceArg};
 use crate::error::{Error, Result};
 use crate::greeter::chat::ChatLimits;
 use crate::greeter::{ChatConfig, GreetConfig, GreetLimits, ServiceName, TalkConfig, TalkTimeouts};
@@ -78,6 +78,11 @@ pub fn talk_config(args: &TalkArgs) -> Result<TalkConfig> {
         },
         chat: args.chat || args.name.is_some(),
         name: args.name.clone(),
+        service: match args.service {
+            None => ServiceName::Greet,
+            Some(TimeServiceArg::Time) => ServiceName::Time,
+            Some(TimeServiceArg::Daytime) => ServiceName::Daytime,
+        },
     })
 }
 

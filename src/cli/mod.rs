@@ -273,6 +273,7 @@ pub enum ServiceArg {
     "  wirecat talk --udp 127.0.0.1:9999 hello\n",
     "  wirecat talk udp://127.0.0.1:9999 hello   (the server's own announcement)\n",
     "  wirecat talk --name alice 127.0.0.1:7777    (after wirecat chat)\n",
+    "  wirecat talk --service time 127.0.0.1:9999  (after greet --service time)\n",
     "\n",
     "-v adds nothing for talk; -vv logs the connect attempts and, over UDP,\n",
     "datagrams from other addresses that are ignored.\n",
@@ -311,6 +312,18 @@ pub struct TalkArgs {
     /// line, and send /quit at the end (of the MESSAGEs or of stdin).
     #[arg(long)]
     pub chat: bool,
+
+    /// Ask a time server once (time: RFC 868, daytime: RFC 867) and print
+    /// its answer and how far its clock is from ours.
+    #[arg(long, value_enum, value_name = "NAME", conflicts_with_all = ["messages", "chat", "name"])]
+    pub service: Option<TimeServiceArg>,
+}
+
+/// `talk --service`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeServiceArg {
+    Time,
+    Daytime,
 }
 
 #[derive(Debug, Args)]

@@ -62,6 +62,8 @@ pub struct TalkConfig {
     /// `/nick NAME` goes first when named, `/quit` last.
     pub chat: bool,
     pub name: Option<String>,
+    /// `--service time|daytime`: ask once and show the answer (`Greet`: talk).
+    pub service: ServiceName,
 }
 
 impl TalkConfig {
@@ -99,6 +101,7 @@ mod tests {
             },
             chat: false,
             name: None,
+            service: ServiceName::Greet,
         };
         assert_eq!(
             c.message_lines().unwrap(),

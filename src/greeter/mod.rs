@@ -147,6 +147,9 @@ fn announce_as(what: &str, scheme: &str, addr: SocketAddr) {
 
 /// Talks to a server until the MESSAGEs are answered or stdin ends.
 pub fn talk(config: &TalkConfig) -> Result<()> {
+    if config.service != ServiceName::Greet {
+        return probe(config);
+    }
     if config.udp {
         talk_udp(config)
     } else {
@@ -181,6 +184,34 @@ fn talk_tcp(config: &TalkConfig) -> Result<()> {
     lp.run(&mut service)
         .map_err(|e| Error::io("event loop", e))?;
     service.into_result()
+}
+
+/// `talk --service time|daytime`: one answer, shown with its offset.
+fn probe(config: &TalkConfig) -> Result<()> {
+    let answer = if config.udp {
+        let server = config.addrs[0];
+        let socket = bind_udp_client(server).map_err(|e| Error::io("binding a UDP socket", e))?;
+        let mut lp = DatagramLoop::new(socket, Shutdown::new())
+            .map_err(|e| Error::io("starting the event loop", e))?;
+        let mut svc = talk::probe::UdpProbe::new(server, config.timeouts.reply);
+        lp.run(&mut svc).map_err(|e| Error::io("event loop", e))?;
+        svc.into_answer()?
+    } else {
+        let loop_config = LoopConfig {
+            connect_timeout: config.connect_timeout,
+            ..LoopConfig::default()
+        };
+        let mut lp = EventLoop::new(loop_config, Shutdown::new())
+            .map_err(|e| Error::io("starting the event loop", e))?;
+        let mut svc = talk::probe::ProbeService::new(config.addrs.clone(), config.target.clone());
+        lp.run(&mut svc).map_err(|e| Error::io("event loop", e))?;
+        svc.into_answer()?
+    };
+    let text = talk::probe::describe(config.service, &answer, jiff::Timestamp::now())?;
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("writing to stdout", e))
 }
 
 fn talk_udp(config: &TalkConfig) -> Result<()> {

@@ -201,3 +201,41 @@ fn services_udp_time_answers_a_source_a_few_times_a_second_only() {
         "{replies} replies to 50 requests"
     );
 }
+
+#[test]
+fn services_talk_asks_a_time_server_and_shows_the_offset() {
+    for (udp, name) in [
+        (false, "time"),
+        (true, "time"),
+        (false, "daytime"),
+        (true, "daytime"),
+    ] {
+        let mut extra = vec!["--utc"];
+        if udp {
+            extra.push("--udp");
+        }
+        let (_server, addr) = service(name, &extra);
+        let mut cmd = support::wirecat();
+        cmd.args(["talk", "--service", name, &addr.to_string()]);
+        if udp {
+            cmd.arg("--udp");
+        }
+        let out = support::run(&mut cmd, TIMEOUT);
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        let year = jiff_free_year(unix_now()).to_string();
+        assert!(lines[0].contains(&year), "{text}");
+        assert!(lines[1].starts_with("server clock "), "{text}");
+        let secs: f64 = lines[1].split(' ').nth(2).unwrap().parse().unwrap();
+        assert!(secs <= 2.0, "{text}");
+    }
+    // A daytime question to a time server gets no made-up answer.
+    let (_server, addr) = service("time", &[]);
+    let out = support::run(
+        support::wirecat().args(["talk", "--service", "daytime", &addr.to_string()]),
+        TIMEOUT,
+    );
+    assert_eq!(out.status.code(), Some(6), "{out:?}");
+}
