@@ -15,6 +15,8 @@
 //!       FetchSession>         reply, listing, cache)
 //!   FetchSession: plan,                               greeter::chat: ChatService,
 //!     apply, reading, outlet                            UdpChat, Room (sans I/O)
+//!                                                     greeter::services: echo,
+//!                                                       daytime, time, clock
 //!        \                        |                        /
 //!         +----- services and sessions (no sockets) ------+
 //!                                 | driven by (Session, Service,
