@@ -82,7 +82,14 @@ fn chat(addr: SocketAddr, members: usize, lines: usize) {
 }
 
 /// One member; true when it got every other member's lines, each sender's in order.
-fn member(addr: SocketAddr, me: usize, members: usize, lines: usize, joined: &Barrier, go: &Barrier) -> bool {
+fn member(
+    addr: SocketAddr,
+    me: usize,
+    members: usize,
+    lines: usize,
+    joined: &Barrier,
+    go: &Barrier,
+) -> bool {
     let mut s = connect(addr);
     let mut r = BufReader::new(s.try_clone().unwrap());
     s.write_all(format!("m{me}\n").as_bytes()).unwrap();
@@ -116,9 +123,15 @@ fn member(addr: SocketAddr, me: usize, members: usize, lines: usize, joined: &Ba
             Ok(_) => {}
         }
         // `<mJ> N`
-        let Some(rest) = l.strip_prefix("<m") else { continue };
-        let Some((who, n)) = rest.trim_end().split_once("> ") else { continue };
-        let (Ok(who), Ok(n)) = (who.parse::<usize>(), n.parse::<usize>()) else { continue };
+        let Some(rest) = l.strip_prefix("<m") else {
+            continue;
+        };
+        let Some((who, n)) = rest.trim_end().split_once("> ") else {
+            continue;
+        };
+        let (Ok(who), Ok(n)) = (who.parse::<usize>(), n.parse::<usize>()) else {
+            continue;
+        };
         if next[who] != n {
             ok = false;
         }

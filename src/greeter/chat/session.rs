@@ -36,7 +36,7 @@ impl Default for ChatLimits {
             max_line: 2048,
             max_members: 10_000,
             queue_cap: 1024,
-            output_cap: 64 * 1024,
+            output_cap: 16 * 1024,
             idle_timeout: Some(Duration::from_secs(3600)),
         }
     }
@@ -117,16 +117,30 @@ impl ChatSession {
         end
     }
 
-    /// Moves queued room lines into the outbox, up to the output cap, in one push.
+    /// Moves queued room lines into the outbox, up to the output cap, in
+    /// one push of exactly their size (a growing Vec could hold twice it,
+    /// and a thousand members' outboxes are most of the room's memory).
     fn fill_outbox(&mut self, io: &mut Io<'_>, hall: &mut Hall) {
-        let mut batch = Vec::new();
-        while (io.output.pending() as usize) + batch.len() < self.limits.output_cap {
+        let room = self
+            .limits
+            .output_cap
+            .saturating_sub(io.output.pending() as usize);
+        let mut lines = Vec::new();
+        let mut total = 0;
+        while total < room {
             match hall.room.pop(&self.id) {
-                Some(line) => batch.extend_from_slice(&line),
+                Some(line) => {
+                    total += line.len();
+                    lines.push(line);
+                }
                 None => break,
             }
         }
-        if !batch.is_empty() {
+        if !lines.is_empty() {
+            let mut batch = Vec::with_capacity(total);
+            for line in &lines {
+                batch.extend_from_slice(line);
+            }
             io.output.push(batch);
         }
         let behind = (io.output.pending() as usize) >= self.limits.output_cap;

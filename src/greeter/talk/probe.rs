@@ -34,8 +34,8 @@ pub fn describe(service: ServiceName, answer: &[u8], now: Timestamp) -> Result<S
             Ok(format!("{at}\n{}\n", difference(secs as f64, now)))
         }
         _ => {
-            let line = String::from_utf8_lossy(answer);
-            let line = line.trim_end_matches(['\r', '\n']);
+            let text = std::str::from_utf8(answer).unwrap_or_default();
+            let line = text.trim_end_matches(['\r', '\n']);
             if line.is_empty() || line.chars().any(|c| c.is_control() && c != '\t') {
                 return Err(Error::Protocol(format!(
                     "expected one line (RFC 867), got {answer:?}"
