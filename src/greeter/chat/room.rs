@@ -53,6 +53,8 @@ pub struct Room<K> {
     /// Members whose queue went from empty to not, or who were dropped,
     /// since the transport last asked.
     woken: Vec<K>,
+    /// Lines waiting in all queues together (what the room's memory is).
+    queued: usize,
 }
 
 /// How far past `queue_cap` the queue of a member that is keeping up may
@@ -69,6 +71,7 @@ impl<K: Clone + Eq + Hash> Room<K> {
             members: HashMap::new(),
             names: HashMap::new(),
             woken: Vec::new(),
+            queued: 0,
         }
     }
 
@@ -212,6 +215,7 @@ impl<K: Clone + Eq + Hash> Room<K> {
         let Some(member) = self.members.remove(key) else {
             return;
         };
+        self.queued -= member.queue.len();
         if let Some(name) = member.name {
             if !member.dropped {
                 self.names.remove(&name_key(&name));
@@ -262,6 +266,7 @@ impl<K: Clone + Eq + Hash> Room<K> {
         if m.queue.len() >= cap {
             // Not reading: out, rather than hold the room up or buffer for it.
             m.dropped = true;
+            self.queued -= m.queue.len();
             m.queue.clear();
             if let Some(name) = &m.name {
                 self.names.remove(&name_key(name));
@@ -274,6 +279,7 @@ impl<K: Clone + Eq + Hash> Room<K> {
             self.woken.push(key.clone());
         }
         m.queue.push_back(line.clone());
+        self.queued += 1;
     }
 
     fn announce_drops(&mut self, mut dropped: Vec<String>) {
@@ -304,7 +310,14 @@ impl<K: Clone + Eq + Hash> Room<K> {
 
     /// The next waiting line for `key`.
     pub fn pop(&mut self, key: &K) -> Option<Shared> {
-        self.members.get_mut(key)?.queue.pop_front()
+        let line = self.members.get_mut(key)?.queue.pop_front()?;
+        self.queued -= 1;
+        Some(line)
+    }
+
+    /// Lines waiting in all members' queues together.
+    pub fn queued(&self) -> usize {
+        self.queued
     }
 }
 
@@ -465,5 +478,21 @@ mod tests {
         drain(&mut room, 1);
         room.line(&0, b"three");
         assert_eq!(room.take_woken(), vec![1]);
+    }
+
+    #[test]
+    fn the_room_counts_what_waits() {
+        let mut room = room_of(&["alice", "bob", "carol"]);
+        room.line(&0, b"one");
+        room.line(&0, b"two");
+        assert_eq!(room.queued(), 4);
+        room.pop(&1);
+        assert_eq!(room.queued(), 3);
+        room.leave(&2, "");
+        // Carol's two lines went with her; alice and bob got a notice.
+        assert_eq!(room.queued(), 3);
+        drain(&mut room, 1);
+        drain(&mut room, 0);
+        assert_eq!(room.queued(), 0);
     }
 }

@@ -42,16 +42,34 @@ impl Default for ChatLimits {
     }
 }
 
+/// Lines waiting in all queues together above which members' lines are
+/// not taken (the senders stop reading) until the queues drain to half:
+/// a burst from every member at once (1,000 members, 10 lines each, is
+/// 10 million queue entries) would otherwise be queued whole, at 16 bytes
+/// an entry, before a single member's turn comes.
+const ROOM_BUDGET: usize = 1 << 20;
+/// A sender held back re-checks at least this often.
+const HELD_RECHECK: Duration = Duration::from_millis(50);
+
 /// The room and the way to wake each member, shared by one loop's sessions.
 #[derive(Debug)]
 struct Hall {
     room: Room<u64>,
     wakers: HashMap<u64, SessionWaker>,
+    /// Members whose lines wait for the room to drain.
+    held: Vec<u64>,
 }
 
 impl Hall {
     /// Gets every member with news driven (not `me`: it is being driven).
     fn wake_others(&mut self, me: u64) {
+        if !self.held.is_empty() && self.room.queued() <= ROOM_BUDGET / 2 {
+            for k in std::mem::take(&mut self.held) {
+                if let Some(w) = self.wakers.get(&k) {
+                    w.wake();
+                }
+            }
+        }
         for k in self.room.take_woken() {
             if k != me {
                 if let Some(w) = self.wakers.get(&k) {
@@ -70,6 +88,8 @@ pub struct ChatSession {
     peer: SocketAddr,
     arrived: bool,
     done: bool,
+    /// Lines are waiting for the room to drain (see [`ROOM_BUDGET`]).
+    held: bool,
     lines: u64,
     last_heard: Instant,
 }
@@ -85,6 +105,11 @@ impl ChatSession {
         let mut used = 0;
         let mut end = None;
         loop {
+            if hall.room.queued() >= ROOM_BUDGET {
+                self.held = true;
+                hall.held.push(self.id);
+                break;
+            }
             match try_parse_line(&data[used..], self.limits.max_line) {
                 Ok(Some((line, n))) => {
                     used += n;
@@ -155,6 +180,7 @@ impl ChatSession {
             }
             self.arrived = true;
         }
+        self.held = false;
         let end = self.take_lines(io, hall);
         if hall.room.is_dropped(&self.id) {
             log::info!("{}: not reading, dropped", self.peer);
@@ -171,6 +197,13 @@ impl ChatSession {
             .limits
             .idle_timeout
             .and_then(|d| self.last_heard.checked_add(d));
+        if self.held {
+            // Not idle: its lines wait for the room (woken, or re-checked).
+            return Step::Wait {
+                read: false,
+                deadline: io.now.checked_add(HELD_RECHECK),
+            };
+        }
         if deadline.is_some_and(|d| io.now >= d) {
             io.output.push("* Closing: idle too long\n");
             return Step::Close;
@@ -221,6 +254,7 @@ impl ChatService {
             hall: Rc::new(RefCell::new(Hall {
                 room,
                 wakers: HashMap::new(),
+                held: Vec::new(),
             })),
             limits,
             next_id: 0,
@@ -241,6 +275,7 @@ impl Service for ChatService {
             peer,
             arrived: false,
             done: false,
+            held: false,
             lines: 0,
             last_heard: Instant::now(),
         })
