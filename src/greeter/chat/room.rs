@@ -310,7 +310,12 @@ impl<K: Clone + Eq + Hash> Room<K> {
 
     /// The next waiting line for `key`.
     pub fn pop(&mut self, key: &K) -> Option<Shared> {
-        let line = self.members.get_mut(key)?.queue.pop_front()?;
+        let queue = &mut self.members.get_mut(key)?.queue;
+        let line = queue.pop_front()?;
+        if queue.is_empty() && queue.capacity() > 64 {
+            // A burst's worth of slots, times every member, adds up.
+            queue.shrink_to(16);
+        }
         self.queued -= 1;
         Some(line)
     }

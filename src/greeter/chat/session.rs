@@ -46,8 +46,8 @@ impl Default for ChatLimits {
 /// not taken (the senders stop reading) until the queues drain to half:
 /// a burst from every member at once (1,000 members, 10 lines each, is
 /// 10 million queue entries) would otherwise be queued whole, at 16 bytes
-/// an entry, before a single member's turn comes.
-const ROOM_BUDGET: usize = 1 << 20;
+/// an entry, before a single member's turn comes. 4 MiB of entries.
+const ROOM_BUDGET: usize = 1 << 18;
 /// A sender held back re-checks at least this often.
 const HELD_RECHECK: Duration = Duration::from_millis(50);
 
