@@ -8,7 +8,7 @@
 //! kept for logs only.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -46,18 +46,19 @@ impl Default for ChatLimits {
 /// not taken (the senders stop reading) until the queues drain to half:
 /// a burst from every member at once (1,000 members, 10 lines each, is
 /// 10 million queue entries) would otherwise be queued whole, at 16 bytes
-/// an entry, before a single member's turn comes. 4 MiB of entries.
-const ROOM_BUDGET: usize = 1 << 18;
+/// an entry, before a single member's turn comes. 16 MiB of entries.
+const ROOM_BUDGET: usize = 1 << 20;
 /// A sender held back re-checks at least this often.
-const HELD_RECHECK: Duration = Duration::from_millis(50);
+const HELD_RECHECK: Duration = Duration::from_millis(200);
 
 /// The room and the way to wake each member, shared by one loop's sessions.
 #[derive(Debug)]
 struct Hall {
     room: Room<u64>,
     wakers: HashMap<u64, SessionWaker>,
-    /// Members whose lines wait for the room to drain.
-    held: Vec<u64>,
+    /// Members whose lines wait for the room to drain (a set: a held
+    /// member re-checks, and must not be woken once per re-check).
+    held: HashSet<u64>,
 }
 
 impl Hall {
@@ -107,7 +108,7 @@ impl ChatSession {
         loop {
             if hall.room.queued() >= ROOM_BUDGET {
                 self.held = true;
-                hall.held.push(self.id);
+                hall.held.insert(self.id);
                 break;
             }
             match try_parse_line(&data[used..], self.limits.max_line) {
@@ -254,7 +255,7 @@ impl ChatService {
             hall: Rc::new(RefCell::new(Hall {
                 room,
                 wakers: HashMap::new(),
-                held: Vec::new(),
+                held: HashSet::new(),
             })),
             limits,
             next_id: 0,
@@ -291,6 +292,7 @@ impl Service for ChatService {
         }
         let mut hall = self.hall.borrow_mut();
         hall.wakers.remove(&session.id);
+        hall.held.remove(&session.id);
         let why = if matches!(how, Ended::Failed(_)) {
             " (connection lost)"
         } else {
