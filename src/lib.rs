@@ -6,15 +6,17 @@
 //!  main --> cli: clap types, resolved into plain configs
 //!   |         cli::fetch -> client::Run
 //!   |         cli::serve -> file_server::Config
-//!   |         cli::greet -> greeter::{GreetConfig, TalkConfig}
+//!   |         cli::greet -> greeter::{GreetConfig, TalkConfig, ChatConfig}
 //!   v
 //!  client::run            file_server::serve        greeter::greet / talk
 //!   FetchService           FileService               GreetService, UdpGreeter,
 //!   Conn: CONNECT tunnel,    tls::MaybeTls<            TalkService, UdpTalk
 //!     then tls::MaybeTls<      HttpSession> (path,     GreetSession, TalkSession
 //!       FetchSession>         reply, listing, cache)
-//!   FetchSession: plan,
-//!     apply, reading, outlet
+//!   FetchSession: plan,                               greeter::chat: ChatService,
+//!     apply, reading, outlet                            UdpChat, Room (sans I/O)
+//!                                                     greeter::services: echo,
+//!                                                       daytime, time, clock
 //!        \                        |                        /
 //!         +----- services and sessions (no sockets) ------+
 //!                                 | driven by (Session, Service,

@@ -20,6 +20,7 @@ fn main() {
         }
         Command::Greet(args) => cli::greet::greet_config(&args).and_then(|c| greeter::greet(&c)),
         Command::Talk(args) => cli::greet::talk_config(&args).and_then(|c| greeter::talk(&c)),
+        Command::Chat(args) => cli::greet::chat_config(&args).and_then(|c| greeter::chat(&c)),
         Command::Completions(args) => {
             clap_complete::generate(
                 args.shell,
@@ -66,7 +67,7 @@ fn usage_exit(e: &clap::Error) -> ! {
 fn folded(e: &clap::Error, args: &[String]) -> (String, Option<String>) {
     if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         // `wirecat` alone: clap would print the whole help as the error.
-        let hint = "see 'wirecat --help' (fetch, headers, serve, greet, talk, completions)";
+        let hint = "see 'wirecat --help' (fetch, headers, serve, greet, talk, chat, completions)";
         return (
             "a subcommand is required".to_string(),
             Some(hint.to_string()),
@@ -171,7 +172,9 @@ mod tests {
             (
                 &["wirecat"],
                 "a subcommand is required",
-                Some("see 'wirecat --help' (fetch, headers, serve, greet, talk, completions)"),
+                Some(
+                    "see 'wirecat --help' (fetch, headers, serve, greet, talk, chat, completions)",
+                ),
             ),
         ];
         for (args, message, hint) in cases {

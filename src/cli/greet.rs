@@ -6,9 +6,10 @@
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{bind_addr, seconds, GreetArgs, TalkArgs};
+use super::{bind_addr, seconds, ChatArgs, GreetArgs, ServiceArg, TalkArgs, TimeServiceArg};
 use crate::error::{Error, Result};
-use crate::greeter::{GreetConfig, GreetLimits, TalkConfig, TalkTimeouts};
+use crate::greeter::chat::ChatLimits;
+use crate::greeter::{ChatConfig, GreetConfig, GreetLimits, ServiceName, TalkConfig, TalkTimeouts};
 
 /// `greet`'s flags, checked and resolved.
 pub fn greet_config(args: &GreetArgs) -> Result<GreetConfig> {
@@ -23,12 +24,40 @@ pub fn greet_config(args: &GreetArgs) -> Result<GreetConfig> {
     Ok(GreetConfig {
         addr: bind_addr(&args.bind, args.port)?,
         udp: args.udp,
+        service: match args.service {
+            ServiceArg::Greet => ServiceName::Greet,
+            ServiceArg::Echo => ServiceName::Echo,
+            ServiceArg::Daytime => ServiceName::Daytime,
+            ServiceArg::Time => ServiceName::Time,
+            ServiceArg::Clock => ServiceName::Clock,
+        },
+        utc: args.utc,
         threads,
         limits: GreetLimits {
             max_line: args.max_line,
             idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
             stall_timeout: seconds(args.stall_timeout, "--stall-timeout")?,
             ..GreetLimits::default()
+        },
+    })
+}
+
+/// `chat`'s flags, checked and resolved.
+pub fn chat_config(args: &ChatArgs) -> Result<ChatConfig> {
+    if args.max_line == 0 {
+        return Err(Error::Usage("--max-line must be at least 1".into()));
+    }
+    if args.max_members == 0 {
+        return Err(Error::Usage("--max-members must be at least 1".into()));
+    }
+    Ok(ChatConfig {
+        addr: bind_addr(&args.bind, args.port)?,
+        udp: args.udp,
+        limits: ChatLimits {
+            max_line: args.max_line,
+            max_members: args.max_members,
+            idle_timeout: seconds(args.idle_timeout, "--idle-timeout")?,
+            ..ChatLimits::default()
         },
     })
 }
@@ -46,6 +75,13 @@ pub fn talk_config(args: &TalkArgs) -> Result<TalkConfig> {
         timeouts: TalkTimeouts {
             reply: seconds(args.reply_timeout, "--reply-timeout")?,
             greeting_wait: seconds(args.greeting_wait, "--greeting-wait")?.unwrap_or_default(),
+        },
+        chat: args.chat || args.name.is_some(),
+        name: args.name.clone(),
+        service: match args.service {
+            None => ServiceName::Greet,
+            Some(TimeServiceArg::Time) => ServiceName::Time,
+            Some(TimeServiceArg::Daytime) => ServiceName::Daytime,
         },
     })
 }

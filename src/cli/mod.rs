@@ -64,6 +64,8 @@ pub enum Command {
     Greet(GreetArgs),
     /// Talk to a line-based server: send lines, print replies.
     Talk(TalkArgs),
+    /// Run a chat room (TCP or UDP); `wirecat talk` is its client.
+    Chat(ChatArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
@@ -268,6 +270,28 @@ pub struct GreetArgs {
     /// Event loops (threads) for TCP; default: one per core.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// What to serve: the greeting, or one of inetd's small services (echo:
+    /// RFC 862; daytime: RFC 867, a date line then close; time: RFC 868,
+    /// four bytes then close) or clock (a Unix timestamp per line, answered
+    /// with its date as ctime shows it). Over UDP, daytime, time and clock
+    /// answer a source address at most 5 times a second.
+    #[arg(long, value_enum, value_name = "NAME", default_value = "greet")]
+    pub service: ServiceArg,
+
+    /// daytime and clock: dates in UTC instead of the local time zone.
+    #[arg(long)]
+    pub utc: bool,
+}
+
+/// `greet --service`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServiceArg {
+    Greet,
+    Echo,
+    Daytime,
+    Time,
+    Clock,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +301,10 @@ pub struct GreetArgs {
     "  printf 'a\\nb\\n' | wirecat talk 127.0.0.1:9999\n",
     "  wirecat talk --udp 127.0.0.1:9999 hello\n",
     "  wirecat talk udp://127.0.0.1:9999 hello   (the server's own announcement)\n",
+    "  wirecat talk --name alice 127.0.0.1:7777    (after wirecat chat)\n",
+    "\n",
+    "A time server (after wirecat greet --service time, or daytime):\n",
+    "  wirecat talk --service time 127.0.0.1:9999\n",
     "\n",
     "-v adds nothing for talk; -vv logs the connect attempts and, over UDP,\n",
     "datagrams from other addresses that are ignored.\n",
@@ -306,6 +334,70 @@ pub struct TalkArgs {
     /// Seconds to let a TCP server speak first (a welcome) before sending.
     #[arg(long, value_name = "SECS", default_value_t = 0.3)]
     pub greeting_wait: f64,
+
+    /// Join a `wirecat chat` room as NAME (sends /nick NAME first; implies --chat).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Talk to a chat room: show lines as they come, expect no reply per
+    /// line, and send /quit at the end (of the MESSAGEs or of stdin).
+    #[arg(long)]
+    pub chat: bool,
+
+    /// Ask a time server once (time: RFC 868, daytime: RFC 867) and print
+    /// its answer and how far its clock is from ours.
+    #[arg(long, value_enum, value_name = "NAME", conflicts_with_all = ["messages", "chat", "name"])]
+    pub service: Option<TimeServiceArg>,
+}
+
+/// `talk --service`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeServiceArg {
+    Time,
+    Daytime,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  wirecat chat                       tcp://127.0.0.1:7777\n",
+    "  wirecat talk --name alice 127.0.0.1:7777\n",
+    "  wirecat chat --udp -p 0\n",
+    "\n",
+    "A member's first line is its name (or /nick NAME): 1 to 24 printable ASCII\n",
+    "characters, no spaces or < > *, unique whatever the case. Then each line\n",
+    "goes to the others as <name> text; /me ACTION, /who, /nick NAME, /quit.\n",
+    "Control characters and ANSI escapes are removed before relaying. A member\n",
+    "with more than 1024 lines waiting (it does not read) is dropped.\n",
+    "\n",
+    "-v logs each connection, join and drop on stderr.\n",
+    see_exit_codes!(),
+))]
+pub struct ChatArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(short, long, default_value_t = 7777)]
+    pub port: u16,
+
+    /// Address to bind.
+    #[arg(short, long, default_value = "127.0.0.1")]
+    pub bind: String,
+
+    /// A room over UDP datagrams: an address's first datagram is its name.
+    #[arg(long)]
+    pub udp: bool,
+
+    /// Members the room holds at most.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_members: usize,
+
+    /// Seconds a member may send nothing before it leaves (0: forever).
+    #[arg(long, value_name = "SECS", default_value_t = 3600.0)]
+    pub idle_timeout: f64,
+
+    /// Longest line accepted, in bytes; a longer one is answered with an
+    /// error and the connection closed.
+    #[arg(long, value_name = "BYTES", default_value_t = 2048)]
+    pub max_line: usize,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,7 @@ mod shutdown;
 mod socket;
 mod tcp;
 mod udp;
+mod wake;
 
 pub use bind::{
     bind_listener, bind_listeners, bind_udp, bind_udp_client, bind_unix, UnixSocketFile,
@@ -40,6 +41,7 @@ pub use shutdown::{Notifier, RemoveOnExit, Shutdown};
 pub use socket::Listener;
 pub use tcp::{serve_threads, EventLoop, LoopConfig};
 pub use udp::{DatagramLoop, DatagramQueue, DatagramService, Flow};
+pub use wake::{SessionWaker, WakeList};
 
 #[cfg(test)]
 pub mod testing;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::buffer::{InBuf, Outbox};
 use super::control::Control;
 use super::peer::Peer;
+use super::wake::SessionWaker;
 
 /// Everything a session may look at or change on one call to `drive`.
 pub struct Io<'a> {
@@ -62,6 +63,10 @@ pub trait Session {
     /// The connection is established (accepted, or an outgoing connect
     /// confirmed). `local` is our address.
     fn on_connect(&mut self, _local: Peer, _peer: Peer, _now: Instant) {}
+
+    /// An accepted session's handle for being driven again on this loop's
+    /// next turn, given once when it enters the table (after `on_connect`).
+    fn on_waker(&mut self, _waker: SessionWaker) {}
 
     fn drive(&mut self, io: &mut Io<'_>) -> Step;
 

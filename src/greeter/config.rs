@@ -6,17 +6,45 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::chat::ChatLimits;
 use super::session::GreetLimits;
 use super::talk::TalkTimeouts;
+
+/// What `greet` serves (`--service`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServiceName {
+    /// The lesson's greeting.
+    #[default]
+    Greet,
+    /// RFC 862.
+    Echo,
+    /// RFC 867.
+    Daytime,
+    /// RFC 868.
+    Time,
+    /// A Unix timestamp per line, answered with its date (`ctime` form).
+    Clock,
+}
 
 /// `greet`, resolved.
 #[derive(Debug, Clone)]
 pub struct GreetConfig {
     pub addr: SocketAddr,
     pub udp: bool,
+    pub service: ServiceName,
+    /// Dates in UTC rather than the local time zone (daytime, clock).
+    pub utc: bool,
     /// Event loops for TCP, at least 1 (UDP uses one socket whatever this says).
     pub threads: usize,
     pub limits: GreetLimits,
+}
+
+/// `chat`, resolved.
+#[derive(Debug, Clone)]
+pub struct ChatConfig {
+    pub addr: SocketAddr,
+    pub udp: bool,
+    pub limits: ChatLimits,
 }
 
 /// `talk`, resolved.
@@ -30,10 +58,17 @@ pub struct TalkConfig {
     pub messages: Option<Vec<String>>,
     pub connect_timeout: Duration,
     pub timeouts: TalkTimeouts,
+    /// Talk as a chat member (`--name`, `--chat`): lines owe no reply,
+    /// `/nick NAME` goes first when named, `/quit` last.
+    pub chat: bool,
+    pub name: Option<String>,
+    /// `--service time|daytime`: ask once and show the answer (`Greet`: talk).
+    pub service: ServiceName,
 }
 
 impl TalkConfig {
-    /// MESSAGE mode's lines; over TCP the lesson's `exit` comes last.
+    /// MESSAGE mode's lines; over TCP the lesson's `exit` comes last
+    /// (a chat member's `/quit` is added by its `Outgoing`).
     pub fn message_lines(&self) -> Option<Vec<Vec<u8>>> {
         let mut lines: Vec<Vec<u8>> = self
             .messages
@@ -41,7 +76,7 @@ impl TalkConfig {
             .iter()
             .map(|m| m.as_bytes().to_vec())
             .collect();
-        if !self.udp {
+        if !self.udp && !self.chat {
             lines.push(b"exit".to_vec());
         }
         Some(lines)
@@ -64,6 +99,9 @@ mod tests {
                 reply: None,
                 greeting_wait: Duration::ZERO,
             },
+            chat: false,
+            name: None,
+            service: ServiceName::Greet,
         };
         assert_eq!(
             c.message_lines().unwrap(),

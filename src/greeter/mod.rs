@@ -5,6 +5,8 @@
 //! - [`reply`]: the server's words (`Welcome!`, `Hello, <msg>!`, `Bye!`).
 //! - [`session`]: [`GreetSession`], one TCP client of the server, and its service.
 //! - [`udp`]: [`UdpGreeter`], the datagram server.
+//! - [`services`]: `greet --service echo|daytime|time|clock`.
+//! - [`chat`](mod@chat): the chat room, TCP and UDP.
 //! - [`talk`](mod@talk): the client, TCP and UDP, given MESSAGEs or reading stdin.
 //! - [`config`]: [`GreetConfig`] and [`TalkConfig`], the plain values `cli`
 //!   resolves the flags into.
@@ -13,9 +15,11 @@
 //! stdin and stdout. It never sees a flag (`cli` resolves them) and never
 //! touches a socket: the event loop binds and drives every one.
 
+pub mod chat;
 pub mod config;
 pub mod lines;
 pub mod reply;
+pub mod services;
 pub mod session;
 pub mod talk;
 pub mod udp;
@@ -24,7 +28,7 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-pub use config::{GreetConfig, TalkConfig};
+pub use config::{ChatConfig, GreetConfig, ServiceName, TalkConfig};
 pub use reply::{BYE, HELLO_OVERHEAD, WELCOME};
 pub use session::{GreetLimits, GreetService, GreetSession};
 pub use talk::{Outgoing, TalkService, TalkSession, TalkTimeouts, UdpTalk};
@@ -32,8 +36,8 @@ pub use udp::UdpGreeter;
 
 use crate::error::{Error, Result};
 use crate::event_loop::{
-    bind_listeners, bind_udp, bind_udp_client, serve_threads, DatagramLoop, EventLoop, LoopConfig,
-    Shutdown,
+    bind_listener, bind_listeners, bind_udp, bind_udp_client, serve_threads, DatagramLoop,
+    EventLoop, LoopConfig, Shutdown,
 };
 
 /// Runs the greeting server until SIGINT or SIGTERM.
@@ -55,11 +59,33 @@ fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let local = listeners[0].local_addr().map_err(cannot_listen)?;
     announce("tcp", local);
     let limits = config.limits;
-    let listeners = listeners.into_iter().map(|l| vec![l.into()]).collect();
-    serve_threads(listeners, LoopConfig::default(), shutdown, move || {
-        GreetService::new(limits)
+    let listeners: Vec<_> = listeners.into_iter().map(|l| vec![l.into()]).collect();
+    let zone = zone(config.utc);
+    let loop_config = LoopConfig::default();
+    let served = match config.service {
+        ServiceName::Greet => serve_threads(listeners, loop_config, shutdown, move || {
+            GreetService::new(limits)
+        }),
+        ServiceName::Clock => serve_threads(listeners, loop_config, shutdown, move || {
+            GreetService::clock(limits, zone.clone())
+        }),
+        name => serve_threads(listeners, loop_config, shutdown, move || {
+            services::SmallService::new(name, limits, zone.clone())
+        }),
+    };
+    served.map_err(|e| Error::io("greet", e))
+}
+
+/// The zone dates are shown in: UTC, or the system's (TZ, else
+/// /etc/localtime), read once at start; UTC when neither can be read.
+fn zone(utc: bool) -> jiff::tz::TimeZone {
+    if utc {
+        return jiff::tz::TimeZone::UTC;
+    }
+    jiff::tz::TimeZone::try_system().unwrap_or_else(|e| {
+        log::warn!("local time zone unknown ({e}); using UTC");
+        jiff::tz::TimeZone::UTC
     })
-    .map_err(|e| Error::io("greet", e))
 }
 
 fn greet_udp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
@@ -68,20 +94,63 @@ fn greet_udp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
     let socket = bind_udp(config.addr).map_err(cannot_listen)?;
     let mut lp = DatagramLoop::new(socket, shutdown).map_err(cannot_listen)?;
     announce("udp", lp.local_addr().map_err(cannot_listen)?);
-    lp.run(&mut UdpGreeter::new())
-        .map_err(|e| Error::io("greet", e))
+    let ran = match config.service {
+        ServiceName::Greet => lp.run(&mut UdpGreeter::new()),
+        name => lp.run(&mut services::UdpServices::new(name, zone(config.utc))),
+    };
+    ran.map_err(|e| Error::io("greet", e))
+}
+
+/// Runs the chat room until SIGINT or SIGTERM: one loop, one room.
+pub fn chat(config: &ChatConfig) -> Result<()> {
+    let shutdown = Shutdown::new();
+    shutdown
+        .on_signals()
+        .map_err(|e| Error::io("installing signal handlers", e))?;
+    let limits = config.limits;
+    if config.udp {
+        let cannot_listen = |e| Error::io(format!("cannot listen on udp {}", config.addr), e);
+        let socket = bind_udp(config.addr).map_err(cannot_listen)?;
+        let mut lp = DatagramLoop::new(socket, shutdown).map_err(cannot_listen)?;
+        announce_as("Chatting", "udp", lp.local_addr().map_err(cannot_listen)?);
+        let room = chat::RoomLimits {
+            max_members: limits.max_members,
+            queue_cap: limits.queue_cap,
+        };
+        let mut svc = chat::UdpChat::new(room, limits.max_line, limits.idle_timeout);
+        return lp.run(&mut svc).map_err(|e| Error::io("chat", e));
+    }
+    let cannot_listen = |e| Error::io(format!("cannot listen on {}", config.addr), e);
+    let listener = bind_listener(config.addr, false).map_err(cannot_listen)?;
+    announce_as(
+        "Chatting",
+        "tcp",
+        listener.local_addr().map_err(cannot_listen)?,
+    );
+    let mut lp = EventLoop::new(LoopConfig::default(), shutdown)
+        .map_err(|e| Error::io("starting the event loop", e))?;
+    lp.listen(listener).map_err(cannot_listen)?;
+    lp.run(&mut chat::ChatService::new(limits))
+        .map_err(|e| Error::io("chat", e))
 }
 
 /// The line tests and scripts wait for; flushed at once, since stdout is a
 /// pipe for them and would otherwise hold it.
 fn announce(scheme: &str, addr: SocketAddr) {
+    announce_as("Greeting", scheme, addr)
+}
+
+fn announce_as(what: &str, scheme: &str, addr: SocketAddr) {
     let mut out = io::stdout().lock();
-    let _ = writeln!(out, "Greeting on {scheme}://{addr}");
+    let _ = writeln!(out, "{what} on {scheme}://{addr}");
     let _ = out.flush();
 }
 
 /// Talks to a server until the MESSAGEs are answered or stdin ends.
 pub fn talk(config: &TalkConfig) -> Result<()> {
+    if config.service != ServiceName::Greet {
+        return probe(config);
+    }
     if config.udp {
         talk_udp(config)
     } else {
@@ -91,7 +160,12 @@ pub fn talk(config: &TalkConfig) -> Result<()> {
 
 fn talk_tcp(config: &TalkConfig) -> Result<()> {
     let (outgoing, stdin) = match config.message_lines() {
+        Some(lines) if config.chat => (Outgoing::chat(config.name.as_deref(), lines, None), None),
         Some(lines) => (Outgoing::messages(lines), None),
+        None if config.chat => (
+            Outgoing::chat(config.name.as_deref(), [], None),
+            Some(talk::stdin_lines()),
+        ),
         None => (Outgoing::messages([]), Some(talk::stdin_lines())),
     };
     let session = TalkSession::new(
@@ -113,14 +187,51 @@ fn talk_tcp(config: &TalkConfig) -> Result<()> {
     service.into_result()
 }
 
+/// `talk --service time|daytime`: one answer, shown with its offset.
+fn probe(config: &TalkConfig) -> Result<()> {
+    let answer = if config.udp {
+        let server = config.addrs[0];
+        let socket = bind_udp_client(server).map_err(|e| Error::io("binding a UDP socket", e))?;
+        let mut lp = DatagramLoop::new(socket, Shutdown::new())
+            .map_err(|e| Error::io("starting the event loop", e))?;
+        let mut svc = talk::probe::UdpProbe::new(server, config.timeouts.reply);
+        lp.run(&mut svc).map_err(|e| Error::io("event loop", e))?;
+        svc.into_answer()?
+    } else {
+        let loop_config = LoopConfig {
+            connect_timeout: config.connect_timeout,
+            ..LoopConfig::default()
+        };
+        let mut lp = EventLoop::new(loop_config, Shutdown::new())
+            .map_err(|e| Error::io("starting the event loop", e))?;
+        let mut svc = talk::probe::ProbeService::new(config.addrs.clone(), config.target.clone());
+        lp.run(&mut svc).map_err(|e| Error::io("event loop", e))?;
+        svc.into_answer()?
+    };
+    let text = talk::probe::describe(config.service, &answer, jiff::Timestamp::now())?;
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("writing to stdout", e))
+}
+
 fn talk_udp(config: &TalkConfig) -> Result<()> {
     let server = config.addrs[0];
     let socket = bind_udp_client(server).map_err(|e| Error::io("binding a UDP socket", e))?;
     let mut lp = DatagramLoop::new(socket, Shutdown::new())
         .map_err(|e| Error::io("starting the event loop", e))?;
+    let name = config.name.as_deref();
     let outgoing = match config.message_lines() {
+        Some(lines) if config.chat => Outgoing::chat(name, lines, None),
         Some(lines) => Outgoing::messages(lines),
-        None => Outgoing::stream(talk::spawn_line_reader(talk::stdin_lines(), lp.notifier())),
+        None => {
+            let rx = talk::spawn_line_reader(talk::stdin_lines(), lp.notifier());
+            if config.chat {
+                Outgoing::chat(name, [], Some(rx))
+            } else {
+                Outgoing::stream(rx)
+            }
+        }
     };
     let mut svc = UdpTalk::new(server, io::stdout().lock(), outgoing, config.timeouts.reply);
     lp.run(&mut svc).map_err(|e| Error::io("event loop", e))?;

@@ -21,8 +21,11 @@
 
 use std::time::{Duration, Instant};
 
+use jiff::tz::TimeZone;
+
 use super::lines::{final_line, try_parse_line, LineError};
 use super::reply::{push_hello, BYE, WELCOME};
+use super::services::clock::clock_reply;
 use crate::event_loop::{Ended, Io, Peer, Service, Session, Step};
 
 /// Per-connection limits, resolved from the command line.
@@ -60,6 +63,9 @@ pub struct GreetSession {
     /// The last time a line was taken or a reply byte was sent.
     last_progress: Instant,
     last_written: u64,
+    /// The `clock` service: each line a timestamp, answered in this zone
+    /// (no welcome, no `exit`).
+    clock: Option<TimeZone>,
 }
 
 /// Why the line loop of one `drive` stopped.
@@ -82,6 +88,16 @@ impl GreetSession {
             messages: 0,
             last_progress: now,
             last_written: 0,
+            clock: None,
+        }
+    }
+
+    /// A session of the `clock` service instead of the greeting.
+    pub fn clock(limits: GreetLimits, peer: Peer, now: Instant, zone: TimeZone) -> Self {
+        GreetSession {
+            clock: Some(zone),
+            welcomed: true,
+            ..GreetSession::new(limits, peer, now)
         }
     }
 
@@ -144,6 +160,10 @@ impl GreetSession {
     /// Queues the reply to one line; true when the line ends the conversation.
     fn answer(&mut self, line: &[u8], out: &mut Vec<u8>) -> bool {
         self.messages += 1;
+        if let Some(zone) = &self.clock {
+            out.extend_from_slice(&clock_reply(line, zone));
+            return false;
+        }
         if line == b"exit" {
             out.extend_from_slice(BYE);
             return true;
@@ -229,11 +249,23 @@ impl Session for GreetSession {
 #[derive(Debug, Clone)]
 pub struct GreetService {
     limits: GreetLimits,
+    clock: Option<TimeZone>,
 }
 
 impl GreetService {
     pub fn new(limits: GreetLimits) -> Self {
-        GreetService { limits }
+        GreetService {
+            limits,
+            clock: None,
+        }
+    }
+
+    /// The `clock` service: timestamps in, dates in `zone` out.
+    pub fn clock(limits: GreetLimits, zone: TimeZone) -> Self {
+        GreetService {
+            limits,
+            clock: Some(zone),
+        }
     }
 }
 
@@ -242,7 +274,11 @@ impl Service for GreetService {
 
     fn accept(&mut self, peer: Peer, _local: Peer) -> Option<GreetSession> {
         log::info!("accepted connection from {peer}");
-        Some(GreetSession::new(self.limits, peer, Instant::now()))
+        let now = Instant::now();
+        Some(match &self.clock {
+            Some(zone) => GreetSession::clock(self.limits, peer, now, zone.clone()),
+            None => GreetSession::new(self.limits, peer, now),
+        })
     }
 
     fn refusal(&self) -> Vec<u8> {
@@ -480,6 +516,32 @@ mod tests {
                 read: false,
                 deadline: None
             }
+        );
+    }
+
+    #[test]
+    fn the_clock_answers_each_line_and_evaluates_nothing() {
+        let wire = Wire::with_peer("127.0.0.1:5000".parse().unwrap());
+        let mut h = Harness {
+            session: GreetSession::clock(
+                GreetLimits::default(),
+                wire.peer,
+                wire.now,
+                TimeZone::UTC,
+            ),
+            wire,
+        };
+        h.feed(b"0\n__import__('os')\n\n-1.5\n");
+        let text = h.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "Thu Jan  1 00:00:00 1970");
+        assert!(lines[1].starts_with("Error: send a Unix timestamp"));
+        assert!(lines[2].starts_with("Error: send a Unix timestamp"));
+        assert_eq!(lines[3], "Wed Dec 31 23:59:58 1969");
+        assert!(matches!(h.feed(b"exit\n"), Step::Wait { read: true, .. }));
+        assert!(
+            h.text().lines().nth(4).unwrap().starts_with("Error:"),
+            "exit is not special"
         );
     }
 

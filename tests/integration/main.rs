@@ -3,6 +3,7 @@
 
 mod architecture;
 mod browser;
+mod chat;
 mod crawl;
 mod fetch;
 mod fetch_connect;
@@ -31,6 +32,7 @@ mod serve_tls_peers;
 mod serve_tls_quiet;
 mod serve_unix;
 mod serve_upload;
+mod services;
 mod strict;
 mod support;
 mod tls;

@@ -448,7 +448,15 @@ fn on_port_zero(command: &str) -> String {
 /// The subcommand an example runs (none for a plain shell command such as
 /// the `mkdir` before `completions`).
 fn subcommand_of(command: &str) -> Option<&str> {
-    let subs = ["fetch", "headers", "serve", "greet", "talk", "completions"];
+    let subs = [
+        "fetch",
+        "headers",
+        "serve",
+        "greet",
+        "talk",
+        "chat",
+        "completions",
+    ];
     let after = command.split("wirecat ").nth(1)?;
     after.split(' ').find(|w| subs.contains(w))
 }
@@ -460,26 +468,38 @@ fn help_examples_run_against_the_demo_site() {
     let demo = format!("127.0.0.1:{}", port_of(&announced));
     let tcp = support::greet().start();
     let udp = support::greet().args(["--udp"]).start();
+    let chat = support::chat().start();
     let home = tempfile::tempdir().unwrap();
     let root = env!("CARGO_MANIFEST_DIR");
     std::os::unix::fs::symlink(format!("{root}/www"), home.path().join("www")).unwrap();
     std::fs::create_dir(home.path().join("dist")).unwrap();
     std::fs::create_dir(home.path().join("share")).unwrap();
     let mut ran = 0;
-    let subs = ["fetch", "headers", "serve", "greet", "talk", "completions"];
+    let subs = [
+        "fetch",
+        "headers",
+        "serve",
+        "greet",
+        "talk",
+        "chat",
+        "completions",
+    ];
     let helps =
         std::iter::once(wirecat_help(&[])).chain(subs.iter().map(|s| wirecat_help(&[s, "--help"])));
     for command in helps.flat_map(|h| help_examples(&h)) {
         let greeter = if command.contains("udp") { &udp } else { &tcp };
         let real = command
             .replace("127.0.0.1:8000", &demo)
-            .replace("127.0.0.1:9999", &greeter.addr.to_string());
+            .replace("127.0.0.1:9999", &greeter.addr.to_string())
+            .replace("127.0.0.1:7777", &chat.addr.to_string());
         match subcommand_of(&command) {
-            Some("serve" | "greet") => {
+            Some("serve" | "greet" | "chat") => {
                 let script = format!("exec {}", on_port_zero(&real));
                 let (_bg, first) = Background::start(&mut bash(&script, home.path()));
                 assert!(
-                    first.starts_with("Serving ") || first.starts_with("Greeting on "),
+                    first.starts_with("Serving ")
+                        || first.starts_with("Greeting on ")
+                        || first.starts_with("Chatting on "),
                     "help example `{command}` announced {first:?}"
                 );
             }

@@ -57,7 +57,7 @@ fn usage_errors_are_one_line_and_a_hint_with_exit_2() {
         (
             &[],
             "wirecat: a subcommand is required",
-            Some("hint: see 'wirecat --help' (fetch, headers, serve, greet, talk, completions)"),
+            Some("hint: see 'wirecat --help' (fetch, headers, serve, greet, talk, chat, completions)"),
         ),
     ];
     for (args, line, hint) in cases {

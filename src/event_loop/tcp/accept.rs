@@ -134,6 +134,7 @@ impl<S: Session> EventLoop<S> {
             tell_ended(svc, session, Ended::Failed(e), peer);
             return;
         }
+        session.on_waker(self.woken.waker(key));
         entry.insert(Conn::new(stream, session, peer, State::Open, now));
         self.process(key, svc, now);
     }

@@ -103,6 +103,7 @@ impl<S: Session> EventLoop<S> {
             service_wake: None,
             socket_budget: socket_budget(config.loops),
             notifier,
+            woken: Default::default(),
             shutdown,
             next_sweep: None,
             backlog: Vec::new(),
@@ -189,6 +190,7 @@ impl<S: Session> EventLoop<S> {
         if woken {
             self.mark_all_dirty();
         }
+        self.mark_woken();
         self.resume_accepting(svc, now);
         self.sweep(svc, now);
         self.run_backlog(svc, now);
@@ -231,7 +233,7 @@ impl<S: Session> EventLoop<S> {
     }
 
     fn poll_timeout(&self, now: Instant, grace: Option<Instant>) -> Option<Duration> {
-        if !self.backlog.is_empty() {
+        if !self.backlog.is_empty() || !self.woken.is_empty() {
             return Some(Duration::ZERO);
         }
         [
@@ -264,6 +266,16 @@ impl<S: Session> EventLoop<S> {
         for (key, conn) in self.conns.iter_mut() {
             conn.dirty = true;
             self.backlog.push(key);
+        }
+    }
+
+    /// Sessions woken through their `SessionWaker` go on the backlog.
+    fn mark_woken(&mut self) {
+        for key in self.woken.take() {
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.dirty = true;
+                self.backlog.push(key);
+            }
         }
     }
 

@@ -18,6 +18,7 @@ use crate::event_loop::peer::Peer;
 use crate::event_loop::session::Session;
 use crate::event_loop::shutdown::{Notifier, Shutdown};
 use crate::event_loop::socket::{Listening, Stream};
+use crate::event_loop::wake::WakeList;
 
 /// Knobs of one loop.
 #[derive(Debug, Clone)]
@@ -110,6 +111,8 @@ pub struct EventLoop<S> {
     /// stops accepting; see [`socket_budget`].
     pub(super) socket_budget: usize,
     pub(super) notifier: Notifier,
+    /// Sessions woken by others on this loop (`Session::on_waker`).
+    pub(super) woken: WakeList,
     pub(super) shutdown: Shutdown,
     pub(super) config: LoopConfig,
     pub(super) next_sweep: Option<Instant>,

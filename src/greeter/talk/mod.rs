@@ -7,12 +7,14 @@
 //! - [`pacing`]: what is sent next and which replies are owed (pure).
 //! - [`session`]: [`TalkSession`] and [`TalkService`], the TCP client.
 //! - [`udp`]: [`UdpTalk`], the UDP client.
+//! - [`probe`]: `talk --service time|daytime`, one answer and how far off it is.
 //! - [`terminal`]: the stdin reader thread and how server lines are printed.
 //!
 //! This file only names the parts; it holds no logic, so the parts never
 //! import it. None of them touches a socket: the event loop does.
 
 pub mod pacing;
+pub mod probe;
 pub mod session;
 pub mod terminal;
 pub mod udp;

@@ -21,6 +21,9 @@ pub struct TalkTimeouts {
     pub greeting_wait: Duration,
 }
 
+/// A chat member's last line.
+pub(super) const QUIT: &[u8] = b"/quit";
+
 /// The lines to send: given up front, or arriving from a stdin reader.
 #[derive(Debug)]
 pub struct Outgoing {
@@ -28,6 +31,8 @@ pub struct Outgoing {
     stdin: Option<Receiver<Vec<u8>>>,
     /// One at a time, each waiting for its reply (MESSAGE mode).
     lockstep: bool,
+    /// A chat member: lines owe no reply, and `/quit` goes last.
+    chat: bool,
 }
 
 impl Outgoing {
@@ -37,6 +42,7 @@ impl Outgoing {
             queue: lines.into_iter().collect(),
             stdin: None,
             lockstep: true,
+            chat: false,
         }
     }
 
@@ -47,7 +53,46 @@ impl Outgoing {
             queue: VecDeque::new(),
             stdin: Some(rx),
             lockstep: false,
+            chat: false,
         }
+    }
+
+    /// A chat member: `/nick NAME` first if named, then the lines (given,
+    /// or from `rx`) as they come, owing no replies, then `/quit`.
+    pub fn chat(
+        name: Option<&str>,
+        lines: impl IntoIterator<Item = Vec<u8>>,
+        rx: Option<Receiver<Vec<u8>>>,
+    ) -> Self {
+        let nick = name.map(|n| format!("/nick {n}").into_bytes());
+        let mut out = Outgoing {
+            queue: nick.into_iter().chain(lines).collect(),
+            stdin: rx,
+            lockstep: false,
+            chat: true,
+        };
+        if out.stdin.is_none() {
+            out.queue.push_back(QUIT.to_vec());
+        }
+        out
+    }
+
+    /// The rest of the lines come from `rx` (a stdin reader): a chat
+    /// member keeps its `/nick` and sends `/quit` when `rx` ends.
+    pub(super) fn read_from(&mut self, rx: Receiver<Vec<u8>>) {
+        if !self.chat {
+            *self = Outgoing::stream(rx);
+            return;
+        }
+        if self.stdin.is_none() && self.queue.back().is_some_and(|l| l == QUIT) {
+            self.queue.pop_back();
+        }
+        self.stdin = Some(rx);
+    }
+
+    /// A chat member: lines owe no reply.
+    pub(super) fn is_chat(&self) -> bool {
+        self.chat
     }
 
     /// Takes in whatever the stdin reader has handed over so far.
@@ -56,7 +101,12 @@ impl Outgoing {
             match rx.try_recv() {
                 Ok(line) => self.queue.push_back(line),
                 Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => self.stdin = None,
+                Err(TryRecvError::Disconnected) => {
+                    self.stdin = None;
+                    if self.chat {
+                        self.queue.push_back(QUIT.to_vec());
+                    }
+                }
             }
         }
     }
@@ -138,5 +188,34 @@ impl Owed {
             String::from_utf8_lossy(&self.last_sent),
             reply.unwrap_or_default()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chat_member_names_itself_first_owes_nothing_and_quits_last() {
+        let owed = Owed::default();
+        let mut given = Outgoing::chat(Some("bob"), [b"hi".to_vec()], None);
+        let mut sent = Vec::new();
+        while let Some(l) = given.next(&owed) {
+            sent.push(l);
+        }
+        assert_eq!(sent, [&b"/nick bob"[..], b"hi", b"/quit"]);
+        assert!(given.is_chat() && given.is_exhausted());
+
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut typed = Outgoing::chat(None, [], None);
+        typed.read_from(rx);
+        tx.send(b"hello".to_vec()).unwrap();
+        typed.refill();
+        assert_eq!(typed.next(&owed), Some(b"hello".to_vec()));
+        assert_eq!(typed.next(&owed), None, "no /quit while stdin is open");
+        drop(tx);
+        typed.refill();
+        assert_eq!(typed.next(&owed), Some(b"/quit".to_vec()));
+        assert!(typed.is_exhausted());
     }
 }

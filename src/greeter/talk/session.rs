@@ -13,7 +13,7 @@ use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::pacing::{Outgoing, Owed, TalkTimeouts};
+use super::pacing::{Outgoing, Owed, TalkTimeouts, QUIT};
 use super::terminal::{print_lines, spawn_line_reader};
 use crate::error::{Error, Result};
 use crate::event_loop::{Control, Ended, Io, Service, Session, Step};
@@ -37,6 +37,8 @@ pub struct TalkSession<W: Write> {
     server: String,
     phase: Phase,
     owed: Owed,
+    /// A chat member's `/quit` went out then: the server closes next.
+    quit_at: Option<Instant>,
     error: Option<Error>,
 }
 
@@ -49,6 +51,7 @@ impl<W: Write> TalkSession<W> {
             server,
             phase: Phase::Greeting(None),
             owed: Owed::default(),
+            quit_at: None,
             error: None,
         }
     }
@@ -84,7 +87,11 @@ impl<W: Write> TalkSession<W> {
             let Some(mut line) = self.outgoing.next(&self.owed) else {
                 break;
             };
-            self.owed.sent(&line, io.now);
+            if !self.outgoing.is_chat() {
+                self.owed.sent(&line, io.now);
+            } else if line == QUIT {
+                self.quit_at = Some(io.now);
+            }
             line.push(b'\n');
             io.output.push(line);
         }
@@ -101,6 +108,15 @@ impl<W: Write> TalkSession<W> {
             }
         }
         self.send(io);
+        if let Some(at) = self.quit_at {
+            // Chat: the server ends the session after `/quit`.
+            let deadline = self.timeouts.reply.and_then(|r| at.checked_add(r));
+            if deadline.is_some_and(|d| io.now >= d) {
+                let e = Error::Timeout(format!("{} did not close after /quit", self.server));
+                return self.fail(e);
+            }
+            return Step::read(deadline);
+        }
         if self.owed.is_settled() && self.outgoing.is_exhausted() {
             self.phase = Phase::Done;
             return Step::Close;
@@ -186,7 +202,8 @@ impl<W: Write> Service for TalkService<W> {
     fn tick(&mut self, ctl: &mut Control<'_, TalkSession<W>>) -> bool {
         if let Some((addrs, mut session)) = self.start.take() {
             if let Some(input) = self.stdin.take() {
-                session.outgoing = Outgoing::stream(spawn_line_reader(input, ctl.notifier()));
+                let rx = spawn_line_reader(input, ctl.notifier());
+                session.outgoing.read_from(rx);
             }
             ctl.connect(addrs, session);
         }

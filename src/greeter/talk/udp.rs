@@ -7,10 +7,13 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::pacing::{Outgoing, Owed};
+use super::pacing::{Outgoing, Owed, QUIT};
 use super::terminal::print_datagram;
 use crate::error::{Error, Result};
 use crate::event_loop::{DatagramQueue, DatagramService, Flow};
+
+/// The chat room's answer to `/quit`.
+const CHAT_BYE: &[u8] = b"* Bye!\n";
 
 /// One UDP conversation.
 pub struct UdpTalk<W: Write> {
@@ -19,6 +22,9 @@ pub struct UdpTalk<W: Write> {
     outgoing: Outgoing,
     reply: Option<Duration>,
     owed: Owed,
+    /// A chat member's `/quit` went out then: the room's `* Bye!` ends it.
+    quit_at: Option<Instant>,
+    said_bye: bool,
     error: Option<Error>,
 }
 
@@ -30,6 +36,8 @@ impl<W: Write> UdpTalk<W> {
             outgoing,
             reply,
             owed: Owed::default(),
+            quit_at: None,
+            said_bye: false,
             error: None,
         }
     }
@@ -43,12 +51,20 @@ impl<W: Write> UdpTalk<W> {
     fn send(&mut self, out: &mut DatagramQueue, now: Instant) {
         self.outgoing.refill();
         while let Some(line) = self.outgoing.next(&self.owed) {
-            self.owed.sent(&line, now);
+            let owes = !self.outgoing.is_chat();
+            if owes {
+                self.owed.sent(&line, now);
+            }
             if !out.push(line.clone(), self.server) {
                 // Our own send queue is full: try again next turn.
-                self.owed.unsent();
+                if owes {
+                    self.owed.unsent();
+                }
                 self.outgoing.put_back(line);
                 break;
+            }
+            if !owes && line == QUIT {
+                self.quit_at = Some(now);
             }
         }
     }
@@ -70,6 +86,9 @@ impl<W: Write> DatagramService for UdpTalk<W> {
             self.error.get_or_insert(Error::io("writing to stdout", e));
         }
         self.owed.received(1, now);
+        if self.quit_at.is_some() && data == CHAT_BYE {
+            self.said_bye = true;
+        }
     }
 
     fn tick(&mut self, out: &mut DatagramQueue, now: Instant, shutting_down: bool) -> Flow {
@@ -77,6 +96,13 @@ impl<W: Write> DatagramService for UdpTalk<W> {
             return Flow::Stop;
         }
         self.send(out, now);
+        if let Some(at) = self.quit_at {
+            let deadline = self.reply.and_then(|r| at.checked_add(r));
+            if self.said_bye || deadline.is_some_and(|d| now >= d) {
+                return Flow::Stop;
+            }
+            return Flow::Continue(deadline);
+        }
         if self.owed.is_settled() && self.outgoing.is_exhausted() {
             return Flow::Stop;
         }

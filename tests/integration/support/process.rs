@@ -259,7 +259,8 @@ fn next_line_with(lines: &mpsc::Receiver<String>, needle: &str, what: &str) -> S
     }
 }
 
-fn read_lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+/// Each line `out` prints, without its end, as it comes (a reader thread).
+pub fn read_lines(out: impl Read + Send + 'static) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(out).lines() {
@@ -312,6 +313,11 @@ pub fn serve(dir: impl AsRef<Path>) -> Launch {
 /// `wirecat greet -p 0`, to be given more flags and started.
 pub fn greet() -> Launch {
     Launch::new(&["greet", "-p", "0"], None, "Greeting on ")
+}
+
+/// `wirecat chat -p 0`, to be given more flags and started.
+pub fn chat() -> Launch {
+    Launch::new(&["chat", "-p", "0"], None, "Chatting on ")
 }
 
 impl Launch {
