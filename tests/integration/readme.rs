@@ -118,7 +118,15 @@ fn readme_exit_code_table_matches_the_binary() {
 #[test]
 fn readme_mentions_only_real_subcommands_and_flags() {
     let text = readme();
-    let subcommands = ["fetch", "headers", "serve", "greet", "talk", "completions"];
+    let subcommands = [
+        "fetch",
+        "headers",
+        "serve",
+        "greet",
+        "talk",
+        "chat",
+        "completions",
+    ];
     let mut all_help = wirecat_help(&[]);
     for sub in subcommands {
         all_help.push_str(&wirecat_help(&[sub, "--help"]));
