@@ -221,6 +221,15 @@ impl Output {
         }
     }
 
+    /// `--segments`: another handle on a temporary file (not `-C`'s part,
+    /// nor stdout or a device), for writes at offsets.
+    pub fn positioned(&self) -> Option<File> {
+        match &self.sink {
+            Sink::Temp { w, .. } => w.get_ref().try_clone().ok(),
+            _ => None,
+        }
+    }
+
     pub fn written(&self) -> u64 {
         self.written
     }

@@ -1,0 +1,147 @@
+//! The outlets of a segmented download. [`Leader`] wraps the first
+//! connection's own outlet: its 200 keeps streaming from byte 0 into the
+//! job's output, cut at the end of its span (which stealing may move
+//! down). [`Piece`] writes one range's bytes at their offsets into the
+//! same file (positioned writes, so the connections never share a cursor).
+//! Both stop taking bytes once the split has failed.
+
+use std::os::unix::fs::FileExt;
+
+use super::plan::Span;
+use super::state::Shared;
+use crate::client::outlet::{BodyTarget, Delivered, Outlet};
+use crate::error::{Error, Result};
+use crate::http::Header;
+
+/// The first connection's outlet once its body is split.
+#[derive(Debug)]
+pub struct Leader<J> {
+    pub inner: Box<dyn Outlet>,
+    pub split: Shared<J>,
+}
+
+/// One more connection's outlet: span `index` of the split.
+#[derive(Debug)]
+pub struct Piece<J> {
+    pub split: Shared<J>,
+    pub index: usize,
+}
+
+fn check<J>(split: &Shared<J>) -> Result<()> {
+    match &split.borrow().failed {
+        Some(why) => Err(Error::Protocol(format!(
+            "segmented download stopped: {why}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// How much of `len` bytes still fall inside `span`.
+fn room(span: &Span, len: usize) -> usize {
+    span.left().min(len as u64) as usize
+}
+
+impl<J: std::fmt::Debug> Outlet for Leader<J> {
+    fn request(&mut self, head: &[u8]) {
+        self.inner.request(head);
+    }
+
+    fn passing_head(&mut self, head: &[u8]) {
+        self.inner.passing_head(head);
+    }
+
+    fn final_head(&mut self, head: &[u8]) -> Result<()> {
+        self.inner.final_head(head)
+    }
+
+    fn open(&mut self, target: BodyTarget<'_>) -> Result<()> {
+        // A retry of the first connection must continue its own bytes: a
+        // fresh body (a 200 after If-Range) means the file changed, and the
+        // other ranges belong to the old one.
+        if !target.keep {
+            let why = "the file changed on the server during the download";
+            self.split.borrow_mut().failed = Some(why.into());
+            return Err(Error::Protocol(why.into()));
+        }
+        self.inner.open(target)
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        check(&self.split)?;
+        let take = room(&self.split.borrow().spans[0], bytes.len());
+        self.inner.write(&bytes[..take])?;
+        self.split.borrow_mut().spans[0].got += take as u64;
+        Ok(())
+    }
+
+    fn progress(&mut self, _received: u64, _expected: Option<u64>) {
+        let (got, total) = {
+            let split = self.split.borrow();
+            (split.spans.iter().map(|s| s.got).sum(), split.total)
+        };
+        self.inner.progress(got, Some(total));
+    }
+
+    fn body_end(&mut self, trailers: &[Header]) {
+        self.inner.body_end(trailers);
+    }
+
+    fn received(&self) -> u64 {
+        self.inner.received()
+    }
+
+    fn satisfied(&self) -> bool {
+        self.split.borrow().spans[0].is_whole()
+    }
+
+    fn commit(&mut self) -> Result<Option<Delivered>> {
+        let total = self.split.borrow().total;
+        Ok(self
+            .inner
+            .commit()?
+            .map(|d| Delivered { bytes: total, ..d }))
+    }
+}
+
+impl<J: std::fmt::Debug> Outlet for Piece<J> {
+    fn request(&mut self, _head: &[u8]) {}
+
+    fn passing_head(&mut self, _head: &[u8]) {}
+
+    fn final_head(&mut self, _head: &[u8]) -> Result<()> {
+        Ok(())
+    }
+
+    fn open(&mut self, _target: BodyTarget<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        check(&self.split)?;
+        let mut split = self.split.borrow_mut();
+        let span = split.spans[self.index];
+        let take = room(&span, bytes.len());
+        split
+            .file
+            .write_all_at(&bytes[..take], span.at())
+            .map_err(|e| Error::io("writing a segment", e))?;
+        split.spans[self.index].got += take as u64;
+        Ok(())
+    }
+
+    fn progress(&mut self, _received: u64, _expected: Option<u64>) {}
+
+    fn body_end(&mut self, _trailers: &[Header]) {}
+
+    fn received(&self) -> u64 {
+        self.split.borrow().spans[self.index].got
+    }
+
+    fn satisfied(&self) -> bool {
+        self.split.borrow().spans[self.index].is_whole()
+    }
+
+    fn commit(&mut self) -> Result<Option<Delivered>> {
+        Ok(None)
+    }
+}
