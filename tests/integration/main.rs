@@ -8,6 +8,7 @@ mod fetch;
 mod fetch_connect;
 mod fetch_json;
 mod fetch_retry;
+mod fetch_segments;
 mod greet;
 mod habits;
 mod https;

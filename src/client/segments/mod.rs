@@ -37,8 +37,9 @@ use crate::http::response::ResponseHead;
 use plan::{Fit, Span, Verdict};
 use state::{Split, Template};
 
-/// The smallest span worth its own connection, unless `--segment-min` says.
-pub const MIN_SEGMENT: u64 = 1 << 20;
+/// The smallest half of a span worth a new request when a connection is
+/// free (or `--segment-min`, if larger).
+const MIN_STEAL: u64 = 64 * 1024;
 
 /// The shared state, with the first job parked in it.
 pub type Shared = state::Shared<Job>;
@@ -80,7 +81,7 @@ pub fn begin(job: &mut Job, pool: &SharedPool) {
         validator,
         asked: vec![None; spans.len()],
         spans,
-        min: config.segments.min,
+        min: config.segments.min.max(MIN_STEAL),
         failed: None,
         parked: None,
         template: Template {
@@ -223,7 +224,7 @@ fn take(response: &ResponseHead) -> Result<Applied> {
 /// or complete the file. Returns the job and result the service is to
 /// settle, if any: the first job once the file is whole or failed.
 pub fn settle(
-    mut job: Job,
+    job: Job,
     result: Result<Ending>,
     pool: &SharedPool,
 ) -> Option<(Job, Result<Ending>)> {
@@ -236,20 +237,28 @@ pub fn settle(
     };
     let failed = split.borrow().failed.clone();
     match (index, result, failed) {
-        (0, _, Some(why)) => {
-            // Not retried: the other ranges say the file cannot be trusted.
-            job.cut = false;
-            Some((job, Err(Error::Protocol(why))))
-        }
+        (0, _, Some(why)) => Some(failing(job, why)),
         (0, Ok(Ending::Complete), None) => {
             split.borrow_mut().parked = Some(job);
             after_span(&split, pool)
         }
         (0, result, _) => Some((job, result)),
-        (_, _, Some(_)) => None,
+        (_, _, Some(why)) => {
+            let leader = split.borrow_mut().parked.take();
+            leader.map(|leader| failing(leader, why))
+        }
         (_, Ok(_), None) => after_span(&split, pool),
         (_, Err(e), None) => Some((job, Err(e))),
     }
+}
+
+/// The first job, failed for `why` (not retried: the other ranges say
+/// the file cannot be trusted); no longer part of the split.
+fn failing(mut job: Job, why: String) -> (Job, Result<Ending>) {
+    job.cut = false;
+    job.segment = None;
+    let e = Error::Protocol(format!("{}: {why}", job.url()));
+    (job, Err(e))
 }
 
 /// A span is whole: the first job goes on when all are, else a stolen

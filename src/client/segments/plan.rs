@@ -294,7 +294,8 @@ mod tests {
     #[test]
     fn the_span_with_most_left_gives_up_its_second_half() {
         let span = |start, end, got| Span { start, end, got };
-        let cases: Vec<(Vec<Span>, u64, Option<(usize, u64, u64)>)> = vec![
+        type Case = (Vec<Span>, u64, Option<(usize, u64, u64)>);
+        let cases: Vec<Case> = vec![
             (
                 vec![span(0, 100, 100), span(100, 200, 10)],
                 1,

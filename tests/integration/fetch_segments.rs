@@ -1,0 +1,245 @@
+//! `fetch --segments N` end to end against servers on 127.0.0.1 that
+//! answer byte ranges (a scripted one whose requests are recorded, and
+//! `wirecat serve` itself): the same bytes for 1, 2, 8 and 16 segments on
+//! awkward sizes; servers that lie in Content-Range, change their ETag or
+//! answer a range with a 200 (the download fails, no file is left); the
+//! fallbacks to one connection and their note; a cut range resumed under
+//! --retry from where it stopped. `--segment-min 1` (hidden) lets tiny
+//! files split.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::support::{
+    assert_code, assert_stderr_has, files, pseudo_random, reply, serve, stderr, wirecat_in, Reply,
+    TestServer,
+};
+
+fn header<'a>(request: &'a str, name: &str) -> Option<&'a str> {
+    request.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// `Range: bytes=A-B` as (A, B).
+fn range(request: &str) -> Option<(usize, usize)> {
+    let (a, b) = header(request, "range")?
+        .strip_prefix("bytes=")?
+        .split_once('-')?;
+    Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// How a scripted server misbehaves.
+#[derive(Clone, Copy, PartialEq)]
+enum Lie {
+    None,
+    /// Content-Range one byte later than asked.
+    Shifted,
+    /// Ranges come with another ETag.
+    NewTag,
+    /// Ranges are answered with the whole file.
+    Whole,
+    /// No Accept-Ranges on the first response.
+    NoRanges,
+    /// Only Last-Modified, no ETag.
+    DateOnly,
+}
+
+/// A 200 with ranges and a strong ETag, or a 206 for `Range: bytes=A-B`,
+/// bent by `lie`.
+fn answer(request: &str, body: &[u8], lie: Lie) -> Reply {
+    let tag = match lie {
+        Lie::DateOnly => "Last-Modified: Mon, 30 Nov 2026 00:00:00 GMT\r\n",
+        _ => "ETag: \"s1\"\r\n",
+    };
+    let ranges = match lie {
+        Lie::NoRanges => "",
+        _ => "Accept-Ranges: bytes\r\n",
+    };
+    match range(request) {
+        Some((a, b)) if lie != Lie::Whole => {
+            let (shown, tag) = match lie {
+                Lie::Shifted => (a + 1, tag),
+                Lie::NewTag => (a, "ETag: \"s2\"\r\n"),
+                _ => (a, tag),
+            };
+            let part = &body[a..=b];
+            let mut bytes = format!(
+                "HTTP/1.1 206 Partial Content\r\n{tag}Content-Range: bytes {shown}-{}/{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                shown + b - a,
+                body.len(),
+                part.len()
+            )
+            .into_bytes();
+            bytes.extend_from_slice(part);
+            reply(bytes)
+        }
+        _ => {
+            let mut bytes = format!(
+                "HTTP/1.1 200 OK\r\n{tag}{ranges}Content-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            bytes.extend_from_slice(body);
+            reply(bytes)
+        }
+    }
+}
+
+fn server(body: &Arc<Vec<u8>>, lie: Lie) -> TestServer {
+    let body = body.clone();
+    TestServer::start(None, move |req| answer(req, &body, lie))
+}
+
+fn fetch(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["fetch", "--segment-min", "1", "-o", "out.bin"];
+    args.extend_from_slice(extra);
+    args.push(url);
+    wirecat_in(dir, &args)
+}
+
+#[test]
+fn every_segment_count_gives_the_same_bytes_on_awkward_sizes() {
+    for n in [1usize, 2, 8, 16] {
+        for size in [1, n.saturating_sub(1).max(1), n + 1, 1000 * n + 7] {
+            let body = Arc::new(pseudo_random(size, size as u32));
+            let server = server(&body, Lie::None);
+            let dir = tempfile::tempdir().unwrap();
+            let count = n.to_string();
+            let out = fetch(dir.path(), &server.url("/f"), &["--segments", &count]);
+            assert_code(&out, 0);
+            let got = std::fs::read(dir.path().join("out.bin")).unwrap();
+            assert!(got == *body, "{n} segments, {size} bytes differ");
+            assert_eq!(files(dir.path()), ["out.bin"]);
+            let ranges: Vec<_> = server.requests().iter().filter_map(|r| range(r)).collect();
+            // A span of at least one byte each: as many connections as fit.
+            let want = if n > 1 && size >= 2 {
+                n.min(size) - 1
+            } else {
+                0
+            };
+            assert_eq!(ranges.len(), want, "{n} segments, {size} bytes: {ranges:?}");
+            for r in server.requests().iter().filter(|r| range(r).is_some()) {
+                assert_eq!(header(r, "if-range"), Some("\"s1\""));
+            }
+        }
+    }
+}
+
+#[test]
+fn wirecat_serve_itself_is_fetched_in_eight_segments() {
+    let www = tempfile::tempdir().unwrap();
+    let body = pseudo_random(3 * 1024 * 1024 + 5, 3);
+    std::fs::write(www.path().join("big.bin"), &body).unwrap();
+    let server = serve(www.path()).start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = wirecat_in(
+        dir.path(),
+        &[
+            "fetch",
+            "--segments",
+            "8",
+            "--segment-min",
+            "64K",
+            &server.url("/big.bin"),
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(std::fs::read(dir.path().join("big.bin")).unwrap() == body);
+    assert_stderr_has(&out, &format!("saved {} bytes", body.len()));
+}
+
+#[test]
+fn a_range_the_server_answers_wrongly_fails_the_download_and_leaves_nothing() {
+    let body = Arc::new(pseudo_random(64 * 1024, 9));
+    let cases = [
+        (Lie::Shifted, "the server sent Content-Range bytes"),
+        (Lie::NewTag, "instead of \"s1\""),
+        (Lie::Whole, "the server sent the whole file for a range"),
+    ];
+    for (lie, said) in cases {
+        let server = server(&body, lie);
+        let dir = tempfile::tempdir().unwrap();
+        let out = fetch(
+            dir.path(),
+            &server.url("/f"),
+            &["--segments", "4", "--retry", "2"],
+        );
+        assert_code(&out, 6);
+        assert_stderr_has(&out, said);
+        assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+        // A lie is not retried: one first request and the three ranges.
+        assert_eq!(server.requests().len(), 4, "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn without_ranges_or_a_strong_etag_one_connection_says_why() {
+    let body = Arc::new(pseudo_random(10_000, 4));
+    let cases = [
+        (Lie::NoRanges, "the server does not accept byte ranges"),
+        (
+            Lie::DateOnly,
+            "Last-Modified alone is not a strong validator",
+        ),
+    ];
+    for (lie, why) in cases {
+        let server = server(&body, lie);
+        let dir = tempfile::tempdir().unwrap();
+        let out = fetch(dir.path(), &server.url("/f"), &["--segments", "4"]);
+        assert_code(&out, 0);
+        assert!(std::fs::read(dir.path().join("out.bin")).unwrap() == *body);
+        assert_stderr_has(&out, "--segments: one connection for ");
+        assert_stderr_has(&out, why);
+        assert_eq!(server.requests().len(), 1);
+    }
+    // Too small for the default smallest segment (1 MiB).
+    let server = server(&body, Lie::None);
+    let dir = tempfile::tempdir().unwrap();
+    let out = wirecat_in(
+        dir.path(),
+        &["fetch", "--segments", "4", "-o", "x", &server.url("/f")],
+    );
+    assert_code(&out, 0);
+    assert_stderr_has(&out, "the file is too small to split");
+}
+
+#[test]
+fn a_cut_range_is_retried_from_where_it_stopped() {
+    let body = Arc::new(pseudo_random(40_000, 5));
+    let cuts = Arc::new(AtomicUsize::new(0));
+    let (b, c) = (body.clone(), cuts.clone());
+    // The range starting at 20000 is cut after 3000 bytes, once.
+    let server = TestServer::start(None, move |req| {
+        let mut answer = answer(req, &b, Lie::None);
+        if range(req).is_some_and(|(a, _)| a == 20_000) && c.fetch_add(1, Ordering::SeqCst) == 0 {
+            let head = answer
+                .bytes
+                .windows(4)
+                .position(|w| w == b"\r\n\r\n")
+                .unwrap()
+                + 4;
+            answer.bytes.truncate(head + 3000);
+        }
+        answer
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = fetch(
+        dir.path(),
+        &server.url("/f"),
+        &[
+            "--segments",
+            "2",
+            "--retry",
+            "2",
+            "--retry-max-delay",
+            "0.1",
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(std::fs::read(dir.path().join("out.bin")).unwrap() == *body);
+    let ranges: Vec<_> = server.requests().iter().filter_map(|r| range(r)).collect();
+    assert_eq!(ranges, [(20_000, 39_999), (23_000, 39_999)]);
+    assert_stderr_has(&out, "wirecat: retry 1/2");
+}
