@@ -7,12 +7,14 @@
 //! --retry from where it stopped. `--segment-min 1` (hidden) lets tiny
 //! files split.
 
+use std::io::{BufReader, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use crate::support::{
-    assert_code, assert_stderr_has, files, pseudo_random, reply, serve, stderr, wirecat_in, Reply,
-    TestServer,
+    assert_code, assert_stderr_has, files, listen, pseudo_random, read_request_head, reply, serve,
+    stderr, wirecat_in, Reply, TestServer, TIMEOUT,
 };
 
 fn header<'a>(request: &'a str, name: &str) -> Option<&'a str> {
@@ -242,4 +244,93 @@ fn a_cut_range_is_retried_from_where_it_stopped() {
     let ranges: Vec<_> = server.requests().iter().filter_map(|r| range(r)).collect();
     assert_eq!(ranges, [(20_000, 39_999), (23_000, 39_999)]);
     assert_stderr_has(&out, "wirecat: retry 1/2");
+}
+
+/// Fetches 512 KiB in 2 segments from a server on which the response
+/// starting at `slow` (0: the first 200) stalls after 100 KiB until a
+/// range inside its span is asked for (at most TIMEOUT), then sends the
+/// rest. Returns the ranges asked for, in order (`None`: the 200).
+fn stalled_at(slow: usize) -> Vec<Option<(usize, usize)>> {
+    const SIZE: usize = 512 * 1024;
+    let body = Arc::new(pseudo_random(SIZE, 8));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let stolen = Arc::new((Mutex::new(false), Condvar::new()));
+    let (b, a, st) = (body.clone(), asked.clone(), stolen.clone());
+    let server = listen(move |conn| {
+        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
+        let Some(request) = read_request_head(&mut BufReader::new(&conn)) else {
+            return;
+        };
+        let r = range(&request);
+        a.lock().unwrap().push(r);
+        let bytes = answer(&request, &b, Lie::None).bytes;
+        let (start, end) = r.unwrap_or((0, SIZE / 2 - 1));
+        let (flag, wake) = &*st;
+        if start > slow && end < slow + SIZE / 2 {
+            *flag.lock().unwrap() = true;
+            wake.notify_all();
+        }
+        let mut out = &conn;
+        if start == slow {
+            let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            let cut = head + 100 * 1024;
+            let _ = out.write_all(&bytes[..cut]);
+            let stalled = flag.lock().unwrap();
+            let _ = wake.wait_timeout_while(stalled, TIMEOUT, |s| !*s).unwrap();
+            let _ = out.write_all(&bytes[cut..]);
+            return;
+        }
+        let _ = out.write_all(&bytes);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}/f", server.addr);
+    let started = std::time::Instant::now();
+    let out = fetch(dir.path(), &url, &["--segments", "2"]);
+    assert_code(&out, 0);
+    assert!(std::fs::read(dir.path().join("out.bin")).unwrap() == *body);
+    assert!(
+        started.elapsed() < TIMEOUT - Duration::from_secs(5),
+        "waited for the stall"
+    );
+    // In the order asked: the 200 first, then the ranges (in whatever
+    // order their connections got there).
+    let mut asked = asked.lock().unwrap().clone();
+    asked.sort();
+    asked
+}
+
+#[test]
+fn a_connection_done_early_takes_over_half_of_a_slow_range() {
+    const HALF: usize = 256 * 1024;
+    let asked = stalled_at(HALF);
+    // The 200, the second span (shortened if the steal came before its
+    // request), and the second half of what was left of it, taken by the
+    // freed connection (a range taken so may in turn give up its half).
+    let ranges: Vec<_> = asked[1..].iter().flatten().collect();
+    assert!(
+        asked[0].is_none() && ranges.len() == asked.len() - 1,
+        "{asked:?}"
+    );
+    assert!(ranges.len() >= 2 && ranges[0].0 == HALF, "{asked:?}");
+    assert!(
+        ranges.iter().all(|r| r.0 >= HALF && r.1 < 2 * HALF),
+        "{asked:?}"
+    );
+    assert!(ranges[1].0 >= HALF + HALF / 2, "{asked:?}");
+}
+
+#[test]
+fn the_first_connection_stops_where_a_stolen_range_begins() {
+    const HALF: usize = 256 * 1024;
+    let asked = stalled_at(0);
+    let ranges: Vec<_> = asked[1..].iter().flatten().collect();
+    assert!(
+        asked[0].is_none() && ranges.len() == asked.len() - 1,
+        "{asked:?}"
+    );
+    assert!(ranges.contains(&&(HALF, 2 * HALF - 1)), "{asked:?}");
+    // Taken from the stalled 200's span, which had the most left.
+    let taken = ranges.iter().find(|r| r.0 < HALF).expect("a stolen range");
+    assert!(taken.0 >= HALF / 2 && taken.1 == HALF - 1, "{asked:?}");
 }
