@@ -7,14 +7,16 @@
 //! --retry from where it stopped. `--segment-min 1` (hidden) lets tiny
 //! files split.
 
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
+use std::process::Stdio;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::support::{
     assert_code, assert_stderr_has, files, listen, pseudo_random, read_request_head, reply, serve,
-    stderr, wirecat_in, Reply, TestServer, TIMEOUT,
+    stderr, wait_until, wirecat, wirecat_in, Reply, TestServer, TIMEOUT,
 };
 
 fn header<'a>(request: &'a str, name: &str) -> Option<&'a str> {
@@ -24,12 +26,17 @@ fn header<'a>(request: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-/// `Range: bytes=A-B` as (A, B).
+/// `Range: bytes=A-B` as (A, B); `bytes=A-` as (A, usize::MAX).
 fn range(request: &str) -> Option<(usize, usize)> {
     let (a, b) = header(request, "range")?
         .strip_prefix("bytes=")?
         .split_once('-')?;
-    Some((a.parse().ok()?, b.parse().ok()?))
+    let b = if b.is_empty() {
+        usize::MAX
+    } else {
+        b.parse().ok()?
+    };
+    Some((a.parse().ok()?, b))
 }
 
 /// How a scripted server misbehaves.
@@ -61,6 +68,7 @@ fn answer(request: &str, body: &[u8], lie: Lie) -> Reply {
     };
     match range(request) {
         Some((a, b)) if lie != Lie::Whole => {
+            let b = b.min(body.len() - 1);
             let (shown, tag) = match lie {
                 Lie::Shifted => (a + 1, tag),
                 Lie::NewTag => (a, "ETag: \"s2\"\r\n"),
@@ -317,7 +325,8 @@ fn a_connection_done_early_takes_over_half_of_a_slow_range() {
         ranges.iter().all(|r| r.0 >= HALF && r.1 < 2 * HALF),
         "{asked:?}"
     );
-    assert!(ranges[1].0 >= HALF + HALF / 2, "{asked:?}");
+    let first_taken = |r: &&&(usize, usize)| r.0 >= HALF + HALF / 2 && r.1 == 2 * HALF - 1;
+    assert!(ranges.iter().any(|r| first_taken(&r)), "{asked:?}");
 }
 
 #[test]
@@ -333,4 +342,94 @@ fn the_first_connection_stops_where_a_stolen_range_begins() {
     // Taken from the stalled 200's span, which had the most left.
     let taken = ranges.iter().find(|r| r.0 < HALF).expect("a stolen range");
     assert!(taken.0 >= HALF / 2 && taken.1 == HALF - 1, "{asked:?}");
+}
+
+#[test]
+fn a_killed_segmented_download_resumes_with_c_asking_only_what_is_missing() {
+    const SPAN: usize = 100 * 1024;
+    let body = Arc::new(pseudo_random(4 * SPAN, 11));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    // In the first run the 2nd and 4th ranges stall part way (until the
+    // client goes); in the second everything is served.
+    let stall = Arc::new(AtomicBool::new(true));
+    let (b, a, st) = (body.clone(), asked.clone(), stall.clone());
+    let server = listen(move |conn| {
+        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
+        let mut reader = BufReader::new(&conn);
+        let Some(request) = read_request_head(&mut reader) else {
+            return;
+        };
+        let r = range(&request);
+        a.lock().unwrap().push((st.load(Ordering::SeqCst), r));
+        let bytes = answer(&request, &b, Lie::None).bytes;
+        let mut out = &conn;
+        let stalls = matches!(r, Some((s, _)) if s == SPAN || s == 3 * SPAN);
+        if st.load(Ordering::SeqCst) && stalls {
+            let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            let _ = out.write_all(&bytes[..head + SPAN / 3]);
+            let mut sink = [0u8; 1024];
+            while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
+            return;
+        }
+        let _ = out.write_all(&bytes);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}/f", server.addr);
+    let args = [
+        "fetch",
+        "-C",
+        "--segments",
+        "4",
+        "--segment-min",
+        "1",
+        "-o",
+        "f",
+        &url,
+    ];
+    let mut first = wirecat()
+        .args(args)
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let meta = dir.path().join("f.part.meta");
+    // The 1st and 3rd spans are whole once the meta says so.
+    let said = wait_until("the meta lists the whole spans", || {
+        let text = std::fs::read_to_string(&meta).ok()?;
+        let whole = text.contains(&format!("done {}-", 2 * SPAN))
+            && text.lines().any(|l| l.starts_with("done 0-"));
+        whole.then_some(text)
+    });
+    first.kill().unwrap(); // SIGKILL: nothing is tidied
+    first.wait().unwrap();
+    assert!(
+        said.starts_with("wirecat-part 2\nif-range \"s1\"\n"),
+        "{said}"
+    );
+    assert!(!dir.path().join("f").exists());
+    stall.store(false, Ordering::SeqCst);
+    let before = asked.lock().unwrap().len();
+    let out = wirecat_in(dir.path(), &args);
+    assert_code(&out, 0);
+    assert!(std::fs::read(dir.path().join("f")).unwrap() == *body);
+    assert_eq!(files(dir.path()), ["f"]);
+    let again: Vec<_> = asked.lock().unwrap()[before..]
+        .iter()
+        .map(|(_, r)| r.expect("every request of the resume is a range"))
+        .collect();
+    // The first continues the run complete from byte 0 (at least the 1st
+    // span), the others ask only for bytes in the 2nd and 4th spans.
+    let (start, end) = again[0];
+    assert!(
+        end == usize::MAX && (SPAN..2 * SPAN).contains(&start),
+        "{again:?}"
+    );
+    for &(first, last) in &again[1..] {
+        let in_second = first >= start && last < 2 * SPAN;
+        let in_fourth = first >= 3 * SPAN && last < 4 * SPAN;
+        assert!(in_second || in_fourth, "{again:?} (meta was {said:?})");
+    }
+    assert!(again[1..].iter().any(|r| r.0 >= 3 * SPAN), "{again:?}");
 }

@@ -37,6 +37,9 @@ use crate::http::response::ResponseHead;
 use plan::{Fit, Span, Verdict};
 use state::{Split, Template};
 
+use super::config::Segments;
+use super::partial::{parse_content_range, ContentRange, Partial};
+
 /// The smallest half of a span worth a new request when a connection is
 /// free (or `--segment-min`, if larger).
 const MIN_STEAL: u64 = 64 * 1024;
@@ -57,30 +60,25 @@ pub fn begin(job: &mut Job, pool: &SharedPool) {
     let (Some(head), Some(facts)) = (&job.head, &job.facts) else {
         return;
     };
-    let fit = match (&job.partial, job.outlet.positioned()) {
-        (Some(_), _) => Fit::Single("-C keeps one connection"),
-        (None, None) => Fit::Single("the output is not a file"),
-        (None, Some(_)) => plan::fit(
-            &first_facts(head, facts.decoded),
-            config.segments.count,
-            config.segments.min,
-        ),
+    let first = first_facts(head, facts.decoded);
+    let layout = match job.outlet.positioned() {
+        None => Err("the output is not a file"),
+        Some(file) => {
+            layout(&first, head, job.partial.as_ref(), &config.segments).map(|l| (file, l))
+        }
     };
-    let (total, validator) = match fit {
-        Fit::Split { total, validator } => (total, validator),
-        Fit::Single(why) => return note(job, why),
+    let (file, layout) = match layout {
+        Ok(found) => found,
+        Err(why) => return note(job, why),
     };
-    let Some(file) = job.outlet.positioned() else {
-        return;
-    };
-    let spans = plan::split(total, config.segments.count, config.segments.min);
-    log::info!("{}: {} segments: {spans:?}", job.url(), spans.len());
+    log::info!("{}: segments {:?}", job.url(), layout.spans);
+    let count = layout.spans.len();
     let split = Rc::new(RefCell::new(Split {
         file,
-        total,
-        validator,
-        asked: vec![None; spans.len()],
-        spans,
+        total: layout.total,
+        validator: layout.validator,
+        asked: vec![None; count],
+        spans: layout.spans,
         min: config.segments.min.max(MIN_STEAL),
         failed: None,
         parked: None,
@@ -89,8 +87,13 @@ pub fn begin(job: &mut Job, pool: &SharedPool) {
             target: job.target.clone(),
             edits: job.edits.clone(),
         },
+        partial: job.partial.clone(),
+        kept: layout.kept,
+        unsaved: 0,
     }));
-    let count = split.borrow().spans.len();
+    // Before any range is written: a part with holes must never be
+    // described by a version-1 meta (its length would pass for progress).
+    split.borrow_mut().save();
     let placeholder = Box::new(outlet::Piece {
         split: split.clone(),
         index: 0,
@@ -105,6 +108,64 @@ pub fn begin(job: &mut Job, pool: &SharedPool) {
     for index in (1..count).rev() {
         pool.push_front(piece(&split, index));
     }
+}
+
+/// How a split download is laid out over the file.
+struct Layout {
+    total: u64,
+    validator: String,
+    /// To fetch; the first is the first connection's.
+    spans: Vec<Span>,
+    /// Complete before this run (`-C`), `first..=last`.
+    kept: Vec<(u64, u64)>,
+}
+
+/// The spans to fetch: all of a 200's body, or with `-C` what the part
+/// lacks, after a 206 that continues it. `Err`: why not.
+fn layout(
+    first: &plan::First<'_>,
+    head: &ResponseHead,
+    partial: Option<&Partial>,
+    segments: &Segments,
+) -> std::result::Result<Layout, &'static str> {
+    let (count, min) = (segments.count, segments.min);
+    let (Some(partial), 206) = (partial, first.status) else {
+        return match plan::fit(first, count, min) {
+            Fit::Split { total, validator } => Ok(Layout {
+                total,
+                spans: plan::split(total, count, min),
+                validator,
+                kept: Vec::new(),
+            }),
+            Fit::Single(why) => Err(why),
+        };
+    };
+    let range = head.header("content-range").and_then(parse_content_range);
+    let Some(ContentRange::Bytes {
+        total: Some(total), ..
+    }) = range
+    else {
+        return Err("the 206 names no complete length");
+    };
+    let validator = match (first.etag, &partial.validator) {
+        (Some(tag), Some(kept)) if !tag.starts_with("W/") && tag == kept => tag.to_string(),
+        _ => return Err("the part's validator is no strong ETag"),
+    };
+    let done = match &partial.segmented {
+        Some(s) if s.total != total => return Err("the part's length differs"),
+        Some(s) => s.done.clone(),
+        None => Vec::new(),
+    };
+    let mut kept = done.clone();
+    if partial.have > 0 {
+        kept.push((0, partial.have - 1));
+    }
+    Ok(Layout {
+        total,
+        validator,
+        spans: plan::resume_spans(partial.have, total, &done, count, min),
+        kept,
+    })
 }
 
 /// The facts [`plan::fit`] needs from a first head.

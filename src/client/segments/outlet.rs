@@ -36,6 +36,22 @@ fn check<J>(split: &Shared<J>) -> Result<()> {
     }
 }
 
+/// Writes what of `bytes` falls inside span `index`, at its offset: the
+/// first connection too, so that every byte counted is in the file (no
+/// buffer a kill could lose after the meta claimed it).
+fn write_span<J>(split: &Shared<J>, index: usize, bytes: &[u8]) -> Result<()> {
+    check(split)?;
+    let mut split = split.borrow_mut();
+    let span = split.spans[index];
+    let take = room(&span, bytes.len());
+    split
+        .file
+        .write_all_at(&bytes[..take], span.at())
+        .map_err(|e| Error::io("writing a segment", e))?;
+    split.wrote(index, take as u64);
+    Ok(())
+}
+
 /// How much of `len` bytes still fall inside `span`.
 fn room(span: &Span, len: usize) -> usize {
     span.left().min(len as u64) as usize
@@ -67,11 +83,7 @@ impl<J: std::fmt::Debug> Outlet for Leader<J> {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        check(&self.split)?;
-        let take = room(&self.split.borrow().spans[0], bytes.len());
-        self.inner.write(&bytes[..take])?;
-        self.split.borrow_mut().spans[0].got += take as u64;
-        Ok(())
+        write_span(&self.split, 0, bytes)
     }
 
     fn progress(&mut self, _received: u64, _expected: Option<u64>) {
@@ -86,8 +98,10 @@ impl<J: std::fmt::Debug> Outlet for Leader<J> {
         self.inner.body_end(trailers);
     }
 
+    /// Where a retry of the first connection continues: the end of what
+    /// it wrote (an offset into the file, as a `Range` needs).
     fn received(&self) -> u64 {
-        self.inner.received()
+        self.split.borrow().spans[0].at()
     }
 
     fn satisfied(&self) -> bool {
@@ -117,16 +131,7 @@ impl<J: std::fmt::Debug> Outlet for Piece<J> {
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        check(&self.split)?;
-        let mut split = self.split.borrow_mut();
-        let span = split.spans[self.index];
-        let take = room(&span, bytes.len());
-        split
-            .file
-            .write_all_at(&bytes[..take], span.at())
-            .map_err(|e| Error::io("writing a segment", e))?;
-        split.spans[self.index].got += take as u64;
-        Ok(())
+        write_span(&self.split, self.index, bytes)
     }
 
     fn progress(&mut self, _received: u64, _expected: Option<u64>) {}

@@ -105,6 +105,39 @@ pub fn split(total: u64, count: usize, min: u64) -> Vec<Span> {
     spans
 }
 
+/// `-C`: the spans still to fetch of `total` bytes when `..have` and the
+/// `done` ranges (`first..=last`, sorted, apart) are in the part: the
+/// first starts at `have` (the first connection's 206 continues there);
+/// large holes are halved until there are `count` spans of `min` bytes.
+pub fn resume_spans(
+    have: u64,
+    total: u64,
+    done: &[(u64, u64)],
+    count: usize,
+    min: u64,
+) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut at = have;
+    // Ranges at or before `have` cannot be: the 206 continues at `have`.
+    for &(first, last) in done.iter().filter(|r| r.0 > have) {
+        if first > at {
+            spans.push(Span::new(at, first));
+        }
+        at = at.max(last + 1);
+    }
+    if at < total {
+        spans.push(Span::new(at, total));
+    }
+    while spans.len() < count {
+        let Some((i, start, end)) = steal(&spans, min) else {
+            break;
+        };
+        spans[i].end = start;
+        spans.push(Span::new(start, end));
+    }
+    spans
+}
+
 /// A connection is free: the span with the most bytes left gives up its
 /// second half when that half is at least `min` bytes. Returns its index
 /// and the range taken (`start..end`); the caller shortens that span.
@@ -288,6 +321,55 @@ mod tests {
             }
             let sizes: Vec<u64> = spans.iter().map(|s| s.end - s.start).collect();
             assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+        }
+    }
+
+    #[test]
+    fn a_resume_fetches_only_the_holes() {
+        let span = |start, end| Span::new(start, end);
+        type Case<'a> = (u64, &'a [(u64, u64)], usize, Vec<Span>);
+        let cases: Vec<Case> = vec![
+            (0, &[], 1, vec![span(0, 100)]),
+            (10, &[], 2, vec![span(10, 55), span(55, 100)]),
+            (
+                10,
+                &[(20, 29), (50, 99)],
+                1,
+                vec![span(10, 20), span(30, 50)],
+            ),
+            (
+                10,
+                &[(20, 29), (50, 99)],
+                3,
+                vec![span(10, 20), span(30, 40), span(40, 50)],
+            ),
+            (0, &[(0, 9), (50, 99)], 1, vec![span(0, 50)]),
+            (
+                40,
+                &[(10, 49)],
+                3,
+                vec![span(40, 55), span(70, 100), span(55, 70)],
+            ),
+            (
+                40,
+                &[(40, 99)],
+                3,
+                vec![span(40, 55), span(70, 100), span(55, 70)],
+            ),
+            (60, &[(70, 99)], 4, vec![span(60, 70)]),
+            (
+                10,
+                &[(20, 29)],
+                3,
+                vec![span(10, 20), span(30, 65), span(65, 100)],
+            ),
+        ];
+        for (have, done, count, want) in cases {
+            assert_eq!(
+                resume_spans(have, 100, done, count, 10),
+                want,
+                "{have} {done:?}"
+            );
         }
     }
 

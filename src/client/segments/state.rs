@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use super::plan::Span;
 use crate::client::config::ClientConfig;
+use crate::client::partial::Partial;
 use crate::client::request::HeaderEdit;
 use crate::client::target::Target;
 
@@ -30,7 +31,17 @@ pub struct Split<J> {
     pub parked: Option<J>,
     /// What every piece's job is made from.
     pub template: Template,
+    /// `-C`: the part whose meta records the complete ranges.
+    pub partial: Option<Partial>,
+    /// Ranges complete before this run (`first..=last`).
+    pub kept: Vec<(u64, u64)>,
+    /// Bytes written since the meta was last saved.
+    pub unsaved: u64,
 }
+
+/// How often, in bytes written, a `-C` part's meta is saved (and at the
+/// end of every span).
+const SAVE_EVERY: u64 = 4 << 20;
 
 /// The first job's settings and target (after its redirects), for pieces.
 #[derive(Debug)]
@@ -63,5 +74,33 @@ impl<J> Clone for Role<J> {
 impl<J> Split<J> {
     pub fn is_whole(&self) -> bool {
         self.spans.iter().all(Span::is_whole)
+    }
+
+    /// `n` more bytes of span `index` are in the file.
+    pub fn wrote(&mut self, index: usize, n: u64) {
+        self.spans[index].got += n;
+        self.unsaved += n;
+        if self.unsaved >= SAVE_EVERY || self.spans[index].is_whole() {
+            self.save();
+        }
+    }
+
+    /// `-C`: records what the part holds (written bytes only: a killed run
+    /// must never find more claimed than is there).
+    pub fn save(&mut self) {
+        self.unsaved = 0;
+        let Some(partial) = &self.partial else {
+            return;
+        };
+        let written = self.spans.iter().filter(|s| s.got > 0);
+        let done: Vec<_> = self
+            .kept
+            .iter()
+            .copied()
+            .chain(written.map(|s| (s.start, s.at() - 1)))
+            .collect();
+        if let Err(e) = partial.write_ranges(&self.validator, self.total, &done) {
+            log::warn!("{}: {e}", partial.meta.display());
+        }
     }
 }
