@@ -150,3 +150,17 @@ impl<J: std::fmt::Debug> Outlet for Piece<J> {
         Ok(None)
     }
 }
+
+/// A piece dropped before its span is whole (a run stopped by Ctrl-C, its
+/// queued jobs dropped unsettled) lets the parked first job go too: it
+/// holds the split that holds it, and only dropping it removes the
+/// temporary file (or keeps the `-C` part for the next run).
+impl<J> Drop for Piece<J> {
+    fn drop(&mut self) {
+        let parked = match self.split.try_borrow_mut() {
+            Ok(mut s) if !s.spans[self.index].is_whole() => s.parked.take(),
+            _ => None,
+        };
+        drop(parked);
+    }
+}
