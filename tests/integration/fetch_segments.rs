@@ -433,3 +433,85 @@ fn a_killed_segmented_download_resumes_with_c_asking_only_what_is_missing() {
     }
     assert!(again[1..].iter().any(|r| r.0 >= 3 * SPAN), "{again:?}");
 }
+
+#[test]
+fn several_urls_each_split_within_p_connections() {
+    let bodies: Vec<Arc<Vec<u8>>> = (0..3)
+        .map(|i| Arc::new(pseudo_random(30_000 + i, i as u32)))
+        .collect();
+    let served = bodies.clone();
+    let server = TestServer::start(None, move |req| {
+        let i = if req.starts_with("GET /a ") {
+            0
+        } else if req.starts_with("GET /b ") {
+            1
+        } else {
+            2
+        };
+        answer(req, &served[i], Lie::None)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (server.url("/a"), server.url("/b"), server.url("/c"));
+    let out = wirecat_in(
+        dir.path(),
+        &[
+            "fetch",
+            "--segments",
+            "4",
+            "--segment-min",
+            "1",
+            "-P",
+            "2",
+            &a,
+            &b,
+            &c,
+        ],
+    );
+    assert_code(&out, 0);
+    assert_stderr_has(&out, "3 downloaded, 0 failed");
+    for (name, body) in ["a", "b", "c"].iter().zip(&bodies) {
+        assert!(
+            std::fs::read(dir.path().join(name)).unwrap() == **body,
+            "{name}"
+        );
+    }
+    // Each file: one whole request and three ranges.
+    let ranges = server
+        .requests()
+        .iter()
+        .filter(|r| range(r).is_some())
+        .count();
+    assert_eq!((server.requests().len(), ranges), (12, 9));
+}
+
+#[test]
+fn a_range_answered_503_is_retried_alone() {
+    let body = Arc::new(pseudo_random(20_000, 6));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let (b, c) = (body.clone(), calls.clone());
+    let server = TestServer::start(None, move |req| {
+        if range(req).is_some() && c.fetch_add(1, Ordering::SeqCst) == 0 {
+            return reply("HTTP/1.1 503 Busy\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n");
+        }
+        answer(req, &b, Lie::None)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = fetch(
+        dir.path(),
+        &server.url("/f"),
+        &["--segments", "2", "--retry", "1"],
+    );
+    assert_code(&out, 0);
+    assert!(std::fs::read(dir.path().join("out.bin")).unwrap() == *body);
+    assert_stderr_has(&out, "wirecat: retry 1/1 in 0.0s");
+    let ranges: Vec<_> = server.requests().iter().filter_map(|r| range(r)).collect();
+    assert_eq!(ranges, [(10_000, 19_999), (10_000, 19_999)]);
+    // Without --retry the 503 fails the download.
+    let dir = tempfile::tempdir().unwrap();
+    calls.store(0, Ordering::SeqCst);
+    let out = fetch(dir.path(), &server.url("/f"), &["--segments", "2"]);
+    // 7 (the 503) when the first connection was done by then, else 6.
+    assert!(matches!(out.status.code(), Some(6 | 7)), "{}", stderr(&out));
+    assert_stderr_has(&out, "503");
+    assert!(files(dir.path()).is_empty());
+}

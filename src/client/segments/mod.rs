@@ -21,6 +21,9 @@ pub mod plan;
 pub mod state;
 
 use std::cell::RefCell;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -31,7 +34,8 @@ use super::plan::BodyPlan;
 use super::pool::SharedPool;
 use super::reading::Reading;
 use super::request::HeaderEdit;
-use crate::error::{Error, Result};
+use super::retry;
+use crate::error::{shown, Error, Result};
 use crate::http::body::response_framing;
 use crate::http::response::ResponseHead;
 use plan::{Fit, Span, Verdict};
@@ -250,6 +254,17 @@ pub fn head(job: &mut Job, response: &ResponseHead) -> Option<Result<Applied>> {
     let Some(state::Role::Piece(split, index)) = &job.segment else {
         return None;
     };
+    if retry::is_transient_status(response.status) {
+        // A 503 for one range is that range's failure, retried under
+        // --retry (its Retry-After kept in the head) like any other.
+        let e = Error::HttpStatus {
+            status: response.status,
+            reason: shown(Path::new(OsStr::from_bytes(&response.reason))),
+            url: job.url().to_string(),
+        };
+        job.head = Some(response.clone());
+        return Some(Err(e));
+    }
     let verdict = {
         let s = split.borrow();
         match s.asked[*index] {
