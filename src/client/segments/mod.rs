@@ -94,19 +94,15 @@ pub fn begin(job: &mut Job, pool: &SharedPool) {
         partial: job.partial.clone(),
         kept: layout.kept,
         unsaved: 0,
+        sink: None,
     }));
     // Before any range is written: a part with holes must never be
     // described by a version-1 meta (its length would pass for progress).
     split.borrow_mut().save();
-    let placeholder = Box::new(outlet::Piece {
-        split: split.clone(),
-        index: 0,
-    });
-    let inner = std::mem::replace(&mut job.outlet, placeholder);
-    job.outlet = Box::new(outlet::Leader {
-        inner,
+    let leader = Box::new(outlet::Leader {
         split: split.clone(),
     });
+    split.borrow_mut().sink = Some(std::mem::replace(&mut job.outlet, leader));
     job.segment = Some(state::Role::Leader(split.clone()));
     let mut pool = pool.borrow_mut();
     for index in (1..count).rev() {

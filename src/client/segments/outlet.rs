@@ -1,9 +1,10 @@
-//! The outlets of a segmented download. [`Leader`] wraps the first
-//! connection's own outlet: its 200 keeps streaming from byte 0 into the
-//! job's output, cut at the end of its span (which stealing may move
-//! down). [`Piece`] writes one range's bytes at their offsets into the
-//! same file (positioned writes, so the connections never share a cursor).
-//! Both stop taking bytes once the split has failed.
+//! The outlets of a segmented download. [`Leader`] stands in for the
+//! first connection's own outlet (kept in the split as its `sink`, for the
+//! transcript, the progress of the whole file and the commit): its body
+//! is cut at the end of its span (which stealing may move down). Every
+//! connection, the first included, writes at its offsets into the one file
+//! (positioned writes, so they never share a cursor), and stops taking
+//! bytes once the split has failed.
 
 use std::os::unix::fs::FileExt;
 
@@ -16,7 +17,6 @@ use crate::http::Header;
 /// The first connection's outlet once its body is split.
 #[derive(Debug)]
 pub struct Leader<J> {
-    pub inner: Box<dyn Outlet>,
     pub split: Shared<J>,
 }
 
@@ -52,6 +52,21 @@ fn write_span<J>(split: &Shared<J>, index: usize, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Calls the download's own outlet (the first job's, kept in the split).
+fn sink<J, R>(split: &Shared<J>, f: impl FnOnce(&mut dyn Outlet) -> R) -> Option<R> {
+    let mut split = split.borrow_mut();
+    split.sink.as_mut().map(|o| f(&mut **o))
+}
+
+/// The progress of the whole file, whichever connection read.
+fn report<J>(split: &Shared<J>) {
+    let mut split = split.borrow_mut();
+    let (got, total) = (split.spans.iter().map(|s| s.got).sum(), split.total);
+    if let Some(o) = split.sink.as_mut() {
+        o.progress(got, Some(total));
+    }
+}
+
 /// How much of `len` bytes still fall inside `span`.
 fn room(span: &Span, len: usize) -> usize {
     span.left().min(len as u64) as usize
@@ -59,15 +74,15 @@ fn room(span: &Span, len: usize) -> usize {
 
 impl<J: std::fmt::Debug> Outlet for Leader<J> {
     fn request(&mut self, head: &[u8]) {
-        self.inner.request(head);
+        sink(&self.split, |o| o.request(head));
     }
 
     fn passing_head(&mut self, head: &[u8]) {
-        self.inner.passing_head(head);
+        sink(&self.split, |o| o.passing_head(head));
     }
 
     fn final_head(&mut self, head: &[u8]) -> Result<()> {
-        self.inner.final_head(head)
+        sink(&self.split, |o| o.final_head(head)).unwrap_or(Ok(()))
     }
 
     fn open(&mut self, target: BodyTarget<'_>) -> Result<()> {
@@ -79,7 +94,7 @@ impl<J: std::fmt::Debug> Outlet for Leader<J> {
             self.split.borrow_mut().failed = Some(why.into());
             return Err(Error::Protocol(why.into()));
         }
-        self.inner.open(target)
+        sink(&self.split, |o| o.open(target)).unwrap_or(Ok(()))
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<()> {
@@ -87,15 +102,11 @@ impl<J: std::fmt::Debug> Outlet for Leader<J> {
     }
 
     fn progress(&mut self, _received: u64, _expected: Option<u64>) {
-        let (got, total) = {
-            let split = self.split.borrow();
-            (split.spans.iter().map(|s| s.got).sum(), split.total)
-        };
-        self.inner.progress(got, Some(total));
+        report(&self.split);
     }
 
     fn body_end(&mut self, trailers: &[Header]) {
-        self.inner.body_end(trailers);
+        sink(&self.split, |o| o.body_end(trailers));
     }
 
     /// Where a retry of the first connection continues: the end of what
@@ -109,11 +120,14 @@ impl<J: std::fmt::Debug> Outlet for Leader<J> {
     }
 
     fn commit(&mut self) -> Result<Option<Delivered>> {
-        let total = self.split.borrow().total;
-        Ok(self
-            .inner
-            .commit()?
-            .map(|d| Delivered { bytes: total, ..d }))
+        let (sink, total) = {
+            let mut split = self.split.borrow_mut();
+            (split.sink.take(), split.total)
+        };
+        let Some(mut sink) = sink else {
+            return Ok(None);
+        };
+        Ok(sink.commit()?.map(|d| Delivered { bytes: total, ..d }))
     }
 }
 
@@ -134,7 +148,9 @@ impl<J: std::fmt::Debug> Outlet for Piece<J> {
         write_span(&self.split, self.index, bytes)
     }
 
-    fn progress(&mut self, _received: u64, _expected: Option<u64>) {}
+    fn progress(&mut self, _received: u64, _expected: Option<u64>) {
+        report(&self.split);
+    }
 
     fn body_end(&mut self, _trailers: &[Header]) {}
 
@@ -153,8 +169,8 @@ impl<J: std::fmt::Debug> Outlet for Piece<J> {
 
 /// A piece dropped before its span is whole (a run stopped by Ctrl-C, its
 /// queued jobs dropped unsettled) lets the parked first job go too: it
-/// holds the split that holds it, and only dropping it removes the
-/// temporary file (or keeps the `-C` part for the next run).
+/// holds the split that holds it, and only once the split goes is its
+/// output dropped (the temporary file removed, a `-C` part kept).
 impl<J> Drop for Piece<J> {
     fn drop(&mut self) {
         let parked = match self.split.try_borrow_mut() {

@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use super::plan::Span;
 use crate::client::config::ClientConfig;
+use crate::client::outlet::Outlet;
 use crate::client::partial::Partial;
 use crate::client::request::HeaderEdit;
 use crate::client::target::Target;
@@ -37,6 +38,9 @@ pub struct Split<J> {
     pub kept: Vec<(u64, u64)>,
     /// Bytes written since the meta was last saved.
     pub unsaved: u64,
+    /// The first job's own outlet (transcript, progress, the output to
+    /// commit); the connections' outlets reach it through here.
+    pub sink: Option<Box<dyn Outlet>>,
 }
 
 /// How often, in bytes written, a `-C` part's meta is saved (and at the
