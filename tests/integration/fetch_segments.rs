@@ -204,6 +204,25 @@ fn without_ranges_or_a_strong_etag_one_connection_says_why() {
         assert_stderr_has(&out, why);
         assert_eq!(server.requests().len(), 1);
     }
+    // To stdout: no file to write at offsets.
+    let plain = server(&body, Lie::None);
+    let dir = tempfile::tempdir().unwrap();
+    let out = wirecat_in(
+        dir.path(),
+        &[
+            "fetch",
+            "--segments",
+            "4",
+            "--segment-min",
+            "1",
+            "-o",
+            "-",
+            &plain.url("/f"),
+        ],
+    );
+    assert_code(&out, 0);
+    assert!(out.stdout == *body);
+    assert_stderr_has(&out, "the output is not a file");
     // Too small for the default smallest segment (1 MiB).
     let server = server(&body, Lie::None);
     let dir = tempfile::tempdir().unwrap();
