@@ -314,6 +314,17 @@ pub struct FetchArgs {
     /// as curl's).
     #[arg(long, value_name = "RATE")]
     pub limit_rate: Option<String>,
+
+    /// Fetch one file over N connections at once, as N byte ranges written
+    /// in place (aria2's -x), when the server allows ranges and sends a
+    /// strong ETag; otherwise one connection, said on stderr. With one URL
+    /// -P is raised to N; with several, segments count toward -P.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub segments: usize,
+
+    /// The smallest range worth its own connection (tests split tiny files).
+    #[arg(long, value_name = "BYTES", default_value = "1M", hide = true)]
+    pub segment_min: String,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::client_args::{FetchArgs, HeadersArgs, RequestArgs};
 use super::seconds;
-use crate::client::config::{ClientConfig, Mode, WebConfig, NO_LIMIT};
+use crate::client::config::{ClientConfig, Mode, Segments, WebConfig, NO_LIMIT};
 use crate::client::crawl::config::CrawlConfig;
 use crate::client::headers::{HeadOut, Printer, Style};
 use crate::client::output::Destination;
@@ -119,10 +119,18 @@ pub fn fetch_run(args: &FetchArgs, verbose: u8) -> Result<Run> {
     let mut config = fetch_config(args, verbose, urls.len())?;
     let json = super::inspect::json_meta(args.json_meta.as_ref());
     config.report = super::inspect::report(&args.request, json)?;
+    config.segments = Segments {
+        count: args.segments.max(1),
+        min: size(&args.segment_min, "--segment-min")?.max(1),
+    };
+    let parallel = match urls.len() {
+        1 => args.parallel.max(config.segments.count),
+        _ => args.parallel,
+    };
     Ok(Run {
         config,
         urls,
-        parallel: args.parallel,
+        parallel,
     })
 }
 

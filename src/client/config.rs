@@ -60,6 +60,8 @@ pub struct ClientConfig {
     pub retry: RetryConfig,
     /// `--limit-rate`: body bytes per second, per transfer.
     pub limit_rate: Option<u64>,
+    /// `--segments`: connections for one file.
+    pub segments: Segments,
     /// TLS, proxies, content codings, `-J`.
     pub web: WebConfig,
 }
@@ -91,6 +93,7 @@ impl ClientConfig {
             board: None,
             retry: RetryConfig::default(),
             limit_rate: None,
+            segments: Segments::default(),
             web,
         }
     }
@@ -125,4 +128,21 @@ pub struct WebConfig {
     pub remote_name: bool,
     /// `--resolve`, `--connect-to`, `-4`, `-6`: where connections go.
     pub connect: ConnectRules,
+}
+
+/// `--segments N` and its smallest span (`--segment-min`, hidden: tests
+/// split small files with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segments {
+    pub count: usize,
+    pub min: u64,
+}
+
+impl Default for Segments {
+    fn default() -> Segments {
+        Segments {
+            count: 1,
+            min: 1 << 20,
+        }
+    }
 }

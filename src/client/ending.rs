@@ -3,9 +3,17 @@
 //! session and its layers; [`at`] adds it once, where a connection's result
 //! leaves them, so every message names its URL the same way.
 
+use std::io;
+
 use url::Url;
 
+use super::job::Job;
 use crate::error::Error;
+use crate::event_loop::Ended;
+use crate::http::ParseError;
+
+/// The largest response head we read (interim heads each count alone).
+pub const MAX_HEAD: usize = 64 * 1024;
 
 /// How an exchange ended well.
 #[derive(Debug, PartialEq, Eq)]
@@ -30,6 +38,39 @@ pub fn at(url: &Url, error: Error) -> Error {
         Error::Connect(m) => Error::Connect(format!("{url}: {m}")),
         Error::Tls(m) => Error::Tls(format!("{url}: {m}")),
         e => e,
+    }
+}
+
+pub fn head_error(e: ParseError) -> Error {
+    Error::Protocol(match e {
+        ParseError::HeadTooLarge => {
+            format!("response head larger than {} KiB", MAX_HEAD / 1024)
+        }
+        ParseError::TooManyHeaders => format!(
+            "response head with more than {} header fields",
+            crate::http::MAX_HEADERS
+        ),
+        e => format!("{e} in the response"),
+    })
+}
+
+/// Why a connection that ended before its exchange did failed it.
+pub fn unfinished(job: &Job, progress: String, how: Ended) -> Error {
+    match how {
+        Ended::ConnectFailed(e) if e.kind() == io::ErrorKind::TimedOut => {
+            log::debug!("{e}");
+            let config = &job.config;
+            let limit = config
+                .max_time
+                .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
+            Error::Timeout(format!("connect timed out after {}s", limit.as_secs_f64()))
+        }
+        Ended::ConnectFailed(e) => Error::Connect(match &job.target.via {
+            Some(proxy) => format!("could not connect to proxy {}: {e}", proxy.url),
+            None => format!("could not connect: {e}"),
+        }),
+        Ended::Failed(e) => Error::Protocol(format!("connection failed: {e} ({})", progress)),
+        Ended::Closed => Error::Protocol(format!("connection closed ({})", progress)),
     }
 }
 

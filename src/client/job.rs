@@ -19,6 +19,7 @@ use super::output::Destination;
 use super::partial::{BodyFacts, Carry, Partial};
 use super::redirect::{Hop, Trail};
 use super::request::{Body, HeaderEdit};
+use super::segments::state::Role;
 use super::target::Target;
 use crate::error::Result;
 use crate::http::response::ResponseHead;
@@ -63,6 +64,8 @@ pub struct Job {
     pub facts: Option<BodyFacts>,
     /// A retry asks for the rest of this body (`Range` + `If-Range`).
     pub carry: Option<Carry>,
+    /// `--segments`: this job's part in a split download.
+    pub segment: Option<Role<Job>>,
 }
 
 impl Job {
@@ -99,6 +102,7 @@ impl Job {
             cut: false,
             facts: None,
             carry: None,
+            segment: None,
             config,
         })
     }

@@ -28,6 +28,7 @@
 //!   the [`partial::Carry`] a retry continues from.
 //! - [`rate`]: `--limit-rate`'s token bucket; the session pauses reading.
 //! - [`retry`]: `--retry`'s decisions (transient or not, how long to wait): pure.
+//! - [`segments`]: `--segments`, one file over several connections.
 //! - [`redirect`], [`output`], [`progress`], [`headers`]: the policies and
 //!   the printing, each pure or behind `impl Write`.
 //! - [`inspect`] records each hop (head, peer, timings, TLS);
@@ -57,6 +58,7 @@ pub mod redirect;
 pub mod report;
 pub mod request;
 pub mod retry;
+pub mod segments;
 pub mod sending;
 pub mod service;
 pub mod session;

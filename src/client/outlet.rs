@@ -35,6 +35,16 @@ pub trait Outlet: fmt::Debug {
     fn received(&self) -> u64 {
         0
     }
+    /// `--segments`: this connection's share of the body is in (the
+    /// session then stops reading and closes it).
+    fn satisfied(&self) -> bool {
+        false
+    }
+    /// `--segments`: the open body's file, for positioned writes by other
+    /// connections; `None` when it is no regular temporary file.
+    fn positioned(&self) -> Option<std::fs::File> {
+        None
+    }
     /// The download succeeded: puts the body in place. `None` when no
     /// body was opened (`headers`, a redirect's last hop without one).
     fn commit(&mut self) -> Result<Option<Delivered>>;
@@ -145,6 +155,10 @@ impl Outlet for Files {
 
     fn received(&self) -> u64 {
         self.output.as_ref().map_or(0, Output::length)
+    }
+
+    fn positioned(&self) -> Option<std::fs::File> {
+        self.output.as_ref().and_then(Output::positioned)
     }
 
     fn commit(&mut self) -> Result<Option<Delivered>> {

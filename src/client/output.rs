@@ -13,7 +13,7 @@
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions, Permissions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -186,9 +186,12 @@ impl Output {
                     .map_err(|e| Error::file(&partial.meta, e))?;
                 file
             }
+            // At `have`, not O_APPEND: a segmented part has ranges written
+            // beyond it (and positioned writes ignore O_APPEND's offset).
             Continue::Append | Continue::Complete => OpenOptions::new()
-                .append(true)
+                .write(true)
                 .open(part)
+                .and_then(|mut f| f.seek(SeekFrom::Start(partial.have)).map(|_| f))
                 .map_err(|e| Error::file(part, e))?,
         };
         Ok(Output {
@@ -218,6 +221,15 @@ impl Output {
             Sink::Stdout(w) => w
                 .write_all(bytes)
                 .map_err(|e| Error::io("writing to stdout", e)),
+        }
+    }
+
+    /// `--segments`: another handle on the temporary or `-C` part file
+    /// (not stdout or a device), for writes at offsets.
+    pub fn positioned(&self) -> Option<File> {
+        match &self.sink {
+            Sink::Temp { w, .. } | Sink::Part { w, .. } => w.get_ref().try_clone().ok(),
+            _ => None,
         }
     }
 

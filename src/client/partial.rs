@@ -28,6 +28,17 @@ pub struct Partial {
     pub have: u64,
     /// The validator they were fetched with, as the header value sent.
     pub validator: Option<String>,
+    /// `--segments` (meta version 2): the complete length and the byte
+    /// ranges (`first..=last`) complete beyond `have`; `have` is then the
+    /// end of the complete run from byte 0, not the file's length.
+    pub segmented: Option<Segmented>,
+}
+
+/// What a version-2 meta adds: the part file has holes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segmented {
+    pub total: u64,
+    pub done: Vec<(u64, u64)>,
 }
 
 impl Partial {
@@ -37,18 +48,24 @@ impl Partial {
         let base = part_base(dest);
         let part = suffixed(&base, ".part");
         let meta = suffixed(&base, ".part.meta");
-        let have = std::fs::metadata(&part)
+        let mut have = std::fs::metadata(&part)
             .ok()
             .filter(|m| m.is_file())
             .map_or(0, |m| m.len());
-        let validator = std::fs::read_to_string(&meta)
-            .ok()
-            .and_then(|s| parse_meta(&s));
+        let text = std::fs::read_to_string(&meta).unwrap_or_default();
+        let (validator, segmented) = match parse_meta_v2(&text) {
+            Some((validator, prefix, segmented)) => {
+                have = have.min(prefix);
+                (Some(validator), Some(segmented))
+            }
+            None => (parse_meta(&text), None),
+        };
         Partial {
             part,
             meta,
             have,
             validator,
+            segmented,
         }
     }
 
@@ -56,7 +73,7 @@ impl Partial {
     /// (a full download) otherwise.
     pub fn request_edits(&self) -> Vec<HeaderEdit> {
         match &self.validator {
-            Some(v) if self.have > 0 => vec![
+            Some(v) if self.have > 0 || self.segmented.is_some() => vec![
                 HeaderEdit {
                     name: "Range".into(),
                     value: Some(format!("bytes={}-", self.have).into_bytes()),
@@ -85,6 +102,66 @@ impl Partial {
             },
         }
     }
+}
+
+impl Partial {
+    /// `--segments`: records the validator, the length and the complete
+    /// ranges (`first..=last`, any order) as a version-2 meta, atomically.
+    /// Its first line is no `if-range`, so a wirecat that knows only
+    /// version 1 sees no validator and starts over instead of appending
+    /// after the holes.
+    pub fn write_ranges(&self, validator: &str, total: u64, done: &[(u64, u64)]) -> io::Result<()> {
+        let mut text = format!("wirecat-part 2\nif-range {validator}\nlength {total}\n");
+        for (first, last) in merged(done) {
+            text.push_str(&format!("done {first}-{last}\n"));
+        }
+        let tmp = suffixed(&self.meta, ".tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &self.meta)
+    }
+}
+
+/// Ranges sorted, touching and overlapping ones joined.
+pub fn merged(ranges: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut sorted = ranges.to_vec();
+    sorted.sort_unstable();
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (first, last) in sorted {
+        match out.last_mut() {
+            Some(prev) if first <= prev.1.saturating_add(1) => prev.1 = prev.1.max(last),
+            _ => out.push((first, last)),
+        }
+    }
+    out
+}
+
+/// A version-2 meta: its validator, the end of the complete run from
+/// byte 0, and the length with the complete ranges beyond that run.
+fn parse_meta_v2(text: &str) -> Option<(String, u64, Segmented)> {
+    let mut lines = text.lines();
+    if lines.next()? != "wirecat-part 2" {
+        return None;
+    }
+    let validator = parse_meta(lines.next()?)?;
+    let total = lines.next()?.strip_prefix("length ")?.parse().ok()?;
+    let mut done = Vec::new();
+    for line in lines {
+        let (first, last) = line.strip_prefix("done ")?.split_once('-')?;
+        let (first, last): (u64, u64) = (first.parse().ok()?, last.parse().ok()?);
+        if first > last || last >= total {
+            return None;
+        }
+        done.push((first, last));
+    }
+    let mut done = merged(&done);
+    let prefix = match done.first() {
+        Some(&(0, last)) => {
+            done.remove(0);
+            last + 1
+        }
+        _ => 0,
+    };
+    Some((validator, prefix, Segmented { total, done }))
 }
 
 /// What a retry continues from when part of a body arrived before the
@@ -348,6 +425,44 @@ mod tests {
         ];
         for (hs, want) in cases {
             assert_eq!(validator_of(&head(&hs)).as_deref(), want, "{hs:?}");
+        }
+    }
+
+    #[test]
+    fn a_segmented_part_records_its_ranges_and_old_readers_start_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = Partial::for_dest(&dir.path().join("f"));
+        std::fs::write(&p.part, [7u8; 100]).unwrap();
+        let done = [(50, 59), (0, 9), (10, 19), (90, 99), (55, 69)];
+        p.write_ranges("\"e\"", 100, &done).unwrap();
+        let text = std::fs::read_to_string(&p.meta).unwrap();
+        assert_eq!(
+            text,
+            "wirecat-part 2\nif-range \"e\"\nlength 100\ndone 0-19\ndone 50-69\ndone 90-99\n"
+        );
+        // Version 1's reader finds no validator: no resume, no mixed file.
+        assert_eq!(parse_meta(&text), None);
+        let again = Partial::for_dest(&dir.path().join("f"));
+        assert_eq!(again.have, 20);
+        assert_eq!(again.validator.as_deref(), Some("\"e\""));
+        let seg = again.segmented.clone().unwrap();
+        assert_eq!((seg.total, seg.done), (100, vec![(50, 69), (90, 99)]));
+        assert_eq!(
+            again.request_edits()[0].value.as_deref(),
+            Some(&b"bytes=20-"[..])
+        );
+        // Nothing from byte 0 yet: still asked as a range (a 206 at 0).
+        p.write_ranges("\"e\"", 100, &[(50, 59)]).unwrap();
+        let none = Partial::for_dest(&dir.path().join("f"));
+        assert_eq!(none.have, 0);
+        assert_eq!(
+            none.request_edits()[0].value.as_deref(),
+            Some(&b"bytes=0-"[..])
+        );
+        // A claim past the length, or a bad line, is no meta at all.
+        for bad in ["done 0-100\n", "done 5-1\n", "done x\n"] {
+            let text = format!("wirecat-part 2\nif-range \"e\"\nlength 100\n{bad}");
+            assert_eq!(parse_meta_v2(&text), None, "{bad}");
         }
     }
 

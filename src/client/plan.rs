@@ -277,7 +277,10 @@ fn part_reply(head: &ResponseHead, partial: &Partial) -> Result<PartReply, Refus
         // RFC 9110 section 15.3.7: the range we asked for, of the same
         // representation (If-Range matched).
         206 => match range {
-            Some(ContentRange::Bytes { first, .. }) if first == have && have > 0 => {
+            // (A segmented part may have nothing from byte 0 yet.)
+            Some(ContentRange::Bytes { first, .. })
+                if first == have && (have > 0 || partial.segmented.is_some()) =>
+            {
                 Ok(PartReply::Continue(Resume::Append))
             }
             _ => Err(Refusal::Misplaced {
@@ -355,6 +358,7 @@ mod tests {
             meta: PathBuf::from("dl/f.part.meta"),
             have: 5,
             validator: Some("\"v\"".into()),
+            segmented: None,
         }
     }
 

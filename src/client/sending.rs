@@ -21,6 +21,10 @@ pub fn queue_request(job: &Job, pool: &SharedPool, io: &mut Io<'_>) -> (Vec<u8>,
         edits.retain(|e| !e.is("range") && !e.is("if-range"));
         edits.extend(carry.request_edits());
     }
+    if let Some(range) = super::segments::range_edits(job) {
+        edits.retain(|e| !e.is("range") && !e.is("if-range"));
+        edits.extend(range);
+    }
     if keep_alive {
         edits.push(HeaderEdit {
             name: "Connection".into(),

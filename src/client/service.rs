@@ -26,6 +26,7 @@ use super::progress::Board;
 use super::redirect;
 use super::report;
 use super::retry;
+use super::segments;
 use super::write_out::JsonOut;
 use crate::error::{shown, Error, Result};
 use crate::event_loop::{Control, Ended, Service, Shutdown};
@@ -165,7 +166,10 @@ impl FetchService {
     }
 
     /// One exchange is over: decide what becomes of its job.
-    fn settle(&mut self, mut job: Job, result: Result<Ending>) {
+    fn settle(&mut self, job: Job, result: Result<Ending>) {
+        let Some((mut job, result)) = segments::settle(job, result, &self.pool) else {
+            return;
+        };
         let board = job.config.board.clone();
         let result = match result {
             Ok(Ending::Complete) => match complete(&mut job) {
@@ -182,6 +186,13 @@ impl FetchService {
             }
             Err(e) => match FetchService::retry_wait(&job, &e) {
                 Some(wait) => return self.sleep(job, &e, wait),
+                None if job.segment.is_some() => match segments::gave_up(job, e) {
+                    Some((first, e)) => {
+                        job = first;
+                        report(&job, None, Some(e))
+                    }
+                    None => return,
+                },
                 None => report(&job, None, Some(e)),
             },
         };

@@ -27,25 +27,22 @@
 //! the transcript go to the outlet it is given, so tests drive it with
 //! plain buffers and an outlet in memory.
 
-use std::io;
 use std::time::Instant;
 
 use super::apply::{self, Applied};
-use super::ending::{self, Ending};
+use super::ending::{self, Ending, MAX_HEAD};
 use super::job::Job;
 use super::outlet::Outlet;
 use super::plan;
 use super::pool::{Origin, SharedPool};
 use super::rate::Bucket;
 use super::reading::Reading;
+use super::segments;
 use super::sending::{pipelines, queue_request};
 use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Peer, Session, Step};
 use crate::http::response::{try_parse_response, ResponseHead};
-use crate::http::ParseError;
 
-/// The largest response head we read (interim heads each count alone).
-pub const MAX_HEAD: usize = 64 * 1024;
 /// Interim (1xx) heads accepted before one response is called endless.
 const MAX_INTERIM: u32 = 32;
 /// Bytes buffered before the session must consume some: large, so a fast
@@ -150,7 +147,11 @@ impl FetchSession {
             _ if interrupted => Err(Error::Interrupted),
             state => {
                 self.job.cut |= matches!(how, Ended::Closed | Ended::Failed(_));
-                Err(unfinished(&self.job, &state, how))
+                Err(ending::unfinished(
+                    &self.job,
+                    describe_progress(&state),
+                    how,
+                ))
             }
         };
         let result = result.map_err(|e| ending::at(self.job.url(), e));
@@ -252,7 +253,7 @@ impl FetchSession {
         }
         let parsed = match try_parse_response(io.input.data(), MAX_HEAD) {
             Ok(parsed) => parsed,
-            Err(e) => return Flow::Go(Exchange::Done(Err(head_error(e)))),
+            Err(e) => return Flow::Go(Exchange::Done(Err(ending::head_error(e)))),
         };
         let Some((response, n)) = parsed else {
             if io.peer_closed {
@@ -269,16 +270,25 @@ impl FetchSession {
     }
 
     /// Applies what [`plan`] decides for a complete head.
+    /// A `--segments` piece's head is judged by [`segments::head`].
     fn on_head(&mut self, head: AwaitHead, response: ResponseHead, raw: &[u8]) -> Result<Exchange> {
-        let response = apply::unless_retried(&mut self.job, response, raw)?;
-        let plan = plan::plan(&response, &apply::ask(&self.job))?;
-        Ok(
-            match apply::apply(&mut self.job, plan, response, raw, head.keep_alive)? {
-                Applied::Interim => return interim(head),
-                Applied::Body(body) => Exchange::ReadBody(body),
-                Applied::Done(result) => Exchange::Done(result),
-            },
-        )
+        let applied = match segments::head(&mut self.job, &response) {
+            Some(applied) => applied?,
+            None => {
+                let response = apply::unless_retried(&mut self.job, response, raw)?;
+                let plan = plan::plan(&response, &apply::ask(&self.job))?;
+                let applied = apply::apply(&mut self.job, plan, response, raw, head.keep_alive)?;
+                if matches!(applied, Applied::Body(_)) {
+                    segments::begin(&mut self.job, &self.pool);
+                }
+                applied
+            }
+        };
+        Ok(match applied {
+            Applied::Interim => return interim(head),
+            Applied::Body(body) => Exchange::ReadBody(body),
+            Applied::Done(result) => Exchange::Done(result),
+        })
     }
 
     /// `ReadBody`: decodes what the input holds into the outlet.
@@ -294,6 +304,10 @@ impl FetchSession {
             Err(e) => {
                 self.job.cut |= io.peer_closed && matches!(e, Error::Protocol(_));
                 Flow::Go(Exchange::Done(Err(e)))
+            }
+            // `--segments`: this connection's span is in; it closes.
+            Ok(false) if self.job.outlet.satisfied() => {
+                Flow::Go(Exchange::Done(Ok(Ending::Complete)))
             }
             Ok(false) => Flow::Wait(Exchange::ReadBody(body)),
             Ok(true) if body.keep_alive() => match self.next_exchange(io) {
@@ -393,44 +407,6 @@ fn interim(mut head: AwaitHead) -> Result<Exchange> {
         )));
     }
     Ok(Exchange::ReadHead(head))
-}
-
-fn head_error(e: ParseError) -> Error {
-    Error::Protocol(match e {
-        ParseError::HeadTooLarge => {
-            format!("response head larger than {} KiB", MAX_HEAD / 1024)
-        }
-        ParseError::TooManyHeaders => format!(
-            "response head with more than {} header fields",
-            crate::http::MAX_HEADERS
-        ),
-        e => format!("{e} in the response"),
-    })
-}
-
-/// Why a connection that ended before its exchange did failed it.
-fn unfinished(job: &Job, state: &Exchange, how: Ended) -> Error {
-    match how {
-        Ended::ConnectFailed(e) if e.kind() == io::ErrorKind::TimedOut => {
-            log::debug!("{e}");
-            let config = &job.config;
-            let limit = config
-                .max_time
-                .map_or(config.connect_timeout, |m| m.min(config.connect_timeout));
-            Error::Timeout(format!("connect timed out after {}s", limit.as_secs_f64()))
-        }
-        Ended::ConnectFailed(e) => Error::Connect(match &job.target.via {
-            Some(proxy) => format!("could not connect to proxy {}: {e}", proxy.url),
-            None => format!("could not connect: {e}"),
-        }),
-        Ended::Failed(e) => Error::Protocol(format!(
-            "connection failed: {e} ({})",
-            describe_progress(state)
-        )),
-        Ended::Closed => {
-            Error::Protocol(format!("connection closed ({})", describe_progress(state)))
-        }
-    }
 }
 
 /// "no response yet", "after 512 of 1024 body bytes", for messages.
