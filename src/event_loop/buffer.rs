@@ -3,6 +3,10 @@
 //! including whole file ranges the loop sends with sendfile(2).
 //!
 //! Nothing here does socket I/O; the loop fills and drains these.
+//!
+//! An `Outbox` also keeps a few spent byte buffers ([`Outbox::spare`]), so a
+//! layer that builds a large buffer per write (TLS ciphertext) reuses warm
+//! memory instead of having the allocator fault in fresh pages each time.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -12,6 +16,15 @@ use std::sync::Arc;
 
 /// The first read into an empty buffer asks for at most this much.
 const FIRST_READ: usize = 16 * 1024;
+
+/// Spent output buffers at least this large are kept for reuse; smaller
+/// ones cost the allocator little and are simply freed.
+const SPARE_MIN: usize = 16 * 1024;
+/// Larger ones are freed too, so a one-off big reply is not held on to.
+const SPARE_MAX: usize = 256 * 1024;
+/// At most this many are kept per outbox: enough for TLS's 256 KiB of
+/// queued ciphertext in 64 KiB records to cycle without allocating.
+const SPARES: usize = 4;
 
 /// Received bytes waiting for a session to consume them.
 ///
@@ -172,6 +185,9 @@ pub struct Outbox {
     chunks: VecDeque<Chunk>,
     queued: u64,
     written: u64,
+    /// Empty buffers of `SPARE_MIN..=SPARE_MAX` bytes of capacity, from
+    /// chunks the loop wrote out, for [`Outbox::spare`].
+    spares: Vec<Vec<u8>>,
 }
 
 impl Outbox {
@@ -189,6 +205,7 @@ impl Outbox {
         if let Some(Chunk::Bytes { data: last, .. }) = self.chunks.back_mut() {
             if last.len() + data.len() <= 16 * 1024 {
                 last.extend_from_slice(&data);
+                self.recycle(data);
                 return;
             }
         }
@@ -227,6 +244,31 @@ impl Outbox {
         self.queued = 0;
     }
 
+    /// An empty buffer with room for at least `min_capacity` bytes, reusing
+    /// one the loop has written out when there is one. Queue it with
+    /// [`Outbox::push`]; once written it comes back here.
+    pub fn spare(&mut self, min_capacity: usize) -> Vec<u8> {
+        let mut buf = self.spares.pop().unwrap_or_default();
+        buf.reserve(min_capacity);
+        buf
+    }
+
+    /// Keeps a spent buffer for [`Outbox::spare`] if it is worth keeping.
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if (SPARE_MIN..=SPARE_MAX).contains(&buf.capacity()) && self.spares.len() < SPARES {
+            buf.clear();
+            self.spares.push(buf);
+        }
+    }
+
+    /// For an idle connection: frees the spare buffers once nothing is
+    /// queued, so a connection that is not sending costs no buffers.
+    pub fn shrink_idle(&mut self) {
+        if self.is_empty() {
+            self.spares = Vec::new();
+        }
+    }
+
     pub(crate) fn front_mut(&mut self) -> Option<&mut Chunk> {
         self.chunks.front_mut()
     }
@@ -235,8 +277,14 @@ impl Outbox {
         self.chunks.iter()
     }
 
-    /// Records that `n` bytes from the front were written.
-    pub(crate) fn advance(&mut self, mut n: u64) {
+    /// Records that `n` bytes from the front were written; byte buffers
+    /// written out whole are kept for [`Outbox::spare`].
+    pub(crate) fn advance(&mut self, n: u64) {
+        self.take_front(n, true);
+    }
+
+    /// Drops `n` bytes from the front, recycling spent buffers if `recycle`.
+    fn take_front(&mut self, mut n: u64, recycle: bool) {
         self.queued -= n;
         self.written += n;
         while n > 0 {
@@ -249,7 +297,11 @@ impl Outbox {
             }
             n -= step;
             if step == rem {
-                self.chunks.pop_front();
+                if let Some(Chunk::Bytes { data, .. }) = self.chunks.pop_front() {
+                    if recycle {
+                        self.recycle(data);
+                    }
+                }
             }
         }
     }
@@ -278,7 +330,9 @@ impl Outbox {
                     n
                 }
             };
-            self.advance(n as u64);
+            // No recycling: whoever drains an outbox this way (TLS's
+            // plaintext queue) takes no spares from it.
+            self.take_front(n as u64, false);
         }
         Ok(out.len() - start)
     }
@@ -388,6 +442,72 @@ mod tests {
         o.push(&b"a"[..]);
         o.push(&b"b"[..]);
         assert_eq!(o.chunks().count(), 1);
+    }
+
+    /// Spent buffers come back from `spare`, empty; only big ones are
+    /// kept, only a few, and none once the outbox goes idle.
+    #[test]
+    fn written_buffers_are_recycled_bounded_and_cleared() {
+        let mut o = Outbox::new();
+        let big = o.spare(64 * 1024);
+        assert!(big.is_empty() && big.capacity() >= 64 * 1024);
+        let ptr = big.as_ptr();
+        o.push(vec![1u8; 20]);
+        let mut big = big;
+        big.resize(64 * 1024, 9);
+        o.push(big);
+        o.advance(20 + 64 * 1024);
+        let again = o.spare(1024);
+        assert_eq!(again.as_ptr(), ptr, "the written buffer is reused");
+        assert!(again.is_empty(), "and handed out cleared");
+
+        let table: [(usize, bool); 4] = [
+            (SPARE_MIN - 1, false),
+            (SPARE_MIN, true),
+            (SPARE_MAX, true),
+            (SPARE_MAX + 1, false),
+        ];
+        for (capacity, kept) in table {
+            let mut o = Outbox::new();
+            let mut v = Vec::with_capacity(capacity);
+            v.push(1u8);
+            o.push(v);
+            o.advance(1);
+            assert_eq!(o.spares.len(), usize::from(kept), "{capacity}");
+        }
+
+        let mut o = Outbox::new();
+        for _ in 0..SPARES + 3 {
+            o.push(vec![2u8; 20 * 1024]);
+        }
+        o.advance(o.pending());
+        assert_eq!(o.spares.len(), SPARES);
+        o.push(&b"queued"[..]);
+        o.shrink_idle();
+        assert_eq!(o.spares.len(), SPARES, "kept while output is queued");
+        o.advance(6);
+        o.shrink_idle();
+        assert!(o.spares.is_empty());
+    }
+
+    /// A small write coalesced into the previous chunk still returns its
+    /// big buffer; draining (TLS's plaintext queue) keeps none.
+    #[test]
+    fn coalesced_buffers_return_and_drained_ones_do_not() {
+        let mut o = Outbox::new();
+        o.push(&b"head"[..]);
+        let mut v = o.spare(32 * 1024);
+        v.extend_from_slice(b"body");
+        o.push(v);
+        assert_eq!(o.chunks().count(), 1);
+        assert_eq!(o.spares.len(), 1);
+
+        let mut o = Outbox::new();
+        o.push(vec![3u8; 40 * 1024]);
+        let mut out = Vec::new();
+        o.drain_into(&mut out, 1 << 20).unwrap();
+        assert!(o.is_empty());
+        assert!(o.spares.is_empty());
     }
 
     #[test]

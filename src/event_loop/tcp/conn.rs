@@ -163,7 +163,9 @@ impl<S: Session> EventLoop<S> {
             // Idle until the next event: give the input buffer back if
             // it is empty (or shrink it to its data). Not between
             // rounds, where a busy download reuses it for the next read.
+            // Likewise the output's spare buffers once nothing is queued.
             conn.input.shrink_idle();
+            conn.output.shrink_idle();
             return Round::Stop;
         }
         Round::Again
