@@ -25,6 +25,9 @@ const SPARE_MAX: usize = 256 * 1024;
 /// At most this many are kept per outbox: enough for TLS's 256 KiB of
 /// queued ciphertext in 64 KiB records to cycle without allocating.
 const SPARES: usize = 4;
+/// At most this many are kept per loop for the next connection that
+/// sends (about 1 MiB of TLS buffers).
+const POOL_SPARES: usize = 16;
 
 /// Received bytes waiting for a session to consume them.
 ///
@@ -179,6 +182,13 @@ impl Chunk {
     }
 }
 
+/// A loop's spent output buffers, lent to a connection's [`Outbox`] while
+/// it sends and given back when it goes idle or ends: a keep-alive
+/// connection that sends a large file now and then holds none in between,
+/// and the next response (on any connection) reuses warm memory.
+#[derive(Debug, Default)]
+pub struct SparePool(Vec<Vec<u8>>);
+
 /// Output queued by a session, in order. The loop writes it as the socket allows.
 #[derive(Debug, Default)]
 pub struct Outbox {
@@ -261,12 +271,26 @@ impl Outbox {
         }
     }
 
-    /// For an idle connection: frees the spare buffers once nothing is
-    /// queued, so a connection that is not sending costs no buffers.
-    pub fn shrink_idle(&mut self) {
-        if self.is_empty() {
-            self.spares = Vec::new();
+    /// Before a drive: takes a few of the loop's spares if this outbox
+    /// has none left.
+    pub(crate) fn borrow_spares(&mut self, pool: &mut SparePool) {
+        if self.spares.is_empty() && !pool.0.is_empty() {
+            let from = pool.0.len().saturating_sub(SPARES);
+            self.spares.extend(pool.0.drain(from..));
         }
+    }
+
+    /// For a connection that went idle with nothing queued, or ended:
+    /// its spares go back to the loop's pool, or are freed if it is full,
+    /// so a connection that is not sending costs no buffers.
+    pub(crate) fn return_spares(&mut self, pool: &mut SparePool) {
+        if !self.is_empty() {
+            return;
+        }
+        let room = POOL_SPARES.saturating_sub(pool.0.len());
+        let n = self.spares.len().min(room);
+        pool.0.extend(self.spares.drain(..n));
+        self.spares = Vec::new();
     }
 
     pub(crate) fn front_mut(&mut self) -> Option<&mut Chunk> {
@@ -334,6 +358,8 @@ impl Outbox {
             // plaintext queue) takes no spares from it.
             self.take_front(n as u64, false);
         }
+        // Nor does it keep any a coalescing `push` recycled.
+        self.spares.clear();
         Ok(out.len() - start)
     }
 }
@@ -482,12 +508,47 @@ mod tests {
         }
         o.advance(o.pending());
         assert_eq!(o.spares.len(), SPARES);
+        let mut pool = SparePool::default();
         o.push(&b"queued"[..]);
-        o.shrink_idle();
+        o.return_spares(&mut pool);
         assert_eq!(o.spares.len(), SPARES, "kept while output is queued");
         o.advance(6);
-        o.shrink_idle();
+        o.return_spares(&mut pool);
         assert!(o.spares.is_empty());
+        assert_eq!(pool.0.len(), SPARES);
+    }
+
+    /// The loop's pool lends a few buffers to an outbox with none, takes
+    /// them back when it idles, and keeps at most `POOL_SPARES`.
+    #[test]
+    fn the_pool_lends_and_takes_back_bounded() {
+        let mut pool = SparePool::default();
+        let outboxes: Vec<Outbox> = (0..POOL_SPARES / SPARES + 2)
+            .map(|_| {
+                let mut o = Outbox::new();
+                for _ in 0..SPARES {
+                    o.push(vec![4u8; 20 * 1024]);
+                }
+                o.advance(o.pending());
+                o
+            })
+            .collect();
+        for mut o in outboxes {
+            o.return_spares(&mut pool);
+            assert!(o.spares.is_empty());
+        }
+        assert_eq!(pool.0.len(), POOL_SPARES, "the rest were freed");
+
+        let mut o = Outbox::new();
+        o.borrow_spares(&mut pool);
+        assert_eq!(o.spares.len(), SPARES);
+        assert_eq!(pool.0.len(), POOL_SPARES - SPARES);
+        o.borrow_spares(&mut pool);
+        assert_eq!(o.spares.len(), SPARES, "only an outbox with none borrows");
+        let lent = o.spare(64 * 1024);
+        assert!(lent.is_empty() && lent.capacity() >= 64 * 1024);
+        o.return_spares(&mut pool);
+        assert_eq!(pool.0.len(), POOL_SPARES - 1);
     }
 
     /// A small write coalesced into the previous chunk still returns its
@@ -501,6 +562,8 @@ mod tests {
         o.push(v);
         assert_eq!(o.chunks().count(), 1);
         assert_eq!(o.spares.len(), 1);
+        o.drain_into(&mut Vec::new(), 2).unwrap();
+        assert!(o.spares.is_empty());
 
         let mut o = Outbox::new();
         o.push(vec![3u8; 40 * 1024]);

@@ -269,8 +269,6 @@ impl<S: Session> TlsSession<S> {
                 break;
             }
         }
-        // Nobody takes spares from the plaintext queue: don't keep any.
-        self.plain_out.shrink_idle();
         self.flush_tls(io, 0)
     }
 
