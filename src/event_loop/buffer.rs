@@ -97,6 +97,17 @@ impl InBuf {
         self.end = 0;
     }
 
+    /// Moves up to `max` bytes queued in `outbox` into the tail (TLS
+    /// stages the plaintext it encrypts this way). The tail is reused
+    /// without being zeroed again, as for socket reads.
+    pub fn fill_from(&mut self, outbox: &mut Outbox, max: usize) -> io::Result<usize> {
+        let max = max.min(outbox.pending() as usize);
+        self.reserve_tail(max);
+        let n = outbox.drain_to(&mut self.buf[self.end..self.end + max])?;
+        self.end += n;
+        Ok(n)
+    }
+
     /// Reads at most `max` bytes from `src` straight into the buffer's tail,
     /// so a large download is not copied through a scratch buffer first.
     ///
@@ -362,6 +373,32 @@ impl Outbox {
         self.spares.clear();
         Ok(out.len() - start)
     }
+
+    /// Like [`Outbox::drain_into`], into memory that is already initialised,
+    /// so a layer staging plaintext in 64 KiB steps pays no memset per step.
+    fn drain_to(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while done < out.len() {
+            let room = &mut out[done..];
+            let n = match self.chunks.front() {
+                None => break,
+                Some(Chunk::Bytes { data, pos }) => {
+                    let n = (data.len() - pos).min(room.len());
+                    room[..n].copy_from_slice(&data[*pos..*pos + n]);
+                    n
+                }
+                Some(Chunk::File { file, offset, end }) => {
+                    let n = ((end - offset) as usize).min(room.len());
+                    file.read_exact_at(&mut room[..n], *offset)?;
+                    n
+                }
+            };
+            self.take_front(n as u64, false);
+            done += n;
+        }
+        self.spares.clear();
+        Ok(done)
+    }
 }
 
 #[cfg(test)]
@@ -571,6 +608,26 @@ mod tests {
         o.drain_into(&mut out, 1 << 20).unwrap();
         assert!(o.is_empty());
         assert!(o.spares.is_empty());
+    }
+
+    #[test]
+    fn fill_from_moves_bytes_and_file_ranges_in_steps() {
+        use std::io::Write;
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"0123456789").unwrap();
+        let mut o = Outbox::new();
+        o.push(&b"head:"[..]);
+        o.push_file(Arc::new(f), 2, 5);
+        o.push(&b":tail"[..]);
+        let mut b = InBuf::new();
+        assert_eq!(b.fill_from(&mut o, 7).unwrap(), 7);
+        assert_eq!(b.data(), b"head:23");
+        b.consume(7);
+        assert_eq!(b.fill_from(&mut o, 100).unwrap(), 8);
+        assert_eq!(b.data(), b"456:tail");
+        assert!(o.is_empty());
+        assert_eq!(b.fill_from(&mut o, 100).unwrap(), 0);
+        assert_eq!(o.written(), 15);
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub struct TlsSession<S> {
     /// Plaintext the inner session queued.
     plain_out: Outbox,
     /// Plaintext taken from `plain_out` that rustls has not accepted yet.
-    staged: Vec<u8>,
+    staged: InBuf,
     truncation: Truncation,
     /// The transport EOF has been passed to rustls.
     eof_fed: bool,
@@ -107,7 +107,7 @@ impl<S: Session> TlsSession<S> {
             inner,
             plain_in: InBuf::new(),
             plain_out: Outbox::new(),
-            staged: Vec::new(),
+            staged: InBuf::new(),
             truncation: Truncation::Abort,
             eof_fed: false,
             plain_eof: None,
@@ -254,15 +254,19 @@ impl<S: Session> TlsSession<S> {
     fn pump_out(&mut self, io: &mut Io<'_>) -> Result<(), TlsError> {
         while io.output.pending() < CIPHER_CAP {
             if self.staged.is_empty() {
-                self.plain_out
-                    .drain_into(&mut self.staged, SEND_CHUNK)
+                self.staged
+                    .fill_from(&mut self.plain_out, SEND_CHUNK)
                     .map_err(|e| TlsError::Other(format!("reading data to send: {e}")))?;
                 if self.staged.is_empty() {
                     break;
                 }
             }
-            let n = self.conn.writer().write(&self.staged).map_err(other)?;
-            self.staged.drain(..n);
+            let n = self
+                .conn
+                .writer()
+                .write(self.staged.data())
+                .map_err(other)?;
+            self.staged.consume(n);
             self.flush_tls(io, n)?;
             if n == 0 {
                 // rustls holds all it will before the handshake ends.
