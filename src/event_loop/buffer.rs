@@ -3,6 +3,10 @@
 //! including whole file ranges the loop sends with sendfile(2).
 //!
 //! Nothing here does socket I/O; the loop fills and drains these.
+//!
+//! An `Outbox` also keeps a few spent byte buffers ([`Outbox::spare`]), so a
+//! layer that builds a large buffer per write (TLS ciphertext) reuses warm
+//! memory instead of having the allocator fault in fresh pages each time.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -12,6 +16,18 @@ use std::sync::Arc;
 
 /// The first read into an empty buffer asks for at most this much.
 const FIRST_READ: usize = 16 * 1024;
+
+/// Spent output buffers at least this large are kept for reuse; smaller
+/// ones cost the allocator little and are simply freed.
+const SPARE_MIN: usize = 16 * 1024;
+/// Larger ones are freed too, so a one-off big reply is not held on to.
+const SPARE_MAX: usize = 256 * 1024;
+/// At most this many are kept per outbox: enough for TLS's 256 KiB of
+/// queued ciphertext in 64 KiB records to cycle without allocating.
+const SPARES: usize = 4;
+/// At most this many are kept per loop for the next connection that
+/// sends (about 1 MiB of TLS buffers).
+const POOL_SPARES: usize = 16;
 
 /// Received bytes waiting for a session to consume them.
 ///
@@ -79,6 +95,17 @@ impl InBuf {
     pub fn clear(&mut self) {
         self.start = 0;
         self.end = 0;
+    }
+
+    /// Moves up to `max` bytes queued in `outbox` into the tail (TLS
+    /// stages the plaintext it encrypts this way). The tail is reused
+    /// without being zeroed again, as for socket reads.
+    pub fn fill_from(&mut self, outbox: &mut Outbox, max: usize) -> io::Result<usize> {
+        let max = max.min(outbox.pending() as usize);
+        self.reserve_tail(max);
+        let n = outbox.drain_to(&mut self.buf[self.end..self.end + max])?;
+        self.end += n;
+        Ok(n)
     }
 
     /// Reads at most `max` bytes from `src` straight into the buffer's tail,
@@ -166,12 +193,22 @@ impl Chunk {
     }
 }
 
+/// A loop's spent output buffers, lent to a connection's [`Outbox`] while
+/// it sends and given back when it goes idle or ends: a keep-alive
+/// connection that sends a large file now and then holds none in between,
+/// and the next response (on any connection) reuses warm memory.
+#[derive(Debug, Default)]
+pub struct SparePool(Vec<Vec<u8>>);
+
 /// Output queued by a session, in order. The loop writes it as the socket allows.
 #[derive(Debug, Default)]
 pub struct Outbox {
     chunks: VecDeque<Chunk>,
     queued: u64,
     written: u64,
+    /// Empty buffers of `SPARE_MIN..=SPARE_MAX` bytes of capacity, from
+    /// chunks the loop wrote out, for [`Outbox::spare`].
+    spares: Vec<Vec<u8>>,
 }
 
 impl Outbox {
@@ -189,6 +226,7 @@ impl Outbox {
         if let Some(Chunk::Bytes { data: last, .. }) = self.chunks.back_mut() {
             if last.len() + data.len() <= 16 * 1024 {
                 last.extend_from_slice(&data);
+                self.recycle(data);
                 return;
             }
         }
@@ -227,6 +265,45 @@ impl Outbox {
         self.queued = 0;
     }
 
+    /// An empty buffer with room for at least `min_capacity` bytes, reusing
+    /// one the loop has written out when there is one. Queue it with
+    /// [`Outbox::push`]; once written it comes back here.
+    pub fn spare(&mut self, min_capacity: usize) -> Vec<u8> {
+        let mut buf = self.spares.pop().unwrap_or_default();
+        buf.reserve(min_capacity);
+        buf
+    }
+
+    /// Keeps a spent buffer for [`Outbox::spare`] if it is worth keeping.
+    fn recycle(&mut self, mut buf: Vec<u8>) {
+        if (SPARE_MIN..=SPARE_MAX).contains(&buf.capacity()) && self.spares.len() < SPARES {
+            buf.clear();
+            self.spares.push(buf);
+        }
+    }
+
+    /// Before a drive: takes a few of the loop's spares if this outbox
+    /// has none left.
+    pub(crate) fn borrow_spares(&mut self, pool: &mut SparePool) {
+        if self.spares.is_empty() && !pool.0.is_empty() {
+            let from = pool.0.len().saturating_sub(SPARES);
+            self.spares.extend(pool.0.drain(from..));
+        }
+    }
+
+    /// For a connection that went idle with nothing queued, or ended:
+    /// its spares go back to the loop's pool, or are freed if it is full,
+    /// so a connection that is not sending costs no buffers.
+    pub(crate) fn return_spares(&mut self, pool: &mut SparePool) {
+        if !self.is_empty() {
+            return;
+        }
+        let room = POOL_SPARES.saturating_sub(pool.0.len());
+        let n = self.spares.len().min(room);
+        pool.0.extend(self.spares.drain(..n));
+        self.spares = Vec::new();
+    }
+
     pub(crate) fn front_mut(&mut self) -> Option<&mut Chunk> {
         self.chunks.front_mut()
     }
@@ -235,8 +312,14 @@ impl Outbox {
         self.chunks.iter()
     }
 
-    /// Records that `n` bytes from the front were written.
-    pub(crate) fn advance(&mut self, mut n: u64) {
+    /// Records that `n` bytes from the front were written; byte buffers
+    /// written out whole are kept for [`Outbox::spare`].
+    pub(crate) fn advance(&mut self, n: u64) {
+        self.take_front(n, true);
+    }
+
+    /// Drops `n` bytes from the front, recycling spent buffers if `recycle`.
+    fn take_front(&mut self, mut n: u64, recycle: bool) {
         self.queued -= n;
         self.written += n;
         while n > 0 {
@@ -249,7 +332,11 @@ impl Outbox {
             }
             n -= step;
             if step == rem {
-                self.chunks.pop_front();
+                if let Some(Chunk::Bytes { data, .. }) = self.chunks.pop_front() {
+                    if recycle {
+                        self.recycle(data);
+                    }
+                }
             }
         }
     }
@@ -278,9 +365,39 @@ impl Outbox {
                     n
                 }
             };
-            self.advance(n as u64);
+            // No recycling: whoever drains an outbox this way (TLS's
+            // plaintext queue) takes no spares from it.
+            self.take_front(n as u64, false);
         }
+        // Nor does it keep any a coalescing `push` recycled.
+        self.spares.clear();
         Ok(out.len() - start)
+    }
+
+    /// Like [`Outbox::drain_into`], into memory that is already initialised,
+    /// so a layer staging plaintext in 64 KiB steps pays no memset per step.
+    fn drain_to(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while done < out.len() {
+            let room = &mut out[done..];
+            let n = match self.chunks.front() {
+                None => break,
+                Some(Chunk::Bytes { data, pos }) => {
+                    let n = (data.len() - pos).min(room.len());
+                    room[..n].copy_from_slice(&data[*pos..*pos + n]);
+                    n
+                }
+                Some(Chunk::File { file, offset, end }) => {
+                    let n = ((end - offset) as usize).min(room.len());
+                    file.read_exact_at(&mut room[..n], *offset)?;
+                    n
+                }
+            };
+            self.take_front(n as u64, false);
+            done += n;
+        }
+        self.spares.clear();
+        Ok(done)
     }
 }
 
@@ -388,6 +505,129 @@ mod tests {
         o.push(&b"a"[..]);
         o.push(&b"b"[..]);
         assert_eq!(o.chunks().count(), 1);
+    }
+
+    /// Spent buffers come back from `spare`, empty; only big ones are
+    /// kept, only a few, and none once the outbox goes idle.
+    #[test]
+    fn written_buffers_are_recycled_bounded_and_cleared() {
+        let mut o = Outbox::new();
+        let big = o.spare(64 * 1024);
+        assert!(big.is_empty() && big.capacity() >= 64 * 1024);
+        let ptr = big.as_ptr();
+        o.push(vec![1u8; 20]);
+        let mut big = big;
+        big.resize(64 * 1024, 9);
+        o.push(big);
+        o.advance(20 + 64 * 1024);
+        let again = o.spare(1024);
+        assert_eq!(again.as_ptr(), ptr, "the written buffer is reused");
+        assert!(again.is_empty(), "and handed out cleared");
+
+        let table: [(usize, bool); 4] = [
+            (SPARE_MIN - 1, false),
+            (SPARE_MIN, true),
+            (SPARE_MAX, true),
+            (SPARE_MAX + 1, false),
+        ];
+        for (capacity, kept) in table {
+            let mut o = Outbox::new();
+            let mut v = Vec::with_capacity(capacity);
+            v.push(1u8);
+            o.push(v);
+            o.advance(1);
+            assert_eq!(o.spares.len(), usize::from(kept), "{capacity}");
+        }
+
+        let mut o = Outbox::new();
+        for _ in 0..SPARES + 3 {
+            o.push(vec![2u8; 20 * 1024]);
+        }
+        o.advance(o.pending());
+        assert_eq!(o.spares.len(), SPARES);
+        let mut pool = SparePool::default();
+        o.push(&b"queued"[..]);
+        o.return_spares(&mut pool);
+        assert_eq!(o.spares.len(), SPARES, "kept while output is queued");
+        o.advance(6);
+        o.return_spares(&mut pool);
+        assert!(o.spares.is_empty());
+        assert_eq!(pool.0.len(), SPARES);
+    }
+
+    /// The loop's pool lends a few buffers to an outbox with none, takes
+    /// them back when it idles, and keeps at most `POOL_SPARES`.
+    #[test]
+    fn the_pool_lends_and_takes_back_bounded() {
+        let mut pool = SparePool::default();
+        let outboxes: Vec<Outbox> = (0..POOL_SPARES / SPARES + 2)
+            .map(|_| {
+                let mut o = Outbox::new();
+                for _ in 0..SPARES {
+                    o.push(vec![4u8; 20 * 1024]);
+                }
+                o.advance(o.pending());
+                o
+            })
+            .collect();
+        for mut o in outboxes {
+            o.return_spares(&mut pool);
+            assert!(o.spares.is_empty());
+        }
+        assert_eq!(pool.0.len(), POOL_SPARES, "the rest were freed");
+
+        let mut o = Outbox::new();
+        o.borrow_spares(&mut pool);
+        assert_eq!(o.spares.len(), SPARES);
+        assert_eq!(pool.0.len(), POOL_SPARES - SPARES);
+        o.borrow_spares(&mut pool);
+        assert_eq!(o.spares.len(), SPARES, "only an outbox with none borrows");
+        let lent = o.spare(64 * 1024);
+        assert!(lent.is_empty() && lent.capacity() >= 64 * 1024);
+        o.return_spares(&mut pool);
+        assert_eq!(pool.0.len(), POOL_SPARES - 1);
+    }
+
+    /// A small write coalesced into the previous chunk still returns its
+    /// big buffer; draining (TLS's plaintext queue) keeps none.
+    #[test]
+    fn coalesced_buffers_return_and_drained_ones_do_not() {
+        let mut o = Outbox::new();
+        o.push(&b"head"[..]);
+        let mut v = o.spare(32 * 1024);
+        v.extend_from_slice(b"body");
+        o.push(v);
+        assert_eq!(o.chunks().count(), 1);
+        assert_eq!(o.spares.len(), 1);
+        o.drain_into(&mut Vec::new(), 2).unwrap();
+        assert!(o.spares.is_empty());
+
+        let mut o = Outbox::new();
+        o.push(vec![3u8; 40 * 1024]);
+        let mut out = Vec::new();
+        o.drain_into(&mut out, 1 << 20).unwrap();
+        assert!(o.is_empty());
+        assert!(o.spares.is_empty());
+    }
+
+    #[test]
+    fn fill_from_moves_bytes_and_file_ranges_in_steps() {
+        use std::io::Write;
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b"0123456789").unwrap();
+        let mut o = Outbox::new();
+        o.push(&b"head:"[..]);
+        o.push_file(Arc::new(f), 2, 5);
+        o.push(&b":tail"[..]);
+        let mut b = InBuf::new();
+        assert_eq!(b.fill_from(&mut o, 7).unwrap(), 7);
+        assert_eq!(b.data(), b"head:23");
+        b.consume(7);
+        assert_eq!(b.fill_from(&mut o, 100).unwrap(), 8);
+        assert_eq!(b.data(), b"456:tail");
+        assert!(o.is_empty());
+        assert_eq!(b.fill_from(&mut o, 100).unwrap(), 0);
+        assert_eq!(o.written(), 15);
     }
 
     #[test]

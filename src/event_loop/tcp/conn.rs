@@ -123,6 +123,7 @@ impl<S: Session> EventLoop<S> {
             return Round::Stop;
         }
         conn.dirty = false;
+        conn.output.borrow_spares(&mut self.spares);
         let step = drive(conn, self.shutting_down, now);
         self.apply(key, svc, step, cap, now)
     }
@@ -163,7 +164,9 @@ impl<S: Session> EventLoop<S> {
             // Idle until the next event: give the input buffer back if
             // it is empty (or shrink it to its data). Not between
             // rounds, where a busy download reuses it for the next read.
+            // Likewise the output's spare buffers, to the loop's pool.
             conn.input.shrink_idle();
+            conn.output.return_spares(&mut self.spares);
             return Round::Stop;
         }
         Round::Again
@@ -193,6 +196,7 @@ impl<S: Session> EventLoop<S> {
             return;
         };
         let _ = self.poll.registry().deregister(&mut conn.stream);
+        conn.output.return_spares(&mut self.spares);
         let (stream, peer, peer_closed) = (conn.stream, conn.peer, conn.peer_closed);
         report_end(
             svc,
@@ -235,6 +239,7 @@ impl<S: Session> EventLoop<S> {
         if matches!(how, Ended::Closed) && conn.output.is_empty() {
             let _ = conn.stream.shutdown(std::net::Shutdown::Write);
         }
+        conn.output.return_spares(&mut self.spares);
         report_end(svc, conn.session, conn.output.written(), how, conn.peer);
         self.descriptor_freed();
     }

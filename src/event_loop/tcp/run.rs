@@ -13,6 +13,7 @@ use slab::Slab;
 
 use super::table::{min_time, socket_budget, Conn, EventLoop, LoopConfig};
 use super::token::{Ready, Source, WAKER};
+use crate::event_loop::buffer::SparePool;
 use crate::event_loop::control::Control;
 use crate::event_loop::errors::is_interrupted;
 use crate::event_loop::linger::Lingering;
@@ -114,6 +115,7 @@ impl<S: Session> EventLoop<S> {
             // A floor, so a loop with a tiny limit still drains refusals.
             lingering: Lingering::new(config.max_connections.max(64)),
             scratch: vec![0; config.read_chunk.max(1)],
+            spares: SparePool::default(),
             config,
         })
     }

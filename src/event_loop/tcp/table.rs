@@ -11,7 +11,7 @@ use mio::{Events, Poll};
 use slab::Slab;
 
 use super::token::Ready;
-use crate::event_loop::buffer::{InBuf, Outbox};
+use crate::event_loop::buffer::{InBuf, Outbox, SparePool};
 use crate::event_loop::control::ConnectRequest;
 use crate::event_loop::linger::Lingering;
 use crate::event_loop::peer::Peer;
@@ -133,6 +133,8 @@ pub struct EventLoop<S> {
     /// already large, so an idle or slow connection holds only the bytes
     /// it sent (a slowloris head costs its length, not a read buffer).
     pub(super) scratch: Vec<u8>,
+    /// Spent output buffers lent to connections while they send.
+    pub(super) spares: SparePool,
 }
 
 impl<S: Session> Conn<S> {
