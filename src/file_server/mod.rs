@@ -68,12 +68,6 @@ use reply::http_date;
 use session::HttpSession;
 pub use site::{Compression, Config, Limits, Site};
 
-/// Bytes asked for per read(2): an upload's body comes in reads this large
-/// (16 KiB reads made recv the busiest call of a 1 GiB PUT); a request
-/// head still takes only what arrived, and a session's input cap bounds
-/// every read.
-const READ_CHUNK: usize = 256 * 1024;
-
 /// One loop's service: a session per accepted connection.
 pub struct FileService {
     site: Arc<Site>,
@@ -305,7 +299,6 @@ pub fn serve_until(config: &Config, shutdown: Shutdown, signals: bool) -> Result
         // Waiting for a client's FIN after the last byte is waiting on a
         // peer like sending is: a shorter --send-timeout shortens it too.
         linger: LoopConfig::default().linger.min(config.limits.send_timeout),
-        read_chunk: READ_CHUNK,
         ..LoopConfig::default()
     };
     let (sets, socket_file) = bound.per_loop(config.threads)?;
