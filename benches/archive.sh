@@ -16,22 +16,12 @@ ROUNDS=${ROUNDS:-5}
 FILES=${FILES:-1000}
 FILE_MIB=${FILE_MIB:-1}
 
-for tool in curl python3 cargo; do
-    command -v "$tool" >/dev/null || { echo "archive.sh: $tool is required" >&2; exit 1; }
-done
-
-cd "$(dirname "$0")/.."
-cargo build --release --quiet
-WIRECAT=$PWD/target/release/wirecat
-
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init archive.sh
+need_tools curl python3 cargo
+build_wirecat
+make_tmp
 
 mkdir -p "$TMP/site/folder"
 python3 - "$TMP/site" "$FILES" "$FILE_MIB" <<'EOF'

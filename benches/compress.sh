@@ -17,26 +17,15 @@ WORKERS=${WORKERS:-1}
 DURATION=${DURATION:-5}
 CONNS=${CONNS:-64}
 
-for tool in nginx wrk curl python3 cargo; do
-    command -v "$tool" >/dev/null || { echo "compress.sh: $tool is required" >&2; exit 1; }
-done
-
-cd "$(dirname "$0")/.."
-cargo build --release --quiet
-WIRECAT=$PWD/target/release/wirecat
-
-TMP=$(mktemp -d)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init compress.sh
+need_tools nginx wrk curl python3 cargo
+build_wirecat
+make_tmp
 
 SITE=$TMP/site
-mkdir -p "$SITE" "$TMP/nginx"
+mkdir -p "$SITE"
 if [ -n "${JS:-}" ]; then
     cp "$JS" "$SITE/app.js"
 else
@@ -58,26 +47,8 @@ EOF
 fi
 chmod -R a+rX "$SITE"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_up() {
-    for _ in $(seq 100); do
-        curl -fsS -o /dev/null "http://127.0.0.1:$1/app.js" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "compress.sh: nothing answers on port $1" >&2
-    exit 1
-}
-
 NGINX_PORT=$(free_port)
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes $WORKERS;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-user root;
+NGINX_WORKERS=$WORKERS start_nginx_with "$TMP/nginx" <<EOF
 events { worker_connections 4096; }
 http {
     access_log off;
@@ -91,13 +62,11 @@ http {
     }
 }
 EOF
-nginx -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" &
-PIDS+=($!)
 WIRECAT_PORT=$(free_port)
 "$WIRECAT" serve -q --threads "$WORKERS" -p "$WIRECAT_PORT" "$SITE" >/dev/null &
 PIDS+=($!)
-wait_up "$NGINX_PORT"
-wait_up "$WIRECAT_PORT"
+wait_http "$NGINX_PORT" /app.js
+wait_http "$WIRECAT_PORT" /app.js
 
 rate() {
     wrk -t 2 -c "$CONNS" -d "${DURATION}s" -H 'Accept-Encoding: br, gzip' \

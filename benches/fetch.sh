@@ -12,22 +12,14 @@ set -euo pipefail
 
 RUNS=${RUNS:-5}
 SMALL_RUNS=${SMALL_RUNS:-200}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-for tool in nginx curl python3; do
-    command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install -y $tool)" >&2; exit 2; }
-done
-
-(cd "$ROOT" && cargo build --release --quiet)
-WIRECAT="$ROOT/target/release/wirecat"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/wirecat-bench.XXXXXX")
-NGINX_PID=""
-cleanup() {
-    if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init fetch.sh
+need_tools nginx curl python3
+build_wirecat
+make_tmp
+WORK=$TMP
 
 mkdir -p "$WORK/www" "$WORK/logs" "$WORK/out"
 echo "making a 1 GiB file in $WORK/www ..." >&2
@@ -38,8 +30,6 @@ rows = "".join(f"<li><a href='/p/{i}'>item {i}</a></li>\n" for i in range(200))
 open(sys.argv[1], "w").write(f"<!doctype html><title>small</title><ul>\n{rows}</ul>\n")
 PY
 
-# shellcheck source=benches/nginx.sh
-source "$ROOT/benches/nginx.sh"
 start_nginx
 BASE="http://127.0.0.1:$PORT"
 

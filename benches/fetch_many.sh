@@ -17,22 +17,14 @@ SMALL=${SMALL:-1000}
 SMALL_KIB=${SMALL_KIB:-4}
 LARGE=${LARGE:-8}
 LARGE_MIB=${LARGE_MIB:-64}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-for tool in nginx curl wget python3; do
-    command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install -y $tool)" >&2; exit 2; }
-done
-
-(cd "$ROOT" && cargo build --release --quiet)
-WIRECAT="$ROOT/target/release/wirecat"
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/wirecat-bench-many.XXXXXX")
-NGINX_PID=""
-cleanup() {
-    if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; wait "$NGINX_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init fetch_many.sh
+need_tools nginx curl wget python3
+build_wirecat
+make_tmp
+WORK=$TMP
 
 mkdir -p "$WORK/www/s" "$WORK/www/l" "$WORK/logs" "$WORK/out"
 echo "making $SMALL files of $SMALL_KIB KiB and $LARGE of $LARGE_MIB MiB in $WORK/www ..." >&2
@@ -41,8 +33,6 @@ for i in $(seq "$SMALL"); do cp "$WORK/small.bin" "$WORK/www/s/f$i.bin"; done
 for i in $(seq "$LARGE"); do head -c $((LARGE_MIB << 20)) /dev/urandom > "$WORK/www/l/big$i.bin"; done
 echo ok > "$WORK/www/index.html"
 
-# shellcheck source=benches/nginx.sh
-source "$ROOT/benches/nginx.sh"
 start_nginx
 BASE="http://127.0.0.1:$PORT"
 

@@ -49,95 +49,30 @@ PAGES=${PAGES:-2000}
 DELAY_MS=${DELAY_MS:-10}
 HANDSHAKE=${HANDSHAKE:-1}
 SKIP_WIRECAT=${SKIP_WIRECAT:-}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
-for tool in nginx wget wget2 curl python3 /usr/bin/time; do
-    command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install -y ${tool##*/})" >&2; exit 2; }
-done
-
-cd "$ROOT"
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init page.sh
+need_tools nginx wget wget2 curl python3 /usr/bin/time
 WIRECAT=""
 if [ -z "$SKIP_WIRECAT" ]; then
-    cargo build --release --quiet --bin wirecat
-    WIRECAT="$ROOT/target/release/wirecat"
+    build_wirecat
 fi
-PROXY=$(cargo bench --quiet --bench delay_proxy --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "delay_proxy":
-        print(m["executable"])')
-[ -x "$PROXY" ] || { echo "could not build benches/delay_proxy.rs" >&2; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/wirecat-bench-page.XXXXXX")
-NGINX_PID=""
-PROXY_PID=""
-cleanup() {
-    for pid in $PROXY_PID $NGINX_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+build_proxy
+make_tmp
+WORK=$TMP
 mkdir -p "$WORK/www/h0" "$WORK/www/h1" "$WORK/www/h2" "$WORK/logs" "$WORK/out"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# One nginx, three server blocks (three "hosts"). nginx cannot report a
-# kernel-chosen port, so ask the kernel for free ones and retry if someone
-# takes one before nginx binds.
-start_nginx() {
-    for _ in 1 2 3 4 5; do
-        PORTS=("$(free_port)" "$(free_port)" "$(free_port)")
-        {
-            cat <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    include /etc/nginx/mime.types;
+# One nginx, three server blocks (three "hosts").
+NGINX_HOSTS=3 NGINX_HTTP_EXTRA="include /etc/nginx/mime.types;
     log_format bench '\$connection \$status \$request_uri';
     access_log $WORK/logs/access.log bench;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    client_body_temp_path $WORK/logs/body;
-    proxy_temp_path $WORK/logs/proxy;
-    fastcgi_temp_path $WORK/logs/fastcgi;
-    uwsgi_temp_path $WORK/logs/uwsgi;
-    scgi_temp_path $WORK/logs/scgi;
-CONF
-            for h in 0 1 2; do
-                echo "    server { listen 127.0.0.1:${PORTS[$h]}; root $WORK/www/h$h; }"
-            done
-            echo "}"
-        } > "$WORK/nginx.conf"
-        echo ok > "$WORK/www/h2/ready"
-        nginx -p "$WORK" -c "$WORK/nginx.conf" 2>>"$WORK/logs/start.log" &
-        NGINX_PID=$!
-        for _ in $(seq 50); do
-            if curl -fsS -o /dev/null "http://127.0.0.1:${PORTS[2]}/ready" 2>/dev/null; then
-                rm "$WORK/www/h2/ready"
-                return 0
-            fi
-            kill -0 "$NGINX_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill "$NGINX_PID" 2>/dev/null || true
-        wait "$NGINX_PID" 2>/dev/null || true
-        NGINX_PID=""
-    done
-    echo "nginx did not start:" >&2
-    cat "$WORK/logs/start.log" "$WORK/logs/error.log" >&2 || true
-    exit 1
-}
-start_nginx
+    keepalive_requests 100000;" start_nginx
 
 handshake_flag=()
 [ "$HANDSHAKE" = 0 ] && handshake_flag=(--no-handshake)
 "$PROXY" --delay-ms "$DELAY_MS" --duration 14400 "${handshake_flag[@]}" "${PORTS[@]}" > "$WORK/proxy.out" 2>"$WORK/logs/proxy.err" &
-PROXY_PID=$!
+PIDS+=($!)
 for _ in $(seq 50); do [ "$(wc -l < "$WORK/proxy.out")" -ge 3 ] && break; sleep 0.1; done
 mapfile -t BASES < <(cut -d' ' -f1 "$WORK/proxy.out" | sed 's|^|http://|')
 [ "${#BASES[@]}" -eq 3 ] || { echo "delay proxy did not start" >&2; cat "$WORK/logs/proxy.err" >&2; exit 1; }

@@ -23,27 +23,17 @@ SMALL_CONNS=${SMALL_CONNS:-64}
 BIG_CONNS=${BIG_CONNS:-16}
 WRK_THREADS=${WRK_THREADS:-2}
 
-for tool in nginx wrk python3 cargo; do
-    command -v "$tool" >/dev/null || { echo "serve.sh: $tool is required" >&2; exit 1; }
-done
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init serve.sh
+need_tools nginx wrk python3 cargo
 
 # 10,000 connections need 10,000 descriptors on each side, plus slack.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 echo "open files limit: $(ulimit -n)"
 
-cd "$(dirname "$0")/.."
-cargo build --release --quiet
-WIRECAT=$PWD/target/release/wirecat
-
-TMP=$(mktemp -d)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+build_wirecat
+make_tmp
 
 SITE=$TMP/site
 mkdir -p "$SITE"
@@ -56,19 +46,9 @@ open(os.path.join(site, "big.bin"), "wb").write(os.urandom(1 << 20))
 EOF
 chmod -R a+rX "$SITE"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # --- nginx ---------------------------------------------------------------
 NGINX_PORT=$(free_port)
-mkdir -p "$TMP/nginx"
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes $WORKERS;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-user root;
+NGINX_WORKERS=$WORKERS start_nginx_with "$TMP/nginx" <<EOF
 worker_rlimit_nofile 65536;
 events { worker_connections 20000; }
 http {
@@ -90,8 +70,6 @@ http {
     }
 }
 EOF
-nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" &
-PIDS+=($!)
 
 # --- wirecat -------------------------------------------------------------
 "$WIRECAT" serve -q -p 0 --threads "$WORKERS" --idle-timeout 300 "$SITE" >"$TMP/wirecat.out" &
@@ -102,11 +80,8 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 WIRECAT_PORT=$(sed -n 's|^Serving .* at http://127.0.0.1:\([0-9]*\)/$|\1|p' "$TMP/wirecat.out")
-for _ in $(seq 100); do
-    python3 -c "import socket; socket.create_connection(('127.0.0.1', $NGINX_PORT), 1)" 2>/dev/null && break
-    sleep 0.1
-done
-NGINX_PIDS=($(pgrep -P "${PIDS[0]}") "${PIDS[0]}")
+wait_http "$NGINX_PORT" /small.html
+NGINX_PIDS=($(pgrep -P "$NGINX_PID") "$NGINX_PID")
 echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') on :$NGINX_PORT, wirecat on :$WIRECAT_PORT, $WORKERS worker(s) each, $(nproc) core(s)"
 
 # Prints "requests/s bytes/s" for one wrk run.

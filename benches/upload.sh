@@ -3,63 +3,39 @@
 # loopback into `wirecat serve --upload`, against nginx with `dav_methods
 # PUT` (Debian's nginx has the dav module) and against downloading the same
 # file from wirecat, in the same run, all on 127.0.0.1 free ports. Prints
-# MiB/s of each, the ratios, and wirecat's peak RSS (VmHWM) before and after
-# the upload: it should stay flat, the body is streamed, never held.
+# MiB/s of each, the ratios, each server's CPU time per GiB, and wirecat's
+# peak RSS (VmHWM) before and after the upload: it should stay flat, the
+# body is streamed, never held.
 # Targets: upload >= 0.9x wirecat's download and >= 1.0x nginx's PUT.
 #
-# Usage: benches/upload.sh   (env: SIZE_MIB=1024 RUNS=3 DIR=/path/on/the/disk)
-# DIR is where both servers write (default a temp dir; point it at the disk
-# you care about: tmpfs measures the network path alone). Needs nginx,
-# curl, python3. Run by hand; it is not a test.
+# Usage: benches/upload.sh   (env: SIZE_MIB=1024 RUNS=3 DIR=/path TMPFS=1)
+# DIR is where the file and both servers' folders live (default a temp dir
+# under $TMPDIR or /tmp, usually the root disk). On a disk, PUT waits for
+# writeback while GET comes from the page cache; TMPFS=1 (DIR=/dev/shm)
+# takes the disk out and measures the network path and the servers alone.
+# The three transfers alternate RUNS times; the best of each is shown, and
+# the server CPU per GiB (the steadier figure on a shared machine) is the
+# median. Needs nginx, curl, python3. Run by hand; it is not a test.
 set -euo pipefail
 
 SIZE_MIB=${SIZE_MIB:-1024}
 RUNS=${RUNS:-3}
+if [ -n "${TMPFS:-}" ]; then DIR=/dev/shm; fi
 
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-for tool in "$NGINX" curl python3 cargo; do
-    command -v "$tool" >/dev/null || { echo "upload.sh: $tool is required" >&2; exit 1; }
-done
-
-cd "$(dirname "$0")/.."
-cargo build --release --quiet
-WIRECAT=$PWD/target/release/wirecat
-
-TMP=$(mktemp -d ${DIR:+-p "$DIR"})
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init upload.sh
+need_tools nginx curl python3 cargo
+build_wirecat
+make_tmp "${DIR:-}"
 
 SRC=$TMP/src
-mkdir -p "$SRC" "$TMP/w" "$TMP/n" "$TMP/nginx"
+mkdir -p "$SRC" "$TMP/w" "$TMP/n"
 head -c "$((SIZE_MIB << 20))" /dev/urandom >"$SRC/big.bin"
 chmod -R a+rwX "$TMP"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_up() {
-    for _ in $(seq 100); do
-        curl -sS -o /dev/null "http://127.0.0.1:$1/" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "upload.sh: nothing answers on port $1" >&2
-    exit 1
-}
-
 NGINX_PORT=$(free_port)
-cat >"$TMP/nginx/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-user root;
+start_nginx_with "$TMP/nginx" <<EOF
 events { worker_connections 1024; }
 http {
     access_log off;
@@ -73,44 +49,57 @@ http {
     }
 }
 EOF
-"$NGINX" -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" &
-PIDS+=($!)
 WIRECAT_PORT=$(free_port)
 "$WIRECAT" serve -q --threads 1 --upload --overwrite --max-upload 64G -p "$WIRECAT_PORT" "$TMP/w" >/dev/null &
 WPID=$!
 PIDS+=($WPID)
 SERVE_PORT=$(free_port)
 "$WIRECAT" serve -q --threads 1 -p "$SERVE_PORT" "$SRC" >/dev/null &
-PIDS+=($!)
-wait_up "$NGINX_PORT"
-wait_up "$WIRECAT_PORT"
-wait_up "$SERVE_PORT"
+SPID=$!
+PIDS+=($SPID)
+wait_http "$NGINX_PORT"
+wait_http "$WIRECAT_PORT"
+wait_http "$SERVE_PORT"
+NGINX_WORKER=$(pgrep -P "$NGINX_PID")
 
 hwm() { awk '/VmHWM/ {print $2 " " $3}' "/proc/$1/status"; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# Best of RUNS, in bytes per second.
-best() {
-    local b=0 s
-    for _ in $(seq "$RUNS"); do
-        s=$("$@")
-        b=$(python3 -c "print(max(float('$b'), float('$s')))")
-    done
-    echo "$b"
+# One transfer: prints "bytes-per-second server-CPU-ticks".
+put_to() { # port server-pid
+    local t0 s
+    t0=$(ticks "$2")
+    s=$(curl -sS -o /dev/null -w '%{speed_upload}' -T "$SRC/big.bin" "http://127.0.0.1:$1/big.bin")
+    echo "$s $(($(ticks "$2") - t0))"
 }
-put_to() { curl -sS -o /dev/null -w '%{speed_upload}' -T "$SRC/big.bin" "http://127.0.0.1:$1/big.bin"; }
-get_from() { curl -sS -o /dev/null -w '%{speed_download}' "http://127.0.0.1:$1/big.bin"; }
+get_from() { # port server-pid
+    local t0 s
+    t0=$(ticks "$2")
+    s=$(curl -sS -o /dev/null -w '%{speed_download}' "http://127.0.0.1:$1/big.bin")
+    echo "$s $(($(ticks "$2") - t0))"
+}
 
-echo "file: $SIZE_MIB MiB, best of $RUNS, in $TMP"
+echo "file: $SIZE_MIB MiB, best of $RUNS, in $TMP ($(stat -f -c %T "$TMP"))"
 echo "wirecat VmHWM before: $(hwm "$WPID")"
-W=$(best put_to "$WIRECAT_PORT")
+: >"$TMP/w.runs"; : >"$TMP/n.runs"; : >"$TMP/d.runs"
+for _ in $(seq "$RUNS"); do
+    put_to "$WIRECAT_PORT" "$WPID" >>"$TMP/w.runs"
+    put_to "$NGINX_PORT" "$NGINX_WORKER" >>"$TMP/n.runs"
+    get_from "$SERVE_PORT" "$SPID" >>"$TMP/d.runs"
+done
 echo "wirecat VmHWM after:  $(hwm "$WPID")"
 cmp "$SRC/big.bin" "$TMP/w/big.bin" || { echo "upload.sh: wirecat's copy differs" >&2; exit 1; }
-N=$(best put_to "$NGINX_PORT")
 cmp "$SRC/big.bin" "$TMP/n/big.bin" || { echo "upload.sh: nginx's copy differs" >&2; exit 1; }
-D=$(best get_from "$SERVE_PORT")
-python3 - "$W" "$N" "$D" <<'EOF'
-import sys
-w, n, d = (float(x) / (1 << 20) for x in sys.argv[1:])
+python3 - "$TMP" "$SIZE_MIB" "$(getconf CLK_TCK)" <<'EOF'
+import statistics, sys
+tmp, mib, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def load(name):
+    rows = [l.split() for l in open(f"{tmp}/{name}.runs")]
+    best = max(float(r[0]) for r in rows) / (1 << 20)
+    cpu = statistics.median(int(r[1]) for r in rows) / hz * 1000 * 1024 / mib
+    return best, cpu
+(w, wc), (n, nc), (d, dc) = load("w"), load("n"), load("d")
 print(f"wirecat PUT {w:.0f} MiB/s, nginx PUT {n:.0f} MiB/s, wirecat GET {d:.0f} MiB/s")
+print(f"server CPU per GiB: wirecat PUT {wc:.0f} ms, nginx PUT {nc:.0f} ms, wirecat GET {dc:.0f} ms")
 print(f"upload vs download: {w / d:.2f}x (target >= 0.9x); vs nginx PUT: {w / n:.2f}x (target >= 1.0x)")
 EOF

@@ -76,6 +76,12 @@ pub trait Session {
         64 * 1024
     }
 
+    /// Bytes to ask for per read(2) instead of the loop's `read_chunk`,
+    /// for a session taking in a bulk body (still bounded by `input_cap`).
+    fn read_chunk(&self) -> Option<usize> {
+        None
+    }
+
     /// How long queued output may wait without the kernel taking a single
     /// byte before the loop drops the connection (`Ended::Failed` with
     /// `TimedOut`). Counted from the last byte taken, or from when output

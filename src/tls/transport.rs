@@ -94,6 +94,13 @@ impl<S: Session> Session for MaybeTls<S> {
         }
     }
 
+    fn read_chunk(&self) -> Option<usize> {
+        match self {
+            MaybeTls::Plain(s) => s.read_chunk(),
+            MaybeTls::Tls(t) => t.read_chunk(),
+        }
+    }
+
     fn send_timeout(&self) -> Option<std::time::Duration> {
         match self {
             MaybeTls::Plain(s) => s.send_timeout(),

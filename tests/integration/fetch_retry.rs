@@ -6,7 +6,8 @@
 //! limit measured by the server from the request to the client's close.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -62,27 +63,32 @@ fn counter() -> Arc<AtomicUsize> {
     Arc::new(AtomicUsize::new(0))
 }
 
+/// A hostile server: `body` under `etag` (see [`ranged`]), the first
+/// `times` answers cut after `cut` body bytes.
+fn cuts(body: &Arc<Vec<u8>>, etag: &'static str, times: usize, cut: usize) -> Scripted {
+    let (body, calls) = (body.clone(), counter());
+    Scripted::start(move |req| {
+        let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+        ranged(req, &body, etag, (n <= times).then_some(cut))
+    })
+}
+
+/// `wirecat fetch FLAGS --retry RETRIES --retry-max-delay 0.1 URLS` in
+/// `dir`: the backoff capped short, so no test waits long for it.
+fn fetch_retrying(dir: &Path, flags: &[&str], retries: &str, urls: &[&str]) -> Output {
+    let mut args = vec!["fetch"];
+    args.extend(flags);
+    args.extend(["--retry", retries, "--retry-max-delay", "0.1"]);
+    args.extend(urls);
+    wirecat_in(dir, &args)
+}
+
 #[test]
 fn a_body_cut_three_times_resumes_with_range_and_if_range() {
     let body = Arc::new(pseudo_random(100_000, 15));
-    let calls = counter();
-    let (b, c) = (body.clone(), calls.clone());
-    let server = Scripted::start(move |req| {
-        let n = c.fetch_add(1, Ordering::SeqCst) + 1;
-        ranged(req, &b, "\"v1\"", (n <= 3).then_some(20_000))
-    });
+    let server = cuts(&body, "\"v1\"", 3, 20_000);
     let dir = tempfile::tempdir().unwrap();
-    let out = wirecat_in(
-        dir.path(),
-        &[
-            "fetch",
-            "--retry",
-            "5",
-            "--retry-max-delay",
-            "0.1",
-            &server.url("/big.bin"),
-        ],
-    );
+    let out = fetch_retrying(dir.path(), &[], "5", &[&server.url("/big.bin")]);
     assert_code(&out, 0);
     assert_eq!(std::fs::read(dir.path().join("big.bin")).unwrap(), *body);
     assert_eq!(files(dir.path()), ["big.bin"]);
@@ -114,24 +120,8 @@ fn with_c_a_retry_continues_the_part_file_an_earlier_run_left() {
     // An earlier -C run left 10000 bytes and their validator.
     std::fs::write(dir.path().join("f.part"), &body[..10_000]).unwrap();
     std::fs::write(dir.path().join("f.part.meta"), "if-range \"v\"\n").unwrap();
-    let calls = counter();
-    let (b, c) = (body.clone(), calls.clone());
-    let server = Scripted::start(move |req| {
-        let n = c.fetch_add(1, Ordering::SeqCst) + 1;
-        ranged(req, &b, "\"v\"", (n <= 2).then_some(30_000))
-    });
-    let out = wirecat_in(
-        dir.path(),
-        &[
-            "fetch",
-            "-C",
-            "--retry",
-            "3",
-            "--retry-max-delay",
-            "0.1",
-            &server.url("/f"),
-        ],
-    );
+    let server = cuts(&body, "\"v\"", 2, 30_000);
+    let out = fetch_retrying(dir.path(), &["-C"], "3", &[&server.url("/f")]);
     assert_code(&out, 0);
     assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), *body);
     assert_eq!(files(dir.path()), ["f"]);
@@ -167,17 +157,8 @@ fn several_downloads_at_once_resume_each_their_own() {
     });
     let dir = tempfile::tempdir().unwrap();
     let urls: Vec<String> = (0..3).map(|i| server.url(&format!("/f{i}"))).collect();
-    let mut args = vec![
-        "fetch",
-        "-P",
-        "3",
-        "--retry",
-        "2",
-        "--retry-max-delay",
-        "0.1",
-    ];
-    args.extend(urls.iter().map(String::as_str));
-    let out = wirecat_in(dir.path(), &args);
+    let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let out = fetch_retrying(dir.path(), &["-P", "3"], "2", &urls);
     assert_code(&out, 0);
     for (i, body) in bodies.iter().enumerate() {
         assert_eq!(
@@ -230,17 +211,7 @@ fn a_changed_validator_starts_over_and_the_file_is_the_new_one() {
         _ => ranged(req, &n, "\"new\"", None),
     });
     let dir = tempfile::tempdir().unwrap();
-    let out = wirecat_in(
-        dir.path(),
-        &[
-            "fetch",
-            "--retry",
-            "2",
-            "--retry-max-delay",
-            "0.1",
-            &server.url("/f"),
-        ],
-    );
+    let out = fetch_retrying(dir.path(), &[], "2", &[&server.url("/f")]);
     assert_code(&out, 0);
     assert_eq!(std::fs::read(dir.path().join("f")).unwrap(), *new);
     assert_eq!(files(dir.path()), ["f"]);
@@ -266,17 +237,7 @@ fn a_lying_content_range_is_not_appended() {
     }
     });
     let dir = tempfile::tempdir().unwrap();
-    let out = wirecat_in(
-        dir.path(),
-        &[
-            "fetch",
-            "--retry",
-            "1",
-            "--retry-max-delay",
-            "0.1",
-            &server.url("/f"),
-        ],
-    );
+    let out = fetch_retrying(dir.path(), &[], "1", &[&server.url("/f")]);
     assert_code(&out, 6);
     assert_stderr_has(&out, "does not continue the 10000 bytes received");
     assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
@@ -297,18 +258,11 @@ fn an_https_body_without_close_notify_is_asked_again() {
             close_notify: !first,
         }
     });
-    let out = wirecat_in(
+    let out = fetch_retrying(
         dir.path(),
-        &[
-            "fetch",
-            "--cacert",
-            ca.to_str().unwrap(),
-            "--retry",
-            "1",
-            "--retry-max-delay",
-            "0.1",
-            &server.url("/b.txt"),
-        ],
+        &["--cacert", ca.to_str().unwrap()],
+        "1",
+        &[&server.url("/b.txt")],
     );
     assert_code(&out, 0);
     assert_stderr_has(&out, "without TLS close_notify");
@@ -359,17 +313,7 @@ fn exhausted_retries_exit_with_the_last_attempts_code_and_save_nothing() {
         "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy",
     )]);
     let dir = tempfile::tempdir().unwrap();
-    let out = wirecat_in(
-        dir.path(),
-        &[
-            "fetch",
-            "--retry",
-            "2",
-            "--retry-max-delay",
-            "0.1",
-            &server.url("/x"),
-        ],
-    );
+    let out = fetch_retrying(dir.path(), &[], "2", &[&server.url("/x")]);
     assert_code(&out, 7);
     assert_eq!(server.requests().len(), 3);
     // No body bytes came: the backoff (capped here) applies.
@@ -381,17 +325,7 @@ fn exhausted_retries_exit_with_the_last_attempts_code_and_save_nothing() {
         send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"),
         send([b'x'; 300]),
     ]);
-    let out = wirecat_in(
-        dir.path(),
-        &[
-            "fetch",
-            "--retry",
-            "2",
-            "--retry-max-delay",
-            "0.1",
-            &server.url("/y"),
-        ],
-    );
+    let out = fetch_retrying(dir.path(), &[], "2", &[&server.url("/y")]);
     assert_code(&out, 6);
     // Each attempt brought bytes: retried at once.
     assert_stderr_has(&out, "retry 2/2 in 0.0s");
@@ -401,18 +335,7 @@ fn exhausted_retries_exit_with_the_last_attempts_code_and_save_nothing() {
     assert!(files(dir.path()).is_empty());
 
     // Quiet: the retries say nothing, the error still does.
-    let out = wirecat_in(
-        dir.path(),
-        &[
-            "fetch",
-            "-q",
-            "--retry",
-            "1",
-            "--retry-max-delay",
-            "0.1",
-            &server.url("/y"),
-        ],
-    );
+    let out = fetch_retrying(dir.path(), &["-q"], "1", &[&server.url("/y")]);
     assert_code(&out, 6);
     assert!(!stderr(&out).contains("retry"), "{}", stderr(&out));
 }
@@ -427,10 +350,7 @@ fn a_refused_connection_is_retried() {
         .port();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://127.0.0.1:{port}/x");
-    let out = wirecat_in(
-        dir.path(),
-        &["fetch", "--retry", "2", "--retry-max-delay", "0.1", &url],
-    );
+    let out = fetch_retrying(dir.path(), &[], "2", &[&url]);
     assert_code(&out, 4);
     assert_stderr_has(&out, "retry 1/2");
     assert_stderr_has(&out, "retry 2/2");

@@ -107,7 +107,8 @@ impl<S: Session> EventLoop<S> {
         }
         let cap = conn.session.input_cap();
         if conn.can_read(cap) {
-            match read_in(conn, cap, self.config.read_chunk, &mut self.scratch) {
+            let chunk = conn.session.read_chunk().unwrap_or(self.config.read_chunk);
+            match read_in(conn, cap, chunk, &mut self.scratch) {
                 Ok(true) => conn.dirty = true,
                 Ok(false) => {}
                 Err(e) => {

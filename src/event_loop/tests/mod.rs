@@ -127,6 +127,57 @@ fn assert_echoed(addr: SocketAddr, msg: &[u8]) {
 }
 
 /// Runs a loop with no listener that connects to `addrs` once and stops.
+/// A stream a test can write from a second thread while it reads.
+trait Duplex: Read + Write + Send + Sized + 'static {
+    fn split(&self) -> Self;
+    fn end_writing(&self);
+}
+
+impl Duplex for TcpStream {
+    fn split(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+
+    fn end_writing(&self) {
+        self.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+}
+
+impl Duplex for std::os::unix::net::UnixStream {
+    fn split(&self) -> Self {
+        self.try_clone().unwrap()
+    }
+
+    fn end_writing(&self) {
+        self.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+}
+
+/// About `len` bytes for the echo, without the `q` that would close it.
+fn echo_data(len: u32) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i % 251) as u8 + 1)
+        .filter(|b| *b != b'q')
+        .collect()
+}
+
+/// Writes all of `data` and a FIN from a second thread while reading the
+/// echo to its end. Everything is written before anything need be read:
+/// the server must stop reading rather than buffer without bound, and
+/// nothing may be lost.
+fn echo_back<S: Duplex>(c: &mut S, data: &[u8]) -> Vec<u8> {
+    let mut writer = c.split();
+    let sent = data.to_vec();
+    let w = thread::spawn(move || {
+        writer.write_all(&sent).unwrap();
+        writer.end_writing();
+    });
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    w.join().unwrap();
+    got
+}
+
 fn run_outgoing(addrs: Vec<SocketAddr>) -> (EndedLog, thread::JoinHandle<io::Result<()>>) {
     let (tx, rx) = mpsc::channel();
     let h = thread::spawn(move || {
@@ -145,21 +196,8 @@ fn run_outgoing(addrs: Vec<SocketAddr>) -> (EndedLog, thread::JoinHandle<io::Res
 fn echoes_a_large_stream_through_partial_writes_and_backpressure() {
     let (addr, shutdown, ended, h) = start(None);
     let mut c = client(addr);
-    let data: Vec<u8> = (0..8 * 1024 * 1024u32)
-        .map(|i| (i % 251) as u8 + 1)
-        .filter(|b| *b != b'q')
-        .collect();
-    let mut writer = c.try_clone().unwrap();
-    let sent = data.clone();
-    // Write everything before reading anything: the server must stop reading
-    // rather than buffer without bound, and nothing may be lost.
-    let w = thread::spawn(move || {
-        writer.write_all(&sent).unwrap();
-        writer.shutdown(std::net::Shutdown::Write).unwrap();
-    });
-    let mut got = Vec::new();
-    c.read_to_end(&mut got).unwrap();
-    w.join().unwrap();
+    let data = echo_data(8 * 1024 * 1024);
+    let got = echo_back(&mut c, &data);
     assert_eq!(got.len(), data.len());
     assert!(got == data, "echo differs");
     let (n, how) = ended.recv_timeout(T).unwrap();

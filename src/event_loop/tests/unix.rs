@@ -92,20 +92,8 @@ fn echoes_over_an_accepted_unix_connection() {
         })
     });
     // Large enough to take partial writes and backpressure.
-    let data: Vec<u8> = (0..2 * 1024 * 1024u32)
-        .map(|i| (i % 251) as u8 + 1)
-        .filter(|b| *b != b'q')
-        .collect();
-    let mut c = client(&path);
-    let mut writer = c.try_clone().unwrap();
-    let sent = data.clone();
-    let w = thread::spawn(move || {
-        writer.write_all(&sent).unwrap();
-        writer.shutdown(std::net::Shutdown::Write).unwrap();
-    });
-    let mut got = Vec::new();
-    c.read_to_end(&mut got).unwrap();
-    w.join().unwrap();
+    let data = echo_data(2 * 1024 * 1024);
+    let got = echo_back(&mut client(&path), &data);
     assert!(got == data, "echo differs");
     assert_eq!(seen.recv_timeout(T).unwrap(), "accepted unix: on unix:");
     assert_eq!(seen.recv_timeout(T).unwrap(), "connected unix: unix:");

@@ -38,6 +38,23 @@ const INLINE: u64 = 64 * 1024;
 /// (zip) per call, so one connection cannot hold the loop for long.
 const WORK_BUDGET: u64 = 4 << 20;
 
+/// What one call to [`Stream::feed`] works with: the root its files are
+/// opened beneath, and the file bytes it may still read ([`WORK_BUDGET`]).
+struct Turn<'r> {
+    root: &'r Root,
+    budget: u64,
+}
+
+impl Turn<'_> {
+    /// Takes one read's worth of the `left` bytes wanted, at most a
+    /// [`READ_BLOCK`] and what the budget has; 0 once it is spent.
+    fn take(&mut self, left: u64) -> usize {
+        let n = left.min(READ_BLOCK as u64).min(self.budget);
+        self.budget -= n;
+        n as usize
+    }
+}
+
 /// What became of one call to [`Stream::feed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Feed {
@@ -146,7 +163,10 @@ impl Stream {
 
     /// Queues what the outbox may take now.
     pub fn feed(&mut self, io: &mut Io<'_>, root: &Root) -> Feed {
-        let mut budget = WORK_BUDGET;
+        let turn = &mut Turn {
+            root,
+            budget: WORK_BUDGET,
+        };
         loop {
             if !self.check_queued(io.output.written()) {
                 return Feed::Fail;
@@ -167,8 +187,8 @@ impl Stream {
             }
             let to = stop.min(self.end);
             let progress = match part {
-                Part::Data(i) => self.data(i, start, to, io, root, &mut budget),
-                p => self.other(p, start, to, io, root, &mut budget),
+                Part::Data(i) => self.data(i, start, to, io, turn),
+                p => self.other(p, start, to, io, turn),
             };
             match progress {
                 Progress::Queued => {}
@@ -200,8 +220,7 @@ impl Stream {
         start: u64,
         to: u64,
         io: &mut Io<'_>,
-        root: &Root,
-        budget: &mut u64,
+        turn: &mut Turn<'_>,
     ) -> Progress {
         let needs = match part {
             Part::Descriptor(i) => Some(i),
@@ -209,7 +228,7 @@ impl Stream {
             _ => None,
         };
         if let Some(i) = needs.filter(|&i| self.crcs[i].is_none()) {
-            match self.crc_step(i, root, budget) {
+            match self.crc_step(i, turn) {
                 Ok(true) => {}
                 Ok(false) => return Progress::Later,
                 Err(e) => {
@@ -229,13 +248,13 @@ impl Stream {
         Progress::Queued
     }
 
-    /// Reads on with item `i`'s CRC-32 within `budget`: `true` once it is
-    /// known, an error if the file is not as planned.
-    fn crc_step(&mut self, i: usize, root: &Root, budget: &mut u64) -> io::Result<bool> {
+    /// Reads on with item `i`'s CRC-32 within the turn's budget: `true`
+    /// once it is known, an error if the file is not as planned.
+    fn crc_step(&mut self, i: usize, turn: &mut Turn<'_>) -> io::Result<bool> {
         let item = &self.items[i];
         let changed = || io::Error::other(format!("{} changed while archived", item.name));
         if self.crc_job.as_ref().is_none_or(|j| j.item != i) {
-            let file = root.open_file(&item.rel)?;
+            let file = turn.root.open_file(&item.rel)?;
             let st = rustix::fs::fstat(&file)?;
             if stamp_of(&st) != item.stamp() {
                 return Err(changed());
@@ -258,14 +277,13 @@ impl Stream {
         let job = self.crc_job.as_mut().expect("just set");
         let mut buf = vec![0u8; READ_BLOCK];
         while job.at < item.size {
-            let n = (item.size - job.at).min(READ_BLOCK as u64).min(*budget) as usize;
+            let n = turn.take(item.size - job.at);
             if n == 0 {
                 return Ok(false);
             }
             job.file.read_exact_at(&mut buf[..n], job.at)?;
             job.hasher.update(&buf[..n]);
             job.at += n as u64;
-            *budget -= n as u64;
         }
         let job = self.crc_job.take().expect("under way");
         if !unchanged(&job.file, item.stamp()) {
@@ -284,10 +302,9 @@ impl Stream {
         start: u64,
         to: u64,
         io: &mut Io<'_>,
-        root: &Root,
-        budget: &mut u64,
+        turn: &mut Turn<'_>,
     ) -> Progress {
-        let Some(file) = self.file(i, root) else {
+        let Some(file) = self.file(i, turn.root) else {
             return Progress::Failed;
         };
         let stamp = self.items[i].stamp();
@@ -299,7 +316,7 @@ impl Stream {
             self.pos = to;
             return Progress::Queued;
         }
-        let n = (to - self.pos).min(READ_BLOCK as u64).min(*budget) as usize;
+        let n = turn.take(to - self.pos);
         if n == 0 {
             return Progress::Later;
         }
@@ -308,7 +325,6 @@ impl Stream {
             log::debug!("archive: {} ended early", self.items[i].name);
             return Progress::Failed;
         }
-        *budget -= n as u64;
         if self.layout.kind == Kind::Zip && off == 0 && n as u64 == self.items[i].size {
             // Read whole already: its CRC-32 costs no second read.
             self.crcs[i] = Some(crc32fast::hash(&buf));

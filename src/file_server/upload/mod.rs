@@ -133,11 +133,8 @@ fn put(
     req: &RequestHead,
     length: Option<u64>,
 ) -> Result<Into, u16> {
-    let (url, _) = path::clean(&req.target).map_err(|_| 400u16)?;
-    if url.trailing_slash || url.segments.is_empty() {
-        // A folder is not replaced by a file.
-        return Err(405);
-    }
+    // A folder is not replaced by a file.
+    let url = target_url(req, false)?;
     let asks = Asks {
         length,
         if_match: header_text(req, "if-match"),
@@ -165,10 +162,7 @@ fn form(
     req: &RequestHead,
     length: Option<u64>,
 ) -> Result<Into, u16> {
-    let (url, _) = path::clean(&req.target).map_err(|_| 400u16)?;
-    if !(url.trailing_slash || url.segments.is_empty()) {
-        return Err(405);
-    }
+    let url = target_url(req, true)?;
     if url.is_hidden() && !site.hidden {
         return Err(404);
     }
@@ -186,6 +180,18 @@ fn form(
         url,
         opts.clone(),
     ))))
+}
+
+/// The request's cleaned path when it names what the method takes (a
+/// folder for a form's POST, a file for PUT): 400 when it does not clean,
+/// 405 for the other kind.
+fn target_url(req: &RequestHead, folder: bool) -> Result<path::UrlPath, u16> {
+    let (url, _) = path::clean(&req.target).map_err(|_| 400u16)?;
+    let names_folder = url.trailing_slash || url.segments.is_empty();
+    if names_folder != folder {
+        return Err(405);
+    }
+    Ok(url)
 }
 
 fn header_text<'a>(req: &'a RequestHead, name: &str) -> Option<&'a str> {
