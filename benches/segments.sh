@@ -20,42 +20,23 @@ SEGMENTS=${SEGMENTS:-8}
 RATE=${RATE:-20m}
 DELAY_MS=${DELAY_MS:-10}
 RUNS=${RUNS:-1}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-
-for tool in nginx curl python3 aria2c; do
-    command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install -y ${tool/aria2c/aria2})" >&2; exit 2; }
-done
-
-cd "$ROOT"
-cargo build --release --quiet --bin wirecat
-WIRECAT="$ROOT/target/release/wirecat"
-PROXY=$(cargo bench --quiet --bench delay_proxy --no-run --message-format=json 2>/dev/null |
-    python3 -c 'import json,sys
-for l in sys.stdin:
-    m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "delay_proxy":
-        print(m["executable"])')
-[ -x "$PROXY" ] || { echo "could not build benches/delay_proxy.rs" >&2; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/wirecat-bench-segments.XXXXXX")
-NGINX_PID=""
-PROXY_PID=""
-cleanup() {
-    for pid in $PROXY_PID $NGINX_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init segments.sh
+need_tools nginx curl python3 aria2c
+build_wirecat
+build_proxy
+make_tmp
+WORK=$TMP
 mkdir -p "$WORK/www" "$WORK/logs" "$WORK/out"
 echo "making a $SIZE_MIB MiB file in $WORK/www ..." >&2
 head -c $((SIZE_MIB << 20)) /dev/urandom > "$WORK/www/big.bin"
 echo ok > "$WORK/www/index.html"
 
-# shellcheck source=benches/nginx.sh
-source "$ROOT/benches/nginx.sh"
 NGINX_SERVER_EXTRA="limit_rate $RATE;" start_nginx
 
 "$PROXY" --delay-ms "$DELAY_MS" --duration 14400 "$PORT" > "$WORK/proxy.out" 2>"$WORK/logs/proxy.err" &
-PROXY_PID=$!
+PIDS+=($!)
 for _ in $(seq 50); do [ -s "$WORK/proxy.out" ] && break; sleep 0.1; done
 DELAYED=$(cut -d' ' -f1 "$WORK/proxy.out")
 [ -n "$DELAYED" ] || { echo "delay proxy did not start" >&2; cat "$WORK/logs/proxy.err" >&2; exit 1; }
