@@ -50,6 +50,46 @@ impl Default for ChatLimits {
 const ROOM_BUDGET: usize = 1 << 20;
 /// A sender held back re-checks at least this often.
 const HELD_RECHECK: Duration = Duration::from_millis(200);
+/// How long a member's outbox may hold bytes the kernel does not take
+/// before the member counts as not reading (and a full queue drops it).
+/// Counted in send progress, not in turns: a member whose turn is late
+/// because the loop is busy has not stopped reading.
+const STALLED_AFTER: Duration = Duration::from_secs(2);
+/// While bytes wait in its outbox, a member re-checks its progress this
+/// often once stalled (so a reader that resumes is seen to).
+const STALL_RECHECK: Duration = Duration::from_millis(250);
+
+/// Send progress of one member, as seen at its turns: whether its socket
+/// has stopped taking bytes. Pure, so the rule is table-tested.
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    written: u64,
+    /// When bytes were last seen taken (or the outbox seen empty).
+    at: Instant,
+}
+
+impl Progress {
+    /// Notes the outbox as the loop left it (after its flush, before this
+    /// turn adds to it); true when bytes have waited with none taken for
+    /// [`STALLED_AFTER`].
+    fn stalled(&mut self, empty: bool, written: u64, now: Instant) -> bool {
+        if empty || written != self.written {
+            self.written = written;
+            self.at = now;
+        }
+        !empty && now.saturating_duration_since(self.at) >= STALLED_AFTER
+    }
+
+    /// When to look again while bytes wait in the outbox.
+    fn recheck(&self, now: Instant) -> Instant {
+        let stalls_at = self.at + STALLED_AFTER;
+        if stalls_at > now {
+            stalls_at
+        } else {
+            now + STALL_RECHECK
+        }
+    }
+}
 
 /// The room and the way to wake each member, shared by one loop's sessions.
 #[derive(Debug)]
@@ -93,6 +133,7 @@ pub struct ChatSession {
     held: bool,
     lines: u64,
     last_heard: Instant,
+    progress: Progress,
 }
 
 impl ChatSession {
@@ -146,7 +187,16 @@ impl ChatSession {
     /// Moves queued room lines into the outbox, up to the output cap, in
     /// one push of exactly their size (a growing Vec could hold twice it,
     /// and a thousand members' outboxes are most of the room's memory).
+    ///
+    /// "Behind" (a full queue then drops the member) is decided before
+    /// the push, on what the loop could not send: bytes just pushed have
+    /// not been offered to the kernel yet, and a member whose turn comes
+    /// late under load must not count as not reading.
     fn fill_outbox(&mut self, io: &mut Io<'_>, hall: &mut Hall) {
+        let stalled = self
+            .progress
+            .stalled(io.output.is_empty(), io.output.written(), io.now);
+        hall.room.set_behind(&self.id, stalled);
         let room = self
             .limits
             .output_cap
@@ -169,8 +219,6 @@ impl ChatSession {
             }
             io.output.push(batch);
         }
-        let behind = (io.output.pending() as usize) >= self.limits.output_cap;
-        hall.room.set_behind(&self.id, behind);
     }
 
     fn turn(&mut self, io: &mut Io<'_>, hall: &mut Hall) -> Step {
@@ -209,7 +257,8 @@ impl ChatSession {
             io.output.push("* Closing: idle too long\n");
             return Step::Close;
         }
-        Step::read(deadline)
+        let recheck = (!io.output.is_empty()).then(|| self.progress.recheck(io.now));
+        Step::read(deadline.into_iter().chain(recheck).min())
     }
 }
 
@@ -279,6 +328,10 @@ impl Service for ChatService {
             held: false,
             lines: 0,
             last_heard: Instant::now(),
+            progress: Progress {
+                written: 0,
+                at: Instant::now(),
+            },
         })
     }
 
@@ -305,5 +358,35 @@ impl Service for ChatService {
             session.peer,
             session.lines
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_is_stalled_only_when_its_socket_takes_nothing_for_a_while() {
+        let t0 = Instant::now();
+        let s = |secs: f64| t0 + Duration::from_secs_f64(secs);
+        // (outbox empty, bytes written so far, at, stalled?)
+        let table = [
+            (true, 0, 0.0, false),
+            (false, 0, 1.0, false),
+            (false, 0, 1.9, false),
+            (false, 0, 2.0, true),
+            (false, 10, 2.5, false), // the kernel took bytes: progress
+            (false, 10, 4.4, false),
+            (false, 10, 4.5, true),
+            (true, 10, 9.0, false), // a late turn with nothing waiting
+            (false, 10, 9.5, false),
+        ];
+        let mut p = Progress { written: 0, at: t0 };
+        for (empty, written, at, want) in table {
+            assert_eq!(p.stalled(empty, written, s(at)), want, "at {at}");
+        }
+        assert_eq!(p.recheck(s(9.5)), s(11.0));
+        p.stalled(false, 10, s(12.0));
+        assert_eq!(p.recheck(s(12.0)), s(12.0) + STALL_RECHECK);
     }
 }
