@@ -32,6 +32,7 @@ pub fn greet_config(args: &GreetArgs) -> Result<GreetConfig> {
             ServiceArg::Clock => ServiceName::Clock,
         },
         utc: args.utc,
+        unix: args.unix.clone(),
         threads,
         limits: GreetLimits {
             max_line: args.max_line,
@@ -53,6 +54,7 @@ pub fn chat_config(args: &ChatArgs) -> Result<ChatConfig> {
     Ok(ChatConfig {
         addr: bind_addr(&args.bind, args.port)?,
         udp: args.udp,
+        unix: args.unix.clone(),
         limits: ChatLimits {
             max_line: args.max_line,
             max_members: args.max_members,
@@ -64,12 +66,28 @@ pub fn chat_config(args: &ChatArgs) -> Result<ChatConfig> {
 
 /// `talk`'s flags, with ADDR parsed and looked up.
 pub fn talk_config(args: &TalkArgs) -> Result<TalkConfig> {
-    let target = talk_target(&args.addr, args.udp)?;
+    let (target, messages) = match (&args.unix, &args.addr) {
+        // No ADDR over a Unix socket: what clap took for one is a MESSAGE.
+        (Some(path), first) => {
+            let target = Target {
+                name: format!("unix:{}", path.display()),
+                addrs: Vec::new(),
+                udp: false,
+            };
+            (
+                target,
+                first.iter().chain(&args.messages).cloned().collect(),
+            )
+        }
+        (None, Some(addr)) => (talk_target(addr, args.udp)?, args.messages.clone()),
+        (None, None) => return Err(Error::Usage("talk: ADDR or --unix PATH is needed".into())),
+    };
     Ok(TalkConfig {
         target: target.name,
         addrs: target.addrs,
         udp: target.udp,
-        messages: (!args.messages.is_empty()).then(|| args.messages.clone()),
+        unix: args.unix.clone(),
+        messages: (!messages.is_empty()).then_some(messages),
         connect_timeout: seconds(args.connect_timeout, "--connect-timeout")?
             .unwrap_or(Duration::from_secs(3600)),
         timeouts: TalkTimeouts {
