@@ -191,6 +191,36 @@ mod tests {
     }
 
     #[test]
+    fn talk_over_a_unix_socket_takes_every_argument_as_a_message() {
+        // Nothing is looked up: "localhost:9" here is a line to send.
+        for (args, messages) in [
+            (&["--unix", "/tmp/g.sock"][..], None),
+            (
+                &["--unix", "/tmp/g.sock", "localhost:9"],
+                Some(vec!["localhost:9"]),
+            ),
+            (
+                &["localhost:9", "hi", "--unix", "/tmp/g.sock"],
+                Some(vec!["localhost:9", "hi"]),
+            ),
+        ] {
+            let cli = Cli::parse_from(["wirecat", "talk"].iter().chain(args));
+            let Command::Talk(a) = cli.command else {
+                unreachable!()
+            };
+            let c = talk_config(&a).unwrap();
+            assert_eq!(c.target, "unix:/tmp/g.sock", "{args:?}");
+            assert!(c.addrs.is_empty() && !c.udp);
+            let want = messages.map(|m| m.iter().map(|s| s.to_string()).collect());
+            assert_eq!(c.messages, want, "{args:?}");
+        }
+        assert!(
+            Cli::try_parse_from(["wirecat", "talk"]).is_err(),
+            "ADDR or --unix"
+        );
+    }
+
+    #[test]
     fn talk_timeouts() {
         let c = talk_config(&talk_args("127.0.0.1:9")).unwrap();
         assert_eq!(c.target, "tcp://127.0.0.1:9");

@@ -11,6 +11,7 @@ mod fetch_json;
 mod fetch_retry;
 mod fetch_unix;
 mod greet;
+mod greet_unix;
 mod habits;
 mod https;
 mod listing;
