@@ -32,6 +32,7 @@ pub fn greet_config(args: &GreetArgs) -> Result<GreetConfig> {
             ServiceArg::Clock => ServiceName::Clock,
         },
         utc: args.utc,
+        unix: args.unix.clone(),
         threads,
         limits: GreetLimits {
             max_line: args.max_line,
@@ -53,6 +54,7 @@ pub fn chat_config(args: &ChatArgs) -> Result<ChatConfig> {
     Ok(ChatConfig {
         addr: bind_addr(&args.bind, args.port)?,
         udp: args.udp,
+        unix: args.unix.clone(),
         limits: ChatLimits {
             max_line: args.max_line,
             max_members: args.max_members,
@@ -64,12 +66,28 @@ pub fn chat_config(args: &ChatArgs) -> Result<ChatConfig> {
 
 /// `talk`'s flags, with ADDR parsed and looked up.
 pub fn talk_config(args: &TalkArgs) -> Result<TalkConfig> {
-    let target = talk_target(&args.addr, args.udp)?;
+    let (target, messages) = match (&args.unix, &args.addr) {
+        // No ADDR over a Unix socket: what clap took for one is a MESSAGE.
+        (Some(path), first) => {
+            let target = Target {
+                name: format!("unix:{}", path.display()),
+                addrs: Vec::new(),
+                udp: false,
+            };
+            (
+                target,
+                first.iter().chain(&args.messages).cloned().collect(),
+            )
+        }
+        (None, Some(addr)) => (talk_target(addr, args.udp)?, args.messages.clone()),
+        (None, None) => return Err(Error::Usage("talk: ADDR or --unix PATH is needed".into())),
+    };
     Ok(TalkConfig {
         target: target.name,
         addrs: target.addrs,
         udp: target.udp,
-        messages: (!args.messages.is_empty()).then(|| args.messages.clone()),
+        unix: args.unix.clone(),
+        messages: (!messages.is_empty()).then_some(messages),
         connect_timeout: seconds(args.connect_timeout, "--connect-timeout")?
             .unwrap_or(Duration::from_secs(3600)),
         timeouts: TalkTimeouts {
@@ -169,6 +187,36 @@ mod tests {
         assert_eq!(
             c.message_lines().unwrap(),
             vec![b"hi".to_vec(), b"exit".to_vec()]
+        );
+    }
+
+    #[test]
+    fn talk_over_a_unix_socket_takes_every_argument_as_a_message() {
+        // Nothing is looked up: "localhost:9" here is a line to send.
+        for (args, messages) in [
+            (&["--unix", "/tmp/g.sock"][..], None),
+            (
+                &["--unix", "/tmp/g.sock", "localhost:9"],
+                Some(vec!["localhost:9"]),
+            ),
+            (
+                &["localhost:9", "hi", "--unix", "/tmp/g.sock"],
+                Some(vec!["localhost:9", "hi"]),
+            ),
+        ] {
+            let cli = Cli::parse_from(["wirecat", "talk"].iter().chain(args));
+            let Command::Talk(a) = cli.command else {
+                unreachable!()
+            };
+            let c = talk_config(&a).unwrap();
+            assert_eq!(c.target, "unix:/tmp/g.sock", "{args:?}");
+            assert!(c.addrs.is_empty() && !c.udp);
+            let want = messages.map(|m| m.iter().map(|s| s.to_string()).collect());
+            assert_eq!(c.messages, want, "{args:?}");
+        }
+        assert!(
+            Cli::try_parse_from(["wirecat", "talk"]).is_err(),
+            "ADDR or --unix"
         );
     }
 

@@ -282,6 +282,12 @@ pub struct GreetArgs {
     /// daytime and clock: dates in UTC instead of the local time zone.
     #[arg(long)]
     pub utc: bool,
+
+    /// Listen on a Unix-domain socket at PATH instead of TCP. A stale
+    /// socket file there is replaced, anything else is an error (left
+    /// untouched); the file is removed on exit (also after SIGTERM/Ctrl-C).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["udp", "port", "bind"])]
+    pub unix: Option<PathBuf>,
 }
 
 /// `greet --service`.
@@ -311,9 +317,9 @@ pub enum ServiceArg {
     see_exit_codes!(),
 ))]
 pub struct TalkArgs {
-    /// Server address, HOST:PORT.
-    #[arg(value_name = "ADDR")]
-    pub addr: String,
+    /// Server address, HOST:PORT (not with --unix).
+    #[arg(value_name = "ADDR", required_unless_present = "unix")]
+    pub addr: Option<String>,
 
     /// Lines to send; with none, lines are read from stdin.
     #[arg(value_name = "MESSAGE")]
@@ -348,6 +354,11 @@ pub struct TalkArgs {
     /// its answer and how far its clock is from ours.
     #[arg(long, value_enum, value_name = "NAME", conflicts_with_all = ["messages", "chat", "name"])]
     pub service: Option<TimeServiceArg>,
+
+    /// Connect to the Unix-domain socket at PATH (a `greet --unix` or
+    /// `chat --unix` server); every argument is then a MESSAGE.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["udp", "service"])]
+    pub unix: Option<PathBuf>,
 }
 
 /// `talk --service`.
@@ -368,7 +379,8 @@ pub enum TimeServiceArg {
     "characters, no spaces or < > *, unique whatever the case. Then each line\n",
     "goes to the others as <name> text; /me ACTION, /who, /nick NAME, /quit.\n",
     "Control characters and ANSI escapes are removed before relaying. A member\n",
-    "with more than 1024 lines waiting (it does not read) is dropped.\n",
+    "with more than 1024 lines waiting is dropped once its connection has taken\n",
+    "no byte for 2 seconds (it does not read).\n",
     "\n",
     "-v logs each connection, join and drop on stderr.\n",
     see_exit_codes!(),
@@ -398,6 +410,12 @@ pub struct ChatArgs {
     /// error and the connection closed.
     #[arg(long, value_name = "BYTES", default_value_t = 2048)]
     pub max_line: usize,
+
+    /// Listen on a Unix-domain socket at PATH instead of TCP. A stale
+    /// socket file there is replaced, anything else is an error (left
+    /// untouched); the file is removed on exit (also after SIGTERM/Ctrl-C).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["udp", "port", "bind"])]
+    pub unix: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

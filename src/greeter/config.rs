@@ -4,6 +4,7 @@
 //! flag, resolves a name or touches a socket.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::chat::ChatLimits;
@@ -34,6 +35,8 @@ pub struct GreetConfig {
     pub service: ServiceName,
     /// Dates in UTC rather than the local time zone (daytime, clock).
     pub utc: bool,
+    /// Listen on this Unix-domain socket instead of TCP (stream services).
+    pub unix: Option<PathBuf>,
     /// Event loops for TCP, at least 1 (UDP uses one socket whatever this says).
     pub threads: usize,
     pub limits: GreetLimits,
@@ -44,6 +47,8 @@ pub struct GreetConfig {
 pub struct ChatConfig {
     pub addr: SocketAddr,
     pub udp: bool,
+    /// Listen on this Unix-domain socket instead of TCP.
+    pub unix: Option<PathBuf>,
     pub limits: ChatLimits,
 }
 
@@ -54,6 +59,8 @@ pub struct TalkConfig {
     pub target: String,
     pub addrs: Vec<SocketAddr>,
     pub udp: bool,
+    /// Connect to this Unix-domain socket (then `addrs` is empty).
+    pub unix: Option<PathBuf>,
     /// `None`: read lines from stdin.
     pub messages: Option<Vec<String>>,
     pub connect_timeout: Duration,
@@ -93,6 +100,7 @@ mod tests {
             target: "tcp://127.0.0.1:9".into(),
             addrs: vec!["127.0.0.1:9".parse().unwrap()],
             udp: false,
+            unix: None,
             messages: Some(vec!["hi".into()]),
             connect_timeout: Duration::from_secs(1),
             timeouts: TalkTimeouts {

@@ -26,6 +26,7 @@ pub mod udp;
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 pub use config::{ChatConfig, GreetConfig, ServiceName, TalkConfig};
@@ -36,8 +37,8 @@ pub use udp::UdpGreeter;
 
 use crate::error::{Error, Result};
 use crate::event_loop::{
-    bind_listener, bind_listeners, bind_udp, bind_udp_client, serve_threads, DatagramLoop,
-    EventLoop, LoopConfig, Shutdown,
+    bind_listener, bind_listeners, bind_udp, bind_udp_client, bind_unix, serve_threads,
+    DatagramLoop, EventLoop, Listener, LoopConfig, Shutdown, UnixSocketFile,
 };
 
 /// Runs the greeting server until SIGINT or SIGTERM.
@@ -53,13 +54,41 @@ pub fn greet(config: &GreetConfig) -> Result<()> {
     }
 }
 
-fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
+/// The listeners of `greet`'s loops (one set per loop), and with
+/// `--unix` the socket file that goes when the loops are done.
+fn greet_listeners(config: &GreetConfig) -> Result<(Vec<Vec<Listener>>, Option<UnixSocketFile>)> {
+    if let Some(path) = &config.unix {
+        let (listener, file) = listen_unix(path)?;
+        announce_unix("Greeting", file.path());
+        let mut sets = Vec::with_capacity(config.threads);
+        for _ in 0..config.threads {
+            let handle = listener
+                .try_clone()
+                .map_err(|e| Error::io("unix socket", e))?;
+            sets.push(vec![handle]);
+        }
+        return Ok((sets, Some(file)));
+    }
     let cannot_listen = |e| Error::io(format!("cannot listen on {}", config.addr), e);
     let listeners = bind_listeners(config.addr, config.threads).map_err(cannot_listen)?;
     let local = listeners[0].local_addr().map_err(cannot_listen)?;
     announce("tcp", local);
+    Ok((
+        listeners.into_iter().map(|l| vec![l.into()]).collect(),
+        None,
+    ))
+}
+
+/// Binds `--unix PATH` (the stale-file rule is the loop's); an error
+/// names the path.
+fn listen_unix(path: &Path) -> Result<(Listener, UnixSocketFile)> {
+    let (listener, file) = bind_unix(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    Ok((Listener::Unix(listener), file))
+}
+
+fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
+    let (listeners, socket_file) = greet_listeners(config)?;
     let limits = config.limits;
-    let listeners: Vec<_> = listeners.into_iter().map(|l| vec![l.into()]).collect();
     let zone = zone(config.utc);
     let loop_config = LoopConfig::default();
     let served = match config.service {
@@ -73,6 +102,8 @@ fn greet_tcp(config: &GreetConfig, shutdown: Shutdown) -> Result<()> {
             services::SmallService::new(name, limits, zone.clone())
         }),
     };
+    // The loops are done with the socket: its file goes (if still ours).
+    drop(socket_file);
     served.map_err(|e| Error::io("greet", e))
 }
 
@@ -120,6 +151,25 @@ pub fn chat(config: &ChatConfig) -> Result<()> {
         let mut svc = chat::UdpChat::new(room, limits.max_line, limits.idle_timeout);
         return lp.run(&mut svc).map_err(|e| Error::io("chat", e));
     }
+    let (listener, socket_file) = chat_listener(config)?;
+    let mut lp = EventLoop::new(LoopConfig::default(), shutdown)
+        .map_err(|e| Error::io("starting the event loop", e))?;
+    lp.listen(listener)
+        .map_err(|e| Error::io("cannot listen", e))?;
+    let ran = lp
+        .run(&mut chat::ChatService::new(limits))
+        .map_err(|e| Error::io("chat", e));
+    drop(socket_file);
+    ran
+}
+
+/// The chat room's stream listener, TCP or `--unix` (with its file).
+fn chat_listener(config: &ChatConfig) -> Result<(Listener, Option<UnixSocketFile>)> {
+    if let Some(path) = &config.unix {
+        let (listener, file) = listen_unix(path)?;
+        announce_unix("Chatting", file.path());
+        return Ok((listener, Some(file)));
+    }
     let cannot_listen = |e| Error::io(format!("cannot listen on {}", config.addr), e);
     let listener = bind_listener(config.addr, false).map_err(cannot_listen)?;
     announce_as(
@@ -127,11 +177,7 @@ pub fn chat(config: &ChatConfig) -> Result<()> {
         "tcp",
         listener.local_addr().map_err(cannot_listen)?,
     );
-    let mut lp = EventLoop::new(LoopConfig::default(), shutdown)
-        .map_err(|e| Error::io("starting the event loop", e))?;
-    lp.listen(listener).map_err(cannot_listen)?;
-    lp.run(&mut chat::ChatService::new(limits))
-        .map_err(|e| Error::io("chat", e))
+    Ok((listener.into(), None))
 }
 
 /// The line tests and scripts wait for; flushed at once, since stdout is a
@@ -143,6 +189,13 @@ fn announce(scheme: &str, addr: SocketAddr) {
 fn announce_as(what: &str, scheme: &str, addr: SocketAddr) {
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{what} on {scheme}://{addr}");
+    let _ = out.flush();
+}
+
+/// `Greeting on unix:PATH`, what `talk --unix PATH` is given.
+fn announce_unix(what: &str, path: &Path) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{what} on unix:{}", path.display());
     let _ = out.flush();
 }
 
@@ -175,6 +228,9 @@ fn talk_tcp(config: &TalkConfig) -> Result<()> {
         config.target.clone(),
     );
     let mut service = TalkService::new(config.addrs.clone(), session, stdin);
+    if let Some(path) = &config.unix {
+        service = service.over_unix(path.clone());
+    }
     let loop_config = LoopConfig {
         connect_timeout: config.connect_timeout,
         linger: Duration::from_secs(2),

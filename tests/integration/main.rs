@@ -12,6 +12,7 @@ mod fetch_retry;
 mod fetch_segments;
 mod fetch_unix;
 mod greet;
+mod greet_unix;
 mod habits;
 mod https;
 mod listing;

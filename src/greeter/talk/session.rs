@@ -11,6 +11,7 @@
 
 use std::io::{self, BufRead, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use super::pacing::{Outgoing, Owed, TalkTimeouts, QUIT};
@@ -173,6 +174,8 @@ impl<W: Write> Session for TalkSession<W> {
 /// Starts one TCP conversation and reports how it ended.
 pub struct TalkService<W: Write> {
     start: Option<(Vec<SocketAddr>, TalkSession<W>)>,
+    /// Connect to this Unix-domain socket instead of the addresses.
+    unix: Option<PathBuf>,
     stdin: Option<Box<dyn BufRead + Send>>,
     result: Option<Result<()>>,
 }
@@ -186,9 +189,17 @@ impl<W: Write> TalkService<W> {
     ) -> Self {
         TalkService {
             start: Some((addrs, session)),
+            unix: None,
             stdin,
             result: None,
         }
+    }
+
+    /// Connects to the Unix-domain socket at `path` (the session does not
+    /// know the difference).
+    pub fn over_unix(mut self, path: PathBuf) -> Self {
+        self.unix = Some(path);
+        self
     }
 
     pub fn into_result(self) -> Result<()> {
@@ -205,7 +216,10 @@ impl<W: Write> Service for TalkService<W> {
                 let rx = spawn_line_reader(input, ctl.notifier());
                 session.outgoing.read_from(rx);
             }
-            ctl.connect(addrs, session);
+            match self.unix.take() {
+                Some(path) => ctl.connect_unix(path, session),
+                None => ctl.connect(addrs, session),
+            }
         }
         false
     }
