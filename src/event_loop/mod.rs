@@ -39,7 +39,7 @@ pub use peer::{Host, Peer};
 pub use session::{Ended, Io, Service, Session, Step};
 pub use shutdown::{Notifier, RemoveOnExit, Shutdown};
 pub use socket::Listener;
-pub use tcp::{serve_threads, EventLoop, LoopConfig};
+pub use tcp::{raise_descriptor_limit, serve_threads, EventLoop, LoopConfig};
 pub use udp::{DatagramLoop, DatagramQueue, DatagramService, Flow};
 pub use wake::{SessionWaker, WakeList};
 

@@ -37,8 +37,8 @@ pub use udp::UdpGreeter;
 
 use crate::error::{Error, Result};
 use crate::event_loop::{
-    bind_listener, bind_listeners, bind_udp, bind_udp_client, bind_unix, serve_threads,
-    DatagramLoop, EventLoop, Listener, LoopConfig, Shutdown, UnixSocketFile,
+    bind_listener, bind_listeners, bind_udp, bind_udp_client, bind_unix, raise_descriptor_limit,
+    serve_threads, DatagramLoop, EventLoop, Listener, LoopConfig, Shutdown, UnixSocketFile,
 };
 
 /// Runs the greeting server until SIGINT or SIGTERM.
@@ -152,6 +152,8 @@ pub fn chat(config: &ChatConfig) -> Result<()> {
         return lp.run(&mut svc).map_err(|e| Error::io("chat", e));
     }
     let (listener, socket_file) = chat_listener(config)?;
+    // Every member is a descriptor: a soft limit of 1024 would cap the room.
+    raise_descriptor_limit();
     let mut lp = EventLoop::new(LoopConfig::default(), shutdown)
         .map_err(|e| Error::io("starting the event loop", e))?;
     lp.listen(listener)

@@ -36,5 +36,5 @@ mod table;
 mod token;
 mod transfer;
 
-pub use run::serve_threads;
+pub use run::{raise_descriptor_limit, serve_threads};
 pub use table::{EventLoop, LoopConfig};

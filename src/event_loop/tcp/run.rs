@@ -75,7 +75,7 @@ where
 /// A server's connections are descriptors: lift the soft RLIMIT_NOFILE to
 /// the hard one, as nginx's `worker_rlimit_nofile` or Go's runtime do, so
 /// a low default (often 1024) does not cap the loops' share.
-fn raise_descriptor_limit() {
+pub fn raise_descriptor_limit() {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let limit = getrlimit(Resource::Nofile);
     if limit.current < limit.maximum {
