@@ -414,7 +414,7 @@ fn background(args: &str, output: &[String], ports: &mut Ports, home: &Path) -> 
     assert_eq!(args[0], "wirecat", "{args:?}");
     let (bg, announced) = Background::start(wirecat().args(&args[1..]).current_dir(home));
     let shown = &output[0];
-    if !shown.contains(" at unix:") {
+    if !shown.contains(" unix:") {
         ports.add(port_of(shown), port_of(&announced).parse().unwrap());
     }
     assert_eq!(&ports.to_shown(&announced), shown);
