@@ -97,7 +97,7 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
         }
         m if KNOWN_METHODS.contains(&m) => {
             let mut r = error(site, fmt, 405, date);
-            r.head.header("Allow", "GET, HEAD");
+            r.head.header("Allow", site.allow());
             return r;
         }
         _ => return error(site, fmt, 501, date),

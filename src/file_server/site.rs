@@ -113,6 +113,14 @@ pub struct Site {
 }
 
 impl Site {
+    /// The methods a 405 lists in `Allow` (RFC 9110 section 15.5.6).
+    pub fn allow(&self) -> &'static str {
+        match self.upload {
+            Some(_) => "GET, HEAD, PUT, POST",
+            None => "GET, HEAD",
+        }
+    }
+
     pub fn new(config: &Config) -> Result<Site> {
         let folder = |source| Error::Folder {
             path: config.dir.clone(),

@@ -193,6 +193,15 @@ fn every_refusal_writes_nothing_anywhere() {
         c.send(format!("200\r\n{}\r\n", "y".repeat(0x200)).as_bytes());
     }
     assert_eq!(c.response(false).status, 413);
+    // With uploads on, a method still refused lists PUT and POST as allowed.
+    let r = support::request(
+        s.addr,
+        "DELETE /a/ok.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(
+        (r.status, r.header("Allow")),
+        (405, Some("GET, HEAD, PUT, POST"))
+    );
     // Uploads off: 405 with Allow, as before.
     let off = support::serve(&root).args(["-q"]).start();
     let r = put(off.addr, "/x.txt", "", b"x");

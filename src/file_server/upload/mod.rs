@@ -107,7 +107,7 @@ pub fn begin(
             let date = http_date();
             let mut r = handle::error(site, page::negotiate(&req.headers), status, &date);
             if status == 405 {
-                r.head.header("Allow", "GET, HEAD, PUT, POST");
+                r.head.header("Allow", site.allow());
             }
             // The body was not read: where the next request starts is unknown.
             r.close |= has_body;
