@@ -13,48 +13,91 @@ fn chat(extra: &[&str]) -> (Background, SocketAddr) {
     (server.bg, server.addr)
 }
 
-/// One member over TCP, reading line by line.
-struct Member {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+/// One client of a line service over any stream socket (TCP here, a Unix
+/// socket in `greet_unix`), reading line by line. Writes go to the same
+/// stream: `BufReader` buffers only what is read.
+pub(crate) struct Lines<S: Read + Write> {
+    reader: BufReader<S>,
 }
 
-impl Member {
-    fn new(addr: SocketAddr) -> Member {
-        let s = connect(addr);
-        let mut m = Member {
-            reader: BufReader::new(s.try_clone().unwrap()),
-            writer: s,
-        };
+/// A chat member over TCP.
+type Member = Lines<TcpStream>;
+
+impl<S: Read + Write> Lines<S> {
+    /// A client of `stream`, nothing read yet.
+    pub(crate) fn raw(stream: S) -> Lines<S> {
+        Lines {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    /// A chat member of `stream`, past the room's welcome.
+    pub(crate) fn welcomed(stream: S) -> Lines<S> {
+        let mut m = Lines::raw(stream);
         assert!(m.line().starts_with("* Welcome to wirecat chat!"));
         m
     }
 
-    /// Joins as `name`, and reads the greeting.
-    fn named(addr: SocketAddr, name: &str) -> Member {
-        let mut m = Member::new(addr);
+    /// A chat member of `stream` that joined as `name` and read the greeting.
+    pub(crate) fn joined(stream: S, name: &str) -> Lines<S> {
+        let mut m = Lines::welcomed(stream);
         m.send(name);
         assert!(m.line().starts_with(&format!("* Hello {name}!")));
         m
     }
 
-    fn line(&mut self) -> String {
+    pub(crate) fn line(&mut self) -> String {
         let mut l = String::new();
         self.reader.read_line(&mut l).expect("read a line");
         l
     }
 
-    fn send(&mut self, line: &str) {
-        self.writer
+    pub(crate) fn send(&mut self, line: &str) {
+        self.reader
+            .get_mut()
             .write_all(format!("{line}\n").as_bytes())
             .unwrap();
     }
 
-    fn rest(&mut self) -> String {
+    pub(crate) fn rest(&mut self) -> String {
         let mut s = String::new();
         self.reader.read_to_string(&mut s).expect("read to EOF");
         s
     }
+}
+
+impl Member {
+    fn new(addr: SocketAddr) -> Member {
+        Lines::welcomed(connect(addr))
+    }
+
+    /// Joins as `name`, and reads the greeting.
+    fn named(addr: SocketAddr, name: &str) -> Member {
+        Lines::joined(connect(addr), name)
+    }
+}
+
+/// The dialogue every stream transport runs once alice, bob and carol have
+/// joined in that order and read each other's joins: a line, an action and
+/// /who reach the right members, then bob quits and the others hear it.
+pub(crate) fn three_members_talk<S: Read + Write>(
+    alice: &mut Lines<S>,
+    bob: &mut Lines<S>,
+    carol: &mut Lines<S>,
+) {
+    alice.send("hi all");
+    assert_eq!(bob.line(), "<alice> hi all\n");
+    assert_eq!(carol.line(), "<alice> hi all\n");
+    bob.send("/me waves");
+    assert_eq!(alice.line(), "* bob waves\n");
+    assert_eq!(carol.line(), "* bob waves\n");
+    carol.send("/who");
+    assert_eq!(carol.line(), "* 3 here: alice, bob, carol\n");
+
+    bob.send("/quit");
+    assert_eq!(bob.rest(), "* Bye!\n");
+    assert_eq!(alice.line(), "* bob left\n");
+    assert_eq!(carol.line(), "* bob left\n");
 }
 
 #[test]
@@ -69,19 +112,7 @@ fn chat_three_members_see_each_other() {
     assert_eq!(alice.line(), "* carol joined\n");
     assert_eq!(bob.line(), "* carol joined\n");
 
-    alice.send("hi all");
-    assert_eq!(bob.line(), "<alice> hi all\n");
-    assert_eq!(carol.line(), "<alice> hi all\n");
-    bob.send("/me waves");
-    assert_eq!(alice.line(), "* bob waves\n");
-    assert_eq!(carol.line(), "* bob waves\n");
-    carol.send("/who");
-    assert_eq!(carol.line(), "* 3 here: alice, bob, carol\n");
-
-    bob.send("/quit");
-    assert_eq!(bob.rest(), "* Bye!\n");
-    assert_eq!(alice.line(), "* bob left\n");
-    assert_eq!(carol.line(), "* bob left\n");
+    three_members_talk(&mut alice, &mut bob, &mut carol);
     drop(carol);
     assert_eq!(alice.line(), "* carol left\n");
     alice.send("/who");
@@ -126,7 +157,8 @@ fn chat_escapes_never_reach_another_terminal() {
     let mut alice = Member::named(addr, "alice");
     let mut bob = Member::named(addr, "bob");
     assert_eq!(alice.line(), "* bob joined\n");
-    bob.writer
+    bob.reader
+        .get_mut()
         .write_all(b"\x1b[2J\x1b]0;pwned\x07hi\tthere\x08\xff\xe2\x80\xae!\r\n")
         .unwrap();
     let mut got = Vec::new();
@@ -140,7 +172,7 @@ fn chat_overlong_line_gets_an_error_and_a_close() {
     let mut alice = Member::named(addr, "alice");
     let mut bob = Member::named(addr, "bob");
     assert_eq!(alice.line(), "* bob joined\n");
-    bob.writer.write_all(&[b'x'; 500]).unwrap();
+    bob.reader.get_mut().write_all(&[b'x'; 500]).unwrap();
     assert_eq!(bob.rest(), "Error: line longer than 100 bytes\n");
     assert_eq!(alice.line(), "* bob left\n");
 }

@@ -4,10 +4,11 @@
 //! replaced, a live one or any other file refused and left alone, removal
 //! on SIGTERM).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
+use crate::chat::{three_members_talk, Lines};
 use crate::support::{self, assert_code, run, wirecat, Background, TIMEOUT};
 
 /// A short socket path in its own temp folder (a path must fit in 108 bytes).
@@ -34,41 +35,14 @@ fn connect(path: &Path) -> UnixStream {
     s
 }
 
-/// One client reading line by line.
-struct Client {
-    reader: BufReader<UnixStream>,
-    writer: UnixStream,
+/// A line client of the socket at `path`.
+fn client(path: &Path) -> Lines<UnixStream> {
+    Lines::raw(connect(path))
 }
 
-impl Client {
-    fn new(path: &Path) -> Client {
-        let s = connect(path);
-        Client {
-            reader: BufReader::new(s.try_clone().unwrap()),
-            writer: s,
-        }
-    }
-
-    fn line(&mut self) -> String {
-        let mut l = String::new();
-        self.reader.read_line(&mut l).expect("read a line");
-        l
-    }
-
-    fn send(&mut self, line: &str) {
-        self.writer
-            .write_all(format!("{line}\n").as_bytes())
-            .unwrap();
-    }
-
-    /// A chat member that joined as `name`.
-    fn member(path: &Path, name: &str) -> Client {
-        let mut m = Client::new(path);
-        assert!(m.line().starts_with("* Welcome to wirecat chat!"));
-        m.send(name);
-        assert!(m.line().starts_with(&format!("* Hello {name}!")));
-        m
-    }
+/// A chat member of the socket at `path` that joined as `name`.
+fn member(path: &Path, name: &str) -> Lines<UnixStream> {
+    Lines::joined(connect(path), name)
 }
 
 #[test]
@@ -76,7 +50,7 @@ fn greet_unix_the_greeting_dialogue_and_talk_as_its_client() {
     let sock = tempfile::tempdir().unwrap();
     let path = socket_in(&sock);
     let _server = start("greet", &path, &[]);
-    let mut c = Client::new(&path);
+    let mut c = client(&path);
     assert_eq!(c.line(), "Welcome!\n");
     c.send("Michael");
     assert_eq!(c.line(), "Hello, Michael!\n");
@@ -127,25 +101,14 @@ fn chat_unix_three_members_see_each_other_and_talk_joins() {
     let path = socket_in(&sock);
     let _server = start("chat", &path, &[]);
     // Every member's peer is the same unnamed `unix:`; the room tells them apart.
-    let mut alice = Client::member(&path, "alice");
-    let mut bob = Client::member(&path, "bob");
+    let mut alice = member(&path, "alice");
+    let mut bob = member(&path, "bob");
     assert_eq!(alice.line(), "* bob joined\n");
-    let mut carol = Client::member(&path, "carol");
+    let mut carol = member(&path, "carol");
     assert_eq!(alice.line(), "* carol joined\n");
     assert_eq!(bob.line(), "* carol joined\n");
 
-    alice.send("hi all");
-    assert_eq!(bob.line(), "<alice> hi all\n");
-    assert_eq!(carol.line(), "<alice> hi all\n");
-    bob.send("/me waves");
-    assert_eq!(alice.line(), "* bob waves\n");
-    assert_eq!(carol.line(), "* bob waves\n");
-    carol.send("/who");
-    assert_eq!(carol.line(), "* 3 here: alice, bob, carol\n");
-    bob.send("/quit");
-    assert_eq!(bob.line(), "* Bye!\n");
-    assert_eq!(alice.line(), "* bob left\n");
-    assert_eq!(carol.line(), "* bob left\n");
+    three_members_talk(&mut alice, &mut bob, &mut carol);
 
     let out = run(
         wirecat()
@@ -171,7 +134,7 @@ fn greet_unix_a_stale_socket_file_is_replaced() {
     assert!(path.exists());
     for sub in ["greet", "chat"] {
         let _server = start(sub, &path, &[]);
-        let mut c = Client::new(&path);
+        let mut c = client(&path);
         assert!(!c.line().is_empty(), "{sub} answers");
         // Killed (SIGKILL on drop): the file stays, stale, for the next.
     }
@@ -206,7 +169,7 @@ fn greet_unix_the_socket_file_is_removed_on_sigterm() {
         let sock = tempfile::tempdir().unwrap();
         let path = socket_in(&sock);
         let mut server = start(sub, &path, &[]);
-        let mut c = Client::new(&path);
+        let mut c = client(&path);
         assert!(!c.line().is_empty());
         drop(c);
         server.signal("TERM");
