@@ -11,6 +11,17 @@ use std::time::Instant;
 
 use crate::support::{self, exchange, run, wirecat, Background, TIMEOUT};
 
+/// wirecat's subcommands, for every check below that walks them.
+const SUBCOMMANDS: [&str; 7] = [
+    "fetch",
+    "headers",
+    "serve",
+    "greet",
+    "talk",
+    "chat",
+    "completions",
+];
+
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
 }
@@ -118,22 +129,13 @@ fn readme_exit_code_table_matches_the_binary() {
 #[test]
 fn readme_mentions_only_real_subcommands_and_flags() {
     let text = readme();
-    let subcommands = [
-        "fetch",
-        "headers",
-        "serve",
-        "greet",
-        "talk",
-        "chat",
-        "completions",
-    ];
     let mut all_help = wirecat_help(&[]);
-    for sub in subcommands {
+    for sub in SUBCOMMANDS {
         all_help.push_str(&wirecat_help(&[sub, "--help"]));
     }
     for line in text.lines().filter(|l| l.starts_with("$ wirecat ")) {
         let sub = line.split_whitespace().nth(2).unwrap();
-        assert!(subcommands.contains(&sub), "unknown subcommand in {line:?}");
+        assert!(SUBCOMMANDS.contains(&sub), "unknown subcommand in {line:?}");
     }
     // Flags in prose and examples (not the comparison table, which names
     // other tools' flags, and not cargo's).
@@ -456,17 +458,8 @@ fn on_port_zero(command: &str) -> String {
 /// The subcommand an example runs (none for a plain shell command such as
 /// the `mkdir` before `completions`).
 fn subcommand_of(command: &str) -> Option<&str> {
-    let subs = [
-        "fetch",
-        "headers",
-        "serve",
-        "greet",
-        "talk",
-        "chat",
-        "completions",
-    ];
     let after = command.split("wirecat ").nth(1)?;
-    after.split(' ').find(|w| subs.contains(w))
+    after.split(' ').find(|w| SUBCOMMANDS.contains(w))
 }
 
 #[test]
@@ -483,17 +476,8 @@ fn help_examples_run_against_the_demo_site() {
     std::fs::create_dir(home.path().join("dist")).unwrap();
     std::fs::create_dir(home.path().join("share")).unwrap();
     let mut ran = 0;
-    let subs = [
-        "fetch",
-        "headers",
-        "serve",
-        "greet",
-        "talk",
-        "chat",
-        "completions",
-    ];
-    let helps =
-        std::iter::once(wirecat_help(&[])).chain(subs.iter().map(|s| wirecat_help(&[s, "--help"])));
+    let helps = std::iter::once(wirecat_help(&[]))
+        .chain(SUBCOMMANDS.iter().map(|s| wirecat_help(&[s, "--help"])));
     for command in helps.flat_map(|h| help_examples(&h)) {
         let greeter = if command.contains("udp") { &udp } else { &tcp };
         let real = command
