@@ -58,7 +58,9 @@
 //!   [`client::segments`] is `--segments` (one file over N connections; its pure decisions in `plan`).
 //!   [`file_server::archive`] plans a folder download from a manifest,
 //!   then streams it part by part as the output drains.
-//!   [`file_server::upload::plan`] decides what an upload (`serve --upload`) gets.
+//!   [`file_server::upload::plan`] decides what an upload (`serve --upload`) gets;
+//!   a file it replaces or abandons is closed on [`file_server::upload::reaper`]'s
+//!   thread, so freeing its pages never stalls a loop.
 //! - [`tls`] is one more sans-IO layer, over rustls, for both sides: a
 //!   [`tls::MaybeTls`] wraps the client's [`client::session::FetchSession`]
 //!   for https (in [`client::conn`]) and, with `serve --tls`, the file

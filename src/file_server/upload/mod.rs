@@ -15,6 +15,7 @@
 pub mod form;
 pub mod html;
 pub mod plan;
+pub mod reaper;
 pub mod sink;
 pub mod target;
 

@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags};
 use rustix::io::Errno;
 
+use super::reaper;
+
 /// The prefix of temporary names: a dotfile, so listings skip it.
 pub const TEMP_PREFIX: &str = ".wirecat-upload-";
 
@@ -86,21 +88,32 @@ impl TempFile {
         // for a GiB), and it halved upload throughput in benches/upload.sh.
         // A crash of the process never leaves a partial file under the
         // name; a power loss may lose recent uploads, as with nginx's PUT.
-        drop(self.file.take());
-        let flags = if replace {
-            RenameFlags::empty()
+        let (flags, old) = if replace {
+            (RenameFlags::empty(), self.hold(to))
         } else {
-            RenameFlags::NOREPLACE
+            (RenameFlags::NOREPLACE, None)
         };
         let renamed = rustix::fs::renameat_with(&self.dir, &*self.name, &self.dir, to, flags);
         match renamed {
             Ok(()) => {
                 self.name.clear();
+                self.file = None;
+                if let Some(old) = old {
+                    reaper::close_later(old);
+                }
                 Ok(())
             }
             Err(Errno::EXIST) => Err(Commit::Exists),
             Err(e) => Err(Commit::Io(e.into())),
         }
+    }
+
+    /// A descriptor of the file now named `name`, if any, so that a
+    /// rename over it does not free its pages on this thread (see
+    /// `reaper`). `O_PATH` needs no permission and opens no fifo.
+    fn hold(&self, name: &str) -> Option<OwnedFd> {
+        let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        rustix::fs::openat(&self.dir, name, flags, Mode::empty()).ok()
     }
 }
 
@@ -111,6 +124,10 @@ impl Drop for TempFile {
         }
         if let Err(e) = rustix::fs::unlinkat(&self.dir, &*self.name, AtFlags::empty()) {
             log::warn!("cannot remove temporary upload {}: {e}", self.name);
+        }
+        // Still open, so unlinking freed nothing yet: the reaper does.
+        if let Some(file) = self.file.take() {
+            reaper::close_later(file.into());
         }
     }
 }
