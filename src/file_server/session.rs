@@ -44,11 +44,14 @@ use crate::http::{self, Version};
 const OUTPUT_CAP: u64 = 256 * 1024;
 /// Files up to this size are read and sent with the head in one write.
 const INLINE_FILE: u64 = 64 * 1024;
-/// How far input is read ahead of an upload's file writes.
-const UPLOAD_READ: usize = 512 * 1024;
-/// An upload's body is read this much per read(2): with the loop's 16 KiB,
-/// recv was the busiest call of a 512 MiB PUT (32,778 of them).
-const UPLOAD_CHUNK: usize = 256 * 1024;
+/// How far input is read ahead of an upload's file writes: two reads, so
+/// the memory an upload holds is bounded (and given back when it ends).
+const UPLOAD_READ: usize = 2048 * 1024;
+/// An upload's body is read this much per read(2). benches/upload.sh, 1 GiB
+/// on tmpfs, server CPU per GiB: 16 KiB reads made recv the busiest call
+/// (32,778 for 512 MiB); 256 KiB took 500 ms, 1 MiB 405-425 ms, and 4 MiB
+/// (with 8 MiB ahead) was no better, 425-435 ms.
+const UPLOAD_CHUNK: usize = 1024 * 1024;
 /// A request body larger than this is not worth discarding: answer, close.
 const MAX_DISCARD: u64 = 1 << 20;
 
