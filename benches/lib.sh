@@ -5,7 +5,7 @@
 #   source "$(dirname "$0")/lib.sh"
 #   bench_init upload.sh            # BENCH name for messages, ROOT, cd ROOT
 #   need_tools nginx curl python3   # exit 2 naming the first one missing
-#   build_wirecat                   # WIRECAT (release build)
+#   build_wirecat                   # WIRECAT (release build, or $WIRECAT_BIN)
 #   build_proxy                     # PROXY (benches/delay_proxy.rs)
 #   make_tmp [DIR]                  # TMP (beneath DIR if given), cleanup trap
 #   PORT=$(free_port)
@@ -31,7 +31,12 @@ need_tools() {
     done
 }
 
+# WIRECAT_BIN, when set, is measured instead (to compare two builds).
 build_wirecat() {
+    if [ -n "${WIRECAT_BIN:-}" ]; then
+        WIRECAT=$WIRECAT_BIN
+        return
+    fi
     cargo build --release --quiet --bin wirecat
     WIRECAT=$ROOT/target/release/wirecat
 }
