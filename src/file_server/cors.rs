@@ -9,9 +9,6 @@ use crate::http::{is_tchar, Header};
 /// The line `--cors` adds to every response, after the `-H` lines.
 pub const ALLOW_ORIGIN: &[u8] = b"Access-Control-Allow-Origin: *\r\n";
 
-/// The methods this server answers; the preflight offers exactly these.
-pub const METHODS: &str = "GET, HEAD, OPTIONS";
-
 /// How long a browser may keep a preflight's answer (a day; browsers cap
 /// it lower themselves).
 pub const MAX_AGE: u32 = 86_400;
@@ -43,11 +40,12 @@ pub fn allowed_headers(headers: &[Header]) -> Option<String> {
     Some(names.join(", "))
 }
 
-/// The 204 that answers a preflight: methods, echoed headers, max age.
-/// `extra` (the `-H` lines) already holds [`ALLOW_ORIGIN`].
-pub fn preflight(headers: &[Header], date: &[u8], extra: &[u8]) -> Head {
+/// The 204 that answers a preflight: methods (`allow`, the methods the
+/// site answers, and OPTIONS), echoed headers, max age. `extra` (the `-H`
+/// lines) already holds [`ALLOW_ORIGIN`].
+pub fn preflight(headers: &[Header], date: &[u8], extra: &[u8], allow: &str) -> Head {
     let mut head = Head::new(204, date, extra);
-    head.text("Access-Control-Allow-Methods", METHODS);
+    head.text("Access-Control-Allow-Methods", &format!("{allow}, OPTIONS"));
     if let Some(names) = allowed_headers(headers) {
         head.text("Access-Control-Allow-Headers", &names);
     }
@@ -109,7 +107,8 @@ mod tests {
         ]);
         let date = b"Mon, 30 Nov 2026 00:00:00 GMT";
         let text = String::from_utf8(
-            preflight(&h, date, ALLOW_ORIGIN).finish(super::super::reply::Connection::Persist),
+            preflight(&h, date, ALLOW_ORIGIN, "GET, HEAD")
+                .finish(super::super::reply::Connection::Persist),
         )
         .unwrap();
         assert!(text.starts_with("HTTP/1.1 204 No Content\r\n"), "{text}");

@@ -93,7 +93,7 @@ pub fn respond(site: &Site, cache: &mut FileCache, req: &RequestHead, date: &[u8
     match req.method.as_str() {
         "GET" | "HEAD" => {}
         _ if site.cors && cors::is_preflight(&req.method, &req.headers) => {
-            return bodiless(cors::preflight(&req.headers, date, &site.extra_headers))
+            return bodiless(site.preflight(&req.headers, date))
         }
         m if KNOWN_METHODS.contains(&m) => {
             let mut r = error(site, fmt, 405, date);

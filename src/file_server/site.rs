@@ -12,11 +12,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::auth::Credential;
 use super::path::Root;
+use super::reply::Head;
 use super::throttle::Throttle;
 use super::upload::plan::Options as UploadOptions;
 use super::{cors, fallback};
 use crate::error::{Error, Result};
 use crate::event_loop::Host;
+use crate::http::Header;
 
 /// Per-connection limits that keep one client from starving the others.
 #[derive(Debug, Clone)]
@@ -119,6 +121,13 @@ impl Site {
             Some(_) => "GET, HEAD, PUT, POST",
             None => "GET, HEAD",
         }
+    }
+
+    /// The answer to a CORS preflight: it offers what [`Site::allow`]
+    /// lists, so with `--upload` a page on another origin may PUT (a
+    /// form's POST needs no preflight at all).
+    pub fn preflight(&self, headers: &[Header], date: &[u8]) -> Head {
+        cors::preflight(headers, date, &self.extra_headers, self.allow())
     }
 
     pub fn new(config: &Config) -> Result<Site> {

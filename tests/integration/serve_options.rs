@@ -69,6 +69,24 @@ both!(
         let r = request(s.addr, &req("OPTIONS", "/a.txt", ""));
         assert_eq!((r.status, r.header("Allow")), (405, Some("GET, HEAD")));
         assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+        // With --upload, a preflight for a PUT offers what the server
+        // answers, so a page on another origin may upload.
+        let up = serve(t, d.path(), &["--cors", "--upload"]);
+        let mut c = Client::new(up.addr);
+        c.send(
+            req(
+                "OPTIONS",
+                "/new.txt",
+                "Origin: http://app.test\r\nAccess-Control-Request-Method: PUT\r\n",
+            )
+            .as_bytes(),
+        );
+        let r = c.response(true);
+        assert_eq!(r.status, 204);
+        assert_eq!(
+            r.header("Access-Control-Allow-Methods"),
+            Some("GET, HEAD, PUT, POST, OPTIONS")
+        );
     }
 );
 
