@@ -5,9 +5,12 @@
 //!
 //! Transient (retried): a refused or reset connection, a connect or idle
 //! timeout, a response cut short (the connection closed or failed in the
-//! middle of a head or a body), status 408, 429, 500, 502, 503, 504.
-//! Everything else is permanent: other 4xx, TLS and certificate errors, a
-//! name that does not resolve, usage and local file errors, `--max-time`.
+//! middle of a head or a body), a name lookup that failed for now
+//! (`EAI_AGAIN`: the resolver did not answer), status 408, 429, 500, 502,
+//! 503, 504. Everything else is permanent: other 4xx, TLS and certificate
+//! errors, a name that does not exist, usage and local file errors,
+//! `--max-time`. (curl retries every lookup failure; wget none unless
+//! asked. A name that does not exist will not exist a second later.)
 //!
 //! The wait: 1 s before the first retry, doubling, with +-25% jitter (so
 //! many clients cut off together do not come back together), capped by
@@ -46,6 +49,8 @@ impl Default for RetryConfig {
 pub enum Fault {
     /// No connection: refused, unreachable, reset while connecting.
     Connect,
+    /// The resolver could not answer for now (`EAI_AGAIN`).
+    Lookup,
     /// A connect or idle timeout.
     Timeout,
     /// The connection closed or failed before the response was whole.
@@ -58,6 +63,7 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::Connect => f.write_str("no connection"),
+            Fault::Lookup => f.write_str("name lookup failed for now"),
             Fault::Timeout => f.write_str("timed out"),
             Fault::Cut => f.write_str("response cut short"),
             Fault::Status(s) => write!(f, "status {s}"),
@@ -77,6 +83,7 @@ pub fn is_transient_status(status: u16) -> bool {
 pub fn fault(error: &Error, cut: bool) -> Option<Fault> {
     match error {
         Error::Connect(_) => Some(Fault::Connect),
+        Error::Resolve { source, .. } if is_temporary_lookup(source) => Some(Fault::Lookup),
         Error::Timeout(m) if !m.contains("--max-time") => Some(Fault::Timeout),
         Error::Protocol(_) if cut => Some(Fault::Cut),
         Error::HttpStatus { status, .. } if is_transient_status(*status) => {
@@ -84,6 +91,16 @@ pub fn fault(error: &Error, cut: bool) -> Option<Fault> {
         }
         _ => None,
     }
+}
+
+/// Whether a failed lookup was `EAI_AGAIN`. The standard library reports
+/// getaddrinfo's errors only as text, gai_strerror's: in the C locale
+/// (Rust programs never call setlocale) glibc says
+/// "Temporary failure in name resolution".
+fn is_temporary_lookup(source: &std::io::Error) -> bool {
+    source
+        .to_string()
+        .contains("Temporary failure in name resolution")
 }
 
 /// `Retry-After` as a wait from `now`: delta-seconds or an HTTP-date
@@ -208,6 +225,27 @@ mod tests {
                 },
                 false,
                 None,
+            ),
+            (
+                Error::Resolve {
+                    host: "x".into(),
+                    source: std::io::Error::other(
+                        "failed to lookup address information: Name or service not known",
+                    ),
+                },
+                false,
+                None,
+            ),
+            (
+                Error::Resolve {
+                    host: "x".into(),
+                    source: std::io::Error::other(
+                        "failed to lookup address information: \
+                         Temporary failure in name resolution",
+                    ),
+                },
+                false,
+                Some(Fault::Lookup),
             ),
             (Error::Usage("bad".into()), false, None),
             (Error::file("out", io), false, None),
