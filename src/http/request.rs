@@ -32,6 +32,17 @@ pub fn try_parse_request(
     let status = match req.parse(window) {
         Ok(status) => status,
         Err(httparse::Error::Version) => match version_error(window) {
+            // RFC 9110 section 2.5: a later minor version of a major one we
+            // speak is processed as the highest minor we speak, HTTP/1.1.
+            // The digit is patched in a copy (same length, same offsets).
+            Some(ParseError::BadVersion) => match later_minor(window) {
+                Some(at) => {
+                    let mut as_11 = window.to_vec();
+                    as_11[at] = b'1';
+                    return try_parse_request(&as_11, max_head);
+                }
+                None => return Err(ParseError::BadVersion),
+            },
             Some(e) => return Err(e),
             // A version not yet complete: decide when its line is.
             None => httparse::Status::Partial,
@@ -99,6 +110,22 @@ fn version_error(buf: &[u8]) -> Option<ParseError> {
     }
 }
 
+/// Where the minor digit of a complete, well-formed `HTTP/1.D` version
+/// with D from 2 to 9 sits in `buf` (the caller has seen `BadVersion`).
+fn later_minor(buf: &[u8]) -> Option<usize> {
+    let start = buf.iter().position(|&b| !matches!(b, b'\r' | b'\n'))?;
+    let line_end = start + buf[start..].iter().position(|&b| b == b'\n')?;
+    let line = &buf[start..line_end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let version_at = start + line.iter().rposition(|&b| b == b' ')? + 1;
+    match &buf[version_at..start + line.len()] {
+        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', d] if (b'2'..=b'9').contains(d) => {
+            Some(version_at + 7)
+        }
+        _ => None,
+    }
+}
+
 fn map_error(e: httparse::Error) -> ParseError {
     match e {
         httparse::Error::TooManyHeaders => ParseError::TooManyHeaders,
@@ -146,7 +173,7 @@ mod tests {
         let cases: &[(&[u8], ParseError)] = &[
             (b"GET / HTTP/2.0\r\n\r\n", ParseError::BadVersion),
             (b"GET / HTTP/2.0\n\n", ParseError::BadVersion),
-            (b"\r\nGET / HTTP/1.2\r\n\r\n", ParseError::BadVersion),
+            (b"\r\nGET / HTTP/3.0\r\n\r\n", ParseError::BadVersion),
             // RFC 9112 section 2.3: HTTP-name is case-sensitive, one digit each side.
             (b"GET / http/1.1\r\n\r\n", ParseError::BadSyntax),
             (b"GET / Http/1.1\r\n\r\n", ParseError::BadSyntax),
@@ -184,7 +211,7 @@ mod tests {
     fn version_errors_do_not_depend_on_the_split() {
         let cases: &[(&[u8], ParseError)] = &[
             (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", ParseError::BadVersion),
-            (b"GET / HTTP/1.2\r\n\r\n", ParseError::BadVersion),
+            (b"GET / HTTP/0.9\r\n\r\n", ParseError::BadVersion),
             (b"GET / http/1.1\r\nHost: a\r\n\r\n", ParseError::BadSyntax),
             (b"GET / HTTP/2.0x\r\n\r\n", ParseError::BadSyntax),
             (b"GET / HTTP/2.01\r\n\r\n", ParseError::BadSyntax),
@@ -199,6 +226,27 @@ mod tests {
                     "{:?} prefix {end}: {got:?}",
                     String::from_utf8_lossy(input)
                 );
+            }
+        }
+    }
+
+    /// RFC 9110 section 2.5: HTTP/1.2 to HTTP/1.9 are read as HTTP/1.1,
+    /// whatever the split; the head's length is the one sent.
+    #[test]
+    fn a_later_minor_version_is_read_as_http_1_1() {
+        for input in [
+            &b"GET /x HTTP/1.2\r\nHost: a\r\n\r\n"[..],
+            b"\r\nGET /x HTTP/1.9\r\nHost: a\r\n\r\n",
+            b"GET /x HTTP/1.5\nHost: a\n\n",
+        ] {
+            let (head, n) = try_parse_request(input, 8192).unwrap().unwrap();
+            assert_eq!(
+                (head.version, head.target.as_str(), n),
+                (Version::Http11, "/x", input.len())
+            );
+            assert_eq!(head.headers, [Header::new("Host", "a")]);
+            for end in 0..input.len() {
+                assert_eq!(try_parse_request(&input[..end], 8192), Ok(None), "{end}");
             }
         }
     }

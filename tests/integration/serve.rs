@@ -216,7 +216,7 @@ both!(bad_framing_and_heads_are_refused_and_closed, |t| {
         ),
         ("GET / HTTP/1.1 extra\r\nHost: t\r\n\r\n".into(), 400),
         ("GET / HTTP/2.0\r\nHost: t\r\n\r\n".into(), 505),
-        ("GET / HTTP/1.2\r\nHost: t\r\n\r\n".into(), 505),
+        ("GET / HTTP/3.0\r\nHost: t\r\n\r\n".into(), 505),
         ("\x16\x03\x01\x00\x05\x01\x00\x00\r\n\r\n".into(), 400),
         (long_line, 414),
         (big_head, 431),
@@ -228,6 +228,20 @@ both!(bad_framing_and_heads_are_refused_and_closed, |t| {
         assert_eq!(r.status, status, "{:?}", &raw[..raw.len().min(60)]);
         assert_eq!(r.header("connection"), Some("close"));
         assert!(c.closed(), "connection left open after {status}");
+    }
+});
+
+// RFC 9110 section 2.5: HTTP/1.2 is processed as HTTP/1.1 (persistent,
+// answered as HTTP/1.1), not refused with 505.
+both!(a_later_minor_version_is_answered_as_http_1_1, |t| {
+    let d = site();
+    let s = serve(t, d.path(), &["-q"]);
+    let mut c = Client::new(s.addr);
+    for _ in 0..2 {
+        c.send(b"GET /a.txt HTTP/1.2\r\nHost: t\r\n\r\n");
+        let r = c.response(false);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("connection"), None);
     }
 });
 
