@@ -13,56 +13,31 @@
 #
 # Usage: benches/chat.sh [MEMBERS [LINES [MIB]]]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 MEMBERS=${1:-1000}
 LINES=${2:-10}
 MIB=${3:-1024}
 ulimit -n "$(ulimit -Hn)"
 
-cargo build -q --release --bin wirecat
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init chat.sh
+build_wirecat
 cargo bench -q --bench chat_load --no-run 2>/dev/null
 load() { cargo bench -q --bench chat_load -- "$@"; }
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs a server, waits for its announcement (a line with
-# tcp://ADDR), sets $addr and $pid.
-start() {
-    local name=$1
-    shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pid=$!
-    pids+=("$pid")
-    for _ in $(seq 100); do
-        if grep -q 'tcp://' "$tmp/$name.out"; then
-            addr=$(sed -n 's|.*tcp://||p' "$tmp/$name.out" | head -1)
-            return
-        fi
-        sleep 0.1
-    done
-    echo "$name did not start" >&2
-    cat "$tmp/$name.err" >&2
-    exit 1
-}
+make_tmp
 
 field() { sed -n "s/.*$1=\\([0-9.]*\\).*/\\1/p"; }
 
 echo "== machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
 
-start python python3 benches/threaded_chat.py 0
+start_announced python python3 benches/threaded_chat.py 0
 echo "== chat fan-out: threaded Python relay ($addr), $MEMBERS members x $LINES lines"
 py_out=$(load chat "$addr" "$MEMBERS" "$LINES")
 echo "$py_out"
 kill "$pid"
 
-start wirecat target/release/wirecat chat -p 0
+start_announced wirecat "$WIRECAT" chat -p 0
 wc_pid=$pid
 echo "== chat fan-out: wirecat chat ($addr)"
 wc_out=$(load chat "$addr" "$MEMBERS" "$LINES")
@@ -74,7 +49,7 @@ wc=$(echo "$wc_out" | field deliveries_per_sec)
 echo "wirecat / python: $(awk -v a="$wc" -v b="$py" 'BEGIN { printf "%.1fx", a / b }')"
 echo "wirecat chat peak RSS: $((rss / 1024)) MiB"
 
-start echo target/release/wirecat greet --service echo -p 0 --threads 1
+start_announced echo "$WIRECAT" greet --service echo -p 0 --threads 1
 echo "== echo: wirecat greet --service echo ($addr), $MIB MiB"
 wc_echo=$(load echo "$addr" "$MIB")
 echo "$wc_echo"
@@ -82,7 +57,7 @@ kill "$pid"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr" PIPE &
-pids+=($!)
+PIDS+=($!)
 sleep 0.3
 echo "== echo: socat TCP-LISTEN PIPE (127.0.0.1:$port), $MIB MiB"
 so_echo=$(load echo "127.0.0.1:$port" "$MIB")

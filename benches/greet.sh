@@ -13,7 +13,6 @@
 #
 # Usage: benches/greet.sh [CLIENTS [LINES [DIALOGUE_CLIENTS]]]
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 CLIENTS=${1:-100}
 LINES=${2:-20000}
@@ -24,50 +23,26 @@ THREADS=${THREADS:-2}
 ulimit -n "$(ulimit -Hn)"
 echo "fd limit: $(ulimit -n)"
 
-cargo build -q --release --bin wirecat
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
+bench_init greet.sh
+build_wirecat
 cargo bench -q --bench greet_load --no-run 2>/dev/null
 load() { cargo bench -q --bench greet_load -- "$@"; }
-
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-# start NAME CMD...: runs a server, waits for its "Greeting on" line,
-# sets $addr and $pid.
-start() {
-    local name=$1
-    shift
-    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pid=$!
-    pids+=("$pid")
-    for _ in $(seq 100); do
-        if grep -q '^Greeting on' "$tmp/$name.out"; then
-            addr=$(sed -n 's|^Greeting on tcp://||p' "$tmp/$name.out")
-            return
-        fi
-        sleep 0.1
-    done
-    echo "$name did not start" >&2
-    cat "$tmp/$name.err" >&2
-    exit 1
-}
+make_tmp
 
 rate() { sed -n 's/.*replies_per_sec=\([0-9]*\).*/\1/p'; }
 
 echo "== machine: $(nproc) cores, $(uname -sr)"
 
-start python python3 benches/threaded_greeter.py 0
+start_announced python python3 benches/threaded_greeter.py 0
 py_addr=$addr
 echo "== pipelined load against the threaded Python greeter ($py_addr)"
 py_out=$(load pipelined "$py_addr" "$CLIENTS" "$LINES")
 echo "$py_out"
 kill "$pid"
 
-start wirecat target/release/wirecat greet -p 0 --threads "$THREADS"
+start_announced wirecat "$WIRECAT" greet -p 0 --threads "$THREADS"
 wc_addr=$addr
 wc_pid=$pid
 echo "== pipelined load against wirecat greet --threads $THREADS ($wc_addr)"

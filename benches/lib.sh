@@ -14,6 +14,10 @@
 #   EOF                             # written here, the rest read from stdin
 #   wait_http PORT [PATH]           # until something answers 127.0.0.1:PORT
 #   start_nginx                     # the client benchmarks' nginx ($TMP/www)
+#   start_delayed_nginx             # nginx serving a SIZE_MIB MiB big.bin at
+#                                   # RATE behind the delay proxy: DELAYED
+#   start_announced NAME CMD...     # a line server; addr and pid from its
+#                                   # tcp://ADDR announcement
 
 bench_init() {
     BENCH=$1
@@ -169,4 +173,48 @@ CONF
 # The folder host $1 of start_nginx serves.
 host_root() {
     if [ "${NGINX_HOSTS:-1}" = 1 ]; then echo "$TMP/www"; else echo "$TMP/www/h$1"; fi
+}
+
+# For the bad-network client benchmarks (retry.sh, segments.sh): WORK=$TMP
+# with www/big.bin of SIZE_MIB MiB (random), served by nginx at RATE
+# (limit_rate), behind the delay proxy (build_proxy first) adding DELAY_MS
+# each way; DELAYED is the proxy's host:port.
+start_delayed_nginx() {
+    WORK=$TMP
+    mkdir -p "$WORK/www" "$WORK/logs" "$WORK/out"
+    echo "making a $SIZE_MIB MiB file in $WORK/www ..." >&2
+    head -c $((SIZE_MIB << 20)) /dev/urandom >"$WORK/www/big.bin"
+    echo ok >"$WORK/www/index.html"
+    NGINX_SERVER_EXTRA="limit_rate $RATE;" start_nginx
+    "$PROXY" --delay-ms "$DELAY_MS" --duration 14400 "$PORT" >"$WORK/proxy.out" 2>"$WORK/logs/proxy.err" &
+    PIDS+=($!)
+    local _
+    for _ in $(seq 50); do [ -s "$WORK/proxy.out" ] && break; sleep 0.1; done
+    DELAYED=$(cut -d' ' -f1 "$WORK/proxy.out")
+    [ -n "$DELAYED" ] || {
+        echo "$BENCH: the delay proxy did not start" >&2
+        cat "$WORK/logs/proxy.err" >&2
+        exit 1
+    }
+}
+
+# start_announced NAME CMD...: runs a server in the background (output in
+# $TMP/NAME.out and .err), waits up to 10 s for the stdout line that
+# announces tcp://ADDR, and sets addr and pid (pid is also in PIDS).
+start_announced() {
+    local name=$1 _
+    shift
+    "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+    pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 100); do
+        if grep -q 'tcp://' "$TMP/$name.out"; then
+            addr=$(sed -n 's|.*tcp://\([^ ]*\).*|\1|p' "$TMP/$name.out" | head -1)
+            return
+        fi
+        sleep 0.1
+    done
+    echo "$BENCH: $name did not start" >&2
+    cat "$TMP/$name.err" >&2
+    exit 1
 }

@@ -27,19 +27,7 @@ need_tools nginx curl python3
 build_wirecat
 build_proxy
 make_tmp
-WORK=$TMP
-mkdir -p "$WORK/www" "$WORK/logs" "$WORK/out"
-echo "making a $SIZE_MIB MiB file in $WORK/www ..." >&2
-head -c $((SIZE_MIB << 20)) /dev/urandom > "$WORK/www/big.bin"
-echo ok > "$WORK/www/index.html"
-
-NGINX_SERVER_EXTRA="limit_rate $RATE;" start_nginx
-
-"$PROXY" --delay-ms "$DELAY_MS" --duration 14400 "$PORT" > "$WORK/proxy.out" 2>"$WORK/logs/proxy.err" &
-PIDS+=($!)
-for _ in $(seq 50); do [ -s "$WORK/proxy.out" ] && break; sleep 0.1; done
-DELAYED=$(cut -d' ' -f1 "$WORK/proxy.out")
-[ -n "$DELAYED" ] || { echo "delay proxy did not start" >&2; cat "$WORK/logs/proxy.err" >&2; exit 1; }
+start_delayed_nginx
 
 python3 - "$DELAYED" $((CUT_MIB << 20)) > "$WORK/cutter.out" 2>"$WORK/logs/cutter.err" <<'PY' &
 # Forwards each connection to UPSTREAM and closes it (both ways) once

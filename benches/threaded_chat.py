@@ -9,9 +9,9 @@ queues, no limits: the baseline benches/chat.sh compares with.
 Usage: threaded_chat.py [PORT]   (0, the default, picks a free port)
 Prints `Chatting on tcp://127.0.0.1:PORT` once listening.
 """
-import socket
-import sys
 import threading
+
+from threaded_greeter import serve_threads
 
 members = {}
 lock = threading.Lock()
@@ -41,21 +41,5 @@ def tcplink(sock, addr):
     sock.close()
 
 
-def main():
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(('127.0.0.1', port))
-    s.listen(4096)
-    print('Chatting on tcp://127.0.0.1:%d' % s.getsockname()[1], flush=True)
-    while True:
-        sock, addr = s.accept()
-        t = threading.Thread(target=tcplink, args=(sock, addr), daemon=True)
-        t.start()
-
-
 if __name__ == '__main__':
-    try:
-        main()
-    except KeyboardInterrupt:
-        pass
+    serve_threads(tcplink, 'Chatting on', 4096)

@@ -26,21 +26,25 @@ def tcplink(sock, addr):
     sock.close()
 
 
-def main():
+def serve_threads(handler, announce, backlog):
+    """The lessons' accept loop: a thread running handler(sock, addr) per
+    client, on 127.0.0.1:PORT (argv[1], 0 by default: a free port), after
+    printing `ANNOUNCE tcp://127.0.0.1:PORT`. benches/threaded_chat.py
+    uses it too."""
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(('127.0.0.1', port))
-    s.listen(1024)
-    print('Greeting on tcp://127.0.0.1:%d' % s.getsockname()[1], flush=True)
-    while True:
-        sock, addr = s.accept()
-        t = threading.Thread(target=tcplink, args=(sock, addr), daemon=True)
-        t.start()
+    s.listen(backlog)
+    print('%s tcp://127.0.0.1:%d' % (announce, s.getsockname()[1]), flush=True)
+    try:
+        while True:
+            sock, addr = s.accept()
+            t = threading.Thread(target=handler, args=(sock, addr), daemon=True)
+            t.start()
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except KeyboardInterrupt:
-        pass
+    serve_threads(tcplink, 'Greeting on', 1024)
