@@ -93,16 +93,20 @@ impl FileService {
 }
 
 /// The 503 for a connection over the loop's limit. It carries a Date, as
-/// an origin server with a clock must (RFC 9110 section 6.6.1).
-fn refusal(date: &[u8; 29]) -> Vec<u8> {
+/// an origin server with a clock must (RFC 9110 section 6.6.1), and the
+/// `-H` and `--cors` lines every response carries (`extra`), so a page on
+/// another origin can read that the server is busy.
+fn refusal(date: &[u8; 29], extra: &[u8]) -> Vec<u8> {
     let body = "503 Service Unavailable: too many connections\n";
     let mut out = format!(
         "HTTP/1.1 503 Service Unavailable\r\nServer: wirecat\r\nRetry-After: 1\r\n\
          Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
-         Connection: close\r\nDate: ",
+         Connection: close\r\n",
         body.len()
     )
     .into_bytes();
+    out.extend_from_slice(extra);
+    out.extend_from_slice(b"Date: ");
     out.extend_from_slice(date);
     out.extend_from_slice(b"\r\n\r\n");
     out.extend_from_slice(body.as_bytes());
@@ -131,7 +135,7 @@ impl Service for FileService {
 
     fn refusal(&self) -> Vec<u8> {
         match self.tls {
-            None => refusal(&http_date()),
+            None => refusal(&http_date(), &self.site.extra_headers),
             Some(_) => BUSY_ALERT.to_vec(),
         }
     }

@@ -152,7 +152,14 @@ fn refusal_503_has_a_date_and_arrives_despite_an_unread_request() {
     let s = serve(
         Transport::Plain,
         d.path(),
-        &["-q", "--max-connections", "1"],
+        &[
+            "-q",
+            "--max-connections",
+            "1",
+            "--cors",
+            "-H",
+            "X-Site: demo",
+        ],
     );
     let addr = s.addr;
     let mut held = support::connect(addr);
@@ -175,5 +182,11 @@ fn refusal_503_has_a_date_and_arrives_despite_an_unread_request() {
             .find_map(|l| l.strip_prefix("Date: "))
             .unwrap_or_else(|| panic!("no Date in {text}"));
         assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
+        // The lines every response carries, so a page can read the 503.
+        assert!(text.contains("\r\nX-Site: demo\r\n"), "{text}");
+        assert!(
+            text.contains("\r\nAccess-Control-Allow-Origin: *\r\n"),
+            "{text}"
+        );
     }
 }
