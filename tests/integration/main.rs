@@ -35,6 +35,7 @@ mod serve_tls_peers;
 mod serve_tls_quiet;
 mod serve_unix;
 mod serve_upload;
+mod serve_upload_gib;
 mod services;
 mod strict;
 mod support;
