@@ -75,10 +75,12 @@ pub struct RequestArgs {
     /// After each transfer, print FORMAT on stdout with curl's variables:
     /// %{http_code} %{url_effective} %{size_download} %{speed_download}
     /// %{time_namelookup} %{time_connect} %{time_appconnect}
-    /// %{time_starttransfer} %{time_total} %{num_redirects} %{remote_ip}
-    /// %{remote_port} %{content_type} %{filename_effective} %{json}
-    /// %{header_json} %header{NAME}, and \n \t %%. Times are seconds
-    /// from the start, redirects included.
+    /// %{time_starttransfer} %{time_total} %{num_redirects}
+    /// %{num_connects} %{remote_ip} %{remote_port} %{content_type}
+    /// %{filename_effective} %{json} %{header_json} %header{NAME}, and \n
+    /// \t %%. Times are seconds from the start, redirects included; a
+    /// download on a kept-alive connection took 0 to look up, connect and
+    /// shake hands.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub write_out: Option<String>,
 

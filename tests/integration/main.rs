@@ -9,6 +9,7 @@ mod fetch;
 mod fetch_connect;
 mod fetch_json;
 mod fetch_retry;
+mod fetch_reuse_facts;
 mod fetch_segments;
 mod fetch_unix;
 mod greet;
