@@ -30,6 +30,8 @@ impl Site {
         for (i, name) in FILES.iter().enumerate() {
             std::fs::write(root.path().join(name), "x".repeat(100 * (i + 1))).unwrap();
         }
+        std::fs::create_dir(root.path().join("d")).unwrap();
+        std::fs::write(root.path().join("d/index.html"), "in d\n").unwrap();
         let keys = tempfile::tempdir().unwrap();
         let (args, ca) = match tls {
             false => (vec![], None),
@@ -59,12 +61,12 @@ impl Site {
         }
     }
 
+    fn url(&self, path: &str) -> String {
+        format!("{}://{}{path}", self.scheme, self.server.addr)
+    }
+
     fn urls(&self) -> Vec<String> {
-        let addr = self.server.addr;
-        FILES
-            .iter()
-            .map(|f| format!("{}://{addr}/{f}", self.scheme))
-            .collect()
+        FILES.iter().map(|f| self.url(&format!("/{f}"))).collect()
     }
 
     /// `--cacert CA` for TLS, nothing for plain.
@@ -77,12 +79,11 @@ impl Site {
 
     /// `wirecat fetch -P 1 -q EXTRA URLS...` in `dir`: one connection at a
     /// time, so the kept-alive one carries every download in turn.
-    fn fetch(&self, dir: &Path, extra: &[&str]) -> std::process::Output {
+    fn fetch(&self, dir: &Path, extra: &[&str], urls: &[String]) -> std::process::Output {
         let mut args = vec!["fetch", "-P", "1", "-q"];
         args.extend(extra);
         let trust = self.trust();
         args.extend(trust.iter().map(String::as_str));
-        let urls = self.urls();
         args.extend(urls.iter().map(String::as_str));
         let out = wirecat_in(dir, &args);
         assert_code(&out, 0);
@@ -98,7 +99,7 @@ fn secs(v: &Value) -> f64 {
 fn json_meta_reports_every_download_on_one_connection(tls: bool) {
     let site = Site::start(tls);
     let dir = tempfile::tempdir().unwrap();
-    site.fetch(dir.path(), &["--json-meta", "meta.json"]);
+    site.fetch(dir.path(), &["--json-meta", "meta.json"], &site.urls());
     let text = std::fs::read_to_string(dir.path().join("meta.json")).unwrap();
     let docs: Vec<Value> = text
         .lines()
@@ -172,7 +173,7 @@ fn write_out_on_one_connection_agrees_with_curl(tls: bool) {
     }
     let site = Site::start(tls);
     let ours_dir = tempfile::tempdir().unwrap();
-    let ours = stdout(&site.fetch(ours_dir.path(), &["-w", FORMAT]));
+    let ours = stdout(&site.fetch(ours_dir.path(), &["-w", FORMAT], &site.urls()));
     let curl_dir = tempfile::tempdir().unwrap();
     let curl = run(
         Command::new("curl")
@@ -228,4 +229,45 @@ fn write_out_on_one_connection_agrees_with_curl_plain() {
 #[test]
 fn write_out_on_one_connection_agrees_with_curl_tls() {
     write_out_on_one_connection_agrees_with_curl(true);
+}
+
+/// A redirect ends its connection; the hop it leads to opens a new one. So
+/// a download whose first hop was carried on a kept-alive connection has a
+/// reused hop, then a fresh one, and counts one connection.
+#[test]
+fn a_redirect_after_a_reused_hop_counts_its_own_connection() {
+    let site = Site::start(true);
+    let dir = tempfile::tempdir().unwrap();
+    let urls = [site.url("/a.txt"), site.url("/d")];
+    let format = "%{num_connects} %{num_redirects} %{time_connect}\\n";
+    let out = site.fetch(
+        dir.path(),
+        &["--json-meta", "meta.json", "-w", format],
+        &urls,
+    );
+    let text = std::fs::read_to_string(dir.path().join("meta.json")).unwrap();
+    let doc: Value = serde_json::from_str(text.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(doc["url_effective"], site.url("/d/"), "{doc}");
+    assert_eq!(doc["num_connects"], 1, "{doc}");
+    let hops = doc["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 2, "{doc}");
+    assert_eq!(
+        (&hops[0]["reused"], &hops[1]["reused"]),
+        (&Value::from(true), &Value::from(false))
+    );
+    assert_eq!(secs(&hops[0]["timings"]["connect"]), 0.0, "{doc}");
+    let connect = secs(&hops[1]["timings"]["connect"]);
+    assert!(connect > 0.0, "{doc}");
+    assert_eq!(
+        hops[0]["tls"]["version"], hops[1]["tls"]["version"],
+        "{doc}"
+    );
+    assert!(hops[0]["tls"]["version"].is_string(), "{doc}");
+    // -w sums the phases over the hops: the new connection's alone here.
+    let line = stdout(&out).lines().nth(1).unwrap().to_string();
+    let words: Vec<&str> = line.split(' ').collect();
+    assert_eq!(words[..2], ["1", "1"], "{line}");
+    // (JSON keeps whole microseconds, -w rounds to them.)
+    let summed: f64 = words[2].parse().unwrap();
+    assert!((summed - connect).abs() <= 1.5e-6, "{line} vs {connect}");
 }
