@@ -97,8 +97,9 @@ pub struct RequestArgs {
     pub connect_to: Vec<String>,
 
     /// Connect to the Unix-domain socket at PATH instead of the network,
-    /// for every request (redirects and a proxy too: the socket then
-    /// reaches the proxy); nothing is looked up. The URL's host still goes
+    /// for every request (redirects, every file of --page, -r and
+    /// --mirror, and a proxy too: the socket then reaches the proxy);
+    /// nothing is looked up. The URL's host still goes
     /// in Host, SNI and the certificate check. Wins over --resolve and
     /// --connect-to (curl's flag).
     #[arg(long = "unix-socket", value_name = "PATH")]

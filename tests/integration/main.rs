@@ -5,6 +5,7 @@ mod architecture;
 mod browser;
 mod chat;
 mod crawl;
+mod crawl_unix;
 mod fetch;
 mod fetch_connect;
 mod fetch_json;
