@@ -99,9 +99,9 @@ pub struct RequestArgs {
     /// Connect to the Unix-domain socket at PATH instead of the network,
     /// for every request (redirects, every file of --page, -r and
     /// --mirror, and a proxy too: the socket then reaches the proxy);
-    /// nothing is looked up. The URL's host still goes
-    /// in Host, SNI and the certificate check. Wins over --resolve and
-    /// --connect-to (curl's flag).
+    /// nothing is looked up. The URL's host still goes in Host, SNI and the
+    /// certificate check. Wins over --resolve and --connect-to (curl's
+    /// flag).
     #[arg(long = "unix-socket", value_name = "PATH")]
     pub unix_socket: Option<std::path::PathBuf>,
 

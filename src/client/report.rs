@@ -7,9 +7,10 @@
 //! JSON choices: times are seconds as numbers with microsecond precision
 //! (`null` when not measured: `tls` without TLS); a hop on a connection
 //! kept alive from an earlier download says `reused` and, as curl counts
-//! it, took 0 to look up, connect and shake hands; a header value, or a reason phrase, that is not UTF-8 is
-//! an array of its byte values instead of a string, so every byte is kept
-//! and a string is always exactly what came.
+//! it, took 0 to look up, connect and shake hands; a header value, or a
+//! reason phrase, that is not UTF-8 is an array of its byte values instead
+//! of a string, so every byte is kept and a string is always exactly what
+//! came.
 
 use std::fmt::Write as _;
 use std::path::Path;
