@@ -75,10 +75,12 @@ pub struct RequestArgs {
     /// After each transfer, print FORMAT on stdout with curl's variables:
     /// %{http_code} %{url_effective} %{size_download} %{speed_download}
     /// %{time_namelookup} %{time_connect} %{time_appconnect}
-    /// %{time_starttransfer} %{time_total} %{num_redirects} %{remote_ip}
-    /// %{remote_port} %{content_type} %{filename_effective} %{json}
-    /// %{header_json} %header{NAME}, and \n \t %%. Times are seconds
-    /// from the start, redirects included.
+    /// %{time_starttransfer} %{time_total} %{num_redirects}
+    /// %{num_connects} %{remote_ip} %{remote_port} %{content_type}
+    /// %{filename_effective} %{json} %{header_json} %header{NAME}, and \n
+    /// \t %%. Times are seconds from the start, redirects included; a
+    /// download on a kept-alive connection took 0 to look up, connect and
+    /// shake hands.
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub write_out: Option<String>,
 
@@ -95,10 +97,11 @@ pub struct RequestArgs {
     pub connect_to: Vec<String>,
 
     /// Connect to the Unix-domain socket at PATH instead of the network,
-    /// for every request (redirects and a proxy too: the socket then
-    /// reaches the proxy); nothing is looked up. The URL's host still goes
-    /// in Host, SNI and the certificate check. Wins over --resolve and
-    /// --connect-to (curl's flag).
+    /// for every request (redirects, every file of --page, -r and
+    /// --mirror, and a proxy too: the socket then reaches the proxy);
+    /// nothing is looked up. The URL's host still goes in Host, SNI and the
+    /// certificate check. Wins over --resolve and --connect-to (curl's
+    /// flag).
     #[arg(long = "unix-socket", value_name = "PATH")]
     pub unix_socket: Option<std::path::PathBuf>,
 

@@ -100,9 +100,7 @@ impl Conn {
     /// or a TLS failure explains a connection that ended early better than
     /// "connection closed" does.
     pub fn finish(self, how: Ended, interrupted: bool) -> (Job, Result<Ending>) {
-        let tls = self.session.as_tls();
-        let handshake = tls.and_then(|t| t.handshake_time());
-        let info = tls.and_then(|t| t.info());
+        let info = self.session.as_tls().and_then(|t| t.info());
         let tls_error = self.session.tls_error().cloned();
         let unix = self.unix.as_deref().and_then(|p| unix_refused(p, &how));
         let (mut job, result) = self.session.into_inner().finish(how, interrupted);
@@ -110,12 +108,6 @@ impl Conn {
             Stage::Failed(e) => Some(e),
             _ => None,
         };
-        // Cumulative from the hop's start, like the other fields (curl's appconnect).
-        job.timing.tls = handshake.map(|h| job.timing.connect.unwrap_or_default() + h);
-        // TLS holds the request until the handshake ends, then sends it at
-        // once: it cannot have left before.
-        let t = &mut job.timing;
-        t.request_sent = t.request_sent.map(|s| t.tls.map_or(s, |h| s.max(h)));
         job.close_hop(Instant::now(), info);
         let result = match (result, failed, tls_error) {
             (Err(_), Some(e), _) => Err(e),
@@ -219,9 +211,16 @@ impl Session for Conn {
         }
         let handshaking = self.session.as_tls().is_some_and(|t| t.is_handshaking());
         let step = self.session.drive(io);
-        if self.printer.verbose && handshaking {
+        if handshaking {
             if let Some(info) = self.session.as_tls().and_then(|t| t.info()) {
-                let _ = info.write_to(&mut std::io::stderr().lock(), "* ");
+                if self.printer.verbose {
+                    let _ = info.write_to(&mut std::io::stderr().lock(), "* ");
+                }
+                // Before any response can have come (the server answers a
+                // request sent after the handshake), so before the session
+                // hands the connection on: every download it carries
+                // reports the connection's facts.
+                self.session.inner_mut().secured(info);
             }
         }
         step

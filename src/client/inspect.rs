@@ -27,7 +27,11 @@ pub struct HopRecord {
     pub headers: Vec<Header>,
     /// Each from the hop's start; `total` is set when the hop ends.
     pub timing: Timing,
+    /// The connection's TLS facts: the same for every hop it carried.
     pub tls: Option<TlsInfo>,
+    /// The hop ran on a connection kept alive from an earlier download, so
+    /// it had no lookup, connect or handshake of its own.
+    pub reused: bool,
     /// The hop has ended: its timings and TLS facts are final.
     pub closed: bool,
 }
@@ -43,12 +47,15 @@ impl HopRecord {
             headers: head.headers.clone(),
             timing: Timing::default(),
             tls: None,
+            reused: false,
             closed: false,
         }
     }
 
-    /// Ends the hop (once): `timing` as measured, `total` its length.
-    pub fn close(&mut self, timing: &Timing, total: Duration, tls: Option<TlsInfo>) {
+    /// Ends the hop (once): `timing` as measured, `total` its length,
+    /// `tls` the connection's facts, `reused` whether it was kept alive
+    /// from an earlier download.
+    pub fn close(&mut self, timing: &Timing, total: Duration, tls: Option<TlsInfo>, reused: bool) {
         if self.closed {
             return;
         }
@@ -57,6 +64,7 @@ impl HopRecord {
             ..*timing
         };
         self.tls = tls;
+        self.reused = reused;
         self.closed = true;
     }
 }

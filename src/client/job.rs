@@ -6,7 +6,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use url::Url;
 
@@ -23,6 +23,7 @@ use super::segments::state::Role;
 use super::target::Target;
 use crate::error::Result;
 use crate::http::response::ResponseHead;
+use crate::tls::TlsInfo;
 
 /// One URL's download, across redirects.
 #[derive(Debug)]
@@ -51,6 +52,12 @@ pub struct Job {
     pub peer: Option<std::net::SocketAddr>,
     /// Every hop's head and timings, for `--json` and `-w`.
     pub hops: Vec<HopRecord>,
+    /// The current hop runs on a connection kept alive from an earlier
+    /// download (set by the session that hands it over).
+    pub reused: bool,
+    /// Connections opened for this download, redirects and retries
+    /// included (curl's `num_connects`).
+    pub connects: u32,
     /// `--retry`: retries made so far.
     pub retries: u32,
     /// `--retry`: failed attempts in a row that brought no body bytes.
@@ -96,6 +103,8 @@ impl Job {
             partial: None,
             peer: None,
             hops: Vec::new(),
+            reused: false,
+            connects: 0,
             retries: 0,
             stalls: 0,
             progressed: false,
@@ -160,17 +169,34 @@ impl Job {
     pub fn begin_hop(&mut self, now: Instant) {
         self.hop_started = now;
         self.peer = None;
+        self.reused = false;
         self.timing = Timing {
             redirects: self.timing.redirects,
             ..Timing::default()
         };
     }
 
-    /// Ends the current hop's record, if one is open.
-    pub fn close_hop(&mut self, now: Instant, tls: Option<crate::tls::TlsInfo>) {
+    /// Ends the current hop: its connection phases are settled from
+    /// `tls`, the connection's facts, and its record (if one is open) is
+    /// closed.
+    pub fn close_hop(&mut self, now: Instant, tls: Option<TlsInfo>) {
+        let t = &mut self.timing;
+        if self.reused {
+            // curl's reading of a reused connection: no lookup, connect
+            // or handshake happened for this hop, so each took 0.
+            (t.lookup, t.connect) = (Some(Duration::ZERO), Some(Duration::ZERO));
+            t.tls = tls.as_ref().map(|_| Duration::ZERO);
+        } else {
+            // Cumulative from the hop's start, like the other fields (curl's appconnect).
+            let handshake = tls.as_ref().and_then(|i| i.handshake_time);
+            t.tls = handshake.map(|h| t.connect.unwrap_or_default() + h);
+            // TLS holds the request until the handshake ends, then sends it
+            // at once: it cannot have left before.
+            t.request_sent = t.request_sent.map(|s| t.tls.map_or(s, |h| s.max(h)));
+        }
         let total = now.saturating_duration_since(self.hop_started);
         if let Some(hop) = self.hops.last_mut() {
-            hop.close(&self.timing, total, tls);
+            hop.close(&self.timing, total, tls, self.reused);
         }
     }
 

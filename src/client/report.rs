@@ -5,10 +5,12 @@
 //! [`Finished`] summary; the service decides where the text goes.
 //!
 //! JSON choices: times are seconds as numbers with microsecond precision
-//! (`null` when not measured: no TLS, or a reused connection has no lookup
-//! nor connect); a header value, or a reason phrase, that is not UTF-8 is
-//! an array of its byte values instead of a string, so every byte is kept
-//! and a string is always exactly what came.
+//! (`null` when not measured: `tls` without TLS); a hop on a connection
+//! kept alive from an earlier download says `reused` and, as curl counts
+//! it, took 0 to look up, connect and shake hands; a header value, or a
+//! reason phrase, that is not UTF-8 is an array of its byte values instead
+//! of a string, so every byte is kept and a string is always exactly what
+//! came.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -45,6 +47,7 @@ pub fn document(job: &Job, end: &Finished<'_>) -> Value {
         "url_effective": job.url().as_str(),
         "http_code": last.map(|h| h.status),
         "num_redirects": job.trail.redirects(),
+        "num_connects": job.connects,
         "size_download": end.size,
         "filename_effective": end.file.map(|p| p.to_string_lossy()),
         "time_total": seconds(end.total),
@@ -63,6 +66,7 @@ fn hop(h: &HopRecord, unix: Option<&Path>) -> Value {
         "remote_ip": h.remote.map(|a| a.ip().to_string()),
         "remote_port": h.remote.map(|a| a.port()),
         "unix_socket": unix.map(|p| p.to_string_lossy()),
+        "reused": h.reused,
         "http_version": version(h.version),
         "status": h.status,
         "reason": text_or_bytes(&h.reason),
@@ -196,6 +200,7 @@ fn variable(var: Var, job: &Job, end: &Finished<'_>) -> String {
         Var::TimeStarttransfer => secs(t.first_byte),
         Var::TimeTotal => secs(Some(end.total)),
         Var::NumRedirects => t.redirects.to_string(),
+        Var::NumConnects => job.connects.to_string(),
         Var::RemoteIp => remote.map(|a| a.ip().to_string()).unwrap_or_default(),
         Var::RemotePort => remote.map(|a| a.port().to_string()).unwrap_or_default(),
         Var::ContentType => crate::http::find(final_headers(job), "content-type")
@@ -219,9 +224,11 @@ fn all_variables(job: &Job, end: &Finished<'_>) -> Value {
         }
         let text = variable(var, job, end);
         let value = match var {
-            Var::HttpCode | Var::SizeDownload | Var::SpeedDownload | Var::NumRedirects => {
-                text.parse::<u64>().map_or(Value::from(text), Value::from)
-            }
+            Var::HttpCode
+            | Var::SizeDownload
+            | Var::SpeedDownload
+            | Var::NumRedirects
+            | Var::NumConnects => text.parse::<u64>().map_or(Value::from(text), Value::from),
             Var::RemotePort => text.parse::<u16>().map_or(Value::Null, Value::from),
             _ if name.starts_with("time_") => text.parse::<f64>().map_or(Value::Null, Value::from),
             _ => Value::from(text),

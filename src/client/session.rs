@@ -42,6 +42,7 @@ use super::sending::{pipelines, queue_request};
 use crate::error::{Error, Result};
 use crate::event_loop::{Ended, Io, Peer, Session, Step};
 use crate::http::response::{try_parse_response, ResponseHead};
+use crate::tls::TlsInfo;
 
 /// Interim (1xx) heads accepted before one response is called endless.
 const MAX_INTERIM: u32 = 32;
@@ -109,6 +110,9 @@ pub struct FetchSession {
     last_activity: Option<Instant>,
     /// `--limit-rate`: what the body read so far has cost.
     bucket: Option<Bucket>,
+    /// The connection's TLS facts once its handshake ended (told by
+    /// [`super::conn`]): every download it carries reports them.
+    tls: Option<TlsInfo>,
 }
 
 impl FetchSession {
@@ -123,7 +127,13 @@ impl FetchSession {
             leftover: 0,
             written: 0,
             last_activity: None,
+            tls: None,
         }
+    }
+
+    /// The connection's TLS handshake ended with these facts.
+    pub fn secured(&mut self, info: TlsInfo) {
+        self.tls = Some(info);
     }
 
     /// Hands the job back with how the exchange went, given how the
@@ -336,12 +346,13 @@ impl FetchSession {
     /// The connection passes to `next`; the finished job goes to the pool.
     fn hand_over(&mut self, next: Job, io: &Io<'_>) {
         let mut done = std::mem::replace(&mut self.job, next);
-        done.close_hop(io.now, None);
+        done.close_hop(io.now, self.tls.clone());
         self.pool.borrow_mut().finished(done, Ok(Ending::Complete));
         self.job.target.route(&self.job.config.web.proxy);
         self.bucket = self.job.config.limit_rate.map(Bucket::new);
         self.served += 1;
         self.job.begin_hop(io.now);
+        self.job.reused = true;
         self.job.peer = io.peer.tcp();
         // Its clock starts now, not when the run began.
         self.job.started = io.now;
@@ -420,6 +431,7 @@ fn describe_progress(state: &Exchange) -> String {
 impl Session for FetchSession {
     fn on_connect(&mut self, _local: Peer, peer: Peer, now: Instant) {
         self.job.timing.connect = Some(now - self.job.hop_started);
+        self.job.connects += 1;
         self.job.peer = peer.tcp();
     }
 
@@ -1092,6 +1104,62 @@ mod tests {
         let (job, res) = s.finish(Ended::Closed, false);
         assert!(matches!(res, Ok(Ending::Retry)), "{res:?}");
         assert_eq!(job.url().path(), "/b");
+    }
+
+    /// A connection's TLS facts, as [`FetchSession::secured`] is told them.
+    fn facts() -> TlsInfo {
+        TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher_suite: "TLS13_AES_128_GCM_SHA256".into(),
+            alpn: Some("http/1.1".into()),
+            certificate: None,
+            handshake_time: Some(Duration::from_millis(5)),
+        }
+    }
+
+    /// Every download a connection carries reports the connection's TLS
+    /// facts; the first its own connect and handshake, the next one none
+    /// (0, as curl counts a reused connection) and no new connection.
+    #[test]
+    fn each_job_on_a_kept_alive_connection_reports_the_connections_facts() {
+        let config = Rc::new(ClientConfig::for_tests());
+        let pool = Pool::shared(vec![job_for(&config, "/b")]);
+        pool.borrow_mut().reuse_always();
+        let mut s = FetchSession::new(job_for(&config, "/a"), pool.clone());
+        let mut w = Wire::new();
+        let addr = Peer::Tcp("127.0.0.1:8080".parse().unwrap());
+        s.on_connect(addr, addr, Instant::now());
+        s.secured(facts());
+        w.drive(&mut s);
+        w.input
+            .extend(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nA");
+        w.drive(&mut s);
+        let (a, res) = pool.borrow_mut().take_done().remove(0);
+        assert!(matches!(res, Ok(Ending::Complete)));
+        let hop = &a.hops[0];
+        assert_eq!(
+            (hop.tls.as_ref(), hop.reused, a.connects),
+            (Some(&facts()), false, 1)
+        );
+        let connect = hop.timing.connect.unwrap();
+        assert_eq!(hop.timing.tls, Some(connect + Duration::from_millis(5)));
+
+        w.input
+            .extend(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nB");
+        assert_eq!(w.drive(&mut s), Step::Abort);
+        let (mut b, res) = s.finish(Ended::Closed, false);
+        assert!(matches!(res, Ok(Ending::Complete)));
+        // What `Conn::finish` does with the connection's facts.
+        b.close_hop(Instant::now(), Some(facts()));
+        let hop = &b.hops[0];
+        assert_eq!(
+            (hop.tls.as_ref(), hop.reused, b.connects),
+            (Some(&facts()), true, 0)
+        );
+        let zero = Some(Duration::ZERO);
+        let t = &hop.timing;
+        assert_eq!((t.lookup, t.connect, t.tls), (zero, zero, zero));
+        assert!(t.first_byte.is_some() && t.total.is_some());
     }
 
     fn pipelining() -> Rc<ClientConfig> {

@@ -45,6 +45,8 @@ pub enum Var {
     TimeStarttransfer,
     TimeTotal,
     NumRedirects,
+    /// Connections opened: 0 for a download on a kept-alive one.
+    NumConnects,
     RemoteIp,
     RemotePort,
     ContentType,
@@ -54,12 +56,13 @@ pub enum Var {
 }
 
 /// Every variable with its curl name, in the order `%{json}` lists them.
-pub const VARS: [(&str, Var); 16] = [
+pub const VARS: [(&str, Var); 17] = [
     ("content_type", Var::ContentType),
     ("filename_effective", Var::FilenameEffective),
     ("header_json", Var::HeaderJson),
     ("http_code", Var::HttpCode),
     ("json", Var::Json),
+    ("num_connects", Var::NumConnects),
     ("num_redirects", Var::NumRedirects),
     ("remote_ip", Var::RemoteIp),
     ("remote_port", Var::RemotePort),

@@ -35,7 +35,7 @@ fn site() -> tempfile::TempDir {
 /// `wirecat serve --unix PATH ARGS DIR` in the background; the socket
 /// lives in a temp folder of its own (short: a socket path fits in 108
 /// bytes), returned to keep it alive.
-fn serve_unix(dir: &Path, args: &[&str]) -> (Background, PathBuf, tempfile::TempDir) {
+pub(crate) fn serve_unix(dir: &Path, args: &[&str]) -> (Background, PathBuf, tempfile::TempDir) {
     let sock = tempfile::tempdir().unwrap();
     let path = sock.path().join("w.sock");
     let mut cmd = wirecat();
