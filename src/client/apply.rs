@@ -41,7 +41,7 @@ pub fn ask(job: &Job) -> Ask<'_> {
         follow: config.follow,
         fail: config.fail,
         decode: config.web.compressed && !config.web.raw_body,
-        remote_name: config.web.remote_name,
+        remote_name: config.web.remote_name || job.nameless,
         partial: job.partial.as_ref(),
         carry: job.carry.as_ref(),
     }
@@ -187,11 +187,12 @@ fn facts(body: &BodyPlan, response: &ResponseHead, validator: Option<String>) ->
     }
 }
 
-/// `-J`: the Content-Disposition name, sanitised by the plan, replaces
-/// the name derived from the URL (an explicit `-o` stays). It is still
-/// never allowed to overwrite: the derived-name rule adds `.1`, `.2`...
+/// `-J`, or a URL that names no file (`/dir/?download=zip`): the
+/// Content-Disposition name, sanitised by the plan, replaces the name
+/// derived from the URL (an explicit `-o` stays). It is still never
+/// allowed to overwrite: the derived-name rule adds `.1`, `.2`...
 fn take_name(job: &mut Job, name: Option<String>) {
-    if !job.config.web.remote_name {
+    if !job.config.web.remote_name && !job.nameless {
         return;
     }
     let Destination::Derived { name: derived, .. } = &mut job.destination else {
@@ -202,7 +203,10 @@ fn take_name(job: &mut Job, name: Option<String>) {
             log::info!("Content-Disposition names the file {safe:?}");
             *derived = safe;
         }
-        None => log::info!("no usable Content-Disposition name; keeping {derived:?}"),
+        None if job.config.web.remote_name => {
+            log::info!("no usable Content-Disposition name; keeping {derived:?}")
+        }
+        None => {}
     }
 }
 

@@ -13,7 +13,7 @@ use url::Url;
 use super::config::ClientConfig;
 use super::headers::Timing;
 use super::inspect::HopRecord;
-use super::names::{derive_name, first_free};
+use super::names::{derive_name, first_free, name_in};
 use super::outlet::{Files, Outlet};
 use super::output::Destination;
 use super::partial::{BodyFacts, Carry, Partial};
@@ -73,6 +73,10 @@ pub struct Job {
     pub carry: Option<Carry>,
     /// `--segments`: this job's part in a split download.
     pub segment: Option<Role<Job>>,
+    /// The file name is derived, the URL named none (`index.html` stands
+    /// in) and there is no `-C`: a Content-Disposition name is taken as
+    /// with `-J`.
+    pub nameless: bool,
 }
 
 impl Job {
@@ -87,7 +91,12 @@ impl Job {
                 dir: PathBuf::new(),
                 name: derive_name(&target.url),
             });
+        // Not with -C: a resume finds its part and its finished file by
+        // the name the URL gives, before any response names another.
+        let nameless =
+            config.destination.is_none() && !config.resume && name_in(&target.url).is_none();
         Ok(Job {
+            nameless,
             method: config.method.clone(),
             body: config.body.clone(),
             edits: config.edits.clone(),

@@ -71,11 +71,17 @@ pub fn fit_name(name: &OsStr, room: usize) -> OsString {
 /// Separators decoded from `%2F` and `%5C` become `_` first, so `a%2Fb`
 /// keeps both halves.
 pub fn derive_name(url: &Url) -> String {
+    name_in(url).unwrap_or_else(|| "index.html".to_string())
+}
+
+/// The name [`derive_name`] takes from the URL, or `None` when the URL
+/// names no file (a path ending in `/`) and `index.html` stands in.
+pub fn name_in(url: &Url) -> Option<String> {
     let last = url
         .path_segments()
         .and_then(|mut s| s.next_back())
         .unwrap_or("");
     let decoded = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
     let flat = decoded.replace(['/', '\\'], "_");
-    disposition::sanitize(&flat).unwrap_or_else(|| "index.html".to_string())
+    disposition::sanitize(&flat)
 }

@@ -201,6 +201,40 @@ fn remote_name_header_is_sanitised_and_never_overwrites() {
     assert_eq!(std::fs::read(dir.join("report.pdf.1")).unwrap(), b"body");
 }
 
+/// A URL that names no file (a path ending in `/`, like a folder's
+/// `?download=zip`) takes the Content-Disposition name without `-J`: the
+/// server's name is the only name there is. Made as safe as a `-J` name;
+/// without the header, or with `-C` (a resume goes by the URL's name),
+/// `index.html` stays.
+#[test]
+fn a_url_naming_no_file_takes_the_content_disposition_name() {
+    let outer = tempfile::tempdir().unwrap();
+    let dir = outer.path().join("work");
+    std::fs::create_dir(&dir).unwrap();
+    let server = TestServer::start(None, |_| {
+        reply("HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"../top.zip\"\r\nContent-Length: 4\r\n\r\nbody")
+    });
+    let out = wirecat_in(&dir, &["fetch", "-q", &server.url("/top/?download=zip")]);
+    assert_code(&out, 0);
+    assert_eq!(files(&dir), ["top.zip"]);
+    assert_eq!(files(outer.path()), ["work"]);
+    // A URL that names a file keeps its name, as before.
+    let out = wirecat_in(&dir, &["fetch", "-q", &server.url("/named.bin")]);
+    assert_code(&out, 0);
+    assert_eq!(files(&dir), ["named.bin", "top.zip"]);
+    // With -C the URL's name stays, so a second -C finds it complete.
+    let out = wirecat_in(&dir, &["fetch", "-q", "-C", &server.url("/c/")]);
+    assert_code(&out, 0);
+    assert_eq!(files(&dir), ["index.html", "named.bin", "top.zip"]);
+    let plain = TestServer::start(None, |_| {
+        reply("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody")
+    });
+    std::fs::remove_file(dir.join("index.html")).unwrap();
+    let out = wirecat_in(&dir, &["fetch", "-q", &plain.url("/")]);
+    assert_code(&out, 0);
+    assert_eq!(files(&dir), ["index.html", "named.bin", "top.zip"]);
+}
+
 /// An HTTP proxy on 127.0.0.1:0 that records each request head it gets.
 /// Plain requests it answers itself (saying what it was asked); CONNECT
 /// it tunnels to the named loopback address.
