@@ -272,7 +272,7 @@ impl FetchSession {
     /// Applies what [`plan`] decides for a complete head.
     /// A `--segments` piece's head is judged by [`segments::head`].
     fn on_head(&mut self, head: AwaitHead, response: ResponseHead, raw: &[u8]) -> Result<Exchange> {
-        let applied = match segments::head(&mut self.job, &response) {
+        let applied = match segments::head(&mut self.job, &response, raw) {
             Some(applied) => applied?,
             None => {
                 let response = apply::unless_retried(&mut self.job, response, raw)?;
@@ -343,8 +343,11 @@ impl FetchSession {
         self.served += 1;
         self.job.begin_hop(io.now);
         self.job.peer = io.peer.tcp();
-        // Its clock starts now, not when the run began.
-        self.job.started = io.now;
+        // Its clock starts now, not when the run began; a `--segments`
+        // range keeps its file's clock.
+        if self.job.segment.is_none() {
+            self.job.started = io.now;
+        }
     }
 
     fn closed_in_head(&self, buffered: usize) -> Error {
@@ -431,6 +434,11 @@ impl Session for FetchSession {
             return self.end(Err(Error::Interrupted));
         }
         loop {
+            if segments::abandoned(&self.job) {
+                // Another range of the file failed for good: nothing more
+                // is asked or read here (the split's error is the result).
+                return self.end(Err(Error::Protocol("the segmented download failed".into())));
+            }
             self.note_activity(io);
             let flow = match std::mem::replace(&mut self.state, Exchange::SendRequest) {
                 Exchange::SendRequest => Flow::Go(self.send_request(io)),

@@ -10,6 +10,7 @@ mod fetch_connect;
 mod fetch_json;
 mod fetch_retry;
 mod fetch_segments;
+mod fetch_segments_more;
 mod fetch_unix;
 mod greet;
 mod greet_unix;
