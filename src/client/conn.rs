@@ -221,7 +221,11 @@ impl Session for Conn {
         let step = self.session.drive(io);
         if self.printer.verbose && handshaking {
             if let Some(info) = self.session.as_tls().and_then(|t| t.info()) {
-                let _ = info.write_to(&mut std::io::stderr().lock(), "* ");
+                let prefix = match self.session.inner().label() {
+                    Some(n) => format!("#{n} * "),
+                    None => "* ".into(),
+                };
+                let _ = info.write_to(&mut std::io::stderr().lock(), &prefix);
             }
         }
         step

@@ -126,6 +126,11 @@ impl FetchSession {
         }
     }
 
+    /// The `-v` label of this connection's lines, if any (`--segments`).
+    pub fn label(&self) -> Option<usize> {
+        self.job.outlet.label()
+    }
+
     /// Hands the job back with how the exchange went, given how the
     /// connection ended. `interrupted`: a shutdown was requested. This is
     /// where the session's errors get their URL.

@@ -2,9 +2,9 @@
 //! bounds the whole file (a range that stalls forever ends the run at the
 //! max time, exit 5, nothing under the final name, and with `-C` a part
 //! that a second run finishes); `-v` shows every connection's heads, each
-//! line labelled with its connection's number; after one range's
-//! permanent failure no other range asks anything more (a range asleep
-//! before its retry is dropped, one in flight is closed).
+//! line labelled with its connection's number (TLS facts too); after one
+//! range's permanent failure no other range asks anything more (a range
+//! asleep before its retry is dropped, one in flight is closed).
 
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::fetch_segments::{answer, fetch, header, range, server, Lie};
 use crate::support::{
     assert_code, assert_stderr_has, files, listen, pseudo_random, read_request_head, stderr,
-    TIMEOUT,
+    test_ca, TestServer, TIMEOUT,
 };
 
 /// The bytes of `reply` up to the end of its head.
@@ -191,6 +191,42 @@ fn verbose_shows_every_connections_heads_labelled() {
             rest.starts_with("> ") || rest.starts_with("< ") || rest == ">" || rest == "<",
             "{line:?} in\n{text}"
         );
+    }
+}
+
+#[test]
+fn verbose_over_https_labels_each_connections_tls_facts() {
+    let pki = test_ca();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = pki.ca_file(dir.path());
+    let body = Arc::new(pseudo_random(30_000, 25));
+    let b = body.clone();
+    let server = TestServer::start(Some(pki.server(&["127.0.0.1"], 4000)), move |req| {
+        answer(req, &b, Lie::None)
+    });
+    let out = fetch(
+        dir.path(),
+        &server.url("/f"),
+        &["-v", "--segments", "3", "--cacert", ca.to_str().unwrap()],
+    );
+    assert_code(&out, 0);
+    assert!(std::fs::read(dir.path().join("out.bin")).unwrap() == *body);
+    let text = stderr(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let tls = |prefix: &str| {
+        lines
+            .iter()
+            .filter(|l| l.starts_with(&format!("{prefix}TLS: ")))
+            .count()
+    };
+    // Each connection's handshake once, under its own label, before its
+    // request (sent inside the handshake).
+    assert_eq!((tls("* "), tls("#2 * "), tls("#3 * ")), (1, 1, 1), "{text}");
+    for label in ["#2", "#3"] {
+        let at = |needle: &str| lines.iter().position(|l| l.starts_with(needle));
+        let handshake = at(&format!("{label} * TLS: "));
+        let request = at(&format!("{label} > GET /f HTTP/1.1"));
+        assert!(handshake.is_some() && handshake < request, "{text}");
     }
 }
 

@@ -257,12 +257,20 @@ fn piece(split: &Shared, index: usize) -> Job {
 }
 
 /// A piece's `Range` and `If-Range`: the rest of its span, as it stands
-/// when the request is sent (a retry continues where it stopped).
+/// when the request is sent (a retry continues where it stopped). Every
+/// request of a split goes over a new connection, numbered here for `-v`
+/// (before a TLS handshake shows its facts).
 pub fn range_edits(job: &Job) -> Option<Vec<HeaderEdit>> {
-    let Some(state::Role::Piece(split, index)) = &job.segment else {
-        return None;
+    let (split, index) = match &job.segment {
+        None => return None,
+        Some(state::Role::Leader(split)) => {
+            split.borrow_mut().new_connection(0);
+            return None;
+        }
+        Some(state::Role::Piece(split, index)) => (split, index),
     };
     let mut split = split.borrow_mut();
+    split.new_connection(*index);
     let span = split.spans[*index];
     let (first, last) = (span.at(), span.end.max(span.at() + 1) - 1);
     split.asked[*index] = Some((first, last));

@@ -37,13 +37,10 @@ fn check<J>(split: &Shared<J>) -> Result<()> {
     }
 }
 
-/// `-v`: a head of span `index`'s connection; a request starts a new one.
+/// `-v`: a head of span `index`'s connection.
 fn show<J>(split: &Shared<J>, index: usize, head: &[u8], way: Way) {
-    let mut split = split.borrow_mut();
-    let label = match way {
-        Way::Sent => split.new_connection(index),
-        Way::Received => split.labels[index],
-    };
+    let split = split.borrow();
+    let label = split.labels[index];
     transcript::show(&split.template.config.printer, label, head, way);
 }
 
@@ -137,6 +134,10 @@ impl<J: std::fmt::Debug> Outlet for Leader<J> {
         self.split.borrow().spans[0].is_whole()
     }
 
+    fn label(&self) -> Option<usize> {
+        Some(self.split.borrow().labels[0])
+    }
+
     fn commit(&mut self) -> Result<Option<Delivered>> {
         let (sink, total) = {
             let mut split = self.split.borrow_mut();
@@ -183,6 +184,10 @@ impl<J: std::fmt::Debug> Outlet for Piece<J> {
 
     fn satisfied(&self) -> bool {
         self.split.borrow().spans[self.index].is_whole()
+    }
+
+    fn label(&self) -> Option<usize> {
+        Some(self.split.borrow().labels[self.index])
     }
 
     fn commit(&mut self) -> Result<Option<Delivered>> {
