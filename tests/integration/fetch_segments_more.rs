@@ -331,3 +331,72 @@ fn a_failed_range_stops_every_other_request() {
         stderr(&out)
     );
 }
+
+#[test]
+fn ranges_queued_behind_p_are_dropped_when_their_file_failed() {
+    let (a_body, b_body) = (
+        Arc::new(pseudo_random(30_000, 26)),
+        Arc::new(pseudo_random(30_001, 27)),
+    );
+    // (path, range start) of each request, and whether /a's lie is out.
+    let seen = Arc::new((Mutex::new((Vec::new(), false)), Condvar::new()));
+    let (a, b, s) = (a_body.clone(), b_body.clone(), seen.clone());
+    // -P 2: /a's and /b's first requests take both connections. /b is
+    // answered only once /a's first range got another ETag, so /a's
+    // other two ranges wait in the queue until after that answer.
+    let server = listen(move |conn| {
+        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
+        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let Some(request) = read_request_head(&mut BufReader::new(&conn)) else {
+            return;
+        };
+        let is_a = request.starts_with("GET /a ");
+        let r = range(&request);
+        let (lock, changed) = &*s;
+        let mut state = lock.lock().unwrap();
+        state.0.push((is_a, r.map(|(start, _)| start)));
+        let bytes = match (is_a, r) {
+            (true, Some(_)) => {
+                state.1 = true;
+                changed.notify_all();
+                answer(&request, &a, Lie::NewTag).bytes
+            }
+            (true, None) => answer(&request, &a, Lie::None).bytes,
+            (false, Some(_)) => answer(&request, &b, Lie::None).bytes,
+            (false, None) => {
+                let _ = changed.wait_timeout_while(state, TIMEOUT, |st| !st.1);
+                answer(&request, &b, Lie::None).bytes
+            }
+        };
+        let _ = (&conn).write_all(&bytes);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let urls = [
+        format!("http://{}/a", server.addr),
+        format!("http://{}/b", server.addr),
+    ];
+    let out = crate::support::wirecat_in(
+        dir.path(),
+        &[
+            "fetch",
+            "--segment-min",
+            "1",
+            "--segments",
+            "3",
+            "-P",
+            "2",
+            &urls[0],
+            &urls[1],
+        ],
+    );
+    assert_code(&out, 11);
+    assert_stderr_has(&out, "a range came with ETag \"s2\" instead of \"s1\"");
+    assert_eq!(files(dir.path()), ["b"]);
+    assert!(std::fs::read(dir.path().join("b")).unwrap() == *b_body);
+    let asked = seen.0.lock().unwrap().0.clone();
+    let a_ranges: Vec<_> = asked
+        .iter()
+        .filter(|(is_a, r)| *is_a && r.is_some())
+        .collect();
+    assert_eq!(a_ranges.len(), 1, "{asked:?}\n{}", stderr(&out));
+}
