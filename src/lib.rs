@@ -56,6 +56,7 @@
 //!   a job on the loop's timer) and [`client::rate`] is `--limit-rate`'s
 //!   bucket (the session pauses reading).
 //!   [`client::segments`] is `--segments` (one file over N connections; its pure decisions in `plan`).
+//!   [`client::segments::transcript`] labels each connection's `-v` lines (`#2 > GET ...`).
 //!   [`file_server::archive`] plans a folder download from a manifest,
 //!   then streams it part by part as the output drains.
 //!   [`file_server::upload::plan`] decides what an upload (`serve --upload`) gets;

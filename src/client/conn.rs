@@ -214,7 +214,11 @@ impl Session for Conn {
         if handshaking {
             if let Some(info) = self.session.as_tls().and_then(|t| t.info()) {
                 if self.printer.verbose {
-                    let _ = info.write_to(&mut std::io::stderr().lock(), "* ");
+                    let prefix = match self.session.inner().label() {
+                        Some(n) => format!("#{n} * "),
+                        None => "* ".into(),
+                    };
+                    let _ = info.write_to(&mut std::io::stderr().lock(), &prefix);
                 }
                 // Before any response can have come (the server answers a
                 // request sent after the handshake), so before the session

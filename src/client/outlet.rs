@@ -45,6 +45,10 @@ pub trait Outlet: fmt::Debug {
     fn positioned(&self) -> Option<std::fs::File> {
         None
     }
+    /// `--segments`: the number `-v` labels this connection's lines with.
+    fn label(&self) -> Option<usize> {
+        None
+    }
     /// The download succeeded: puts the body in place. `None` when no
     /// body was opened (`headers`, a redirect's last hop without one).
     fn commit(&mut self) -> Result<Option<Delivered>>;

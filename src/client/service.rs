@@ -48,6 +48,8 @@ pub struct FetchService {
     open: HashMap<Origin, usize>,
     /// `--retry`: jobs waiting out their backoff, and until when.
     sleeping: Vec<(Instant, Job)>,
+    /// `--segments`: a split failed; the rest of it is to end.
+    wake_all: bool,
 }
 
 /// Told of each download once it is settled (saved or failed), it may
@@ -73,6 +75,7 @@ impl FetchService {
             per_origin: usize::MAX,
             open: HashMap::new(),
             sleeping: Vec::new(),
+            wake_all: false,
         }
     }
 
@@ -132,8 +135,8 @@ impl FetchService {
         job.begin_hop(begun);
         job.cut = false;
         job.progressed = false;
-        if job.trail.redirects() == 0 && !job.retried && job.retries == 0 {
-            // A queued job's clock (--max-time, the summary) starts now.
+        if job.trail.redirects() == 0 && !job.retried && job.retries == 0 && job.segment.is_none() {
+            // A queued job's clock (--max-time, the summary) starts now (a range's is its file's).
             job.started = begun;
         }
         job.target.route(&job.config.web.proxy);
@@ -165,8 +168,15 @@ impl FetchService {
         }
     }
 
-    /// One exchange is over: decide what becomes of its job.
+    /// One exchange is over: decide what becomes of its job (and when that
+    /// failed its `--segments` split, have the split's other jobs end).
     fn settle(&mut self, job: Job, result: Result<Ending>) {
+        let role = job.segment.clone();
+        self.decide(job, result);
+        self.wake_all |= role.is_some_and(|r| segments::newly_failed(&r));
+    }
+
+    fn decide(&mut self, job: Job, result: Result<Ending>) {
         let Some((mut job, result)) = segments::settle(job, result, &self.pool) else {
             return;
         };
@@ -324,6 +334,11 @@ impl Service for FetchService {
             {
                 self.results.push(Err(Error::Interrupted));
             }
+        }
+        if std::mem::take(&mut self.wake_all) {
+            // Waking every session once ends a failed split's in flight.
+            segments::end_abandoned(&mut self.sleeping, &self.pool);
+            ctl.notifier().notify();
         }
         self.wake_sleepers(ctl);
         while self.active < self.parallel {

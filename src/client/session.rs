@@ -136,6 +136,11 @@ impl FetchSession {
         self.tls = Some(info);
     }
 
+    /// The `-v` label of this connection's lines, if any (`--segments`).
+    pub fn label(&self) -> Option<usize> {
+        self.job.outlet.label()
+    }
+
     /// Hands the job back with how the exchange went, given how the
     /// connection ended. `interrupted`: a shutdown was requested. This is
     /// where the session's errors get their URL.
@@ -282,7 +287,7 @@ impl FetchSession {
     /// Applies what [`plan`] decides for a complete head.
     /// A `--segments` piece's head is judged by [`segments::head`].
     fn on_head(&mut self, head: AwaitHead, response: ResponseHead, raw: &[u8]) -> Result<Exchange> {
-        let applied = match segments::head(&mut self.job, &response) {
+        let applied = match segments::head(&mut self.job, &response, raw) {
             Some(applied) => applied?,
             None => {
                 let response = apply::unless_retried(&mut self.job, response, raw)?;
@@ -354,8 +359,11 @@ impl FetchSession {
         self.job.begin_hop(io.now);
         self.job.reused = true;
         self.job.peer = io.peer.tcp();
-        // Its clock starts now, not when the run began.
-        self.job.started = io.now;
+        // Its clock starts now, not when the run began; a `--segments`
+        // range keeps its file's clock.
+        if self.job.segment.is_none() {
+            self.job.started = io.now;
+        }
     }
 
     fn closed_in_head(&self, buffered: usize) -> Error {
@@ -443,6 +451,11 @@ impl Session for FetchSession {
             return self.end(Err(Error::Interrupted));
         }
         loop {
+            if segments::abandoned(&self.job) {
+                // Another range of the file failed for good: nothing more
+                // is asked or read here (the split's error is the result).
+                return self.end(Err(Error::Protocol("the segmented download failed".into())));
+            }
             self.note_activity(io);
             let flow = match std::mem::replace(&mut self.state, Exchange::SendRequest) {
                 Exchange::SendRequest => Flow::Go(self.send_request(io)),

@@ -12,6 +12,7 @@ mod fetch_json;
 mod fetch_retry;
 mod fetch_reuse_facts;
 mod fetch_segments;
+mod fetch_segments_more;
 mod fetch_unix;
 mod greet;
 mod greet_unix;

@@ -12,20 +12,28 @@
 //! first job waits, parked here, until every span is whole, and is then
 //! committed as any download.
 //!
+//! The whole split runs on the first job's clock, so `--max-time` bounds
+//! the file, not each connection. Once one job fails for good, the split
+//! keeps that error ([`state::Split::fail`]) and every other job ends with
+//! it: queued and sleeping ones before they send anything, connections in
+//! flight at their next drive ([`abandoned`]; the service wakes them).
+//! With `-v` every connection after the first is labelled (`#2 > GET`).
+//!
 //! The session, the sender and the service each call in once: [`head`]
 //! for a piece's head, [`begin`] after a first body opened, [`range_edits`]
-//! when a piece's request is sent, [`settle`] and [`gave_up`] as jobs end.
+//! when a piece's request is sent, [`settle`] and [`gave_up`] as jobs end,
+//! [`abandoned`] and [`newly_failed`] to stop the rest after a failure.
 
 pub mod outlet;
 pub mod plan;
 pub mod state;
+pub mod transcript;
 
 use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::rc::Rc;
-use std::time::Instant;
 
 use super::apply::Applied;
 use super::ending::Ending;
@@ -77,28 +85,11 @@ pub fn begin(job: &mut Job, pool: &SharedPool) {
     };
     log::info!("{}: segments {:?}", job.url(), layout.spans);
     let count = layout.spans.len();
-    let split = Rc::new(RefCell::new(Split {
-        file,
-        total: layout.total,
-        validator: layout.validator,
-        asked: vec![None; count],
-        spans: layout.spans,
-        min: config.segments.min.max(MIN_STEAL),
-        failed: None,
-        parked: None,
-        template: Template {
-            config: job.config.clone(),
-            target: job.target.clone(),
-            edits: job.edits.clone(),
-        },
-        partial: job.partial.clone(),
-        kept: layout.kept,
-        unsaved: 0,
-        sink: None,
-    }));
+    let split = new_split(job, file, layout);
     // Before any range is written: a part with holes must never be
     // described by a version-1 meta (its length would pass for progress).
     split.borrow_mut().save();
+    announce(&split);
     let leader = Box::new(outlet::Leader {
         split: split.clone(),
     });
@@ -108,6 +99,49 @@ pub fn begin(job: &mut Job, pool: &SharedPool) {
     for index in (1..count).rev() {
         pool.push_front(piece(&split, index));
     }
+}
+
+fn new_split(job: &Job, file: std::fs::File, layout: Layout) -> Shared {
+    let count = layout.spans.len();
+    Rc::new(RefCell::new(Split {
+        file,
+        total: layout.total,
+        validator: layout.validator,
+        asked: vec![None; count],
+        spans: layout.spans,
+        min: job.config.segments.min.max(MIN_STEAL),
+        failed: None,
+        told: false,
+        labels: vec![0; count],
+        connections: 0,
+        parked: None,
+        template: Template {
+            config: job.config.clone(),
+            target: job.target.clone(),
+            edits: job.edits.clone(),
+            started: job.started,
+        },
+        partial: job.partial.clone(),
+        kept: layout.kept,
+        unsaved: 0,
+        sink: None,
+    }))
+}
+
+/// The first connection becomes #1; `-v` says how the file is shared.
+fn announce(split: &Shared) {
+    let mut s = split.borrow_mut();
+    let first = s.new_connection(0);
+    let span = s.spans[0];
+    let text = format!(
+        "--segments: connection #{first} keeps bytes {}-{}; {} more ranges \
+         go over new connections (#{} on)",
+        span.start,
+        span.end.max(span.start + 1) - 1,
+        s.spans.len() - 1,
+        first + 1,
+    );
+    transcript::note(&s.template.config.printer, &text);
 }
 
 /// How a split download is laid out over the file.
@@ -208,7 +242,7 @@ fn note(job: &Job, why: &str) {
 fn piece(split: &Shared, index: usize) -> Job {
     let s = split.borrow();
     let t = &s.template;
-    let mut job = Job::new(t.config.clone(), t.target.url.clone(), Instant::now())
+    let mut job = Job::new(t.config.clone(), t.target.url.clone(), t.started)
         .expect("the first job's URL was taken");
     job.target = t.target.clone();
     job.edits = t.edits.clone();
@@ -223,12 +257,20 @@ fn piece(split: &Shared, index: usize) -> Job {
 }
 
 /// A piece's `Range` and `If-Range`: the rest of its span, as it stands
-/// when the request is sent (a retry continues where it stopped).
+/// when the request is sent (a retry continues where it stopped). Every
+/// request of a split goes over a new connection, numbered here for `-v`
+/// (before a TLS handshake shows its facts).
 pub fn range_edits(job: &Job) -> Option<Vec<HeaderEdit>> {
-    let Some(state::Role::Piece(split, index)) = &job.segment else {
-        return None;
+    let (split, index) = match &job.segment {
+        None => return None,
+        Some(state::Role::Leader(split)) => {
+            split.borrow_mut().new_connection(0);
+            return None;
+        }
+        Some(state::Role::Piece(split, index)) => (split, index),
     };
     let mut split = split.borrow_mut();
+    split.new_connection(*index);
     let span = split.spans[*index];
     let (first, last) = (span.at(), span.end.max(span.at() + 1) - 1);
     split.asked[*index] = Some((first, last));
@@ -245,11 +287,18 @@ pub fn range_edits(job: &Job) -> Option<Vec<HeaderEdit>> {
 }
 
 /// A piece's final head: the exact 206 becomes a body to read, anything
-/// else fails the whole download. `None` for any other job.
-pub fn head(job: &mut Job, response: &ResponseHead) -> Option<Result<Applied>> {
+/// else fails the whole download. `None` for any other job. `raw`: the
+/// head as received, for `-v`.
+pub fn head(job: &mut Job, response: &ResponseHead, raw: &[u8]) -> Option<Result<Applied>> {
     let Some(state::Role::Piece(split, index)) = &job.segment else {
         return None;
     };
+    if response.is_interim() {
+        job.outlet.passing_head(raw);
+    } else {
+        // A piece's outlet only shows it (-v); it cannot fail.
+        let _ = job.outlet.final_head(raw);
+    }
     if retry::is_transient_status(response.status) {
         // A 503 for one range is that range's failure, retried under
         // --retry (its Retry-After kept in the head) like any other.
@@ -271,7 +320,8 @@ pub fn head(job: &mut Job, response: &ResponseHead) -> Option<Result<Applied>> {
     Some(match verdict {
         Verdict::Interim => Ok(Applied::Interim),
         Verdict::Refuse(why) => {
-            split.borrow_mut().failed.get_or_insert(why.clone());
+            let e = Error::Protocol(format!("{}: {why}", job.url()));
+            split.borrow_mut().fail(&e);
             Err(Error::Protocol(why))
         }
         Verdict::Take => take(response),
@@ -307,29 +357,29 @@ pub fn settle(
         state::Role::Leader(split) => (split, 0),
         state::Role::Piece(split, index) => (split, index),
     };
-    let failed = split.borrow().failed.clone();
+    let failed = split.borrow().failure();
     match (index, result, failed) {
-        (0, _, Some(why)) => Some(failing(job, why)),
+        (0, _, Some(e)) => Some(failing(job, e)),
         (0, Ok(Ending::Complete), None) => {
             split.borrow_mut().parked = Some(job);
             after_span(&split, pool)
         }
         (0, result, _) => Some((job, result)),
-        (_, _, Some(why)) => {
+        (_, _, Some(e)) => {
             let leader = split.borrow_mut().parked.take();
-            leader.map(|leader| failing(leader, why))
+            leader.map(|leader| failing(leader, e))
         }
         (_, Ok(_), None) => after_span(&split, pool),
         (_, Err(e), None) => Some((job, Err(e))),
     }
 }
 
-/// The first job, failed for `why` (not retried: the other ranges say
-/// the file cannot be trusted); no longer part of the split.
-fn failing(mut job: Job, why: String) -> (Job, Result<Ending>) {
+/// The first job, failed with the split's first error (not retried: the
+/// other ranges say the file cannot be trusted, or the time is up); no
+/// longer part of the split.
+fn failing(mut job: Job, e: Error) -> (Job, Result<Ending>) {
     job.cut = false;
     job.segment = None;
-    let e = Error::Protocol(format!("{}: {why}", job.url()));
     (job, Err(e))
 }
 
@@ -345,6 +395,7 @@ fn after_span(split: &Shared, pool: &SharedPool) -> Option<(Job, Result<Ending>)
     s.spans[from].end = start;
     s.spans.push(Span::new(start, end));
     s.asked.push(None);
+    s.labels.push(0);
     let index = s.spans.len() - 1;
     log::info!("segment {index} takes {start}..{end} from segment {from}");
     drop(s);
@@ -359,18 +410,55 @@ pub fn gave_up(mut job: Job, e: Error) -> Option<(Job, Error)> {
     match job.segment.take() {
         None => Some((job, e)),
         Some(state::Role::Leader(split)) => {
-            split
-                .borrow_mut()
-                .failed
-                .get_or_insert_with(|| e.to_string());
+            split.borrow_mut().fail(&e);
             Some((job, e))
         }
         Some(state::Role::Piece(split, _)) => {
             let mut s = split.borrow_mut();
-            s.failed.get_or_insert_with(|| e.to_string());
+            s.fail(&e);
             let mut leader = s.parked.take()?;
             leader.segment = None;
             Some((leader, e))
         }
+    }
+}
+
+/// The split `job` belongs to has failed: the job is to send nothing more
+/// and end (its own result is then set aside for the split's error).
+pub fn abandoned(job: &Job) -> bool {
+    split_of(job).is_some_and(|s| s.borrow().failed.is_some())
+}
+
+/// The jobs of failed splits among `sleeping` (waiting for a retry) and
+/// queued in `pool` end without sending anything: they go to the pool's
+/// finished list, for the service to settle on its next tick.
+pub fn end_abandoned<T>(sleeping: &mut Vec<(T, Job)>, pool: &SharedPool) {
+    let (dead, alive): (Vec<_>, _) = std::mem::take(sleeping)
+        .into_iter()
+        .partition(|(_, j)| abandoned(j));
+    *sleeping = alive;
+    let queued: Vec<Job> = std::iter::from_fn(|| pool.borrow_mut().take_where(abandoned)).collect();
+    let mut pool = pool.borrow_mut();
+    for job in dead.into_iter().map(|(_, j)| j).chain(queued) {
+        pool.finished(job, Err(Error::Interrupted));
+    }
+}
+
+/// Whether the split a job had the `role` in failed since the service
+/// last asked, so that it wakes the connections still in flight to end them.
+pub fn newly_failed(role: &Role) -> bool {
+    let mut s = split_in(role).borrow_mut();
+    let new = s.failed.is_some() && !s.told;
+    s.told |= new;
+    new
+}
+
+fn split_of(job: &Job) -> Option<&Shared> {
+    job.segment.as_ref().map(split_in)
+}
+
+fn split_in(role: &Role) -> &Shared {
+    match role {
+        state::Role::Leader(split) | state::Role::Piece(split, _) => split,
     }
 }

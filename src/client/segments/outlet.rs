@@ -1,15 +1,18 @@
 //! The outlets of a segmented download. [`Leader`] stands in for the
 //! first connection's own outlet (kept in the split as its `sink`, for the
-//! transcript, the progress of the whole file and the commit): its body
+//! first head, the progress of the whole file and the commit): its body
 //! is cut at the end of its span (which stealing may move down). Every
 //! connection, the first included, writes at its offsets into the one file
 //! (positioned writes, so they never share a cursor), and stops taking
-//! bytes once the split has failed.
+//! bytes once the split has failed. With `-v` each connection's heads go
+//! in the transcript under its number ([`super::transcript`]); the first
+//! connection's own heads were shown before the split began.
 
 use std::os::unix::fs::FileExt;
 
 use super::plan::Span;
 use super::state::Shared;
+use super::transcript::{self, Way};
 use crate::client::outlet::{BodyTarget, Delivered, Outlet};
 use crate::error::{Error, Result};
 use crate::http::Header;
@@ -28,12 +31,17 @@ pub struct Piece<J> {
 }
 
 fn check<J>(split: &Shared<J>) -> Result<()> {
-    match &split.borrow().failed {
-        Some(why) => Err(Error::Protocol(format!(
-            "segmented download stopped: {why}"
-        ))),
+    match split.borrow().failure() {
+        Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// `-v`: a head of span `index`'s connection.
+fn show<J>(split: &Shared<J>, index: usize, head: &[u8], way: Way) {
+    let split = split.borrow();
+    let label = split.labels[index];
+    transcript::show(&split.template.config.printer, label, head, way);
 }
 
 /// Writes what of `bytes` falls inside span `index`, at its offset: the
@@ -72,17 +80,21 @@ fn room(span: &Span, len: usize) -> usize {
     span.left().min(len as u64) as usize
 }
 
+/// Once split, the first job's requests are retries on new connections:
+/// labelled like the others, and their heads only shown (the file's head
+/// was shown with the first response).
 impl<J: std::fmt::Debug> Outlet for Leader<J> {
     fn request(&mut self, head: &[u8]) {
-        sink(&self.split, |o| o.request(head));
+        show(&self.split, 0, head, Way::Sent);
     }
 
     fn passing_head(&mut self, head: &[u8]) {
-        sink(&self.split, |o| o.passing_head(head));
+        show(&self.split, 0, head, Way::Received);
     }
 
     fn final_head(&mut self, head: &[u8]) -> Result<()> {
-        sink(&self.split, |o| o.final_head(head)).unwrap_or(Ok(()))
+        show(&self.split, 0, head, Way::Received);
+        Ok(())
     }
 
     fn open(&mut self, target: BodyTarget<'_>) -> Result<()> {
@@ -91,7 +103,10 @@ impl<J: std::fmt::Debug> Outlet for Leader<J> {
         // other ranges belong to the old one.
         if !target.keep {
             let why = "the file changed on the server during the download";
-            self.split.borrow_mut().failed = Some(why.into());
+            let mut split = self.split.borrow_mut();
+            let url = &split.template.target.url;
+            let e = Error::Protocol(format!("{url}: {why}"));
+            split.fail(&e);
             return Err(Error::Protocol(why.into()));
         }
         sink(&self.split, |o| o.open(target)).unwrap_or(Ok(()))
@@ -119,6 +134,10 @@ impl<J: std::fmt::Debug> Outlet for Leader<J> {
         self.split.borrow().spans[0].is_whole()
     }
 
+    fn label(&self) -> Option<usize> {
+        Some(self.split.borrow().labels[0])
+    }
+
     fn commit(&mut self) -> Result<Option<Delivered>> {
         let (sink, total) = {
             let mut split = self.split.borrow_mut();
@@ -132,11 +151,16 @@ impl<J: std::fmt::Debug> Outlet for Leader<J> {
 }
 
 impl<J: std::fmt::Debug> Outlet for Piece<J> {
-    fn request(&mut self, _head: &[u8]) {}
+    fn request(&mut self, head: &[u8]) {
+        show(&self.split, self.index, head, Way::Sent);
+    }
 
-    fn passing_head(&mut self, _head: &[u8]) {}
+    fn passing_head(&mut self, head: &[u8]) {
+        show(&self.split, self.index, head, Way::Received);
+    }
 
-    fn final_head(&mut self, _head: &[u8]) -> Result<()> {
+    fn final_head(&mut self, head: &[u8]) -> Result<()> {
+        show(&self.split, self.index, head, Way::Received);
         Ok(())
     }
 
@@ -160,6 +184,10 @@ impl<J: std::fmt::Debug> Outlet for Piece<J> {
 
     fn satisfied(&self) -> bool {
         self.split.borrow().spans[self.index].is_whole()
+    }
+
+    fn label(&self) -> Option<usize> {
+        Some(self.split.borrow().labels[self.index])
     }
 
     fn commit(&mut self) -> Result<Option<Delivered>> {
