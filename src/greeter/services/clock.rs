@@ -34,7 +34,7 @@ impl ClockError {
     }
 }
 
-/// `[+-]digits[.digits]`, or `[+-].digits`; at most [`MAX_NUMBER`] bytes.
+/// `[+-]digits[.digits]`, or `[+-].digits`; at most `MAX_NUMBER` (32) bytes.
 /// Returns whole seconds, rounded toward the past as `ctime` shows them.
 pub fn parse_timestamp(line: &[u8]) -> Result<i64, ClockError> {
     let line = line.trim_ascii();
