@@ -147,8 +147,13 @@ impl<S: Session> EventLoop<S> {
                 // once (work split across calls, such as a zip's CRC-32s):
                 // next turn, after the others, not at the next sweep up to
                 // SWEEP_SPACING away, which paced a 4.5 GiB CRC to 12 s.
+                // Once per turn: queued at most once, and not also swept.
                 if deadline.is_some_and(|d| d <= now) {
-                    self.backlog.push(key);
+                    if !conn.queued {
+                        conn.queued = true;
+                        self.backlog.push(key);
+                    }
+                    return Round::Stop;
                 }
             }
             Step::Close => {

@@ -284,6 +284,9 @@ impl<S: Session> EventLoop<S> {
     fn run_backlog<Svc: Service<Session = S>>(&mut self, svc: &mut Svc, now: Instant) {
         let keys = std::mem::take(&mut self.backlog);
         for key in keys {
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.queued = false;
+            }
             self.process(key, svc, now);
         }
     }

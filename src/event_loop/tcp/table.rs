@@ -96,6 +96,8 @@ pub(super) struct Conn<S> {
     pub sent_at: Instant,
     /// `drive` must run even without I/O progress (new, woken, timed out).
     pub dirty: bool,
+    /// On the backlog because its deadline was already due (see `apply`).
+    pub queued: bool,
 }
 
 /// One poll instance with its listeners and connections.
@@ -156,6 +158,7 @@ impl<S: Session> Conn<S> {
             send_timeout,
             sent_at: now,
             dirty: true,
+            queued: false,
         }
     }
 

@@ -371,6 +371,7 @@ fn data_and_fin_arriving_together_are_both_seen() {
     h.join().unwrap().unwrap();
 }
 
+mod again;
 mod closing;
 mod unix;
 
