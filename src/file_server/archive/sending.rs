@@ -1,19 +1,49 @@
-//! The archive a connection is sending, as the session holds it: fed
-//! between requests until wholly queued, then the next request may start
-//! (or the connection closes, if it was to). A failed stream cuts the
-//! connection, so the client sees a short body.
+//! The archive a connection is answering, as the session holds it: first
+//! its manifest being read, a bounded step per turn of the loop (the loop
+//! serves its other connections in between; requests pipelined behind it
+//! wait), then its answer, then its stream fed between requests until
+//! wholly queued; then the next request may start (or the connection
+//! closes, if it was to). A failed stream cuts the connection, so the
+//! client sees a short body.
+//!
+//! A peer that closes while the manifest is read stops the walk (nothing
+//! has been sent). A shutdown then answers 503 with `Retry-After`, rather
+//! than walk on for a response that has not begun.
 
 use super::stream::{Feed, Stream};
+use super::{respond, Planning};
 use crate::event_loop::{Io, Step};
-use crate::file_server::path::Root;
+use crate::file_server::handle::{self, Body, Response};
+use crate::file_server::page;
+use crate::file_server::reply::http_date;
+use crate::file_server::site::Site;
+use crate::http::request::RequestHead;
 
 #[derive(Debug, Default)]
 pub struct Sending {
+    /// The archive whose manifest is being read, and the request it answers.
+    planning: Option<Box<(Planning, RequestHead)>>,
     stream: Option<Box<Stream>>,
     close_after: bool,
 }
 
+/// What the session is to do for its archive now.
+#[derive(Debug)]
+pub enum Driven {
+    /// Hand this step to the loop.
+    Step(Step),
+    /// The manifest is read: send this answer to this request, then drive on.
+    Answer(Response, RequestHead),
+}
+
 impl Sending {
+    /// Starts reading the manifest of `planning`, the archive answering
+    /// `req`; the connection closes after it if `close`.
+    pub fn plan(&mut self, planning: Box<Planning>, req: RequestHead, close: bool) {
+        self.planning = Some(Box::new((*planning, req)));
+        self.close_after = close;
+    }
+
     pub fn start(&mut self, stream: Box<Stream>) {
         self.stream = Some(stream);
     }
@@ -25,27 +55,89 @@ impl Sending {
         self.close_after
     }
 
+    /// After an [`Driven::Answer`] has been sent: `true` if it has no
+    /// stream to follow and the connection is to close now.
+    pub fn closes_now(&mut self) -> bool {
+        self.stream.is_none() && std::mem::take(&mut self.close_after)
+    }
+
     /// Body bytes planned and not yet queued.
     pub fn unqueued(&self) -> u64 {
         self.stream.as_ref().map_or(0, |s| s.unqueued())
     }
 
-    /// Feeds the archive, if any: `Some(step)` while it is not wholly
+    /// Walks or feeds the archive, if any: `Some` while it is not wholly
     /// queued (or has failed), `None` once it is and the session may go on.
-    pub fn drive(&mut self, io: &mut Io<'_>, root: &Root) -> Option<Step> {
+    pub fn drive(&mut self, io: &mut Io<'_>, site: &Site) -> Option<Driven> {
+        if self.planning.is_some() {
+            return Some(self.walk(io, site));
+        }
         let stream = self.stream.as_mut()?;
-        match stream.feed(io, root) {
+        let step = match stream.feed(io, &site.root) {
             Feed::Done => {
                 self.stream = None;
-                std::mem::take(&mut self.close_after).then_some(Step::Close)
+                std::mem::take(&mut self.close_after).then_some(Step::Close)?
             }
             // Driven again when the output drains, or at once if nothing
             // is queued (tar.gz paused by its compression budget).
-            Feed::More => Some(Step::Wait {
+            Feed::More => Step::Wait {
                 read: false,
                 deadline: io.output.is_empty().then_some(io.now),
-            }),
-            Feed::Fail => Some(Step::Abort),
+            },
+            Feed::Fail => Step::Abort,
+        };
+        Some(Driven::Step(step))
+    }
+
+    /// One step of the manifest's walk, and its answer once it is done.
+    fn walk(&mut self, io: &mut Io<'_>, site: &Site) -> Driven {
+        let (planning, req) = &mut **self.planning.as_mut().expect("a walk under way");
+        if io.peer_closed {
+            log::debug!("{}: gone while its archive was planned", io.peer);
+            self.planning = None;
+            return Driven::Step(Step::Close);
+        }
+        let date = http_date();
+        let mut resp = if io.shutting_down {
+            let mut r = handle::error(site, page::negotiate(&req.headers), 503, &date);
+            r.head.header("Retry-After", 1);
+            r.close = true;
+            r
+        } else {
+            match planning.step(&site.root) {
+                // Driven again on the loop's next turn, after the others;
+                // reading on, so a peer that leaves is seen.
+                None => return Driven::Step(Step::read(Some(io.now))),
+                Some(walked) => answer(site, req, planning, walked, &date),
+            }
+        };
+        let (_, req) = *self.planning.take().expect("a walk under way");
+        resp.close |= self.close_after;
+        self.close_after = resp.close;
+        Driven::Answer(resp, req)
+    }
+}
+
+/// The answer to `req` once the manifest of `planned` is read (or its walk
+/// failed): the archive, or the error page its refusal calls for.
+fn answer(
+    site: &Site,
+    req: &RequestHead,
+    planned: &Planning,
+    walked: Result<Vec<super::manifest::Item>, super::Refusal>,
+    date: &[u8],
+) -> Response {
+    match walked.and_then(|items| respond(site, req, planned, items, date)) {
+        Ok(a) => Response {
+            head: a.head,
+            body: Body::Archive(Box::new(a.stream)),
+            close: a.close,
+        },
+        Err(no) => {
+            let fmt = page::negotiate(&req.headers);
+            let mut r = handle::error(site, fmt, no.status(), date);
+            no.annotate(&mut r.head);
+            r
         }
     }
 }
