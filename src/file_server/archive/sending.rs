@@ -141,3 +141,76 @@ fn answer(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    use super::super::walk::STEP;
+    use crate::event_loop::testing::OnWire;
+    use crate::event_loop::Step;
+    use crate::file_server::cache::FileCache;
+    use crate::file_server::session::HttpSession;
+    use crate::file_server::site::Site;
+
+    /// An archive of a folder that takes two steps to walk, with a
+    /// request pipelined behind it.
+    const REQ: &[u8] = b"GET /top/?download=tar HTTP/1.1\r\nHost: x\r\n\r\n\
+        GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+
+    fn conn() -> (tempfile::TempDir, OnWire<HttpSession>) {
+        // tmpfs when there is one: thousands of files made in milliseconds.
+        let d = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
+        std::fs::write(d.path().join("a.txt"), "hello").unwrap();
+        let top = d.path().join("top");
+        std::fs::create_dir(&top).unwrap();
+        for i in 0..STEP + 1 {
+            std::fs::File::create(top.join(format!("{i}"))).unwrap();
+        }
+        let site = Arc::new(Site::for_tests(d.path()));
+        let wire = crate::event_loop::testing::Wire::new();
+        let cache = Rc::new(RefCell::new(FileCache::new()));
+        let session = HttpSession::new(site, cache, wire.peer, wire.now);
+        (d, OnWire { session, wire })
+    }
+
+    /// A step hands the loop back a wait that is already due, with nothing
+    /// sent; the second answers, and only then the next request.
+    #[test]
+    fn the_walk_takes_steps_then_answers_then_the_next_request() {
+        let (_d, mut c) = conn();
+        let again = Step::read(Some(c.now));
+        assert_eq!(c.feed(REQ), again);
+        assert!(c.sent.is_empty(), "{}", c.sent_text());
+        let step = c.wire.feed_all(&mut c.session, b"");
+        assert!(matches!(step, Step::Wait { read: true, .. }), "{step:?}");
+        let text = c.sent_text();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:.200}");
+        // Every entry is a 512-byte header, then the two end blocks.
+        let tar_len = (STEP + 2) * 512 + 1024;
+        assert!(text.contains(&format!("Content-Length: {tar_len}\r\n")));
+        assert!(text.ends_with("\r\n\r\nhello"), "the pipelined GET last");
+    }
+
+    #[test]
+    fn a_peer_gone_mid_walk_stops_it_and_shutdown_answers_503() {
+        let (_d, mut c) = conn();
+        assert_eq!(c.feed(REQ), Step::read(Some(c.now)));
+        c.peer_closed = true;
+        assert_eq!(c.feed(b""), Step::Close);
+        assert!(c.sent.is_empty());
+
+        let (_d, mut c) = conn();
+        assert_eq!(c.feed(REQ), Step::read(Some(c.now)));
+        c.shutting_down = true;
+        assert_eq!(c.feed(b""), Step::Close);
+        let text = c.sent_text();
+        assert!(text.starts_with("HTTP/1.1 503 "), "{text}");
+        assert!(text.contains("Retry-After: 1\r\n") && text.contains("Connection: close\r\n"));
+        assert_eq!(text.matches("HTTP/1.1").count(), 1, "{text}");
+    }
+}
