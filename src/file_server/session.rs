@@ -124,7 +124,7 @@ impl HttpSession {
                         if let Some(req) = self.deferred.take() {
                             self.reply(req, true, io);
                         }
-                        return Some(Step::Close);
+                        return Some(self.closing(io));
                     }
                     if d.next == Next::NeedMore {
                         break;
@@ -146,7 +146,7 @@ impl HttpSession {
             // The request is in flight: answer it, without its body.
             let req = self.deferred.take()?;
             self.reply(req, true, io);
-            return Some(Step::Close);
+            return Some(self.closing(io));
         }
         let deadline = self.active_at + self.site.limits.head_timeout;
         if io.now >= deadline {
@@ -157,6 +157,16 @@ impl HttpSession {
             });
         }
         Some(Step::read(Some(deadline)))
+    }
+
+    /// Close now, as a request just answered asks; but an archive being
+    /// walked is driven on next turn, and closes once it is answered.
+    fn closing(&self, io: &Io<'_>) -> Step {
+        if self.archive.is_walking() {
+            Step::read(Some(io.now))
+        } else {
+            Step::Close
+        }
     }
 
     /// Answers one parsed request, or defers that until its chunked body

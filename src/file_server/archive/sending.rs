@@ -44,6 +44,11 @@ impl Sending {
         self.close_after = close;
     }
 
+    /// A manifest is being read: the archive has not been answered yet.
+    pub fn is_walking(&self) -> bool {
+        self.planning.is_some()
+    }
+
     pub fn start(&mut self, stream: Box<Stream>) {
         self.stream = Some(stream);
     }
@@ -212,5 +217,40 @@ mod tests {
         assert!(text.starts_with("HTTP/1.1 503 "), "{text}");
         assert!(text.contains("Retry-After: 1\r\n") && text.contains("Connection: close\r\n"));
         assert_eq!(text.matches("HTTP/1.1").count(), 1, "{text}");
+    }
+
+    /// An archive asked for with a chunked body is walked and answered
+    /// like any (then the connection closes) when the body is too long to
+    /// read on, and answered 503 on shutdown while the body is unread.
+    #[test]
+    fn an_archive_with_a_body_it_will_not_read_is_still_answered() {
+        let chunked = b"GET /top/?download=tar HTTP/1.1\r\nHost: x\r\n\
+            Transfer-Encoding: chunked\r\n\r\n";
+        let (_d, mut c) = conn();
+        let body = [b"200000\r\n".as_slice(), &vec![b'x'; 0x20_0000]].concat();
+        let again = Step::read(Some(c.now));
+        assert_eq!(c.feed(&[chunked.as_slice(), &body].concat()), again);
+        assert_eq!(c.feed(b""), again, "the walk's first step");
+        assert!(c.sent.is_empty());
+        assert_eq!(c.wire.feed_all(&mut c.session, b""), Step::Close);
+        let text = c.sent_text();
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:.200}");
+        assert!(text.contains("Connection: close\r\n"));
+        assert_eq!(
+            text.len(),
+            text.find("\r\n\r\n").unwrap() + 4 + (STEP + 2) * 512 + 1024
+        );
+
+        let (_d, mut c) = conn();
+        c.feed(&[chunked.as_slice(), b"3\r\nab"].concat());
+        assert!(c.sent.is_empty(), "the body is not whole yet");
+        c.shutting_down = true;
+        assert_eq!(c.feed(b""), Step::read(Some(c.now)), "answered next turn");
+        assert_eq!(c.feed(b""), Step::Close);
+        assert!(
+            c.sent_text().starts_with("HTTP/1.1 503 "),
+            "{}",
+            c.sent_text()
+        );
     }
 }
