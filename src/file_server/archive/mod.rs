@@ -259,6 +259,32 @@ mod tests {
         }
     }
 
+    /// How a walk's failure is answered: a folder gone 404, too many
+    /// entries 507.
+    #[test]
+    fn walk_failures_map_to_statuses() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("top")).unwrap();
+        for f in ["a", "b", "c"] {
+            std::fs::write(d.path().join("top").join(f), f).unwrap();
+        }
+        let root = Root::open(d.path(), false).unwrap();
+        let planning = |dir: &str, cap| Planning {
+            ext: "tar",
+            ctype: "application/x-tar",
+            top: "top".into(),
+            walker: Walker::new(std::path::Path::new(dir), "top", false).capped(cap),
+        };
+        let walked = |mut p: Planning| loop {
+            if let Some(r) = p.step(&root) {
+                break r.map(|items| items.len());
+            }
+        };
+        assert_eq!(walked(planning("top", 3)), Ok(4));
+        assert_eq!(walked(planning("top", 2)), Err(Refusal::Status(507)));
+        assert_eq!(walked(planning("gone", 3)), Err(Refusal::Status(404)));
+    }
+
     #[test]
     fn disposition_has_a_safe_fallback() {
         assert_eq!(

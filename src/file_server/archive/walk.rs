@@ -154,6 +154,13 @@ impl Walker {
         }
     }
 
+    /// The same walk, allowed only `cap` entries (for tests).
+    #[cfg(test)]
+    pub fn capped(mut self, cap: usize) -> Walker {
+        self.cap = cap;
+        self
+    }
+
     /// Walks on for at most one step's worth of entries (read or placed): `Ok(None)` while
     /// there is more, the manifest once done. An error ends the walk.
     pub fn step(&mut self, root: &Root) -> io::Result<Option<Vec<Item>>> {
