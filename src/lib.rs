@@ -59,6 +59,8 @@
 //!   [`client::segments::transcript`] labels each connection's `-v` lines (`#2 > GET ...`).
 //!   [`file_server::archive`] plans a folder download from a manifest,
 //!   then streams it part by part as the output drains.
+//!   [`file_server::archive::walk`] reads that manifest a bounded step per turn of the loop.
+//!   [`file_server::outgoing`] queues a response's head and body into the outbox.
 //!   [`file_server::upload::plan`] decides what an upload (`serve --upload`) gets;
 //!   a file it replaces or abandons is closed on [`file_server::upload::reaper`]'s
 //!   thread, so freeing its pages never stalls a loop.

@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use super::archive::{self, stream::Stream};
+use super::archive::{self, stream::Stream, Planning};
 use super::cache::{self, FileCache, FileId, FileMeta};
 use super::compress::{self, Content};
 use super::listing;
@@ -52,6 +52,8 @@ pub enum Body {
     },
     /// A folder archive, sent part by part as the output drains.
     Archive(Box<Stream>),
+    /// A folder archive: the session reads its manifest, then answers.
+    Walk(Box<Planning>),
 }
 
 impl Body {
@@ -68,6 +70,7 @@ impl Body {
                 })
                 .sum(),
             Body::Archive(s) => s.unqueued(),
+            Body::Walk(_) => 0,
         }
     }
 
@@ -272,17 +275,14 @@ fn directory(
         return r;
     }
     if let Some(format) = archive::requested(query).filter(|_| site.listing) {
-        return match archive::respond(site, req, url, format, date) {
-            Ok(a) => Response {
-                head: a.head,
-                body: Body::Archive(Box::new(a.stream)),
-                close: a.close,
+        // The head waits for the manifest (see `archive::sending`).
+        return match archive::begin(site, url, format) {
+            Ok(p) => Response {
+                head: Head::new(200, date, &[]),
+                body: Body::Walk(Box::new(p)),
+                close: false,
             },
-            Err(no) => {
-                let mut r = error(site, fmt, no.status(), date);
-                no.annotate(&mut r.head);
-                r
-            }
+            Err(no) => error(site, fmt, no.status(), date),
         };
     }
     let index = url.relative().join("index.html");

@@ -22,6 +22,7 @@
 //! - [`listing`]: HTML and JSON directory listings;
 //! - [`archive`]: folders as tar, tar.gz or zip downloads, planned then streamed;
 //! - [`handle`]: one request to one response (methods, Host, directories);
+//! - [`outgoing`]: a response's head and body queued into the outbox;
 //! - [`gate`]: `--auth` applied to a request (pass, 401, or a held 401);
 //! - [`upload`]: `--upload`'s PUT, decided ([`upload::plan`]) and
 //!   streamed to a temporary file ([`upload::sink`]) renamed into place;
@@ -40,6 +41,7 @@ pub mod handle;
 pub mod listing;
 pub mod log;
 pub mod naming;
+pub mod outgoing;
 pub mod page;
 pub mod path;
 pub mod qr;

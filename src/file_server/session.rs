@@ -19,19 +19,19 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::os::unix::fs::FileExt;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::archive::sending::Sending;
+use super::archive::sending::{Driven, Sending};
 use super::auth;
 use super::cache::FileCache;
 use super::gate::{self, Gate};
 use super::handle::{self, Body, Response};
 use super::log::{self as access, Flush, PendingLog};
+use super::outgoing;
 use super::page::{self, Format};
-use super::reply::{self, http_date, Connection, Piece};
+use super::reply::{self, http_date, Connection};
 use super::site::Site;
 use super::upload::{self, Pumped, Receiving};
 use crate::event_loop::{Io, Peer, Session, Step};
@@ -42,8 +42,6 @@ use crate::http::{self, Version};
 /// Stop answering pipelined requests while this much output is queued;
 /// resume when it has drained (backpressure instead of memory growth).
 const OUTPUT_CAP: u64 = 256 * 1024;
-/// Files up to this size are read and sent with the head in one write.
-const INLINE_FILE: u64 = 64 * 1024;
 /// How far input is read ahead of an upload's file writes: two reads, so
 /// the memory an upload holds is bounded (and given back when it ends).
 const UPLOAD_READ: usize = 2048 * 1024;
@@ -126,7 +124,7 @@ impl HttpSession {
                         if let Some(req) = self.deferred.take() {
                             self.reply(req, true, io);
                         }
-                        return Some(Step::Close);
+                        return Some(self.closing(io));
                     }
                     if d.next == Next::NeedMore {
                         break;
@@ -148,7 +146,7 @@ impl HttpSession {
             // The request is in flight: answer it, without its body.
             let req = self.deferred.take()?;
             self.reply(req, true, io);
-            return Some(Step::Close);
+            return Some(self.closing(io));
         }
         let deadline = self.active_at + self.site.limits.head_timeout;
         if io.now >= deadline {
@@ -159,6 +157,16 @@ impl HttpSession {
             });
         }
         Some(Step::read(Some(deadline)))
+    }
+
+    /// Close now, as a request just answered asks; but an archive being
+    /// walked is driven on next turn, and closes once it is answered.
+    fn closing(&self, io: &Io<'_>) -> Step {
+        if self.archive.is_walking() {
+            Step::read(Some(io.now))
+        } else {
+            Step::Close
+        }
     }
 
     /// Answers one parsed request, or defers that until its chunked body
@@ -239,6 +247,11 @@ impl HttpSession {
             handle::respond(&self.site, &mut self.cache.borrow_mut(), &req, &date)
         };
         resp.close |= close;
+        if let Body::Walk(planning) = resp.body {
+            // Answered once its manifest is read (see `drive`).
+            self.archive.plan(planning, req, resp.close);
+            return false;
+        }
         let close = resp.close;
         self.send(resp, Some(&req), io);
         close && !self.archive.defer_close()
@@ -256,64 +269,13 @@ impl HttpSession {
             0
         } else {
             let len = resp.body.len();
-            self.queue(out, resp.body, io);
+            if let Some(stream) = outgoing::queue(out, resp.body, io, &self.peer) {
+                self.archive.start(stream);
+            }
             len
         };
         if self.site.access_log {
             self.log_later(status, body_len, req, io);
-        }
-    }
-
-    /// Queues a finished head and its body: small bodies in the same
-    /// buffer as the head (one write), large files by sendfile.
-    fn queue(&mut self, mut out: Vec<u8>, body: Body, io: &mut Io<'_>) {
-        match body {
-            Body::Empty => io.output.push(out),
-            Body::Archive(stream) => {
-                io.output.push(out);
-                self.archive.start(stream);
-            }
-            Body::Bytes(b) => {
-                out.extend_from_slice(&b);
-                io.output.push(out);
-            }
-            Body::Shared { data, range } => {
-                out.extend_from_slice(&data[range.start as usize..range.end as usize]);
-                io.output.push(out);
-            }
-            Body::File { file, range } if range.end - range.start <= INLINE_FILE => {
-                let at = out.len();
-                out.resize(at + (range.end - range.start) as usize, 0);
-                match file.read_exact_at(&mut out[at..], range.start) {
-                    Ok(()) => io.output.push(out),
-                    Err(e) => {
-                        // The file shrank since we looked: the promised
-                        // length cannot be met, so the peer must see the
-                        // connection end early rather than a short body.
-                        log::debug!("read for {}: {e}", self.peer);
-                        out.truncate(at);
-                        io.output.push(out);
-                        io.output
-                            .push_file(file, range.start, range.end - range.start);
-                    }
-                }
-            }
-            Body::File { file, range } => {
-                io.output.push(out);
-                io.output
-                    .push_file(file, range.start, range.end - range.start);
-            }
-            Body::Multipart { file, pieces } => {
-                io.output.push(out);
-                for p in pieces {
-                    match p {
-                        Piece::Bytes(b) => io.output.push(b),
-                        Piece::File(r) => {
-                            io.output.push_file(file.clone(), r.start, r.end - r.start)
-                        }
-                    }
-                }
-            }
         }
     }
 
@@ -366,8 +328,16 @@ impl Session for HttpSession {
             return step;
         }
         loop {
-            if let Some(step) = self.archive.drive(io, &self.site.root) {
-                return step;
+            match self.archive.drive(io, &self.site) {
+                Some(Driven::Step(step)) => return step,
+                Some(Driven::Answer(resp, req)) => {
+                    self.send(resp, Some(&req), io);
+                    if self.archive.closes_now() {
+                        return Step::Close;
+                    }
+                    continue;
+                }
+                None => {}
             }
             if let Some(step) = self.receive(io) {
                 return step;

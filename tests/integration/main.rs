@@ -26,6 +26,7 @@ mod redbot;
 mod resume;
 mod serve;
 mod serve_archive;
+mod serve_archive_walk;
 mod serve_archive_zip64;
 mod serve_auth;
 mod serve_compress;

@@ -1,24 +1,12 @@
 //! The manifest of a folder archive: every entry it will hold, planned
-//! from the tree before the first byte is sent. The walk is the listing's
-//! own ([`listing::read_entries`]: dotfiles only with `--hidden`, symlinks
-//! only when they resolve beneath the root or are followed, UTF-8 names
-//! only), folder by folder through descriptors opened beneath the root;
-//! each entry is then stat'ed beneath the root for its mode, size and
-//! mtime. Names are relative, `/`-separated, never `..` nor absolute.
-//! Reads the tree, never writes, never touches a socket.
+//! from the tree before the first byte is sent ([`walk`](super::walk)
+//! reads the tree into it, in steps). Names are relative, `/`-separated,
+//! never `..` nor absolute. Plain data: an entry from its stat(2), the
+//! order, the ETag. Never reads the tree, never touches a socket.
 
-use std::collections::HashSet;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
-
-use crate::file_server::listing;
-use crate::file_server::path::Root;
-
-/// Folders nested deeper than this are left out (a guard, not a limit
-/// anyone should meet).
-const MAX_DEPTH: usize = 64;
 
 /// One entry of an archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,72 +53,35 @@ pub fn stamp_of(st: &rustix::fs::Stat) -> Stamp {
     }
 }
 
-/// Walks the folder `rel` (already opened and checked by the caller)
-/// and lists it depth first, folders before their contents, each
-/// folder's entries by name; `top` is the archive's top folder name.
-pub fn walk(root: &Root, rel: &Path, top: &str, hidden: bool) -> io::Result<Vec<Item>> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    out.push(item(root, rel, format!("{top}/"), true)?);
-    let mut stack = vec![(rel.to_path_buf(), format!("{top}/"), 0usize)];
-    while let Some((dir_rel, prefix, depth)) = stack.pop() {
-        let st = root.stat_beneath(&dir_rel)?;
-        // A symlinked folder leading back up would loop for ever.
-        #[allow(clippy::unnecessary_cast)]
-        if !seen.insert((st.st_dev as u64, st.st_ino as u64)) || depth >= MAX_DEPTH {
-            continue;
-        }
-        let dir = root.open_file(&dir_rel)?;
-        let entries = listing::read_entries(root, &dir, &dir_rel, hidden)?;
-        let mut subdirs = Vec::new();
-        for e in entries {
-            let child_rel = dir_rel.join(&e.name);
-            let name = format!("{prefix}{}{}", e.name, if e.is_dir { "/" } else { "" });
-            // Gone, or no longer allowed, since it was listed: left out.
-            let Ok(it) = item(root, &child_rel, name, e.is_dir) else {
-                continue;
-            };
-            if e.is_dir {
-                subdirs.push((child_rel, it.name.clone(), depth + 1));
-            }
-            out.push(it);
-        }
-        // Reversed so the stack pops them in name order.
-        stack.extend(subdirs.into_iter().rev());
-    }
-    order(&mut out);
-    Ok(out)
-}
-
-/// Depth-first order by name, each folder right before its contents.
-fn order(items: &mut [Item]) {
-    items.sort_by(|a, b| a.name.split('/').cmp(b.name.split('/')));
-}
-
-fn item(root: &Root, rel: &Path, name: String, is_dir: bool) -> io::Result<Item> {
-    let st = root.stat_beneath(rel)?;
-    let s = stamp_of(&st);
+/// The entry at `rel` named `name` in the archive, from the stat(2) of
+/// what it resolves to; `None` unless it is the folder or regular file it
+/// was listed as (sockets, fifos and devices have no bytes to archive).
+pub fn item_of(rel: PathBuf, name: String, is_dir: bool, st: &rustix::fs::Stat) -> Option<Item> {
+    let s = stamp_of(st);
     let ft = rustix::fs::FileType::from_raw_mode(st.st_mode);
     let kind_ok = if is_dir {
         ft == rustix::fs::FileType::Directory
     } else {
         ft == rustix::fs::FileType::RegularFile
     };
-    if !kind_ok {
-        // Sockets, fifos and devices have no bytes to archive.
-        return Err(io::ErrorKind::Unsupported.into());
-    }
     #[allow(clippy::unnecessary_cast)]
     let mode = (st.st_mode as u32) & 0o7777;
-    Ok(Item {
+    kind_ok.then_some(Item {
         name,
-        rel: rel.to_path_buf(),
+        rel,
         is_dir,
         mode,
         size: if is_dir { 0 } else { s.size },
         mtime: s.mtime,
         mtime_nsec: s.mtime_nsec,
     })
+}
+
+/// Depth-first order by name, each folder right before its contents: the
+/// order [`walk`](super::walk) yields by construction.
+#[cfg(test)]
+pub fn in_order(a: &Item, b: &Item) -> std::cmp::Ordering {
+    a.name.split('/').cmp(b.name.split('/'))
 }
 
 /// A strong entity tag for the archive of `items` in `format`: any
@@ -167,47 +118,16 @@ mod tests {
             mtime: 0,
             mtime_nsec: 0,
         };
-        let mut items: Vec<Item> = ["t/b", "t/a-b/", "t/a/x", "t/", "t/a/", "t/a-b/y"]
+        let mut items: Vec<Item> = ["t/b", "t/a-b/", "t/a/x", "t/", "t/a/", "t/a-b/y", "t/a b"]
             .into_iter()
             .map(mk)
             .collect();
-        order(&mut items);
+        items.sort_by(in_order);
         let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
-        assert_eq!(names, ["t/", "t/a/", "t/a/x", "t/a-b/", "t/a-b/y", "t/b"]);
-    }
-
-    #[test]
-    fn walk_follows_the_listing_rules() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("top");
-        std::fs::create_dir_all(p.join("sub/empty")).unwrap();
-        std::fs::write(p.join("sub/f"), "abc").unwrap();
-        std::fs::write(p.join(".hid"), "x").unwrap();
-        std::os::unix::fs::symlink("/etc/hostname", p.join("out")).unwrap();
-        std::os::unix::fs::symlink("..", p.join("sub/up")).unwrap();
-        let root = Root::open(d.path(), false).unwrap();
-        let names = |hidden| -> Vec<String> {
-            walk(&root, Path::new("top"), "top", hidden)
-                .unwrap()
-                .into_iter()
-                .map(|i| i.name)
-                .collect()
-        };
-        // `up` leads back to `top`, already archived: listed as a folder
-        // but never walked twice.
         assert_eq!(
-            names(false),
-            [
-                "top/",
-                "top/sub/",
-                "top/sub/empty/",
-                "top/sub/f",
-                "top/sub/up/"
-            ]
+            names,
+            ["t/", "t/a/", "t/a/x", "t/a b", "t/a-b/", "t/a-b/y", "t/b"]
         );
-        assert!(names(true).contains(&"top/.hid".to_string()));
-        let items = walk(&root, Path::new("top"), "top", false).unwrap();
-        assert_eq!(items[3].size, 3);
         assert_ne!(etag(&items, "tar"), etag(&items, "zip"));
     }
 }

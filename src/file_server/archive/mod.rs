@@ -1,7 +1,8 @@
 //! Folder downloads: `GET /dir/?download=tar|tar.gz|zip`. The folder is
-//! walked with the listing's rules into a [`manifest`] before the first
-//! byte, laid out ([`layout`]) as tar or zip parts so the exact length is
-//! known, and answered with a strong ETag made from the manifest, so
+//! [`walk`]ed with the listing's rules into a [`manifest`] before the first
+//! byte, a bounded step per turn of the loop ([`Planning`]), laid out
+//! ([`layout`]) as tar or zip parts so the exact length is known, and
+//! answered with a strong ETag made from the manifest, so
 //! `Range` (one range; several get the whole archive, as RFC 9110 section
 //! 14.2 allows) and `If-Range` work and interrupted downloads resume.
 //! tar.gz is the tar stream through gzip, chunked, without ranges. The
@@ -13,19 +14,22 @@ pub mod manifest;
 pub mod sending;
 pub mod stream;
 pub mod tar;
+pub mod walk;
 pub mod zip;
 
 use std::io;
 
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
-use super::path::UrlPath;
+use super::path::{Root, UrlPath};
 use super::reply::{self, Head, Plan, Validators};
 use super::site::Site;
 use crate::http::request::RequestHead;
 use crate::http::Version;
 use layout::{Kind, Layout};
+use manifest::Item;
 use stream::Stream;
+use walk::Walker;
 
 /// A planned archive response: its head (Content-Length or chunked
 /// framing still to be decided by the session only for HEAD) and body.
@@ -74,26 +78,61 @@ pub fn requested(query: Option<&str>) -> Option<&str> {
         .find_map(|kv| kv.strip_prefix("download="))
 }
 
-/// The answer to `?download=format` on the folder at `url`.
-pub fn respond(
-    site: &Site,
-    req: &RequestHead,
-    url: &UrlPath,
-    format: &str,
-    date: &[u8],
-) -> Result<Archive, Refusal> {
+/// A folder archive whose manifest is still being read: what it will be
+/// called and sent as, and the walk (driven by the session, a step per
+/// turn of the loop, see [`walk`]).
+#[derive(Debug)]
+pub struct Planning {
+    ext: &'static str,
+    ctype: &'static str,
+    top: String,
+    walker: Walker,
+}
+
+/// Starts the answer to `?download=format` on the folder at `url`
+/// (already opened and found a folder): 400 for an unknown format.
+pub fn begin(site: &Site, url: &UrlPath, format: &str) -> Result<Planning, Refusal> {
     let Some(&(ext, ctype)) = FORMATS.iter().find(|(f, _)| *f == format) else {
         return Err(Refusal::Status(400));
     };
     let top = top_name(site, url);
-    let items = manifest::walk(&site.root, &url.relative(), &top, site.hidden).map_err(|e| {
-        log::debug!("archive of {top}: {e}");
-        Refusal::Status(match e.kind() {
-            io::ErrorKind::NotFound => 404,
-            io::ErrorKind::PermissionDenied => 403,
-            _ => 500,
-        })
-    })?;
+    let walker = Walker::new(&url.relative(), &top, site.hidden);
+    Ok(Planning {
+        ext,
+        ctype,
+        top,
+        walker,
+    })
+}
+
+impl Planning {
+    /// Reads on: `None` while the walk goes on, then its manifest, or the
+    /// status its failure answers with.
+    pub fn step(&mut self, root: &Root) -> Option<Result<Vec<Item>, Refusal>> {
+        let walked = self.walker.step(root).transpose()?;
+        Some(walked.map_err(|e| {
+            log::debug!("archive of {}: {e}", self.top);
+            Refusal::Status(match e.kind() {
+                _ if walk::too_many(&e) => 507,
+                io::ErrorKind::NotFound => 404,
+                io::ErrorKind::PermissionDenied => 403,
+                _ => 500,
+            })
+        }))
+    }
+}
+
+/// The answer to `req` for the archive `planned`, once its manifest
+/// `items` has been read: everything that depends on the manifest (the
+/// length, the ETag, conditionals and Range) is decided here.
+pub fn respond(
+    site: &Site,
+    req: &RequestHead,
+    planned: &Planning,
+    items: Vec<Item>,
+    date: &[u8],
+) -> Result<Archive, Refusal> {
+    let (ext, ctype, top) = (planned.ext, planned.ctype, &planned.top);
     let kind = if ext == "zip" { Kind::Zip } else { Kind::Tar };
     let layout = Layout::plan(&items, kind);
     let disposition = disposition(&format!("{top}.{ext}"));
@@ -129,7 +168,7 @@ pub fn respond(
 /// exact length and its manifest's ETag; `start` makes a head.
 fn ranged(
     req: &RequestHead,
-    items: Vec<manifest::Item>,
+    items: Vec<Item>,
     layout: Layout,
     etag: String,
     start: impl Fn(u16) -> Head,
@@ -218,6 +257,32 @@ mod tests {
         for (q, want) in cases {
             assert_eq!(requested(q), want, "{q:?}");
         }
+    }
+
+    /// How a walk's failure is answered: a folder gone 404, too many
+    /// entries 507.
+    #[test]
+    fn walk_failures_map_to_statuses() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("top")).unwrap();
+        for f in ["a", "b", "c"] {
+            std::fs::write(d.path().join("top").join(f), f).unwrap();
+        }
+        let root = Root::open(d.path(), false).unwrap();
+        let planning = |dir: &str, cap| Planning {
+            ext: "tar",
+            ctype: "application/x-tar",
+            top: "top".into(),
+            walker: Walker::new(std::path::Path::new(dir), "top", false).capped(cap),
+        };
+        let walked = |mut p: Planning| loop {
+            if let Some(r) = p.step(&root) {
+                break r.map(|items| items.len());
+            }
+        };
+        assert_eq!(walked(planning("top", 3)), Ok(4));
+        assert_eq!(walked(planning("top", 2)), Err(Refusal::Status(507)));
+        assert_eq!(walked(planning("gone", 3)), Err(Refusal::Status(404)));
     }
 
     #[test]

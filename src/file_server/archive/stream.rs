@@ -413,7 +413,7 @@ fn unchanged(file: &File, stamp: Stamp) -> bool {
 mod tests {
     use super::*;
     use crate::event_loop::testing::Wire;
-    use crate::file_server::archive::manifest::walk;
+    use crate::file_server::archive::walk::walk;
     use std::io::Read;
     use std::path::Path;
 
