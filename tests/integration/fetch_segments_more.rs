@@ -400,3 +400,52 @@ fn ranges_queued_behind_p_are_dropped_when_their_file_failed() {
         .collect();
     assert_eq!(a_ranges.len(), 1, "{asked:?}\n{}", stderr(&out));
 }
+
+/// Found in review: the split's error was handed to the first job, and a
+/// transient one (a 503) with retries left made the service try the first
+/// job again as a plain download, one more connection and request after
+/// the split had failed. Here the first connection is still reading (its
+/// server holds the rest) when the other range fails for good.
+#[test]
+fn the_first_job_is_not_retried_once_the_split_failed() {
+    const SPAN: usize = 10_000;
+    let body = Arc::new(pseudo_random(2 * SPAN, 25));
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let (b, a) = (body.clone(), asked.clone());
+    let server = listen(move |conn| {
+        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
+        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+        let Some(request) = read_request_head(&mut BufReader::new(&conn)) else {
+            return;
+        };
+        let r = range(&request);
+        a.lock().unwrap().push(r);
+        let mut out = &conn;
+        match r {
+            // The head and 1000 bytes, then nothing until the client goes.
+            None => {
+                let bytes = answer(&request, &b, Lie::None).bytes;
+                let _ = out.write_all(&bytes[..head_len(&bytes) + 1000]);
+                until_closed(&conn, TIMEOUT);
+            }
+            Some(_) => {
+                let busy = "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                let _ = out.write_all(busy.as_bytes());
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}/f", server.addr);
+    let out = fetch(dir.path(), &url, &["--segments", "2", "--retry", "1"]);
+    assert_code(&out, 7);
+    assert!(files(dir.path()).is_empty(), "{:?}", files(dir.path()));
+    // The first GET, and the range asked twice (once more under --retry
+    // 1): nothing after the split failed.
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(
+        asked,
+        [None, Some((SPAN, 2 * SPAN - 1)), Some((SPAN, 2 * SPAN - 1))],
+        "{}",
+        stderr(&out)
+    );
+}

@@ -380,6 +380,10 @@ pub fn settle(
 fn failing(mut job: Job, e: Error) -> (Job, Result<Ending>) {
     job.cut = false;
     job.segment = None;
+    // The split's error may be transient (a 503, a reset): with retries
+    // left, the service would otherwise try the first job again as a
+    // plain download. Its budget is spent, so the error stands.
+    job.retries = job.retries.max(job.config.retry.retries);
     (job, Err(e))
 }
 
