@@ -187,26 +187,35 @@ fn facts(body: &BodyPlan, response: &ResponseHead, validator: Option<String>) ->
     }
 }
 
-/// `-J`, or a URL that names no file (`/dir/?download=zip`): the
-/// Content-Disposition name, sanitised by the plan, replaces the name
-/// derived from the URL (an explicit `-o` stays). It is still never
-/// allowed to overwrite: the derived-name rule adds `.1`, `.2`...
+/// `-J`: the Content-Disposition name, sanitised by the plan, replaces
+/// the name derived from the URL (an explicit `-o` stays). It is still
+/// never allowed to overwrite: the derived-name rule adds `.1`, `.2`...
+/// Without `-J` a server never names a file (curl and wget ask for an
+/// opt-in too: a hostile one could pick `Makefile`), but when the URL
+/// named none (`/dir/?download=zip` saves as `index.html`) one line says
+/// what the server calls it.
 fn take_name(job: &mut Job, name: Option<String>) {
-    if !job.config.web.remote_name && !job.nameless {
-        return;
-    }
     let Destination::Derived { name: derived, .. } = &mut job.destination else {
         return;
     };
     match name {
-        Some(safe) => {
+        Some(safe) if job.config.web.remote_name => {
             log::info!("Content-Disposition names the file {safe:?}");
             *derived = safe;
+        }
+        Some(safe) if job.nameless && job.config.summary => {
+            let line = format!(
+                "wirecat: saved as {derived}; the server calls it {safe} (-J saves under that name)"
+            );
+            match &job.config.board {
+                Some(b) => b.println(&line),
+                None => eprintln!("{line}"),
+            }
         }
         None if job.config.web.remote_name => {
             log::info!("no usable Content-Disposition name; keeping {derived:?}")
         }
-        None => {}
+        _ => {}
     }
 }
 

@@ -73,9 +73,9 @@ pub struct Job {
     pub carry: Option<Carry>,
     /// `--segments`: this job's part in a split download.
     pub segment: Option<Role<Job>>,
-    /// The file name is derived, the URL named none (`index.html` stands
-    /// in) and there is no `-C`: a Content-Disposition name is taken as
-    /// with `-J`.
+    /// The file name is derived and the URL named none (`index.html`
+    /// stands in): a Content-Disposition name is pointed out on stderr
+    /// (`-J` takes it).
     pub nameless: bool,
 }
 
@@ -91,10 +91,7 @@ impl Job {
                 dir: PathBuf::new(),
                 name: derive_name(&target.url),
             });
-        // Not with -C: a resume finds its part and its finished file by
-        // the name the URL gives, before any response names another.
-        let nameless =
-            config.destination.is_none() && !config.resume && name_in(&target.url).is_none();
+        let nameless = config.destination.is_none() && name_in(&target.url).is_none();
         Ok(Job {
             nameless,
             method: config.method.clone(),

@@ -10,8 +10,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use crate::support::{
-    assert_code, files, listen, reply, run, stderr, test_ca, wirecat, wirecat_in, Listening,
-    TestServer, TIMEOUT,
+    assert_code, assert_stderr_has, files, listen, reply, run, stderr, test_ca, wirecat,
+    wirecat_in, Listening, TestServer, TIMEOUT,
 };
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -202,37 +202,37 @@ fn remote_name_header_is_sanitised_and_never_overwrites() {
 }
 
 /// A URL that names no file (a path ending in `/`, like a folder's
-/// `?download=zip`) takes the Content-Disposition name without `-J`: the
-/// server's name is the only name there is. Made as safe as a `-J` name;
-/// without the header, or with `-C` (a resume goes by the URL's name),
-/// `index.html` stays.
+/// `?download=zip`) is saved as `index.html` without `-J` (a server never
+/// picks a name unasked), and one stderr line says what the server calls
+/// it; `-J` takes that name, made safe.
 #[test]
-fn a_url_naming_no_file_takes_the_content_disposition_name() {
+fn a_url_naming_no_file_points_out_the_content_disposition_name() {
     let outer = tempfile::tempdir().unwrap();
     let dir = outer.path().join("work");
     std::fs::create_dir(&dir).unwrap();
     let server = TestServer::start(None, |_| {
         reply("HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename=\"../top.zip\"\r\nContent-Length: 4\r\n\r\nbody")
     });
-    let out = wirecat_in(&dir, &["fetch", "-q", &server.url("/top/?download=zip")]);
+    let url = server.url("/top/?download=zip");
+    let out = wirecat_in(&dir, &["fetch", &url]);
     assert_code(&out, 0);
-    assert_eq!(files(&dir), ["top.zip"]);
+    assert_eq!(files(&dir), ["index.html"]);
+    assert_stderr_has(
+        &out,
+        "wirecat: saved as index.html; the server calls it top.zip (-J saves under that name)",
+    );
+    let out = wirecat_in(&dir, &["fetch", "-q", "-J", &url]);
+    assert_code(&out, 0);
+    assert_eq!(files(&dir), ["index.html", "top.zip"]);
     assert_eq!(files(outer.path()), ["work"]);
-    // A URL that names a file keeps its name, as before.
-    let out = wirecat_in(&dir, &["fetch", "-q", &server.url("/named.bin")]);
+    // A URL that names a file says nothing of the server's name.
+    let out = wirecat_in(&dir, &["fetch", &server.url("/named.bin")]);
     assert_code(&out, 0);
-    assert_eq!(files(&dir), ["named.bin", "top.zip"]);
-    // With -C the URL's name stays, so a second -C finds it complete.
-    let out = wirecat_in(&dir, &["fetch", "-q", "-C", &server.url("/c/")]);
-    assert_code(&out, 0);
-    assert_eq!(files(&dir), ["index.html", "named.bin", "top.zip"]);
-    let plain = TestServer::start(None, |_| {
-        reply("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody")
-    });
-    std::fs::remove_file(dir.join("index.html")).unwrap();
-    let out = wirecat_in(&dir, &["fetch", "-q", &plain.url("/")]);
-    assert_code(&out, 0);
-    assert_eq!(files(&dir), ["index.html", "named.bin", "top.zip"]);
+    assert!(
+        !stderr(&out).contains("the server calls it"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// An HTTP proxy on 127.0.0.1:0 that records each request head it gets.
