@@ -95,12 +95,11 @@ pub fn fault(error: &Error, cut: bool) -> Option<Fault> {
 
 /// Whether a failed lookup was `EAI_AGAIN`. The standard library reports
 /// getaddrinfo's errors only as text, gai_strerror's: in the C locale
-/// (Rust programs never call setlocale) glibc says
-/// "Temporary failure in name resolution".
+/// (Rust programs never call setlocale) glibc says "Temporary failure in
+/// name resolution", musl "Try again".
 fn is_temporary_lookup(source: &std::io::Error) -> bool {
-    source
-        .to_string()
-        .contains("Temporary failure in name resolution")
+    let text = source.to_string();
+    text.contains("Temporary failure in name resolution") || text.ends_with(": Try again")
 }
 
 /// `Retry-After` as a wait from `now`: delta-seconds or an HTTP-date
@@ -242,6 +241,16 @@ mod tests {
                     source: std::io::Error::other(
                         "failed to lookup address information: \
                          Temporary failure in name resolution",
+                    ),
+                },
+                false,
+                Some(Fault::Lookup),
+            ),
+            (
+                Error::Resolve {
+                    host: "x".into(),
+                    source: std::io::Error::other(
+                        "failed to lookup address information: Try again",
                     ),
                 },
                 false,
