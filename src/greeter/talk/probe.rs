@@ -34,9 +34,13 @@ pub fn describe(service: ServiceName, answer: &[u8], now: Timestamp) -> Result<S
             Ok(format!("{at}\n{}\n", difference(secs as f64, now)))
         }
         _ => {
+            // RFC 867: "a string of ASCII characters". UTF-8 alone let a
+            // time server's 4 binary bytes pass for a line (EE B7 8D 3E,
+            // valid UTF-8 for hours at a time around now).
             let text = std::str::from_utf8(answer).unwrap_or_default();
             let line = text.trim_end_matches(['\r', '\n']);
-            if line.is_empty() || line.chars().any(|c| c.is_control() && c != '\t') {
+            let printable = |b: u8| b == b'\t' || (0x20..0x7f).contains(&b);
+            if line.is_empty() || !line.bytes().all(printable) {
                 return Err(Error::Protocol(format!(
                     "expected one line (RFC 867), got {answer:?}"
                 )));
@@ -219,5 +223,8 @@ mod tests {
         assert!(describe(ServiceName::Daytime, b"", now).is_err());
         assert!(describe(ServiceName::Daytime, b"a\nb\n", now).is_err());
         assert!(describe(ServiceName::Daytime, b"\x8a\x1b[2J\x03", now).is_err());
+        // A time server's 4 bytes that happen to be valid UTF-8.
+        assert!(describe(ServiceName::Daytime, b"\xee\xb7\x8d>", now).is_err());
+        assert!(describe(ServiceName::Daytime, "caf\u{e9}\r\n".as_bytes(), now).is_err());
     }
 }
