@@ -35,12 +35,14 @@ pub fn try_parse_request(
             // RFC 9110 section 2.5: a later minor version of a major one we
             // speak is processed as the highest minor we speak, HTTP/1.1.
             // The digit is patched in a copy (same length, same offsets).
+            // Copied once the head is whole (or at the cap), not on every
+            // read while it arrives, which would be quadratic.
             Some(ParseError::BadVersion) => match later_minor(window) {
-                Some(at) => {
-                    let mut as_11 = window.to_vec();
-                    as_11[at] = b'1';
-                    return try_parse_request(&as_11, max_head);
+                Some((at, _)) if buf.len() >= max_head => return as_http_11(window, at, max_head),
+                Some((at, line_end)) if head_ends(&window[line_end..]) => {
+                    return as_http_11(window, at, max_head)
                 }
+                Some(_) => return Ok(None),
                 None => return Err(ParseError::BadVersion),
             },
             Some(e) => return Err(e),
@@ -110,9 +112,27 @@ fn version_error(buf: &[u8]) -> Option<ParseError> {
     }
 }
 
+/// `window` parsed with its `HTTP/1.D` (minor digit at `at`) read as 1.1.
+fn as_http_11(
+    window: &[u8],
+    at: usize,
+    max_head: usize,
+) -> Result<Option<(RequestHead, usize)>, ParseError> {
+    let mut as_11 = window.to_vec();
+    as_11[at] = b'1';
+    try_parse_request(&as_11, max_head)
+}
+
+/// Whether the head ends in `rest` (from the request line's LF on): an
+/// empty line follows some line end.
+fn head_ends(rest: &[u8]) -> bool {
+    rest.windows(2).any(|w| w == b"\n\n") || rest.windows(3).any(|w| w == b"\n\r\n")
+}
+
 /// Where the minor digit of a complete, well-formed `HTTP/1.D` version
-/// with D from 2 to 9 sits in `buf` (the caller has seen `BadVersion`).
-fn later_minor(buf: &[u8]) -> Option<usize> {
+/// with D from 2 to 9 sits in `buf` (the caller has seen `BadVersion`),
+/// and where the request line's LF is.
+fn later_minor(buf: &[u8]) -> Option<(usize, usize)> {
     let start = buf.iter().position(|&b| !matches!(b, b'\r' | b'\n'))?;
     let line_end = start + buf[start..].iter().position(|&b| b == b'\n')?;
     let line = &buf[start..line_end];
@@ -120,7 +140,7 @@ fn later_minor(buf: &[u8]) -> Option<usize> {
     let version_at = start + line.iter().rposition(|&b| b == b' ')? + 1;
     match &buf[version_at..start + line.len()] {
         [b'H', b'T', b'T', b'P', b'/', b'1', b'.', d] if (b'2'..=b'9').contains(d) => {
-            Some(version_at + 7)
+            Some((version_at + 7, line_end))
         }
         _ => None,
     }
@@ -247,6 +267,25 @@ mod tests {
             assert_eq!(head.headers, [Header::new("Host", "a")]);
             for end in 0..input.len() {
                 assert_eq!(try_parse_request(&input[..end], 8192), Ok(None), "{end}");
+            }
+        }
+        // Errors, and the cap, answer as they would for HTTP/1.1.
+        for (v12, cap) in [
+            (&b"GET / HTTP/1.2\r\nBad Header\r\n\r\n"[..], 8192),
+            (
+                b"GET / HTTP/1.2\r\nHost: example.test\r\nBad Line\r\n\r\n",
+                30,
+            ),
+            (b"GET / HTTP/1.2\r\nHost: example.test\r\nX: y\r\n\r\n", 30),
+        ] {
+            let mut v11 = v12.to_vec();
+            v11[13] = b'1';
+            let want = try_parse_request(&v11, cap);
+            assert!(want.is_err(), "{want:?}");
+            assert_eq!(try_parse_request(v12, cap), want);
+            for end in 0..v12.len() {
+                let got = try_parse_request(&v12[..end], cap);
+                assert!(got == Ok(None) || got == want, "{end}: {got:?}");
             }
         }
     }
