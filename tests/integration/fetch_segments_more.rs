@@ -15,8 +15,20 @@ use std::time::Duration;
 use crate::fetch_segments::{answer, fetch, header, range, server, Lie};
 use crate::support::{
     assert_code, assert_stderr_has, files, listen, pseudo_random, read_request_head, stderr,
-    test_ca, TestServer, TIMEOUT,
+    test_ca, Listening, TestServer, TIMEOUT,
 };
+
+/// A loopback server that reads each connection's request head, under
+/// timeouts, and hands the connection and the head to `handle`.
+fn on_request(handle: impl Fn(TcpStream, String) + Send + Sync + 'static) -> Listening {
+    listen(move |conn| {
+        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
+        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+        if let Some(request) = read_request_head(&mut BufReader::new(&conn)) {
+            handle(conn, request);
+        }
+    })
+}
 
 /// The bytes of `reply` up to the end of its head.
 fn head_len(reply: &[u8]) -> usize {
@@ -47,12 +59,7 @@ fn max_time_bounds_the_whole_segmented_download() {
     // bounded by --max-time fails the test. The first answer comes late
     // (a slow server), so ranges asked after it would outlive the max
     // time on clocks of their own.
-    let server = listen(move |conn| {
-        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
-        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
-        let Some(request) = read_request_head(&mut BufReader::new(&conn)) else {
-            return;
-        };
+    let server = on_request(move |conn, request| {
         let bytes = answer(&request, &b, Lie::None).bytes;
         let mut out = &conn;
         match range(&request) {
@@ -102,12 +109,7 @@ fn a_range_is_not_retried_past_the_max_time_of_the_file() {
     // 503 with Retry-After: 1 the first time. Its retry would start 2.2 s
     // into a download given --max-time 2 (but only 1 s into its own
     // connection's time): it is not made.
-    let server = listen(move |conn| {
-        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
-        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
-        let Some(request) = read_request_head(&mut BufReader::new(&conn)) else {
-            return;
-        };
+    let server = on_request(move |conn, request| {
         let r = range(&request);
         let again = {
             let mut a = a.lock().unwrap();
@@ -253,12 +255,7 @@ fn a_failed_range_stops_every_other_request() {
     // gets a 503 with Retry-After (its range goes to sleep before a
     // retry); once the client has read it and closed, the third gets
     // another ETag (a permanent failure); the fourth is never answered.
-    let server = listen(move |conn| {
-        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
-        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
-        let Some(request) = read_request_head(&mut BufReader::new(&conn)) else {
-            return;
-        };
+    let server = on_request(move |conn, request| {
         let (lock, changed) = &*s;
         let Some((start, _)) = range(&request) else {
             let _ = (&conn).write_all(&answer(&request, &b, Lie::None).bytes);
@@ -344,12 +341,7 @@ fn ranges_queued_behind_p_are_dropped_when_their_file_failed() {
     // -P 2: /a's and /b's first requests take both connections. /b is
     // answered only once /a's first range got another ETag, so /a's
     // other two ranges wait in the queue until after that answer.
-    let server = listen(move |conn| {
-        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
-        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
-        let Some(request) = read_request_head(&mut BufReader::new(&conn)) else {
-            return;
-        };
+    let server = on_request(move |conn, request| {
         let is_a = request.starts_with("GET /a ");
         let r = range(&request);
         let (lock, changed) = &*s;
@@ -412,12 +404,7 @@ fn the_first_job_is_not_retried_once_the_split_failed() {
     let body = Arc::new(pseudo_random(2 * SPAN, 25));
     let asked = Arc::new(Mutex::new(Vec::new()));
     let (b, a) = (body.clone(), asked.clone());
-    let server = listen(move |conn| {
-        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
-        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
-        let Some(request) = read_request_head(&mut BufReader::new(&conn)) else {
-            return;
-        };
+    let server = on_request(move |conn, request| {
         let r = range(&request);
         a.lock().unwrap().push(r);
         let mut out = &conn;

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use super::closing::start_with;
 use super::*;
 
 const SLICES: usize = 300;
@@ -35,39 +36,13 @@ impl Session for Slicer {
     }
 }
 
-struct SlicerService {
-    done: mpsc::Sender<HashMap<Instant, usize>>,
-}
-
-impl Service for SlicerService {
-    type Session = Slicer;
-
-    fn accept(&mut self, _peer: Peer, _local: Peer) -> Option<Slicer> {
-        Some(Slicer {
-            left: SLICES,
-            per_turn: HashMap::new(),
-            done: self.done.clone(),
-        })
-    }
-
-    fn ended(&mut self, _s: Slicer, _how: Ended) {}
-
-    fn tick(&mut self, _ctl: &mut Control<'_, Slicer>) -> bool {
-        true
-    }
-}
-
 #[test]
 fn a_session_asking_again_at_once_is_driven_once_or_twice_a_turn() {
-    let listener = bind_listener("127.0.0.1:0".parse().unwrap(), false).unwrap();
-    let addr = listener.local_addr().unwrap();
-    let shutdown = Shutdown::new();
     let (tx, rx) = mpsc::channel();
-    let sd = shutdown.clone();
-    let h = thread::spawn(move || {
-        let mut lp = EventLoop::new(LoopConfig::default(), sd)?;
-        lp.listen(listener)?;
-        lp.run(&mut SlicerService { done: tx })
+    let (addr, shutdown, _ended, h) = start_with(LoopConfig::default(), move || Slicer {
+        left: SLICES,
+        per_turn: HashMap::new(),
+        done: tx.clone(),
     });
     let mut c = client(addr);
     let mut got = Vec::new();

@@ -28,7 +28,7 @@ impl<S: Session, F: FnMut() -> S> Service for FnService<F> {
     }
 }
 
-fn start_with<S, F>(config: LoopConfig, make: F) -> Running
+pub(super) fn start_with<S, F>(config: LoopConfig, make: F) -> Running
 where
     S: Session,
     F: FnMut() -> S + Send + 'static,
