@@ -193,7 +193,7 @@ fn facts(body: &BodyPlan, response: &ResponseHead, validator: Option<String>) ->
 /// Without `-J` a server never names a file (curl and wget ask for an
 /// opt-in too: a hostile one could pick `Makefile`), but when the URL
 /// named none (`/dir/?download=zip` saves as `index.html`) one line says
-/// what the server calls it.
+/// what the server names it.
 fn take_name(job: &mut Job, name: Option<String>) {
     let Destination::Derived { name: derived, .. } = &mut job.destination else {
         return;
@@ -204,9 +204,8 @@ fn take_name(job: &mut Job, name: Option<String>) {
             *derived = safe;
         }
         Some(safe) if job.nameless && job.config.summary => {
-            let line = format!(
-                "wirecat: saved as {derived}; the server calls it {safe} (-J saves under that name)"
-            );
+            // Not "saved as": the never-overwrite rule may still add `.1`.
+            let line = format!("wirecat: the server names this file {safe} (-J saves it so)");
             match &job.config.board {
                 Some(b) => b.println(&line),
                 None => eprintln!("{line}"),

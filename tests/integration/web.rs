@@ -219,7 +219,7 @@ fn a_url_naming_no_file_points_out_the_content_disposition_name() {
     assert_eq!(files(&dir), ["index.html"]);
     assert_stderr_has(
         &out,
-        "wirecat: saved as index.html; the server calls it top.zip (-J saves under that name)",
+        "wirecat: the server names this file top.zip (-J saves it so)",
     );
     let out = wirecat_in(&dir, &["fetch", "-q", "-J", &url]);
     assert_code(&out, 0);
