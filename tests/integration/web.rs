@@ -229,7 +229,7 @@ fn a_url_naming_no_file_points_out_the_content_disposition_name() {
     let out = wirecat_in(&dir, &["fetch", &server.url("/named.bin")]);
     assert_code(&out, 0);
     assert!(
-        !stderr(&out).contains("the server calls it"),
+        !stderr(&out).contains("the server names"),
         "{}",
         stderr(&out)
     );
