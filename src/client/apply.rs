@@ -124,7 +124,7 @@ fn already_complete(
     response: ResponseHead,
     raw: &[u8],
 ) -> Result<Applied> {
-    take_name(job, name);
+    take_name(job, name, response.status);
     let validator = validator_of(&response);
     job.head = Some(response);
     open(job, Some(Continue::Complete), validator.as_deref())?;
@@ -145,7 +145,7 @@ fn start_body(
 ) -> Result<Applied> {
     debug_assert_eq!(job.config.mode, Mode::Fetch);
     let reading = Reading::new(&body, asked_keep_alive)?;
-    take_name(job, body.name.clone());
+    take_name(job, body.name.clone(), response.status);
     let validator = validator_of(&response);
     job.facts = Some(facts(&body, &response, validator.clone()));
     job.head = Some(response);
@@ -194,7 +194,7 @@ fn facts(body: &BodyPlan, response: &ResponseHead, validator: Option<String>) ->
 /// opt-in too: a hostile one could pick `Makefile`), but when the URL
 /// named none (`/dir/?download=zip` saves as `index.html`) one line says
 /// what the server names it.
-fn take_name(job: &mut Job, name: Option<String>) {
+fn take_name(job: &mut Job, name: Option<String>, status: u16) {
     let Destination::Derived { name: derived, .. } = &mut job.destination else {
         return;
     };
@@ -203,7 +203,14 @@ fn take_name(job: &mut Job, name: Option<String>) {
             log::info!("Content-Disposition names the file {safe:?}");
             *derived = safe;
         }
-        Some(safe) if job.nameless && job.config.summary => {
+        // Once, for the download itself: not for an error body kept with
+        // --save-errors, nor again when a retry starts the body over.
+        Some(safe)
+            if job.nameless
+                && job.config.summary
+                && (200..300).contains(&status)
+                && job.facts.is_none() =>
+        {
             // Not "saved as": the never-overwrite rule may still add `.1`.
             let line = format!("wirecat: the server names this file {safe} (-J saves it so)");
             match &job.config.board {

@@ -347,6 +347,11 @@ impl Session for HttpSession {
             if let Some(step) = self.discard_body(io) {
                 return step;
             }
+            // A chunked body just read may have started an archive's walk:
+            // that comes first, before any request behind it.
+            if self.archive.is_walking() {
+                continue;
+            }
             if io.shutting_down {
                 // Whatever is queued is the response in flight: Close sends
                 // it first. Requests not yet answered are not started.

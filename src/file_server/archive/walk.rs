@@ -211,7 +211,7 @@ impl Walker {
         prefix: String,
         depth: usize,
     ) -> io::Result<Option<fs::Stat>> {
-        let dir = Dir::new(root.open_file(&rel)?)?;
+        let dir = Dir::new(root.open_dir(&rel)?)?;
         let st = dir.stat()?;
         #[allow(clippy::unnecessary_cast)]
         if !self.seen.insert((st.st_dev as u64, st.st_ino as u64)) {

@@ -38,7 +38,7 @@ pub fn describe(service: ServiceName, answer: &[u8], now: Timestamp) -> Result<S
             // time server's 4 binary bytes pass for a line (EE B7 8D 3E,
             // valid UTF-8 for hours at a time around now).
             let text = std::str::from_utf8(answer).unwrap_or_default();
-            let line = text.trim_end_matches(['\r', '\n']);
+            let line = text.trim_matches(['\r', '\n']);
             let printable = |b: u8| b == b'\t' || (0x20..0x7f).contains(&b);
             if line.is_empty() || !line.bytes().all(printable) {
                 return Err(Error::Protocol(format!(
@@ -223,6 +223,13 @@ mod tests {
         assert!(describe(ServiceName::Daytime, b"", now).is_err());
         assert!(describe(ServiceName::Daytime, b"a\nb\n", now).is_err());
         assert!(describe(ServiceName::Daytime, b"\x8a\x1b[2J\x03", now).is_err());
+        // Some daytime servers send a line end before the line too.
+        assert!(describe(
+            ServiceName::Daytime,
+            b"\n61009 26-11-30 06:40:00 00 0 0 0.0 UTC(NIST) *\r\n",
+            now
+        )
+        .is_ok());
         // A time server's 4 bytes that happen to be valid UTF-8.
         assert!(describe(ServiceName::Daytime, b"\xee\xb7\x8d>", now).is_err());
         assert!(describe(ServiceName::Daytime, "caf\u{e9}\r\n".as_bytes(), now).is_err());
