@@ -344,13 +344,11 @@ impl Session for HttpSession {
             if let Some(step) = self.receive(io) {
                 return step;
             }
-            if let Some(step) = self.discard_body(io) {
-                return step;
-            }
-            // A chunked body just read may have started an archive's walk:
-            // that comes first, before any request behind it.
-            if self.archive.is_walking() {
-                continue;
+            // A chunked body just read may have started an archive's walk.
+            match self.discard_body(io) {
+                Some(step) => return step,
+                None if self.archive.is_walking() => continue,
+                None => {}
             }
             if io.shutting_down {
                 // Whatever is queued is the response in flight: Close sends
@@ -358,8 +356,7 @@ impl Session for HttpSession {
                 return Step::Close;
             }
             if io.output.pending() >= OUTPUT_CAP {
-                // Called again once the output has drained; the loop's
-                // send timeout bounds the wait.
+                // Called again once it drains (the send timeout bounds it).
                 return Step::Wait {
                     read: false,
                     deadline: None,

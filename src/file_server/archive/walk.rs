@@ -197,6 +197,14 @@ impl Walker {
             self.out.push(item);
             if is_dir && depth < MAX_DEPTH {
                 self.enter(root, rel, prefix, depth)?;
+            } else if is_dir {
+                // Not walked, but seen, as the one-shot walk had it: the
+                // same folder reached later by a shallower symlink is
+                // listed, not walked, so the manifest (and ETag) match.
+                if let Ok(st) = root.stat_beneath(&rel) {
+                    #[allow(clippy::unnecessary_cast)]
+                    self.seen.insert((st.st_dev as u64, st.st_ino as u64));
+                }
             }
         }
         Ok(Some(std::mem::take(&mut self.out)))
@@ -430,6 +438,26 @@ mod tests {
             assert_eq!(calls, n.div_ceil(place), "place {place}");
             assert!(items == want, "place {place}");
         }
+    }
+
+    /// A folder at the depth cap is not walked but counts as seen, as in
+    /// the one-shot walk: reached again by a shallower symlink (`z`, after
+    /// `d` in name order), it is listed, not walked, and the ETag holds.
+    #[test]
+    fn a_folder_at_the_depth_cap_counts_as_seen_as_in_the_old_walk() {
+        let d = tempfile::tempdir().unwrap();
+        let top = d.path().join("top");
+        let deep: PathBuf = std::iter::repeat_n("d", MAX_DEPTH).collect();
+        std::fs::create_dir_all(top.join(&deep)).unwrap();
+        std::fs::write(top.join(&deep).join("f"), "x").unwrap();
+        std::os::unix::fs::symlink(&deep, top.join("z")).unwrap();
+        let root = Root::open(d.path(), false).unwrap();
+        let want = reference(&root, Path::new("top"), "top", false).unwrap();
+        assert!(!want.iter().any(|i| i.name == "top/z/f"), "the old walk");
+        let mut w = Walker::new(Path::new("top"), "top", false);
+        let got = run(&mut w, &root).unwrap().0;
+        let names = |v: &[Item]| v.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&got), names(&want));
     }
 
     #[test]
