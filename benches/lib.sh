@@ -18,6 +18,8 @@
 #                                   # RATE behind the delay proxy: DELAYED
 #   start_announced NAME CMD...     # a line server; addr and pid from its
 #                                   # tcp://ADDR announcement
+#   cpu_ticks PID...                # CPU ticks the processes used so far
+#   run_wrk URL CONNS PID... [-- ARGS]  # one wrk run: req/s bytes/s CPU us/req
 
 bench_init() {
     BENCH=$1
@@ -217,4 +219,41 @@ start_announced() {
     echo "$BENCH: $name did not start" >&2
     cat "$TMP/$name.err" >&2
     exit 1
+}
+
+# CPU clock ticks (user + system) used so far by the given processes.
+cpu_ticks() { # pid...
+    local t=0 p
+    for p in "$@"; do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    done
+    echo "$t"
+}
+
+# One wrk run against URL (WRK_THREADS threads, DURATION seconds) while the
+# given server processes are measured. Prints "requests/s bytes/s
+# server-CPU-microseconds-per-request": CPU per request is the steadier
+# figure on a shared machine, as it does not depend on how much of the CPU
+# the server was given. Extra wrk arguments come after the pids, after "--".
+run_wrk() { # url conns pid... [-- wrk-args...]
+    local url=$1 conns=$2 pids=() t0 t1
+    shift 2
+    while [ $# -gt 0 ] && [ "$1" != "--" ]; do pids+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    t0=$(cpu_ticks "${pids[@]}")
+    wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" "$@" "$url" >"$TMP/wrk.out"
+    t1=$(cpu_ticks "${pids[@]}")
+    python3 - "$TMP/wrk.out" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'EOF'
+import re, sys
+t = open(sys.argv[1]).read()
+ticks, hz = int(sys.argv[2]), int(sys.argv[3])
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+total = int(re.search(r"(\d+) requests in", t).group(1))
+m = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", t)
+mult = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}[m.group(2)]
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+if errs or "Socket errors" in t:
+    print("warning: " + " ".join(l.strip() for l in t.splitlines() if "errors" in l or "Non-2xx" in l), file=sys.stderr)
+print(f"{rps:.0f} {float(m.group(1)) * mult:.0f} {ticks / hz * 1e6 / max(total, 1):.2f}")
+EOF
 }

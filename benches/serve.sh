@@ -84,41 +84,6 @@ wait_http "$NGINX_PORT" /small.html
 NGINX_PIDS=($(pgrep -P "$NGINX_PID") "$NGINX_PID")
 echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') on :$NGINX_PORT, wirecat on :$WIRECAT_PORT, $WORKERS worker(s) each, $(nproc) core(s)"
 
-# Prints "requests/s bytes/s" for one wrk run.
-# CPU clock ticks (user + system) used so far by the given processes.
-cpu_ticks() { # pid...
-    local t=0 p
-    for p in "$@"; do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-    done
-    echo "$t"
-}
-
-# Prints "requests/s bytes/s server-CPU-microseconds-per-request" for one
-# wrk run. CPU per request is the steadier figure on a shared machine: it
-# does not depend on how much of the CPU the server was given.
-run_wrk() { # port path conns pid...
-    local port=$1 path=$2 conns=$3
-    shift 3
-    local t0 t1
-    t0=$(cpu_ticks "$@")
-    wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" --latency "http://127.0.0.1:$port$path" >"$TMP/wrk.out"
-    t1=$(cpu_ticks "$@")
-    python3 - "$TMP/wrk.out" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'EOF'
-import re, sys
-t = open(sys.argv[1]).read()
-ticks, hz = int(sys.argv[2]), int(sys.argv[3])
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-total = int(re.search(r"(\d+) requests in", t).group(1))
-m = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", t)
-mult = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}[m.group(2)]
-errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-if errs or "Socket errors" in t:
-    print("warning: " + " ".join(l.strip() for l in t.splitlines() if "errors" in l or "Non-2xx" in l), file=sys.stderr)
-print(f"{rps:.0f} {float(m.group(1)) * mult:.0f} {ticks / hz * 1e6 / max(total, 1):.2f}")
-EOF
-}
-
 ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
 mib() { python3 -c "print(int($1) >> 20)"; }
 
@@ -130,9 +95,9 @@ stats() { python3 -c 'import sys, statistics as s; v = [float(x) for x in sys.st
 compare() { # path conns
     local n_rps=() n_bps=() n_cpu=() w_rps=() w_bps=() w_cpu=() r b c
     for _ in $(seq "$ROUNDS"); do
-        read -r r b c < <(run_wrk "$NGINX_PORT" "$1" "$2" "${NGINX_PIDS[@]}")
+        read -r r b c < <(run_wrk "http://127.0.0.1:$NGINX_PORT$1" "$2" "${NGINX_PIDS[@]}" -- --latency)
         n_rps+=("$r"); n_bps+=("$b"); n_cpu+=("$c")
-        read -r r b c < <(run_wrk "$WIRECAT_PORT" "$1" "$2" "$WIRECAT_PID")
+        read -r r b c < <(run_wrk "http://127.0.0.1:$WIRECAT_PORT$1" "$2" "$WIRECAT_PID" -- --latency)
         w_rps+=("$r"); w_bps+=("$b"); w_cpu+=("$c")
     done
     echo "  nginx   req/s per round: ${n_rps[*]}   (server CPU us/request: ${n_cpu[*]})"
@@ -208,7 +173,7 @@ printf "wirecat RSS: %d KiB before, %d KiB with %d idle connections (%.1f MiB; t
     "$RSS_BEFORE" "$RSS_IDLE" "$IDLE" "$(python3 -c "print($RSS_IDLE / 1024)")"
 idle_rates=()
 for _ in $(seq "$ROUNDS"); do
-    read -r r _ < <(run_wrk "$WIRECAT_PORT" /small.html "$SMALL_CONNS" "$WIRECAT_PID"); idle_rates+=("$r")
+    read -r r _ < <(run_wrk "http://127.0.0.1:$WIRECAT_PORT/small.html" "$SMALL_CONNS" "$WIRECAT_PID" -- --latency); idle_rates+=("$r")
 done
 read -r _ W_RPS_IDLE < <(printf '%s\n' "${idle_rates[@]}" | stats)
 echo "  wirecat req/s per round with them held: ${idle_rates[*]}"

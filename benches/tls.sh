@@ -35,7 +35,7 @@ BIG_CONNS=${BIG_CONNS:-16}
 CASES=${CASES:-abc}
 WRK_THREADS=${WRK_THREADS:-2}
 STIME_PROCS=${STIME_PROCS:-4}
-RUN=run_wrk
+RUN=wrk_https
 
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || { echo "tls.sh: nginx is required" >&2; exit 1; }
@@ -44,6 +44,10 @@ for tool in wrk openssl python3 curl cargo; do
 done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
+# For free_port, cpu_ticks and run_wrk; this script keeps its own build,
+# temporary folder and nginx (an ssl one, started per worker count).
+# shellcheck source=benches/lib.sh
+source "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 WIRECAT=$PWD/target/release/wirecat
@@ -75,10 +79,6 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
 chmod 644 "$TMP/key.pem"
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 wait_up() { # port
     for _ in $(seq 100); do
         curl -ksS -o /dev/null "https://127.0.0.1:$1/small.html" 2>/dev/null && return 0
@@ -90,7 +90,7 @@ wait_up() { # port
 
 # Starts nginx with $1 workers on $2 (and a logging check server on $3 when
 # given); sets NGINX_MASTER.
-start_nginx() { # workers port [check-port]
+start_ssl_nginx() { # workers port [check-port]
     local dir=$TMP/nginx-$1 check=""
     mkdir -p "$dir"
     if [ -n "${3:-}" ]; then
@@ -148,41 +148,14 @@ start_wirecat() { # workers
     [ -n "$WIRECAT_PORT" ] || { echo "tls.sh: wirecat did not start:" >&2; cat "$out" >&2; exit 1; }
 }
 
-# CPU clock ticks (user + system) used so far by the given processes.
-cpu_ticks() { # pid...
-    local t=0 p
-    for p in "$@"; do
-        t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
-    done
-    echo "$t"
+# lib.sh's run_wrk over https, called as run_stime is.
+wrk_https() { # port path conns pid... [-- wrk-args...]
+    local port=$1 path=$2
+    shift 2
+    run_wrk "https://127.0.0.1:$port$path" "$@"
 }
 
-# Prints "requests/s bytes/s server-CPU-microseconds-per-request" for one
-# wrk run; extra wrk arguments (a header) come after the pids, after "--".
-run_wrk() { # port path conns pid... [-- wrk-args...]
-    local port=$1 path=$2 conns=$3 pids=() t0 t1
-    shift 3
-    while [ $# -gt 0 ] && [ "$1" != "--" ]; do pids+=("$1"); shift; done
-    [ $# -gt 0 ] && shift
-    t0=$(cpu_ticks "${pids[@]}")
-    wrk -t"$WRK_THREADS" -c"$conns" -d"${DURATION}s" "$@" "https://127.0.0.1:$port$path" >"$TMP/wrk.out"
-    t1=$(cpu_ticks "${pids[@]}")
-    python3 - "$TMP/wrk.out" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'EOF'
-import re, sys
-t = open(sys.argv[1]).read()
-ticks, hz = int(sys.argv[2]), int(sys.argv[3])
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-total = int(re.search(r"(\d+) requests in", t).group(1))
-m = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", t)
-mult = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}[m.group(2)]
-errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-if errs or "Socket errors" in t:
-    print("warning: " + " ".join(l.strip() for l in t.splitlines() if "errors" in l or "Non-2xx" in l), file=sys.stderr)
-print(f"{rps:.0f} {float(m.group(1)) * mult:.0f} {ticks / hz * 1e6 / max(total, 1):.1f}")
-EOF
-}
-
-# Like run_wrk, with STIME_PROCS `openssl s_time -new` clients: every
+# Like wrk_https, with STIME_PROCS `openssl s_time -new` clients: every
 # connection a full handshake (no session offered), one HTTP/1.0 request.
 run_stime() { # port path conns(ignored) pid... [-- ignored]
     local port=$1 path=$2 pids=() clients=() t0 t1 i out
@@ -255,7 +228,7 @@ check_resumption() {
     local port check log
     port=$(free_port)
     check=$(free_port)
-    start_nginx 1 "$port" "$check"
+    start_ssl_nginx 1 "$port" "$check"
     wait_up "$check"
     log=$TMP/nginx-1/reused.log
     : >"$log"
@@ -275,7 +248,7 @@ check_resumption
 SUMMARY=()
 for workers in $WORKERS_LIST; do
     NGINX_PORT=$(free_port)
-    start_nginx "$workers" "$NGINX_PORT"
+    start_ssl_nginx "$workers" "$NGINX_PORT"
     start_wirecat "$workers"
     wait_up "$NGINX_PORT"
     wait_up "$WIRECAT_PORT"

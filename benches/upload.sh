@@ -70,20 +70,19 @@ wait_http "$SERVE_PORT"
 NGINX_WORKER=$(pgrep -P "$NGINX_PID")
 
 hwm() { awk '/VmHWM/ {print $2 " " $3}' "/proc/$1/status"; }
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # One transfer: prints "bytes-per-second server-CPU-ticks".
 put_to() { # port server-pid
     local t0 s
-    t0=$(ticks "$2")
+    t0=$(cpu_ticks "$2")
     s=$(curl -sS -o /dev/null -w '%{speed_upload}' -T "$SRC/big.bin" "http://127.0.0.1:$1/big.bin")
-    echo "$s $(($(ticks "$2") - t0))"
+    echo "$s $(($(cpu_ticks "$2") - t0))"
 }
 get_from() { # port server-pid output
     local t0 s
-    t0=$(ticks "$2")
+    t0=$(cpu_ticks "$2")
     s=$(curl -sS -o "$3" -w '%{speed_download}' "http://127.0.0.1:$1/big.bin")
-    echo "$s $(($(ticks "$2") - t0))"
+    echo "$s $(($(cpu_ticks "$2") - t0))"
 }
 
 echo "file: $SIZE_MIB MiB, best of $RUNS, in $TMP ($(stat -f -c %T "$TMP"))"
