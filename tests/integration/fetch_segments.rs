@@ -8,6 +8,7 @@
 //! files split.
 
 use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
 use std::process::Stdio;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use crate::support::{
     assert_code, assert_stderr_has, files, listen, pseudo_random, read_request_head, reply, serve,
-    stderr, wait_until, wirecat, wirecat_in, Reply, TestServer, TIMEOUT,
+    stderr, wait_until, wirecat, wirecat_in, Listening, Reply, TestServer, TIMEOUT,
 };
 
 pub(crate) fn header<'a>(request: &'a str, name: &str) -> Option<&'a str> {
@@ -100,6 +101,18 @@ pub(crate) fn answer(request: &str, body: &[u8], lie: Lie) -> Reply {
 pub(crate) fn server(body: &Arc<Vec<u8>>, lie: Lie) -> TestServer {
     let body = body.clone();
     TestServer::start(None, move |req| answer(req, &body, lie))
+}
+
+/// A loopback server that reads each connection's request head, under
+/// timeouts, and hands the connection and the head to `handle`.
+pub(crate) fn on_request(handle: impl Fn(TcpStream, String) + Send + Sync + 'static) -> Listening {
+    listen(move |conn| {
+        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
+        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
+        if let Some(request) = read_request_head(&mut BufReader::new(&conn)) {
+            handle(conn, request);
+        }
+    })
 }
 
 pub(crate) fn fetch(dir: &std::path::Path, url: &str, extra: &[&str]) -> std::process::Output {
@@ -283,12 +296,7 @@ fn stalled_at(slow: usize) -> Vec<Option<(usize, usize)>> {
     let asked = Arc::new(Mutex::new(Vec::new()));
     let stolen = Arc::new((Mutex::new(false), Condvar::new()));
     let (b, a, st) = (body.clone(), asked.clone(), stolen.clone());
-    let server = listen(move |conn| {
-        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
-        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
-        let Some(request) = read_request_head(&mut BufReader::new(&conn)) else {
-            return;
-        };
+    let server = on_request(move |conn, request| {
         let r = range(&request);
         a.lock().unwrap().push(r);
         let bytes = answer(&request, &b, Lie::None).bytes;
@@ -372,13 +380,7 @@ fn a_killed_segmented_download_resumes_with_c_asking_only_what_is_missing() {
     // client goes); in the second everything is served.
     let stall = Arc::new(AtomicBool::new(true));
     let (b, a, st) = (body.clone(), asked.clone(), stall.clone());
-    let server = listen(move |conn| {
-        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
-        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
-        let mut reader = BufReader::new(&conn);
-        let Some(request) = read_request_head(&mut reader) else {
-            return;
-        };
+    let server = on_request(move |conn, request| {
         let r = range(&request);
         a.lock().unwrap().push((st.load(Ordering::SeqCst), r));
         let bytes = answer(&request, &b, Lie::None).bytes;
@@ -388,7 +390,7 @@ fn a_killed_segmented_download_resumes_with_c_asking_only_what_is_missing() {
             let head = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
             let _ = out.write_all(&bytes[..head + SPAN / 3]);
             let mut sink = [0u8; 1024];
-            while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
+            while matches!((&conn).read(&mut sink), Ok(n) if n > 0) {}
             return;
         }
         let _ = out.write_all(&bytes);

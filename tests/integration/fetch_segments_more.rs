@@ -6,29 +6,16 @@
 //! range's permanent failure no other range asks anything more (a range
 //! asleep before its retry is dropped, one in flight is closed).
 
-use std::io::{BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::fetch_segments::{answer, fetch, header, range, server, Lie};
+use crate::fetch_segments::{answer, fetch, header, on_request, range, server, Lie};
 use crate::support::{
-    assert_code, assert_stderr_has, files, listen, pseudo_random, read_request_head, stderr,
-    test_ca, Listening, TestServer, TIMEOUT,
+    assert_code, assert_stderr_has, files, pseudo_random, stderr, test_ca, TestServer, TIMEOUT,
 };
-
-/// A loopback server that reads each connection's request head, under
-/// timeouts, and hands the connection and the head to `handle`.
-fn on_request(handle: impl Fn(TcpStream, String) + Send + Sync + 'static) -> Listening {
-    listen(move |conn| {
-        conn.set_write_timeout(Some(TIMEOUT)).unwrap();
-        conn.set_read_timeout(Some(TIMEOUT)).unwrap();
-        if let Some(request) = read_request_head(&mut BufReader::new(&conn)) {
-            handle(conn, request);
-        }
-    })
-}
 
 /// The bytes of `reply` up to the end of its head.
 fn head_len(reply: &[u8]) -> usize {
