@@ -18,6 +18,7 @@
 #                                   # RATE behind the delay proxy: DELAYED
 #   start_announced NAME CMD...     # a line server; addr and pid from its
 #                                   # tcp://ADDR announcement
+#   make_site                       # SITE=$TMP/site: small.html (1 KiB), big.bin (1 MiB)
 #   cpu_ticks PID...                # CPU ticks the processes used so far
 #   run_wrk URL CONNS PID... [-- ARGS]  # one wrk run: req/s bytes/s CPU us/req
 
@@ -256,4 +257,19 @@ if errs or "Socket errors" in t:
     print("warning: " + " ".join(l.strip() for l in t.splitlines() if "errors" in l or "Non-2xx" in l), file=sys.stderr)
 print(f"{rps:.0f} {float(m.group(1)) * mult:.0f} {ticks / hz * 1e6 / max(total, 1):.2f}")
 EOF
+}
+
+# The server benchmarks' site (serve.sh, tls.sh): SITE=$TMP/site with a
+# 1 KiB small.html and a 1 MiB big.bin of random bytes, readable by nginx.
+make_site() {
+    SITE=$TMP/site
+    mkdir -p "$SITE"
+    python3 - "$SITE" <<'EOF'
+import os, sys
+site = sys.argv[1]
+small = ("<!DOCTYPE html><title>small</title>\n" + "<p>wirecat benchmark page</p>\n" * 34)[:1024]
+open(os.path.join(site, "small.html"), "w").write(small)
+open(os.path.join(site, "big.bin"), "wb").write(os.urandom(1 << 20))
+EOF
+    chmod -R a+rX "$SITE"
 }

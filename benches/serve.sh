@@ -35,16 +35,7 @@ echo "open files limit: $(ulimit -n)"
 build_wirecat
 make_tmp
 
-SITE=$TMP/site
-mkdir -p "$SITE"
-python3 - "$SITE" <<'EOF'
-import os, sys
-site = sys.argv[1]
-small = ("<!DOCTYPE html><title>small</title>\n" + "<p>wirecat benchmark page</p>\n" * 34)[:1024]
-open(os.path.join(site, "small.html"), "w").write(small)
-open(os.path.join(site, "big.bin"), "wb").write(os.urandom(1 << 20))
-EOF
-chmod -R a+rX "$SITE"
+make_site
 
 # --- nginx ---------------------------------------------------------------
 NGINX_PORT=$(free_port)

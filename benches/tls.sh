@@ -62,16 +62,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-SITE=$TMP/site
-mkdir -p "$SITE"
-python3 - "$SITE" <<'EOF'
-import os, sys
-site = sys.argv[1]
-small = ("<!DOCTYPE html><title>small</title>\n" + "<p>wirecat benchmark page</p>\n" * 34)[:1024]
-open(os.path.join(site, "small.html"), "w").write(small)
-open(os.path.join(site, "big.bin"), "wb").write(os.urandom(1 << 20))
-EOF
-chmod -R a+rX "$SITE"
+make_site
 
 # One ECDSA P-256 key and certificate for both servers, made for this run.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
